@@ -1,0 +1,3859 @@
+/*
+ * mcp.c: a Model Context Protocol server runtime in one C file, built to start in
+ * microseconds as the `bootstrap` of an AWS Lambda custom runtime and to serve the same
+ * tools over local HTTP and stdio. Public API and usage: mcp.h.
+ *
+ * Contents (leaves first; each section opens with a banner of the same name):
+ *   1. Configuration          compile-time knobs and their costs
+ *   2. Utilities              arena, growable buffer, base64, small string helpers
+ *   3. JSON reader            RFC 8259 parser into one flat array of values
+ *   4. JSON writer            streaming writer with exact escaping
+ *   5. HTTP/1.1 messages      request/response heads, bodies sized or chunked
+ *   6. Sockets                listening, connecting, timed reads and writes
+ *   7. Lambda Runtime API     the custom-runtime loop (2018-06-01 API)
+ *   8. Event adapters         function URL / HTTP API 2.0, REST 1.0, ALB, direct
+ *   9. JSON Schema subset     validation of tool arguments before a handler runs
+ *  10. MCP server core        registry, JSON-RPC 2.0, every spec era, dispatch
+ *  11. Streamable HTTP        the HTTP-facing side of the core, shared by serve and Lambda
+ *  12. Transports             `serve` (HTTP/1.1 server) and `stdio`
+ *  13. Command line           mcp_main: Lambda, serve, stdio, call, --help, --version
+ *
+ * Everything not in mcp.h is static: one translation unit, nothing to clash with.
+ */
+#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE 1
+#endif
+
+#include "mcp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+/*=== MARK: - 1. Configuration (Public knobs) ===*/
+
+/* Deepest JSON nesting accepted. Each level costs 16 bytes of parser stack. */
+#ifndef MCP_MAX_DEPTH
+#define MCP_MAX_DEPTH 128
+#endif
+/* Largest request body accepted (serve: 413 above it; Lambda caps events at 6 MB). */
+#ifndef MCP_MAX_BODY
+#define MCP_MAX_BODY (8u << 20)
+#endif
+/* Largest HTTP request head (request line and headers) in serve; 431 above it. */
+#ifndef MCP_MAX_HEAD
+#define MCP_MAX_HEAD 16384
+#endif
+/* Most headers in one HTTP message. */
+#ifndef MCP_MAX_HEADERS
+#define MCP_MAX_HEADERS 64
+#endif
+/* Concurrent connections in serve; one thread each (64 KB stack). */
+#ifndef MCP_MAX_CONNS
+#define MCP_MAX_CONNS 64
+#endif
+/* Seconds a serve connection may sit idle, or take to send one request, before it is closed. */
+#ifndef MCP_IDLE_TIMEOUT
+#define MCP_IDLE_TIMEOUT 30
+#endif
+/* Tools per tools/list page. */
+#ifndef MCP_PAGE_SIZE
+#define MCP_PAGE_SIZE 100
+#endif
+/* Seconds a handler waits for the client's answer to a server-to-client request. */
+#ifndef MCP_CLIENT_TIMEOUT
+#define MCP_CLIENT_TIMEOUT 60
+#endif
+
+#if defined(NDEBUG)
+#define ALWAYS(x) (x)
+#define NEVER(x) (x)
+#else
+#include <assert.h>
+#define ALWAYS(x) ((x) ? 1 : (assert(0), 0))
+#define NEVER(x) ((x) ? (assert(0), 1) : 0)
+#endif
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/*=== MARK: - 2. Utilities (Private) ===*/
+
+/* Fatal misuse of the API at registration time: say what and stop. */
+static void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mcp: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) die("out of memory (%zu bytes)", n);
+    return p;
+}
+
+static char *xstrdup(const char *s) {
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    return memcpy(xmalloc(n), s, n);
+}
+
+/* A string slice: no NUL, no ownership. */
+typedef struct { const char *p; size_t n; } slice;
+
+static slice sl(const char *s) { slice r = {s, s ? strlen(s) : 0}; return r; }
+static int sl_eq(slice a, const char *b) {
+    size_t n = strlen(b);
+    return a.n == n && memcmp(a.p, b, n) == 0;
+}
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static int sl_ieq(slice a, const char *b) {
+    size_t n = strlen(b);
+    if (a.n != n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)a.p[i]) != lower((unsigned char)b[i])) return 0;
+    return 1;
+}
+/* Case-insensitive search for token b in a (for header values like Accept). */
+static int sl_icontains(slice a, const char *b) {
+    size_t n = strlen(b);
+    for (size_t i = 0; i + n <= a.n; i++) {
+        size_t j = 0;
+        while (j < n && lower((unsigned char)a.p[i + j]) == lower((unsigned char)b[j])) j++;
+        if (j == n) return 1;
+    }
+    return 0;
+}
+static slice sl_trim(slice a) {
+    while (a.n && (a.p[0] == ' ' || a.p[0] == '\t')) a.p++, a.n--;
+    while (a.n && (a.p[a.n - 1] == ' ' || a.p[a.n - 1] == '\t' || a.p[a.n - 1] == '\r')) a.n--;
+    return a;
+}
+
+/* Arena: per-request memory, released in one go. The first block is kept across resets
+ * so a warm process reuses it and memory stays flat. */
+typedef struct arena_blk { struct arena_blk *next; size_t cap, used; } arena_blk;
+typedef struct { arena_blk *head; } arena;
+
+#define ARENA_BLOCK 16384
+
+static char *blk_base(arena_blk *b) {
+    char *p = (char *)(b + 1);
+    return p + ((16 - ((uintptr_t)p & 15)) & 15);
+}
+
+static void *arena_alloc(arena *a, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    arena_blk *b = a->head;
+    if (b && b->cap - b->used >= n) {
+        void *p = blk_base(b) + b->used;
+        b->used += n;
+        return p;
+    }
+    size_t cap = n > ARENA_BLOCK / 2 ? n : ARENA_BLOCK;
+    arena_blk *nb = malloc(sizeof(arena_blk) + 16 + cap);
+    if (!nb) return NULL;
+    nb->cap = cap;
+    nb->used = n;
+    if (b && cap != ARENA_BLOCK) { /* a big one goes behind the open block, which stays open */
+        nb->next = b->next;
+        b->next = nb;
+    } else {
+        nb->next = b;
+        a->head = nb;
+    }
+    return blk_base(nb);
+}
+
+static void arena_reset(arena *a) {
+    arena_blk *b = a->head, *keep = NULL;
+    while (b) {
+        arena_blk *next = b->next;
+        if (!keep && b->cap == ARENA_BLOCK) keep = b;
+        else free(b);
+        b = next;
+    }
+    if (keep) { keep->used = 0; keep->next = NULL; }
+    a->head = keep;
+}
+
+static void arena_free(arena *a) {
+    arena_reset(a);
+    free(a->head);
+    a->head = NULL;
+}
+
+static char *arena_strndup(arena *a, const char *s, size_t n) {
+    char *p = arena_alloc(a, n + 1);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+/* Growable byte buffer. A failed allocation sets oom and later appends are dropped, so
+ * callers check once at the end. */
+typedef struct { char *p; size_t len, cap; int oom; } buf;
+
+static int buf_grow(buf *b, size_t extra) {
+    if (b->oom) return 0;
+    if (b->len + extra + 1 <= b->cap) return 1;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1) {
+        if (cap > SIZE_MAX / 2) { b->oom = 1; return 0; }
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (!p) { b->oom = 1; return 0; }
+    b->p = p;
+    b->cap = cap;
+    return 1;
+}
+static void buf_put(buf *b, const void *s, size_t n) {
+    if (!n || !buf_grow(b, n)) return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+static void buf_puts(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+static void buf_putc(buf *b, char c) {
+    if (!buf_grow(b, 1)) return;
+    b->p[b->len++] = c;
+    b->p[b->len] = 0;
+}
+static void buf_vprintf(buf *b, const char *fmt, va_list ap) {
+    va_list ap2;
+    va_copy(ap2, ap);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) { buf_put(b, tmp, (size_t)n); return; }
+    if (!buf_grow(b, (size_t)n)) return;
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+static void buf_printf(buf *b, const char *fmt, ...) MCP_PRINTF(2, 3);
+static void buf_printf(buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+/* Empty the buffer for reuse; give back memory a large request took. */
+static void buf_reset(buf *b) {
+    b->len = 0;
+    b->oom = 0;
+    if (b->cap > (1u << 20)) { free(b->p); b->p = NULL; b->cap = 0; }
+    else if (b->p) b->p[0] = 0;
+}
+static void buf_free(buf *b) { free(b->p); memset(b, 0, sizeof *b); }
+
+static const char hexdig[] = "0123456789abcdef";
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void base64_put(buf *b, const unsigned char *s, size_t n) {
+    if (!buf_grow(b, (n + 2) / 3 * 4)) return;
+    char *o = b->p + b->len;
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+        *o++ = b64chars[v >> 18]; *o++ = b64chars[(v >> 12) & 63];
+        *o++ = b64chars[(v >> 6) & 63]; *o++ = b64chars[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0);
+        *o++ = b64chars[v >> 18]; *o++ = b64chars[(v >> 12) & 63];
+        *o++ = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    b->len = (size_t)(o - b->p);
+    b->p[b->len] = 0;
+}
+
+/* Decode base64 (standard alphabet, padding optional) into out; returns bytes written or
+ * -1 on a character outside the alphabet. out needs n*3/4 bytes. */
+static long base64_decode(const char *s, size_t n, unsigned char *out) {
+    uint32_t acc = 0;
+    int bits = 0;
+    long o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i], v;
+        if (c >= 'A' && c <= 'Z') v = c - 'A';
+        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9') v = c - '0' + 52;
+        else if (c == '+' || c == '-') v = 62;
+        else if (c == '/' || c == '_') v = 63;
+        else if (c == '=') break;
+        else if (c == '\n' || c == '\r') continue;
+        else return -1;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) { bits -= 8; out[o++] = (unsigned char)(acc >> bits); }
+    }
+    return o;
+}
+
+/* SHA-256 (FIPS 180-4) and HMAC (RFC 2104): request-state integrity here, SigV4 later. */
+typedef struct { uint32_t h[8]; uint64_t len; unsigned char blk[64]; size_t n; } sha256_ctx;
+
+static const uint32_t sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(sha256_ctx *c, const unsigned char *p) {
+    uint32_t w[64], a, b, d, e, f, g, h, cc, t1, t2;
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ROR32(w[i - 15], 7) ^ ROR32(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ROR32(w[i - 2], 17) ^ ROR32(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    a = c->h[0]; b = c->h[1]; cc = c->h[2]; d = c->h[3];
+    e = c->h[4]; f = c->h[5]; g = c->h[6]; h = c->h[7];
+    for (int i = 0; i < 64; i++) {
+        t1 = h + (ROR32(e, 6) ^ ROR32(e, 11) ^ ROR32(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
+        t2 = (ROR32(a, 2) ^ ROR32(a, 13) ^ ROR32(a, 22)) + ((a & b) ^ (a & cc) ^ (b & cc));
+        h = g; g = f; f = e; e = d + t1; d = cc; cc = b; b = a; a = t1 + t2;
+    }
+    c->h[0] += a; c->h[1] += b; c->h[2] += cc; c->h[3] += d;
+    c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
+}
+
+static void sha256_init(sha256_ctx *c) {
+    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(c->h, iv, sizeof iv);
+    c->len = 0;
+    c->n = 0;
+}
+
+static void sha256_update(sha256_ctx *c, const void *data, size_t n) {
+    const unsigned char *p = data;
+    c->len += n;
+    while (n) {
+        size_t k = 64 - c->n < n ? 64 - c->n : n;
+        memcpy(c->blk + c->n, p, k);
+        c->n += k; p += k; n -= k;
+        if (c->n == 64) { sha256_block(c, c->blk); c->n = 0; }
+    }
+}
+
+static void sha256_final(sha256_ctx *c, unsigned char out[32]) {
+    uint64_t bits = c->len * 8;
+    unsigned char pad = 0x80, z = 0;
+    sha256_update(c, &pad, 1);
+    while (c->n != 56) sha256_update(c, &z, 1);
+    unsigned char L[8];
+    for (int i = 0; i < 8; i++) L[i] = (unsigned char)(bits >> (56 - 8 * i));
+    sha256_update(c, L, 8);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (unsigned char)(c->h[i] >> 24); out[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
+        out[4 * i + 2] = (unsigned char)(c->h[i] >> 8); out[4 * i + 3] = (unsigned char)c->h[i];
+    }
+}
+
+static void hmac_sha256(const void *key, size_t kn, const void *msg, size_t mn, unsigned char out[32]) {
+    unsigned char k[64] = {0}, ipad[64], opad[64], inner[32];
+    sha256_ctx c;
+    if (kn > 64) { sha256_init(&c); sha256_update(&c, key, kn); sha256_final(&c, k); }
+    else memcpy(k, key, kn);
+    for (int i = 0; i < 64; i++) { ipad[i] = k[i] ^ 0x36; opad[i] = k[i] ^ 0x5c; }
+    sha256_init(&c); sha256_update(&c, ipad, 64); sha256_update(&c, msg, mn); sha256_final(&c, inner);
+    sha256_init(&c); sha256_update(&c, opad, 64); sha256_update(&c, inner, 32); sha256_final(&c, out);
+}
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+static uint64_t mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* nbytes random bytes as hex into out (2*nbytes+1 bytes). */
+static void random_hex(char *out, size_t nbytes) {
+    unsigned char r[32];
+    if (nbytes > sizeof r) nbytes = sizeof r;
+    if (getentropy(r, nbytes)) {
+        uint64_t t = mono_us() ^ ((uint64_t)getpid() << 32);
+        for (size_t i = 0; i < nbytes; i++) { t = t * 6364136223846793005ull + 1442695040888963407ull; r[i] = (unsigned char)(t >> 56); }
+    }
+    for (size_t i = 0; i < nbytes; i++) { out[2 * i] = hexdig[r[i] >> 4]; out[2 * i + 1] = hexdig[r[i] & 15]; }
+    out[2 * nbytes] = 0;
+}
+
+/*=== MARK: - 3. JSON reader (Public: mcp_json_*) ===*/
+/*
+ * RFC 8259, strictly: no comments, no trailing commas, no leading zeros, no NaN, UTF-8
+ * validated (overlong forms, surrogates and code points above U+10FFFF refused), escapes
+ * decoded with surrogate pairs joined and lone surrogates refused. The parser is
+ * iterative (depth is a counter, not the C stack) and writes every value into one array;
+ * strings are decoded in place in the document's own copy of the text, so a string
+ * without escapes costs one scan and no copy.
+ */
+
+struct mcp_json_doc {
+    mcp_json *v;
+    size_t n, cap;
+    char *text;     /* the document's copy of the input, strings decoded in place */
+    int own_text;
+};
+
+/* Character classes for the string scanner: 0 plain, 1 quote or backslash, 2 control,
+ * 3 non-ASCII. */
+static const unsigned char json_sclass[256] = {
+#define C2 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2
+#define C3 3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3
+    C2, C2,
+    0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    C3, C3, C3, C3, C3, C3, C3, C3,
+#undef C2
+#undef C3
+};
+
+static const double json_pow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 32;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Length of a valid UTF-8 sequence at p (p[0] >= 0x80), or 0. */
+static int utf8_seq(const unsigned char *p, const unsigned char *end) {
+    unsigned c = p[0];
+    if (c >= 0xC2 && c <= 0xDF) return end - p >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
+        if (c == 0xE0 && p[1] < 0xA0) return 0; /* overlong */
+        if (c == 0xED && p[1] >= 0xA0) return 0; /* UTF-16 surrogate */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+            (p[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && p[1] < 0x90) return 0; /* overlong */
+        if (c == 0xF4 && p[1] >= 0x90) return 0; /* above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+static char *utf8_put(char *w, uint32_t cp) {
+    if (cp < 0x80) *w++ = (char)cp;
+    else if (cp < 0x800) { *w++ = (char)(0xC0 | cp >> 6); *w++ = (char)(0x80 | (cp & 63)); }
+    else if (cp < 0x10000) {
+        *w++ = (char)(0xE0 | cp >> 12); *w++ = (char)(0x80 | ((cp >> 6) & 63));
+        *w++ = (char)(0x80 | (cp & 63));
+    } else {
+        *w++ = (char)(0xF0 | cp >> 18); *w++ = (char)(0x80 | ((cp >> 12) & 63));
+        *w++ = (char)(0x80 | ((cp >> 6) & 63)); *w++ = (char)(0x80 | (cp & 63));
+    }
+    return w;
+}
+
+typedef struct {
+    mcp_json_doc *d;
+    char *start, *end;
+    mcp_json_err *err;
+} jparser;
+
+static int jfail(jparser *P, const char *at, int code, const char *msg) {
+    if (P->err) {
+        P->err->code = code;
+        P->err->pos = (size_t)(at - P->start);
+        P->err->msg = msg;
+    }
+    return 0;
+}
+
+static mcp_json *jpush(jparser *P) {
+    mcp_json_doc *d = P->d;
+    if (d->n == d->cap) {
+        size_t cap = d->cap * 2;
+        mcp_json *v = realloc(d->v, cap * sizeof *v);
+        if (!v) return NULL;
+        d->v = v;
+        d->cap = cap;
+    }
+    return &d->v[d->n++];
+}
+
+/* Parse the string whose opening quote is at *pp; decode in place. */
+static int jstring(jparser *P, char **pp, mcp_json *v) {
+    unsigned char *p = (unsigned char *)*pp + 1, *end = (unsigned char *)P->end;
+    unsigned char *s = p;
+    for (;;) { /* fast scan: no escapes yet, nothing to move */
+        while (!json_sclass[*p]) p++;
+        if (*p == '"') {
+            v->type = MCP_JSON_STRING;
+            v->s = (const char *)s;
+            v->len = (uint32_t)(p - s);
+            *p = 0;
+            *pp = (char *)p + 1;
+            return 1;
+        }
+        if (*p >= 0x80) {
+            int n = utf8_seq(p, end);
+            if (!n) return jfail(P, (char *)p, MCP_JSON_E_STRING, "invalid UTF-8 in string");
+            p += n;
+            continue;
+        }
+        break;
+    }
+    unsigned char *w = p;
+    for (;;) {
+        unsigned c = *p;
+        if (!json_sclass[c]) { *w++ = *p++; continue; }
+        if (c == '"') break;
+        if (c == '\\') {
+            p++;
+            switch (*p) {
+            case '"': *w++ = '"'; p++; break;
+            case '\\': *w++ = '\\'; p++; break;
+            case '/': *w++ = '/'; p++; break;
+            case 'b': *w++ = '\b'; p++; break;
+            case 'f': *w++ = '\f'; p++; break;
+            case 'n': *w++ = '\n'; p++; break;
+            case 'r': *w++ = '\r'; p++; break;
+            case 't': *w++ = '\t'; p++; break;
+            case 'u': {
+                uint32_t cp = 0;
+                for (int i = 1; i <= 4; i++) {
+                    int h = hexval(p[i]);
+                    if (h < 0) return jfail(P, (char *)p, MCP_JSON_E_STRING, "bad \\u escape");
+                    cp = cp << 4 | (uint32_t)h;
+                }
+                p += 5;
+                if (cp >= 0xDC00 && cp <= 0xDFFF)
+                    return jfail(P, (char *)p - 6, MCP_JSON_E_STRING, "lone low surrogate");
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    uint32_t lo = 0;
+                    if (p[0] != '\\' || p[1] != 'u')
+                        return jfail(P, (char *)p - 6, MCP_JSON_E_STRING, "lone high surrogate");
+                    for (int i = 2; i <= 5; i++) {
+                        int h = hexval(p[i]);
+                        if (h < 0) return jfail(P, (char *)p, MCP_JSON_E_STRING, "bad \\u escape");
+                        lo = lo << 4 | (uint32_t)h;
+                    }
+                    if (lo < 0xDC00 || lo > 0xDFFF)
+                        return jfail(P, (char *)p - 6, MCP_JSON_E_STRING, "lone high surrogate");
+                    p += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                w = (unsigned char *)utf8_put((char *)w, cp);
+                break;
+            }
+            default:
+                if (p >= end) return jfail(P, (char *)p, MCP_JSON_E_EOF, "unterminated string");
+                return jfail(P, (char *)p - 1, MCP_JSON_E_STRING, "bad escape in string");
+            }
+            continue;
+        }
+        if (c >= 0x80) {
+            int n = utf8_seq(p, end);
+            if (!n) return jfail(P, (char *)p, MCP_JSON_E_STRING, "invalid UTF-8 in string");
+            while (n--) *w++ = *p++;
+            continue;
+        }
+        if (p >= end) return jfail(P, (char *)p, MCP_JSON_E_EOF, "unterminated string");
+        return jfail(P, (char *)p, MCP_JSON_E_STRING, "control character in string");
+    }
+    v->type = MCP_JSON_STRING;
+    v->s = (const char *)s;
+    v->len = (uint32_t)(w - s);
+    *w = 0;
+    *pp = (char *)p + 1;
+    return 1;
+}
+
+static int jnumber(jparser *P, char **pp, mcp_json *v) {
+    const char *p = *pp, *s = p;
+    int neg = 0, isint = 1;
+    uint64_t m = 0;
+    int digits = 0, exp10 = 0;
+    if (*p == '-') { neg = 1; p++; }
+    if (*p == '0') {
+        p++;
+        if (*p >= '0' && *p <= '9') return jfail(P, p, MCP_JSON_E_NUMBER, "leading zero in number");
+    } else if (*p >= '1' && *p <= '9') {
+        while (*p >= '0' && *p <= '9') {
+            if (digits < 19) m = m * 10 + (uint64_t)(*p - '0'), digits++;
+            else exp10++;
+            p++;
+        }
+    } else return jfail(P, p, MCP_JSON_E_NUMBER, "malformed number");
+    if (*p == '.') {
+        isint = 0;
+        p++;
+        if (!(*p >= '0' && *p <= '9')) return jfail(P, p, MCP_JSON_E_NUMBER, "digit expected after '.'");
+        while (*p >= '0' && *p <= '9') {
+            if (digits < 19) {
+                m = m * 10 + (uint64_t)(*p - '0');
+                if (m) digits++;
+                exp10--;
+            }
+            p++;
+        }
+    }
+    if (*p == 'e' || *p == 'E') {
+        isint = 0;
+        p++;
+        int eneg = 0, e = 0;
+        if (*p == '+' || *p == '-') eneg = *p++ == '-';
+        if (!(*p >= '0' && *p <= '9')) return jfail(P, p, MCP_JSON_E_NUMBER, "digit expected in exponent");
+        while (*p >= '0' && *p <= '9') {
+            if (e < 100000) e = e * 10 + (*p - '0');
+            p++;
+        }
+        exp10 += eneg ? -e : e;
+    }
+    double d;
+    /* Exact when the digits fit a double's 53-bit mantissa and 10^|e| is exact (Clinger's
+     * fast path); otherwise the C library rounds correctly from the text. */
+    if (digits <= 19 && m <= (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
+        d = (double)m;
+        d = exp10 < 0 ? d / json_pow10[-exp10] : d * json_pow10[exp10];
+        if (neg) d = -d;
+    } else {
+        char tmp[64], *t = tmp;
+        size_t n = (size_t)(p - s);
+        if (n >= sizeof tmp && !(t = malloc(n + 1))) return jfail(P, s, MCP_JSON_E_MEMORY, "out of memory");
+        memcpy(t, s, n);
+        t[n] = 0;
+        d = strtod(t, NULL);
+        if (t != tmp) free(t);
+    }
+    v->type = MCP_JSON_NUMBER | (isint ? MCP_JSON_F_INT : 0);
+    v->s = s;
+    v->len = (uint32_t)(p - s);
+    v->u.d = d;
+    *pp = (char *)p;
+    return 1;
+}
+
+#define JWS(p) while (*(p) == ' ' || *(p) == '\n' || *(p) == '\r' || *(p) == '\t') (p)++
+
+/* Parse [text, text+len), which must be followed by a writable NUL. */
+static int jparse(jparser *P, int max_depth) {
+    char *p = P->start;
+    size_t stack_buf[64], *stack = stack_buf; /* indices of open containers */
+    uint32_t count_buf[64], *count = count_buf;
+    int depth = 0, ok = 0;
+    if (max_depth <= 0) max_depth = MCP_MAX_DEPTH;
+    if (max_depth > 64) {
+        stack = malloc((size_t)max_depth * sizeof *stack);
+        count = malloc((size_t)max_depth * sizeof *count);
+        if (!stack || !count) { jfail(P, p, MCP_JSON_E_MEMORY, "out of memory"); goto out; }
+    }
+    mcp_json *v;
+value:
+    JWS(p);
+    if (!(v = jpush(P))) { jfail(P, p, MCP_JSON_E_MEMORY, "out of memory"); goto out; }
+    switch (*p) {
+    case '"':
+        if (!jstring(P, &p, v)) goto out;
+        break;
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        if (!jnumber(P, &p, v)) goto out;
+        break;
+    case 't':
+        if (strncmp(p, "true", 4)) { jfail(P, p, MCP_JSON_E_SYNTAX, "invalid literal"); goto out; }
+        v->type = MCP_JSON_TRUE; v->len = 0; v->s = NULL; p += 4;
+        break;
+    case 'f':
+        if (strncmp(p, "false", 5)) { jfail(P, p, MCP_JSON_E_SYNTAX, "invalid literal"); goto out; }
+        v->type = MCP_JSON_FALSE; v->len = 0; v->s = NULL; p += 5;
+        break;
+    case 'n':
+        if (strncmp(p, "null", 4)) { jfail(P, p, MCP_JSON_E_SYNTAX, "invalid literal"); goto out; }
+        v->type = MCP_JSON_NULL; v->len = 0; v->s = NULL; p += 4;
+        break;
+    case '[':
+    case '{':
+        if (depth >= max_depth) { jfail(P, p, MCP_JSON_E_DEPTH, "nesting too deep"); goto out; }
+        v->type = *p == '[' ? MCP_JSON_ARRAY : MCP_JSON_OBJECT;
+        v->s = NULL;
+        stack[depth] = P->d->n - 1;
+        count[depth++] = 0;
+        p++;
+        JWS(p);
+        if (*p == (v->type == MCP_JSON_ARRAY ? ']' : '}')) { p++; goto close; }
+        if (v->type == MCP_JSON_OBJECT) goto key;
+        goto value;
+    default:
+        jfail(P, p, p >= P->end ? MCP_JSON_E_EOF : MCP_JSON_E_SYNTAX,
+              p >= P->end ? "unexpected end of input" : "unexpected character");
+        goto out;
+    }
+after:
+    if (!depth) goto done;
+    count[depth - 1]++;
+    JWS(p);
+    {
+        int isobj = (P->d->v[stack[depth - 1]].type & 0xff) == MCP_JSON_OBJECT;
+        if (*p == ',') {
+            p++;
+            if (isobj) { JWS(p); goto key; }
+            goto value;
+        }
+        if (*p == (isobj ? '}' : ']')) { p++; goto close; }
+        jfail(P, p, p >= P->end ? MCP_JSON_E_EOF : MCP_JSON_E_SYNTAX,
+              p >= P->end ? "unexpected end of input" : isobj ? "expected ',' or '}'" : "expected ',' or ']'");
+        goto out;
+    }
+close: {
+        mcp_json *c = &P->d->v[stack[--depth]];
+        c->len = count[depth];
+        c->u.next = P->d->n - stack[depth];
+        goto after;
+    }
+key:
+    if (*p != '"') {
+        jfail(P, p, p >= P->end ? MCP_JSON_E_EOF : MCP_JSON_E_SYNTAX,
+              p >= P->end ? "unexpected end of input" : "expected a string key");
+        goto out;
+    }
+    if (!(v = jpush(P))) { jfail(P, p, MCP_JSON_E_MEMORY, "out of memory"); goto out; }
+    if (!jstring(P, &p, v)) goto out;
+    JWS(p);
+    if (*p != ':') {
+        jfail(P, p, p >= P->end ? MCP_JSON_E_EOF : MCP_JSON_E_SYNTAX,
+              p >= P->end ? "unexpected end of input" : "expected ':'");
+        goto out;
+    }
+    p++;
+    goto value;
+done:
+    JWS(p);
+    if (p != P->end) { jfail(P, p, MCP_JSON_E_TRAILING, "unexpected data after the value"); goto out; }
+    ok = 1;
+out:
+    if (stack != stack_buf) free(stack);
+    if (count != count_buf) free(count);
+    return ok;
+}
+
+/* Parse text in place (it must have a writable byte after len). Used on request buffers
+ * the runtime owns, which saves the copy. */
+static mcp_json_doc *json_parse_inplace(char *text, size_t len, int max_depth, mcp_json_err *err) {
+    if (err) { err->code = 0; err->pos = 0; err->msg = NULL; }
+    if (len > UINT32_MAX) {
+        if (err) { err->code = MCP_JSON_E_MEMORY; err->msg = "document too large"; }
+        return NULL;
+    }
+    mcp_json_doc *d = malloc(sizeof *d);
+    if (!d) return NULL;
+    d->cap = len / 16 + 16;
+    d->n = 0;
+    d->v = malloc(d->cap * sizeof *d->v);
+    d->text = text;
+    d->own_text = 0;
+    text[len] = 0;
+    jparser P = {d, text, text + len, err};
+    if (!d->v || !jparse(&P, max_depth)) {
+        if (!d->v) jfail(&P, text, MCP_JSON_E_MEMORY, "out of memory");
+        free(d->v);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+mcp_json_doc *mcp_json_parse(const char *text, size_t len, int max_depth, mcp_json_err *err) {
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        if (err) { err->code = MCP_JSON_E_MEMORY; err->pos = 0; err->msg = "out of memory"; }
+        return NULL;
+    }
+    memcpy(copy, text, len);
+    mcp_json_doc *d = json_parse_inplace(copy, len, max_depth, err);
+    if (!d) { free(copy); return NULL; }
+    d->own_text = 1;
+    return d;
+}
+
+const mcp_json *mcp_json_root(const mcp_json_doc *d) { return d && d->n ? d->v : NULL; }
+
+void mcp_json_free(mcp_json_doc *d) {
+    if (!d) return;
+    if (d->own_text) free(d->text);
+    free(d->v);
+    free(d);
+}
+
+static size_t jsize(const mcp_json *v) {
+    uint32_t t = v->type & 0xff;
+    return t == MCP_JSON_ARRAY || t == MCP_JSON_OBJECT ? v->u.next : 1;
+}
+
+const mcp_json *mcp_json_get(const mcp_json *o, const char *key) {
+    if (MCP_JSON_TYPE(o) != MCP_JSON_OBJECT) return NULL;
+    size_t kn = strlen(key);
+    const mcp_json *k = o + 1;
+    for (uint32_t i = 0; i < o->len; i++) {
+        const mcp_json *val = k + 1;
+        if (k->len == kn && memcmp(k->s, key, kn) == 0) return val;
+        k = val + jsize(val);
+    }
+    return NULL;
+}
+
+const mcp_json *mcp_json_at(const mcp_json *a, size_t i) {
+    if (MCP_JSON_TYPE(a) != MCP_JSON_ARRAY || i >= a->len) return NULL;
+    const mcp_json *v = a + 1;
+    while (i--) v += jsize(v);
+    return v;
+}
+
+const char *mcp_json_str(const mcp_json *v) {
+    return MCP_JSON_TYPE(v) == MCP_JSON_STRING ? v->s : NULL;
+}
+double mcp_json_num(const mcp_json *v) {
+    return MCP_JSON_TYPE(v) == MCP_JSON_NUMBER ? v->u.d : 0;
+}
+int mcp_json_bool(const mcp_json *v) { return MCP_JSON_TYPE(v) == MCP_JSON_TRUE; }
+
+int mcp_json_int(const mcp_json *v, int64_t *out) {
+    if (MCP_JSON_TYPE(v) != MCP_JSON_NUMBER) return 0;
+    if (v->type & MCP_JSON_F_INT) {
+        const char *p = v->s, *e = v->s + v->len;
+        int neg = *p == '-';
+        uint64_t m = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+        for (p += neg; p < e; p++) {
+            if (m > (lim - (uint64_t)(*p - '0')) / 10) return 0;
+            m = m * 10 + (uint64_t)(*p - '0');
+        }
+        *out = neg ? (int64_t)(0 - m) : (int64_t)m;
+        return 1;
+    }
+    double d = v->u.d; /* 1.0, 2e3: integral values written another way */
+    if (d != floor(d) || d < -9007199254740992.0 || d > 9007199254740992.0) return 0;
+    *out = (int64_t)d;
+    return 1;
+}
+
+mcp_json_iter mcp_json_iterate(const mcp_json *c) {
+    mcp_json_iter it = {NULL, 0, 0};
+    mcp_json_type t = MCP_JSON_TYPE(c);
+    if (t == MCP_JSON_ARRAY || t == MCP_JSON_OBJECT) {
+        it.cur = c + 1;
+        it.left = c->len;
+        it.obj = t == MCP_JSON_OBJECT;
+    }
+    return it;
+}
+
+const mcp_json *mcp_json_iter_next(mcp_json_iter *it, const mcp_json **key) {
+    if (!it->left) return NULL;
+    it->left--;
+    const mcp_json *v = it->cur;
+    if (it->obj) {
+        if (key) *key = v;
+        v++;
+    } else if (key) *key = NULL;
+    it->cur = v + jsize(v);
+    return v;
+}
+
+/*=== MARK: - 4. JSON writer (Private) ===*/
+/*
+ * Appends to a buf. One flag does the commas: set after a complete value, cleared after
+ * an opening bracket or a key, so objects and arrays nest without a stack.
+ */
+
+typedef struct { buf *b; int comma; } jw;
+
+
+static void json_escape(buf *b, const char *s, size_t n) {
+    if (!buf_grow(b, n + 2)) return;
+    b->p[b->len++] = '"';
+    size_t i = 0, run = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) { i++; continue; }
+        buf_put(b, s + run, i - run);
+        char e[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t en = 2;
+        switch (c) {
+        case '"': e[1] = '"'; break;
+        case '\\': e[1] = '\\'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\t': e[1] = 't'; break;
+        case '\b': e[1] = 'b'; break;
+        case '\f': e[1] = 'f'; break;
+        default:
+            e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hexdig[c >> 4]; e[5] = hexdig[c & 15];
+            en = 6;
+        }
+        buf_put(b, e, en);
+        run = ++i;
+    }
+    buf_put(b, s + run, n - run);
+    buf_putc(b, '"');
+}
+
+/* Escape for JSON, replacing invalid UTF-8 with U+FFFD so the output is always valid. */
+static void json_escape_lossy(buf *b, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    int clean = 1;
+    for (const unsigned char *q = p; q < e;) {
+        if (*q < 0x80) { q++; continue; }
+        int k = utf8_seq(q, e);
+        if (!k) { clean = 0; break; }
+        q += k;
+    }
+    if (clean) { json_escape(b, s, n); return; }
+    buf t = {0};
+    while (p < e) {
+        if (*p < 0x80) { buf_putc(&t, (char)*p++); continue; }
+        int k = utf8_seq(p, e);
+        if (k) { buf_put(&t, p, (size_t)k); p += k; }
+        else { buf_put(&t, "\xEF\xBF\xBD", 3); p++; }
+    }
+    json_escape(b, t.p ? t.p : "", t.len);
+    buf_free(&t);
+}
+
+static void jw_sep(jw *w) {
+    if (w->comma) buf_putc(w->b, ',');
+    w->comma = 1;
+}
+static void jw_obj(jw *w) { jw_sep(w); buf_putc(w->b, '{'); w->comma = 0; }
+static void jw_arr(jw *w) { jw_sep(w); buf_putc(w->b, '['); w->comma = 0; }
+static void jw_end_obj(jw *w) { buf_putc(w->b, '}'); w->comma = 1; }
+static void jw_end_arr(jw *w) { buf_putc(w->b, ']'); w->comma = 1; }
+static void jw_key(jw *w, const char *k) {
+    if (w->comma) buf_putc(w->b, ',');
+    json_escape(w->b, k, strlen(k));
+    buf_putc(w->b, ':');
+    w->comma = 0;
+}
+static void jw_strn(jw *w, const char *s, size_t n) { jw_sep(w); json_escape_lossy(w->b, s, n); }
+static void jw_str(jw *w, const char *s) {
+    if (!s) { jw_sep(w); buf_puts(w->b, "null"); return; }
+    jw_strn(w, s, strlen(s));
+}
+static void jw_int(jw *w, long long v) { jw_sep(w); buf_printf(w->b, "%lld", v); }
+static void jw_bool(jw *w, int v) { jw_sep(w); buf_puts(w->b, v ? "true" : "false"); }
+static void jw_null(jw *w) { jw_sep(w); buf_puts(w->b, "null"); }
+static void jw_raw(jw *w, const char *s, size_t n) { jw_sep(w); buf_put(w->b, s, n); }
+
+static void json_num(buf *b, double d) {
+    if (!isfinite(d)) { buf_puts(b, "null"); return; }
+    if (d == floor(d) && fabs(d) < 1e15) { buf_printf(b, "%.0f", d); return; }
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%.15g", d); /* shortest of the two that reads back exactly */
+    if (strtod(tmp, NULL) != d) snprintf(tmp, sizeof tmp, "%.17g", d);
+    buf_puts(b, tmp);
+}
+static void jw_num(jw *w, double d) { jw_sep(w); json_num(w->b, d); }
+
+/* A parsed value, compact; numbers keep the text they were written with. */
+static void json_write_value(buf *b, const mcp_json *v) {
+    switch (MCP_JSON_TYPE(v)) {
+    case MCP_JSON_NULL: buf_put(b, "null", 4); return;
+    case MCP_JSON_TRUE: buf_put(b, "true", 4); return;
+    case MCP_JSON_FALSE: buf_put(b, "false", 5); return;
+    case MCP_JSON_NUMBER: buf_put(b, v->s, v->len); return;
+    case MCP_JSON_STRING: json_escape(b, v->s, v->len); return;
+    case MCP_JSON_ARRAY:
+    case MCP_JSON_OBJECT: {
+        int obj = MCP_JSON_TYPE(v) == MCP_JSON_OBJECT;
+        buf_putc(b, obj ? '{' : '[');
+        mcp_json_iter it = mcp_json_iterate(v);
+        const mcp_json *k, *c;
+        int first = 1;
+        while ((c = mcp_json_iter_next(&it, &k))) {
+            if (!first) buf_putc(b, ',');
+            first = 0;
+            if (obj) { json_escape(b, k->s, k->len); buf_putc(b, ':'); }
+            json_write_value(b, c);
+        }
+        buf_putc(b, obj ? '}' : ']');
+        return;
+    }
+    default: buf_put(b, "null", 4);
+    }
+}
+static void jw_value(jw *w, const mcp_json *v) { jw_sep(w); json_write_value(w->b, v); }
+
+char *mcp_json_write(const mcp_json *v, size_t *len) {
+    buf b = {0};
+    json_write_value(&b, v);
+    if (b.oom) { buf_free(&b); return NULL; }
+    if (!b.p) buf_putc(&b, 0);
+    if (len) *len = b.len;
+    return b.p;
+}
+
+/*=== MARK: - 5. HTTP/1.1 messages (Private) ===*/
+/*
+ * RFC 9112 framing for both sides: a head is parsed into slices of the receive buffer, a
+ * body is sized (Content-Length) or chunked (with trailers, which are read and dropped).
+ * Nothing is copied; obs-fold, bare CR and conflicting lengths are refused as the RFC
+ * advises against request smuggling.
+ */
+
+typedef struct { slice name, value; } hdr;
+
+typedef struct {
+    slice method, target, path, query; /* requests */
+    int status;                        /* responses */
+    int minor;                         /* HTTP/1.minor */
+    hdr h[MCP_MAX_HEADERS];
+    int nh;
+    size_t head_len;
+    long long clen;                    /* -1 when absent */
+    int chunked, close;
+} http_msg;
+
+static slice http_header(const http_msg *m, const char *name) {
+    for (int i = 0; i < m->nh; i++)
+        if (sl_ieq(m->h[i].name, name)) return m->h[i].value;
+    slice none = {NULL, 0};
+    return none;
+}
+
+static int tchar(int c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Parse a head in p[0..n). Returns its length, 0 if incomplete, or -status on a bad one
+ * (400 malformed, 431 too many or too large headers, 505 version, 501 transfer coding). */
+static long http_parse_head(const char *p, size_t n, http_msg *m, int response) {
+    const char *end = NULL;
+    for (size_t i = 3; i < n; i++)
+        if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r') { end = p + i + 1; break; }
+    if (!end) {
+        if (n > MCP_MAX_HEAD) return -431;
+        return 0;
+    }
+    if ((size_t)(end - p) > MCP_MAX_HEAD) return -431;
+    memset(m, 0, offsetof(http_msg, h)); /* the header array is filled as far as nh says */
+    m->nh = 0;
+    m->head_len = 0;
+    m->clen = -1;
+    m->chunked = m->close = 0;
+    const char *q = p, *le;
+    /* tolerate empty lines before a request line (RFC 9112 2.2) */
+    while (!response && q + 1 < end && q[0] == '\r' && q[1] == '\n') q += 2;
+    le = memchr(q, '\r', (size_t)(end - q));
+    if (!le || le[1] != '\n') return -400;
+    if (response) {
+        if (le - q < 12 || memcmp(q, "HTTP/1.", 7) || q[8] != ' ') return -400;
+        m->minor = q[7] - '0';
+        if (q[9] < '1' || q[9] > '9' || q[10] < '0' || q[10] > '9' || q[11] < '0' || q[11] > '9')
+            return -400;
+        m->status = (q[9] - '0') * 100 + (q[10] - '0') * 10 + (q[11] - '0');
+    } else {
+        const char *sp1 = memchr(q, ' ', (size_t)(le - q));
+        if (!sp1 || sp1 == q) return -400;
+        const char *sp2 = memchr(sp1 + 1, ' ', (size_t)(le - sp1 - 1));
+        if (!sp2 || sp2 == sp1 + 1) return -400;
+        for (const char *c = q; c < sp1; c++) if (!tchar((unsigned char)*c)) return -400;
+        for (const char *c = sp1 + 1; c < sp2; c++) if ((unsigned char)*c <= 0x20 || *c == 0x7f) return -400;
+        if (le - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/1.", 7)) return le - sp2 - 1 == 8 && !memcmp(sp2 + 1, "HTTP/", 5) ? -505 : -400;
+        m->minor = sp2[8] - '0';
+        if (m->minor < 0 || m->minor > 9) return -400;
+        m->method.p = q; m->method.n = (size_t)(sp1 - q);
+        m->target.p = sp1 + 1; m->target.n = (size_t)(sp2 - sp1 - 1);
+        const char *qm = memchr(m->target.p, '?', m->target.n);
+        m->path.p = m->target.p;
+        m->path.n = qm ? (size_t)(qm - m->target.p) : m->target.n;
+        if (qm) { m->query.p = qm + 1; m->query.n = m->target.n - m->path.n - 1; }
+    }
+    m->close = m->minor == 0;
+    for (q = le + 2; q < end - 2; q = le + 2) {
+        le = memchr(q, '\r', (size_t)(end - q));
+        if (!le || le[1] != '\n') return -400;
+        if (*q == ' ' || *q == '\t') return -400; /* obs-fold */
+        const char *colon = memchr(q, ':', (size_t)(le - q));
+        if (!colon || colon == q) return -400;
+        for (const char *c = q; c < colon; c++) if (!tchar((unsigned char)*c)) return -400;
+        for (const char *c = colon + 1; c < le; c++)
+            if ((*c == '\r' || *c == '\n' || *c == 0)) return -400;
+        if (m->nh == MCP_MAX_HEADERS) return -431;
+        hdr *h = &m->h[m->nh++];
+        h->name.p = q; h->name.n = (size_t)(colon - q);
+        slice v = {colon + 1, (size_t)(le - colon - 1)};
+        h->value = sl_trim(v);
+        if (sl_ieq(h->name, "content-length")) {
+            long long cl = 0;
+            if (!h->value.n) return -400;
+            for (size_t i = 0; i < h->value.n; i++) {
+                char c = h->value.p[i];
+                if (c < '0' || c > '9' || cl > (LLONG_MAX - 9) / 10) return -400;
+                cl = cl * 10 + (c - '0');
+            }
+            if (m->clen >= 0 && m->clen != cl) return -400;
+            m->clen = cl;
+        } else if (sl_ieq(h->name, "transfer-encoding")) {
+            if (!sl_ieq(h->value, "chunked")) return -501;
+            m->chunked = 1;
+        } else if (sl_ieq(h->name, "connection")) {
+            if (sl_icontains(h->value, "close")) m->close = 1;
+            else if (sl_icontains(h->value, "keep-alive")) m->close = 0;
+        }
+    }
+    if (m->chunked && m->clen >= 0) return -400;
+    m->head_len = (size_t)(end - p);
+    return (long)m->head_len;
+}
+
+/* Decode a chunked body in place: src[0..n) holds the bytes after the head. Returns the
+ * bytes consumed (body and trailers) and sets *out_len to the decoded length; 0 if more
+ * input is needed; -1 on malformed framing; -2 when the body exceeds max. */
+static long http_dechunk(char *src, size_t n, size_t *out_len, size_t max) {
+    size_t r = 0, w = 0;
+    for (;;) {
+        size_t size = 0, i = r;
+        int digits = 0;
+        for (; i < n; i++) {
+            int h = hexval((unsigned char)src[i]);
+            if (h < 0) break;
+            if (size > (SIZE_MAX >> 5)) return -1;
+            size = size << 4 | (size_t)h;
+            digits++;
+        }
+        if (i == n) return 0;
+        if (!digits) return -1;
+        while (i < n && src[i] != '\r') { /* chunk extensions: skipped */
+            if (src[i] == '\n') return -1;
+            i++;
+        }
+        if (i + 1 >= n) return 0;
+        if (src[i + 1] != '\n') return -1;
+        i += 2;
+        if (size == 0) { /* trailers, then the final CRLF */
+            for (;;) {
+                if (i + 1 >= n) return 0;
+                if (src[i] == '\r' && src[i + 1] == '\n') { *out_len = w; return (long)(i + 2); }
+                char *nl = memchr(src + i, '\n', n - i);
+                if (!nl) return 0;
+                i = (size_t)(nl - src) + 1;
+            }
+        }
+        if (w + size > max) return -2;
+        if (n - i < size + 2) return 0;
+        if (src[i + size] != '\r' || src[i + size + 1] != '\n') return -1;
+        memmove(src + w, src + i, size);
+        w += size;
+        r = i + size + 2;
+    }
+}
+
+static const char *http_reason(int status) {
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Status";
+    }
+}
+
+/*=== MARK: - 6. Sockets (Private) ===*/
+
+/* A connection with its receive buffer; bytes before `off` are consumed. */
+typedef struct {
+    int fd;
+    buf in;
+    size_t off;
+    int timeout_ms; /* per read; -1 waits forever (the Runtime API's /next) */
+} conn;
+
+/* Read more bytes. Returns bytes read, 0 at EOF, -1 on error or timeout. */
+static long conn_fill(conn *c) {
+    if (c->off && c->off == c->in.len) { c->in.len = 0; c->off = 0; }
+    if (!buf_grow(&c->in, 16384)) return -1;
+    for (;;) {
+        if (c->timeout_ms >= 0) {
+            struct pollfd pfd = {c->fd, POLLIN, 0};
+            int r = poll(&pfd, 1, c->timeout_ms);
+            if (r == 0) { errno = ETIMEDOUT; return -1; }
+            if (r < 0) { if (errno == EINTR) continue; return -1; }
+        }
+        ssize_t n = read(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len - 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        c->in.len += (size_t)n;
+        c->in.p[c->in.len] = 0;
+        return (long)n;
+    }
+}
+
+static int write_all(int fd, const void *p, size_t n) {
+    const char *s = p;
+    while (n) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Read one message head and body into c->in. Returns 1 with m, body and blen set
+ * (the body is decoded in place, followed by a writable byte), 0 on a clean EOF before any
+ * byte, or -status for a bad message (-408 timeout, -413 too large, -400 malformed ...). */
+static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
+                         char **body, size_t *blen) {
+    long hl;
+    /* compact: drop what was consumed so the head starts at 0 */
+    if (c->off) {
+        memmove(c->in.p, c->in.p + c->off, c->in.len - c->off);
+        c->in.len -= c->off;
+        c->off = 0;
+    }
+    while ((hl = http_parse_head(c->in.p ? c->in.p : "", c->in.len, m, response)) == 0) {
+        long r = conn_fill(c);
+        if (r == 0) return c->in.len ? -400 : 0;
+        if (r < 0) return errno == ETIMEDOUT && c->in.len ? -408 : 0;
+    }
+    if (hl < 0) return (int)hl;
+    size_t start = (size_t)hl;
+    if (m->chunked) {
+        for (;;) {
+            size_t dl = 0;
+            long used = http_dechunk(c->in.p + start, c->in.len - start, &dl, max_body);
+            if (used == -2) return -413;
+            if (used < 0) return -400;
+            if (used > 0) {
+                /* the decoded body sits at start..start+dl; keep the rest for the next message */
+                size_t rest = c->in.len - start - (size_t)used;
+                char *tail = c->in.p + start + used;
+                /* move leftovers right after the body plus one spare byte */
+                memmove(c->in.p + start + dl + 1, tail, rest);
+                c->in.p[start + dl] = 0;
+                c->in.len = start + dl + 1 + rest;
+                c->off = start + dl + 1;
+                *body = c->in.p + start;
+                *blen = dl;
+                return 1;
+            }
+            long r = conn_fill(c);
+            if (r <= 0) return r < 0 && errno == ETIMEDOUT ? -408 : -400;
+        }
+    }
+    size_t need = m->clen > 0 ? (size_t)m->clen : 0;
+    if (response && m->clen < 0 && !(m->status == 204 || m->status == 304 || m->status / 100 == 1)) {
+        /* read to EOF */
+        for (;;) {
+            if (c->in.len - start > max_body) return -413;
+            long r = conn_fill(c);
+            if (r == 0) break;
+            if (r < 0) return -400;
+        }
+        need = c->in.len - start;
+        m->close = 1;
+    }
+    if (m->clen > 0 && (unsigned long long)m->clen > max_body) return -413;
+    while (c->in.len - start < need) {
+        if (!buf_grow(&c->in, need - (c->in.len - start))) return -413;
+        long r = conn_fill(c);
+        if (r <= 0) return r < 0 && errno == ETIMEDOUT ? -408 : -400;
+    }
+    /* one spare byte after the body for in-place parsing: shift any pipelined rest */
+    size_t rest = c->in.len - start - need;
+    if (!buf_grow(&c->in, 1)) return -413;
+    memmove(c->in.p + start + need + 1, c->in.p + start + need, rest);
+    c->in.p[start + need] = 0;
+    c->in.len += 1;
+    c->in.p[c->in.len] = 0;
+    c->off = start + need + 1;
+    *body = c->in.p + start;
+    *blen = need;
+    return 1;
+}
+
+static int tcp_connect(const char *host, const char *port, int timeout_ms) {
+    struct addrinfo hints, *res = NULL, *ai;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &res)) return -1;
+    int fd = -1;
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) continue;
+        if (timeout_ms >= 0) {
+            int fl = fcntl(fd, F_GETFL);
+            fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+            int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+            if (r < 0 && errno == EINPROGRESS) {
+                struct pollfd pfd = {fd, POLLOUT, 0};
+                int err = 0;
+                socklen_t el = sizeof err;
+                if (poll(&pfd, 1, timeout_ms) == 1 && !getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) && !err) r = 0;
+            }
+            fcntl(fd, F_SETFL, fl);
+            if (r == 0) break;
+        } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    return fd;
+}
+
+/*=== MARK: - 9. JSON Schema subset (Private) ===*/
+/*
+ * Tool arguments are checked against the tool's input schema before its handler runs
+ * (JSON Schema 2020-12 keywords: type, properties, required, additionalProperties, items,
+ * enum, const, minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength,
+ * maxLength, minItems, maxItems, anyOf, oneOf, allOf, not, $ref into $defs/definitions).
+ * Keywords outside this set (pattern, format, ...) are accepted without checking. The
+ * first failure is reported with the path of the offending value.
+ */
+
+static int json_equal(const mcp_json *a, const mcp_json *b) {
+    mcp_json_type ta = MCP_JSON_TYPE(a), tb = MCP_JSON_TYPE(b);
+    if (ta != tb) return 0;
+    switch (ta) {
+    case MCP_JSON_NUMBER: return a->u.d == b->u.d;
+    case MCP_JSON_STRING: return a->len == b->len && !memcmp(a->s, b->s, a->len);
+    case MCP_JSON_ARRAY: {
+        if (a->len != b->len) return 0;
+        mcp_json_iter ia = mcp_json_iterate(a), ib = mcp_json_iterate(b);
+        const mcp_json *x, *y;
+        while ((x = mcp_json_iter_next(&ia, NULL)) && (y = mcp_json_iter_next(&ib, NULL)))
+            if (!json_equal(x, y)) return 0;
+        return 1;
+    }
+    case MCP_JSON_OBJECT: {
+        if (a->len != b->len) return 0;
+        mcp_json_iter ia = mcp_json_iterate(a);
+        const mcp_json *k, *x;
+        while ((x = mcp_json_iter_next(&ia, &k))) {
+            const mcp_json *y = mcp_json_get(b, k->s);
+            if (!y || !json_equal(x, y)) return 0;
+        }
+        return 1;
+    }
+    default: return 1;
+    }
+}
+
+static const char *json_type_name(const mcp_json *v) {
+    switch (MCP_JSON_TYPE(v)) {
+    case MCP_JSON_NULL: return "null";
+    case MCP_JSON_TRUE: case MCP_JSON_FALSE: return "boolean";
+    case MCP_JSON_NUMBER: return v->type & MCP_JSON_F_INT ? "integer" : "number";
+    case MCP_JSON_STRING: return "string";
+    case MCP_JSON_ARRAY: return "array";
+    case MCP_JSON_OBJECT: return "object";
+    default: return "nothing";
+    }
+}
+
+static int type_matches(const mcp_json *v, const char *t, size_t tn) {
+    slice s = {t, tn};
+    mcp_json_type vt = MCP_JSON_TYPE(v);
+    if (sl_eq(s, "integer")) {
+        int64_t i;
+        return vt == MCP_JSON_NUMBER && (mcp_json_int(v, &i) || (v->u.d == floor(v->u.d) && isfinite(v->u.d)));
+    }
+    if (sl_eq(s, "number")) return vt == MCP_JSON_NUMBER;
+    if (sl_eq(s, "string")) return vt == MCP_JSON_STRING;
+    if (sl_eq(s, "boolean")) return vt == MCP_JSON_TRUE || vt == MCP_JSON_FALSE;
+    if (sl_eq(s, "object")) return vt == MCP_JSON_OBJECT;
+    if (sl_eq(s, "array")) return vt == MCP_JSON_ARRAY;
+    if (sl_eq(s, "null")) return vt == MCP_JSON_NULL;
+    return 1; /* unknown type names do not fail the value */
+}
+
+static size_t utf8_count(const char *s, size_t n) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+typedef struct {
+    const mcp_json *root;
+    buf *err;     /* the message, set on the first failure */
+    char path[256];
+    int depth;
+} vctx;
+
+static int vfail(vctx *x, const char *fmt, ...) MCP_PRINTF(2, 3);
+static int vfail(vctx *x, const char *fmt, ...) {
+    if (x->err->len) return 0;
+    buf_puts(x->err, x->path[0] ? x->path : "(arguments)");
+    buf_puts(x->err, ": ");
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(x->err, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+static const mcp_json *schema_ref(vctx *x, const char *ref) {
+    if (!strcmp(ref, "#")) return x->root;
+    const mcp_json *cur = NULL;
+    if (!strncmp(ref, "#/$defs/", 8)) cur = mcp_json_get(x->root, "$defs"), ref += 8;
+    else if (!strncmp(ref, "#/definitions/", 14)) cur = mcp_json_get(x->root, "definitions"), ref += 14;
+    else return NULL;
+    return mcp_json_get(cur, ref);
+}
+
+static int validate(vctx *x, const mcp_json *sch, const mcp_json *v);
+
+/* Validate quietly (for anyOf/oneOf/not): the message buffer is swapped out. */
+static int validate_quiet(vctx *x, const mcp_json *sch, const mcp_json *v) {
+    buf tmp = {0}, *saved = x->err;
+    x->err = &tmp;
+    int ok = validate(x, sch, v);
+    x->err = saved;
+    buf_free(&tmp);
+    return ok;
+}
+
+static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
+    if (MCP_JSON_TYPE(sch) == MCP_JSON_TRUE) return 1;
+    if (MCP_JSON_TYPE(sch) == MCP_JSON_FALSE) return vfail(x, "no value is allowed here");
+    if (MCP_JSON_TYPE(sch) != MCP_JSON_OBJECT) return 1;
+    if (++x->depth > 64) { x->depth--; return vfail(x, "schema nests too deeply"); }
+    int ok = 0;
+    const mcp_json *k;
+    if ((k = mcp_json_get(sch, "$ref")) && mcp_json_str(k)) {
+        const mcp_json *t = schema_ref(x, k->s);
+        if (!t) { vfail(x, "schema reference %s not found", k->s); goto out; }
+        if (!validate(x, t, v)) goto out;
+    }
+    if ((k = mcp_json_get(sch, "type"))) {
+        int match = 0;
+        if (MCP_JSON_TYPE(k) == MCP_JSON_STRING) match = type_matches(v, k->s, k->len);
+        else {
+            mcp_json_iter it = mcp_json_iterate(k);
+            const mcp_json *t;
+            while ((t = mcp_json_iter_next(&it, NULL)))
+                if (MCP_JSON_TYPE(t) == MCP_JSON_STRING && type_matches(v, t->s, t->len)) match = 1;
+        }
+        if (!match) {
+            char want[128] = "";
+            if (MCP_JSON_TYPE(k) == MCP_JSON_STRING) snprintf(want, sizeof want, "%s", k->s);
+            else snprintf(want, sizeof want, "one of the listed types");
+            vfail(x, "expected %s, got %s", want, json_type_name(v));
+            goto out;
+        }
+    }
+    if ((k = mcp_json_get(sch, "const")) && !json_equal(k, v)) {
+        char *w = mcp_json_write(k, NULL);
+        vfail(x, "must be %s", w ? w : "the constant");
+        free(w);
+        goto out;
+    }
+    if ((k = mcp_json_get(sch, "enum"))) {
+        mcp_json_iter it = mcp_json_iterate(k);
+        const mcp_json *e;
+        int found = 0;
+        while ((e = mcp_json_iter_next(&it, NULL))) if (json_equal(e, v)) { found = 1; break; }
+        if (!found) {
+            char *w = mcp_json_write(k, NULL);
+            vfail(x, "must be one of %s", w ? w : "the listed values");
+            free(w);
+            goto out;
+        }
+    }
+    switch (MCP_JSON_TYPE(v)) {
+    case MCP_JSON_NUMBER: {
+        double d = v->u.d;
+        if ((k = mcp_json_get(sch, "minimum")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d < k->u.d) {
+            vfail(x, "must be >= %.*s", (int)k->len, k->s); goto out;
+        }
+        if ((k = mcp_json_get(sch, "maximum")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d > k->u.d) {
+            vfail(x, "must be <= %.*s", (int)k->len, k->s); goto out;
+        }
+        if ((k = mcp_json_get(sch, "exclusiveMinimum")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d <= k->u.d) {
+            vfail(x, "must be > %.*s", (int)k->len, k->s); goto out;
+        }
+        if ((k = mcp_json_get(sch, "exclusiveMaximum")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d >= k->u.d) {
+            vfail(x, "must be < %.*s", (int)k->len, k->s); goto out;
+        }
+        break;
+    }
+    case MCP_JSON_STRING: {
+        size_t n = 0;
+        int lim_min = (k = mcp_json_get(sch, "minLength")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER;
+        double mn = lim_min ? k->u.d : 0;
+        int lim_max = (k = mcp_json_get(sch, "maxLength")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER;
+        double mx = lim_max ? k->u.d : 0;
+        if (lim_min || lim_max) n = utf8_count(v->s, v->len);
+        if (lim_min && (double)n < mn) { vfail(x, "must be at least %g characters long", mn); goto out; }
+        if (lim_max && (double)n > mx) { vfail(x, "must be at most %g characters long", mx); goto out; }
+        break;
+    }
+    case MCP_JSON_ARRAY: {
+        if ((k = mcp_json_get(sch, "minItems")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && v->len < k->u.d) {
+            vfail(x, "must have at least %g items", k->u.d); goto out;
+        }
+        if ((k = mcp_json_get(sch, "maxItems")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && v->len > k->u.d) {
+            vfail(x, "must have at most %g items", k->u.d); goto out;
+        }
+        if ((k = mcp_json_get(sch, "items"))) {
+            mcp_json_iter it = mcp_json_iterate(v);
+            const mcp_json *e;
+            size_t plen = strlen(x->path), i = 0;
+            while ((e = mcp_json_iter_next(&it, NULL))) {
+                snprintf(x->path + plen, sizeof x->path - plen, "[%zu]", i++);
+                int r = validate(x, k, e);
+                x->path[plen] = 0;
+                if (!r) goto out;
+            }
+        }
+        break;
+    }
+    case MCP_JSON_OBJECT: {
+        const mcp_json *props = mcp_json_get(sch, "properties");
+        if ((k = mcp_json_get(sch, "required"))) {
+            mcp_json_iter it = mcp_json_iterate(k);
+            const mcp_json *r;
+            while ((r = mcp_json_iter_next(&it, NULL)))
+                if (mcp_json_str(r) && !mcp_json_get(v, r->s)) {
+                    size_t plen = strlen(x->path);
+                    snprintf(x->path + plen, sizeof x->path - plen, "%s%s", plen ? "." : "", r->s);
+                    vfail(x, "required property is missing");
+                    x->path[plen] = 0;
+                    goto out;
+                }
+        }
+        const mcp_json *addl = mcp_json_get(sch, "additionalProperties");
+        mcp_json_iter it = mcp_json_iterate(v);
+        const mcp_json *name, *val;
+        size_t plen = strlen(x->path);
+        while ((val = mcp_json_iter_next(&it, &name))) {
+            const mcp_json *ps = mcp_json_get(props, name->s);
+            snprintf(x->path + plen, sizeof x->path - plen, "%s%s", plen ? "." : "", name->s);
+            int r = 1;
+            if (ps) r = validate(x, ps, val);
+            else if (MCP_JSON_TYPE(addl) == MCP_JSON_FALSE) r = vfail(x, "unknown property");
+            else if (MCP_JSON_TYPE(addl) == MCP_JSON_OBJECT) r = validate(x, addl, val);
+            x->path[plen] = 0;
+            if (!r) goto out;
+        }
+        break;
+    }
+    default: break;
+    }
+    if ((k = mcp_json_get(sch, "allOf"))) {
+        mcp_json_iter it = mcp_json_iterate(k);
+        const mcp_json *s;
+        while ((s = mcp_json_iter_next(&it, NULL))) if (!validate(x, s, v)) goto out;
+    }
+    if ((k = mcp_json_get(sch, "anyOf"))) {
+        mcp_json_iter it = mcp_json_iterate(k);
+        const mcp_json *s;
+        int any = 0;
+        while ((s = mcp_json_iter_next(&it, NULL))) if (validate_quiet(x, s, v)) { any = 1; break; }
+        if (!any) { vfail(x, "matches none of the anyOf schemas"); goto out; }
+    }
+    if ((k = mcp_json_get(sch, "oneOf"))) {
+        mcp_json_iter it = mcp_json_iterate(k);
+        const mcp_json *s;
+        int n = 0;
+        while ((s = mcp_json_iter_next(&it, NULL))) n += validate_quiet(x, s, v);
+        if (n != 1) { vfail(x, n ? "matches more than one of the oneOf schemas" : "matches none of the oneOf schemas"); goto out; }
+    }
+    if ((k = mcp_json_get(sch, "not")) && validate_quiet(x, k, v)) {
+        vfail(x, "must not match the schema under \"not\"");
+        goto out;
+    }
+    ok = 1;
+out:
+    x->depth--;
+    return ok;
+}
+
+/* Check v against schema; on failure err holds "path: reason". */
+static int schema_check(const mcp_json *schema, const mcp_json *v, buf *err) {
+    vctx x;
+    x.root = schema;
+    x.err = err;
+    x.path[0] = 0;
+    x.depth = 0;
+    return validate(&x, schema, v);
+}
+
+/* Expand a compact field list ("a:number b:string?") into JSON Schema text. */
+static int schema_expand(const char *spec, buf *out) {
+    static const char *const types[] = {"string", "number", "integer", "boolean", "object", "array"};
+    buf req = {0};
+    int nreq = 0, first = 1;
+    buf_puts(out, "{\"type\":\"object\",\"properties\":{");
+    for (const char *p = spec; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == ',') p++;
+        if (!*p) break;
+        const char *name = p;
+        while (*p && *p != ':' && *p != ' ' && *p != '?' && *p != ',') p++;
+        size_t nn = (size_t)(p - name);
+        const char *type = "string";
+        size_t tn = 6;
+        int optional = 0;
+        if (*p == ':') {
+            const char *t = ++p;
+            while (*p && *p != ' ' && *p != '?' && *p != ',') p++;
+            type = t;
+            tn = (size_t)(p - t);
+            int known = 0;
+            for (size_t i = 0; i < COUNT(types); i++) if (strlen(types[i]) == tn && !memcmp(types[i], t, tn)) known = 1;
+            if (!known) { buf_free(&req); return 0; }
+        }
+        if (*p == '?') { optional = 1; p++; }
+        if (!nn) { buf_free(&req); return 0; }
+        if (!first) buf_putc(out, ',');
+        first = 0;
+        json_escape(out, name, nn);
+        buf_puts(out, ":{\"type\":");
+        json_escape(out, type, tn);
+        buf_putc(out, '}');
+        if (!optional) {
+            if (nreq++) buf_putc(&req, ',');
+            json_escape(&req, name, nn);
+        }
+    }
+    buf_puts(out, "}");
+    if (nreq) { buf_puts(out, ",\"required\":["); buf_put(out, req.p, req.len); buf_putc(out, ']'); }
+    buf_putc(out, '}');
+    buf_free(&req);
+    return !out->oom;
+}
+
+/*=== MARK: - 10. MCP server core (Public: mcp_server_*, mcp_tool_*, handler API) ===*/
+/*
+ * JSON-RPC 2.0 and the Model Context Protocol, every era on one endpoint:
+ *   2024-11-05  base protocol, initialize handshake
+ *   2025-03-26  Streamable HTTP, batches (accepted in this era only), annotations, audio
+ *   2025-06-18  structuredContent/outputSchema, elicitation, resource_link, titles
+ *   2025-11-25  invalid tool input is an isError result; Origin checked
+ *   2026-07-28  stateless: server/discover, per-request _meta protocol version and client
+ *               capabilities, resultType, multi-round-trip input_required results
+ * Registration stores what the user wrote; schemas are parsed on first use, so start-up
+ * does no work that a request does not need.
+ */
+
+enum { ERA_2024_11_05, ERA_2025_03_26, ERA_2025_06_18, ERA_2025_11_25, ERA_2026_07_28, ERA_COUNT };
+static const char *const era_names[ERA_COUNT] = {
+    "2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28",
+};
+#define ERA_LATEST_SESSION ERA_2025_11_25
+#define ERA_LATEST ERA_2026_07_28
+
+static int era_find(const char *v, size_t n) {
+    for (int i = 0; i < ERA_COUNT; i++)
+        if (strlen(era_names[i]) == n && !memcmp(era_names[i], v, n)) return i;
+    return -1;
+}
+
+/* JSON-RPC and MCP error codes. */
+enum {
+    RPC_PARSE = -32700, RPC_INVALID = -32600, RPC_NO_METHOD = -32601,
+    RPC_BAD_PARAMS = -32602, RPC_INTERNAL = -32603,
+    MCP_E_NO_RESOURCE = -32002,
+    MCP_E_HEADER_MISMATCH = -32020, MCP_E_MISSING_CAPABILITY = -32021,
+    MCP_E_UNSUPPORTED_VERSION = -32022,
+};
+
+struct mcp_tool {
+    char *name, *title, *desc, *schema_src, *out_src, *annotations;
+    char *schema;                 /* JSON text of the input schema (expanded if compact) */
+    mcp_json_doc *in_doc, *out_doc; /* parsed on first use */
+    mcp_handler fn;
+    void *data;
+};
+
+struct mcp_resource {
+    char *uri, *name, *title, *desc, *mime;
+    int is_template;
+    mcp_handler fn;
+    void *data;
+};
+
+typedef struct { char *name; int required; } prompt_arg;
+
+struct mcp_prompt {
+    char *name, *title, *desc;
+    prompt_arg *args;
+    int nargs;
+    mcp_handler fn;
+    void *data;
+};
+
+typedef struct { char *kind, *name; mcp_handler fn; } completer;
+
+/* A server-to-client request waiting for its answer (HTTP transports). */
+typedef struct waiter {
+    struct waiter *next;
+    char key[96];          /* session id and request id */
+    char *answer;          /* JSON text of the client's response message, malloc'ed */
+    pthread_cond_t cv;
+} waiter;
+
+typedef struct session {
+    struct session *next;
+    char id[40];
+    int era;
+    int level;             /* logging threshold, index into log_levels */
+    char *caps;            /* client capabilities, JSON text */
+    uint64_t last_used;
+} session;
+
+struct mcp_server {
+    char *name, *version, *title, *instructions;
+    mcp_tool **tools; int ntools;
+    mcp_resource **res; int nres;
+    mcp_prompt **prompts; int nprompts;
+    completer *comps; int ncomps;
+    pthread_mutex_t lock;  /* held while the core runs a request (see mcp_elicit) */
+    session *sessions;
+    int nsessions;
+    waiter *waiters;
+    unsigned long long seq; /* server-to-client request ids */
+    int stateless;          /* no session table (Lambda): ids are self-describing */
+};
+
+static const char *const log_levels[] = {
+    "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency",
+};
+static int level_find(const char *s) {
+    for (int i = 0; s && i < (int)COUNT(log_levels); i++) if (!strcmp(log_levels[i], s)) return i;
+    return -1;
+}
+
+#define GROW(arr, n) do { \
+        if (((n) & ((n) - 1)) == 0) { \
+            void *np_ = realloc((arr), sizeof(*(arr)) * ((n) ? (size_t)(n) * 2 : 4)); \
+            if (!np_) die("out of memory"); \
+            (arr) = np_; \
+        } \
+    } while (0)
+
+mcp_server *mcp_server_new(const char *name, const char *version) {
+    mcp_server *s = calloc(1, sizeof *s);
+    if (!s) die("out of memory");
+    s->name = xstrdup(name ? name : "mcp-server");
+    s->version = xstrdup(version ? version : "0.0.0");
+    pthread_mutex_init(&s->lock, NULL);
+    return s;
+}
+void mcp_server_title(mcp_server *s, const char *t) { free(s->title); s->title = xstrdup(t); }
+void mcp_server_instructions(mcp_server *s, const char *t) { free(s->instructions); s->instructions = xstrdup(t); }
+
+mcp_tool *mcp_tool_add(mcp_server *s, const char *name, const char *desc, const char *schema,
+                       mcp_handler fn) {
+    if (!name || !*name || !fn) die("mcp_tool: a tool needs a name and a handler");
+    for (int i = 0; i < s->ntools; i++)
+        if (!strcmp(s->tools[i]->name, name)) die("mcp_tool: tool %s is registered twice", name);
+    mcp_tool *t = calloc(1, sizeof *t);
+    if (!t) die("out of memory");
+    t->name = xstrdup(name);
+    t->desc = xstrdup(desc);
+    t->schema_src = xstrdup(schema ? schema : "");
+    t->fn = fn;
+    GROW(s->tools, s->ntools);
+    s->tools[s->ntools++] = t;
+    return t;
+}
+void mcp_tool_title(mcp_tool *t, const char *v) { free(t->title); t->title = xstrdup(v); }
+void mcp_tool_output_schema(mcp_tool *t, const char *v) { free(t->out_src); t->out_src = xstrdup(v); }
+void mcp_tool_annotations(mcp_tool *t, const char *v) { free(t->annotations); t->annotations = xstrdup(v); }
+void mcp_tool_data(mcp_tool *t, void *d) { t->data = d; }
+
+static mcp_resource *resource_new(mcp_server *s, const char *uri, const char *name,
+                                  const char *desc, const char *mime, mcp_handler fn, int tmpl) {
+    if (!uri || !*uri || !fn) die("mcp_resource: a resource needs a URI and a reader");
+    mcp_resource *r = calloc(1, sizeof *r);
+    if (!r) die("out of memory");
+    r->uri = xstrdup(uri);
+    r->name = xstrdup(name ? name : uri);
+    r->desc = xstrdup(desc);
+    r->mime = xstrdup(mime);
+    r->fn = fn;
+    r->is_template = tmpl;
+    GROW(s->res, s->nres);
+    s->res[s->nres++] = r;
+    return r;
+}
+mcp_resource *mcp_resource_add(mcp_server *s, const char *uri, const char *name,
+                               const char *desc, const char *mime, mcp_handler fn) {
+    return resource_new(s, uri, name, desc, mime, fn, 0);
+}
+mcp_resource *mcp_resource_template(mcp_server *s, const char *uri, const char *name,
+                                    const char *desc, const char *mime, mcp_handler fn) {
+    return resource_new(s, uri, name, desc, mime, fn, 1);
+}
+void mcp_resource_title(mcp_resource *r, const char *v) { free(r->title); r->title = xstrdup(v); }
+void mcp_resource_data(mcp_resource *r, void *d) { r->data = d; }
+
+mcp_prompt *mcp_prompt_add(mcp_server *s, const char *name, const char *desc,
+                           const char *args, mcp_handler fn) {
+    if (!name || !*name || !fn) die("mcp_prompt: a prompt needs a name and a handler");
+    mcp_prompt *p = calloc(1, sizeof *p);
+    if (!p) die("out of memory");
+    p->name = xstrdup(name);
+    p->desc = xstrdup(desc);
+    p->fn = fn;
+    for (const char *a = args ? args : ""; *a;) {
+        while (*a == ' ' || *a == ',') a++;
+        if (!*a) break;
+        const char *b = a;
+        while (*a && *a != ' ' && *a != ',' && *a != '?') a++;
+        GROW(p->args, p->nargs);
+        p->args[p->nargs].name = memcpy(xmalloc((size_t)(a - b) + 1), b, (size_t)(a - b));
+        p->args[p->nargs].name[a - b] = 0;
+        p->args[p->nargs].required = *a != '?';
+        if (*a == '?') a++;
+        p->nargs++;
+    }
+    GROW(s->prompts, s->nprompts);
+    s->prompts[s->nprompts++] = p;
+    return p;
+}
+void mcp_prompt_title(mcp_prompt *p, const char *v) { free(p->title); p->title = xstrdup(v); }
+void mcp_prompt_data(mcp_prompt *p, void *d) { p->data = d; }
+
+void mcp_completion(mcp_server *s, const char *kind, const char *name, mcp_handler fn) {
+    if (!kind || !name || !fn) die("mcp_completion: kind, name and handler are required");
+    GROW(s->comps, s->ncomps);
+    completer *c = &s->comps[s->ncomps++];
+    c->kind = xstrdup(kind);
+    c->name = xstrdup(name);
+    c->fn = fn;
+}
+
+/* Parse a tool's schemas the first time they are needed. Returns an error message or NULL. */
+static const char *tool_prepare(mcp_tool *t) {
+    if (t->schema) return NULL;
+    buf b = {0};
+    const char *src = t->schema_src;
+    while (*src == ' ' || *src == '\n' || *src == '\t') src++;
+    if (*src == '{') buf_puts(&b, t->schema_src);
+    else if (!schema_expand(src, &b)) { buf_free(&b); return "the compact input schema has an unknown type"; }
+    mcp_json_err e;
+    t->in_doc = mcp_json_parse(b.p, b.len, 0, &e);
+    if (!t->in_doc || MCP_JSON_TYPE(mcp_json_root(t->in_doc)) != MCP_JSON_OBJECT) {
+        buf_free(&b);
+        mcp_json_free(t->in_doc);
+        t->in_doc = NULL;
+        return "the input schema is not a JSON object";
+    }
+    if (t->out_src) {
+        t->out_doc = mcp_json_parse(t->out_src, strlen(t->out_src), 0, &e);
+        if (!t->out_doc || MCP_JSON_TYPE(mcp_json_root(t->out_doc)) != MCP_JSON_OBJECT) {
+            buf_free(&b);
+            mcp_json_free(t->in_doc);
+            mcp_json_free(t->out_doc);
+            t->in_doc = t->out_doc = NULL;
+            return "the output schema is not a JSON object";
+        }
+    }
+    if (t->annotations) {
+        mcp_json_doc *d = mcp_json_parse(t->annotations, strlen(t->annotations), 0, &e);
+        int ok = d && MCP_JSON_TYPE(mcp_json_root(d)) == MCP_JSON_OBJECT;
+        mcp_json_free(d);
+        if (!ok) { buf_free(&b); mcp_json_free(t->in_doc); mcp_json_free(t->out_doc);
+                   t->in_doc = t->out_doc = NULL; return "the annotations are not a JSON object"; }
+    }
+    t->schema = b.p;
+    return NULL;
+}
+
+/* Check every tool's schemas now (serve and stdio do this at start; Lambda does not). */
+static int server_check(mcp_server *s) {
+    int ok = 1;
+    for (int i = 0; i < s->ntools; i++) {
+        const char *e = tool_prepare(s->tools[i]);
+        if (e) { fprintf(stderr, "mcp: tool %s: %s\n", s->tools[i]->name, e); ok = 0; }
+    }
+    return ok;
+}
+
+/* One JSON-RPC request being served. The transport fills the sinks. */
+typedef struct rpc rpc;
+struct rpc {
+    mcp_server *s;
+    arena *a;
+    int era;
+    session *sess;            /* NULL when stateless */
+    const mcp_json *id;       /* request id; NULL for notifications */
+    const mcp_json *params;
+    const mcp_json *meta;     /* params._meta */
+    const mcp_json *caps;     /* client capabilities (this request's, or the session's) */
+    mcp_json_doc *caps_doc;   /* when they came from the session */
+    int level;                /* logging threshold */
+    /* Send a message (notification or request) to the client now; 0 on success. NULL when
+     * the transport has no channel for it. */
+    int (*emit)(rpc *x, const char *json, size_t n);
+    /* Wait for the client's response to request key; returns malloc'ed JSON or NULL. */
+    char *(*await)(rpc *x, const char *key);
+    void *tx;                 /* the transport's state */
+    int emitted;              /* messages sent through emit */
+    int typed;                /* resultType written */
+};
+
+enum { CALL_TOOL, CALL_RESOURCE, CALL_PROMPT, CALL_COMPLETE };
+
+struct mcp_call {
+    rpc *x;
+    int kind;
+    const char *name;
+    void *data;
+    const mcp_json *args;
+    mcp_json_doc *args_doc;   /* template variables, built for the call */
+    buf content;              /* comma-separated content items (or messages, contents) */
+    int ncontent;
+    int is_error;
+    char *structured;         /* structuredContent, JSON text */
+    int fail_code;
+    buf fail_msg;
+    const char *role;
+    const char *mime;         /* resources: the registered type */
+    const char *comp_arg, *comp_value;
+    int ncomp, comp_more;
+    /* 2026-07-28 multi-round-trip: answers sent back, and requests still open */
+    const mcp_json *input_responses;
+    buf input_requests;       /* "key":{request},... */
+    int ninput;
+    int nasked;               /* mcp_elicit/mcp_sample calls so far, for stable keys */
+    mcp_json_doc *answers[8]; /* the client's answers over a back channel */
+    int nanswers;
+    const char *state;        /* verified requestState payload */
+    char *new_state;          /* signed state for the next round */
+    buf fail_data;            /* error.data, JSON text */
+};
+
+static const mcp_json *empty_object(void) {
+    static const mcp_json v = {MCP_JSON_OBJECT, 0, NULL, {.next = 1}};
+    return &v;
+}
+
+const mcp_json *mcp_args(mcp_call *c) { return c->args ? c->args : empty_object(); }
+const mcp_json *mcp_arg(mcp_call *c, const char *n) { return mcp_json_get(c->args, n); }
+int mcp_has(mcp_call *c, const char *n) { return mcp_json_get(c->args, n) != NULL; }
+const char *mcp_str(mcp_call *c, const char *n) { return mcp_json_str(mcp_json_get(c->args, n)); }
+double mcp_num(mcp_call *c, const char *n) { return mcp_json_num(mcp_json_get(c->args, n)); }
+int64_t mcp_int(mcp_call *c, const char *n) {
+    int64_t v = 0;
+    const mcp_json *j = mcp_json_get(c->args, n);
+    if (!mcp_json_int(j, &v) && MCP_JSON_TYPE(j) == MCP_JSON_NUMBER) v = (int64_t)j->u.d;
+    return v;
+}
+int mcp_bool(mcp_call *c, const char *n) { return mcp_json_bool(mcp_json_get(c->args, n)); }
+void *mcp_data(mcp_call *c) { return c->data; }
+const char *mcp_name(mcp_call *c) { return c->name; }
+const char *mcp_protocol(mcp_call *c) { return era_names[c->x->era]; }
+const char *mcp_complete_argument(mcp_call *c) { return c->comp_arg; }
+const char *mcp_complete_value(mcp_call *c) { return c->comp_value ? c->comp_value : ""; }
+
+int mcp_complete(mcp_call *c, const char *value) {
+    if (c->kind != CALL_COMPLETE || !value) return -1;
+    if (c->ncomp >= 100) { c->comp_more = 1; return 0; } /* the spec's cap per response */
+    if (c->ncomp++) buf_putc(&c->content, ',');
+    json_escape_lossy(&c->content, value, strlen(value));
+    return 0;
+}
+
+int mcp_role(mcp_call *c, const char *role) {
+    if (!role || (strcmp(role, "user") && strcmp(role, "assistant"))) return -1;
+    c->role = strcmp(role, "user") ? "assistant" : "user";
+    return 0;
+}
+
+/* Start one content item: prompts wrap each in a message with the current role. */
+static void content_open(mcp_call *c, jw *w) {
+    if (c->ncontent++) buf_putc(&c->content, ',');
+    w->b = &c->content;
+    w->comma = 0;
+    if (c->kind == CALL_PROMPT) {
+        jw_obj(w);
+        jw_key(w, "role");
+        jw_str(w, c->role ? c->role : "user");
+        jw_key(w, "content");
+    }
+    jw_obj(w);
+}
+static void content_close(mcp_call *c, jw *w) {
+    jw_end_obj(w);
+    if (c->kind == CALL_PROMPT) jw_end_obj(w);
+}
+
+int mcp_textn(mcp_call *c, const char *text, size_t n) {
+    jw w;
+    if (c->kind == CALL_COMPLETE) return -1;
+    if (c->kind == CALL_RESOURCE) {
+        if (c->ncontent++) buf_putc(&c->content, ',');
+        w.b = &c->content; w.comma = 0;
+        jw_obj(&w);
+        jw_key(&w, "uri"); jw_str(&w, c->name);
+        if (c->mime) { jw_key(&w, "mimeType"); jw_str(&w, c->mime); }
+        jw_key(&w, "text"); jw_strn(&w, text, n);
+        jw_end_obj(&w);
+        return 0;
+    }
+    content_open(c, &w);
+    jw_key(&w, "type"); jw_str(&w, "text");
+    jw_key(&w, "text"); jw_strn(&w, text, n);
+    content_close(c, &w);
+    return 0;
+}
+
+int mcp_text(mcp_call *c, const char *fmt, ...) {
+    buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    int r = mcp_textn(c, b.p ? b.p : "", b.len);
+    buf_free(&b);
+    return r;
+}
+
+static int media(mcp_call *c, const char *type, const char *mime, const char *b64) {
+    if (c->kind == CALL_COMPLETE || c->kind == CALL_RESOURCE) return -1;
+    jw w;
+    content_open(c, &w);
+    jw_key(&w, "type"); jw_str(&w, type);
+    jw_key(&w, "data"); jw_str(&w, b64 ? b64 : "");
+    jw_key(&w, "mimeType"); jw_str(&w, mime ? mime : "application/octet-stream");
+    content_close(c, &w);
+    return 0;
+}
+int mcp_image(mcp_call *c, const char *mime, const char *b64) { return media(c, "image", mime, b64); }
+int mcp_audio(mcp_call *c, const char *mime, const char *b64) { return media(c, "audio", mime, b64); }
+
+int mcp_blob(mcp_call *c, const char *b64) {
+    if (c->kind != CALL_RESOURCE) return -1;
+    jw w = {&c->content, 0};
+    if (c->ncontent++) buf_putc(&c->content, ',');
+    jw_obj(&w);
+    jw_key(&w, "uri"); jw_str(&w, c->name);
+    if (c->mime) { jw_key(&w, "mimeType"); jw_str(&w, c->mime); }
+    jw_key(&w, "blob"); jw_str(&w, b64 ? b64 : "");
+    jw_end_obj(&w);
+    return 0;
+}
+
+static int embed(mcp_call *c, const char *uri, const char *mime, const char *field, const char *v) {
+    if (c->kind == CALL_COMPLETE || c->kind == CALL_RESOURCE || !uri) return -1;
+    jw w;
+    content_open(c, &w);
+    jw_key(&w, "type"); jw_str(&w, "resource");
+    jw_key(&w, "resource");
+    jw_obj(&w);
+    jw_key(&w, "uri"); jw_str(&w, uri);
+    if (mime) { jw_key(&w, "mimeType"); jw_str(&w, mime); }
+    jw_key(&w, field); jw_str(&w, v ? v : "");
+    jw_end_obj(&w);
+    content_close(c, &w);
+    return 0;
+}
+int mcp_embed_text(mcp_call *c, const char *uri, const char *mime, const char *text) {
+    return embed(c, uri, mime, "text", text);
+}
+int mcp_embed_blob(mcp_call *c, const char *uri, const char *mime, const char *b64) {
+    return embed(c, uri, mime, "blob", b64);
+}
+
+int mcp_link(mcp_call *c, const char *uri, const char *name, const char *desc, const char *mime) {
+    if (c->kind == CALL_COMPLETE || c->kind == CALL_RESOURCE || !uri) return -1;
+    jw w;
+    content_open(c, &w);
+    jw_key(&w, "type"); jw_str(&w, "resource_link");
+    jw_key(&w, "uri"); jw_str(&w, uri);
+    jw_key(&w, "name"); jw_str(&w, name ? name : uri);
+    if (desc) { jw_key(&w, "description"); jw_str(&w, desc); }
+    if (mime) { jw_key(&w, "mimeType"); jw_str(&w, mime); }
+    content_close(c, &w);
+    return 0;
+}
+
+int mcp_structured(mcp_call *c, const char *json) {
+    if (c->kind != CALL_TOOL || !json) return -1;
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(json, strlen(json), 0, &e);
+    int ok = d && MCP_JSON_TYPE(mcp_json_root(d)) == MCP_JSON_OBJECT;
+    mcp_json_free(d);
+    if (!ok) return mcp_fail(c, RPC_INTERNAL, "tool %s: structured content is not a JSON object", c->name);
+    free(c->structured);
+    c->structured = xstrdup(json);
+    return 0;
+}
+
+int mcp_error(mcp_call *c, const char *fmt, ...) {
+    buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    c->is_error = 1;
+    if (c->kind == CALL_TOOL) mcp_textn(c, b.p ? b.p : "", b.len);
+    else { c->fail_code = RPC_INTERNAL; c->fail_msg.len = 0; buf_put(&c->fail_msg, b.p, b.len); }
+    buf_free(&b);
+    return 0;
+}
+
+int mcp_fail(mcp_call *c, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    c->fail_code = code ? code : RPC_INTERNAL;
+    c->fail_msg.len = 0;
+    buf_vprintf(&c->fail_msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Send a notification to the client, if the transport can. */
+static int rpc_notify(rpc *x, const char *method, buf *params) {
+    if (!x->emit) return -1;
+    buf b = {0};
+    buf_puts(&b, "{\"jsonrpc\":\"2.0\",\"method\":");
+    json_escape(&b, method, strlen(method));
+    buf_puts(&b, ",\"params\":");
+    buf_put(&b, params->p, params->len);
+    buf_putc(&b, '}');
+    int r = b.oom ? -1 : x->emit(x, b.p, b.len);
+    if (!r) x->emitted++;
+    buf_free(&b);
+    return r;
+}
+
+int mcp_log(mcp_call *c, const char *level, const char *fmt, ...) {
+    int lv = level_find(level);
+    if (lv < 0) lv = 1;
+    if (lv < c->x->level) return 0;
+    buf p = {0}, msg = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    jw w = {&p, 0};
+    jw_obj(&w);
+    jw_key(&w, "level"); jw_str(&w, log_levels[lv]);
+    jw_key(&w, "logger"); jw_str(&w, c->name ? c->name : c->x->s->name);
+    jw_key(&w, "data"); jw_strn(&w, msg.p ? msg.p : "", msg.len);
+    jw_end_obj(&w);
+    int r = rpc_notify(c->x, "notifications/message", &p);
+    buf_free(&p);
+    buf_free(&msg);
+    return r;
+}
+
+int mcp_progress(mcp_call *c, double progress, double total, const char *message) {
+    const mcp_json *tok = mcp_json_get(c->x->meta, "progressToken");
+    mcp_json_type t = MCP_JSON_TYPE(tok);
+    if (t != MCP_JSON_STRING && t != MCP_JSON_NUMBER) return 0;
+    buf p = {0};
+    jw w = {&p, 0};
+    jw_obj(&w);
+    jw_key(&w, "progressToken"); jw_value(&w, tok);
+    jw_key(&w, "progress"); jw_num(&w, progress);
+    if (total > 0) { jw_key(&w, "total"); jw_num(&w, total); }
+    if (message) { jw_key(&w, "message"); jw_str(&w, message); }
+    jw_end_obj(&w);
+    int r = rpc_notify(c->x, "notifications/progress", &p);
+    buf_free(&p);
+    return r;
+}
+
+int mcp_client_can(mcp_call *c, const char *cap) {
+    return mcp_json_get(c->x->caps, cap) != NULL;
+}
+
+/* Match uri against a template with {var} parts; on success the variables are returned as
+ * a JSON object (malloc'ed doc). A variable matches one or more characters other than '/'
+ * ({+var} and {/var}-style operators are not supported: the template must use simple ones). */
+static int template_match(const char *tmpl, const char *uri, mcp_json_doc **vars) {
+    buf b = {0};
+    jw w = {&b, 0};
+    jw_obj(&w);
+    const char *t = tmpl, *u = uri;
+    while (*t) {
+        if (*t == '{') {
+            const char *close = strchr(t, '}');
+            if (!close) break;
+            const char *vs = u;
+            /* the variable ends where the template's next literal character appears */
+            char stop = close[1];
+            while (*u && *u != '/' && *u != stop) u++;
+            if (u == vs) { buf_free(&b); return 0; }
+            if (w.comma) buf_putc(&b, ',');
+            json_escape(&b, t + 1, (size_t)(close - t - 1));
+            buf_putc(&b, ':');
+            w.comma = 0;
+            jw_strn(&w, vs, (size_t)(u - vs));
+            t = close + 1;
+        } else if (*t++ != *u++) { buf_free(&b); return 0; }
+    }
+    if (*u || *t) { buf_free(&b); return 0; }
+    jw_end_obj(&w);
+    mcp_json_err e;
+    *vars = mcp_json_parse(b.p, b.len, 0, &e);
+    buf_free(&b);
+    return *vars != NULL;
+}
+
+static void state_verify(mcp_call *c, const mcp_json *st);
+static int call_input_required(rpc *x, jw *w, mcp_call *c);
+
+static void call_init(mcp_call *c, rpc *x, int kind, const char *name, void *data) {
+    memset(c, 0, sizeof *c);
+    c->x = x;
+    c->kind = kind;
+    c->name = name;
+    c->data = data;
+    if (x->era < ERA_2026_07_28) return;
+    const mcp_json *ir = mcp_json_get(x->params, "inputResponses");
+    if (ir && MCP_JSON_TYPE(ir) != MCP_JSON_OBJECT) {
+        mcp_fail(c, RPC_BAD_PARAMS, "Invalid params: inputResponses must be an object");
+        return;
+    }
+    c->input_responses = ir;
+    state_verify(c, mcp_json_get(x->params, "requestState"));
+}
+static void call_free(mcp_call *c) {
+    buf_free(&c->content);
+    buf_free(&c->fail_msg);
+    buf_free(&c->input_requests);
+    free(c->structured);
+    mcp_json_free(c->args_doc);
+    for (int i = 0; i < c->nanswers; i++) mcp_json_free(c->answers[i]);
+    free(c->new_state);
+    buf_free(&c->fail_data);
+}
+
+/* Write the error member of a response. */
+/* Write the error member of a response; data is JSON text or NULL. */
+static void rpc_error_body(jw *w, int code, const char *msg, const buf *data) {
+    jw_key(w, "error");
+    jw_obj(w);
+    jw_key(w, "code"); jw_int(w, code);
+    jw_key(w, "message"); jw_str(w, msg);
+    if (data && data->len) { jw_key(w, "data"); jw_raw(w, data->p, data->len); }
+    jw_end_obj(w);
+}
+
+static void rpc_head(jw *w, const mcp_json *id) {
+    jw_obj(w);
+    jw_key(w, "jsonrpc"); jw_str(w, "2.0");
+    jw_key(w, "id");
+    if (id) jw_value(w, id); else jw_null(w);
+}
+
+static void rpc_error(buf *out, const mcp_json *id, int code, const char *msg) {
+    jw w = {out, 0};
+    rpc_head(&w, id);
+    rpc_error_body(&w, code, msg, NULL);
+    jw_end_obj(&w);
+}
+
+/* Results in the 2026-07-28 era say what kind they are, and how long they may be cached. */
+static void result_type(rpc *x, jw *w, const char *type) {
+    if (x->era >= ERA_2026_07_28 && !x->typed) { jw_key(w, "resultType"); jw_str(w, type); }
+    x->typed = 1;
+}
+
+static void result_cache(rpc *x, jw *w) {
+    if (x->era < ERA_2026_07_28) return;
+    jw_key(w, "ttlMs"); jw_int(w, 0);
+    jw_key(w, "cacheScope"); jw_str(w, "private");
+}
+
+static void server_caps(rpc *x, jw *w) {
+    mcp_server *s = x->s;
+    jw_obj(w);
+    /* Lists never change after start-up; subscriptions are accepted (and never fire) in the
+     * eras that have them. */
+    int legacy = x->era < ERA_2026_07_28;
+    if (s->ntools) { jw_key(w, "tools"); jw_obj(w); if (legacy) { jw_key(w, "listChanged"); jw_bool(w, 0); } jw_end_obj(w); }
+    if (s->nres) {
+        jw_key(w, "resources"); jw_obj(w);
+        if (legacy) { jw_key(w, "subscribe"); jw_bool(w, 1); jw_key(w, "listChanged"); jw_bool(w, 0); }
+        jw_end_obj(w);
+    }
+    if (s->nprompts) { jw_key(w, "prompts"); jw_obj(w); if (legacy) { jw_key(w, "listChanged"); jw_bool(w, 0); } jw_end_obj(w); }
+    if (s->ncomps) { jw_key(w, "completions"); jw_obj(w); jw_end_obj(w); }
+    jw_key(w, "logging"); jw_obj(w); jw_end_obj(w);
+    jw_end_obj(w);
+}
+
+static void server_info(rpc *x, jw *w) {
+    jw_key(w, "serverInfo");
+    jw_obj(w);
+    jw_key(w, "name"); jw_str(w, x->s->name);
+    if (x->s->title && x->era >= ERA_2025_06_18) { jw_key(w, "title"); jw_str(w, x->s->title); }
+    jw_key(w, "version"); jw_str(w, x->s->version);
+    jw_end_obj(w);
+    if (x->s->instructions) { jw_key(w, "instructions"); jw_str(w, x->s->instructions); }
+}
+
+static void m_tools_list(rpc *x, jw *w, int *err) {
+    mcp_server *s = x->s;
+    int64_t start = 0;
+    const mcp_json *cur = mcp_json_get(x->params, "cursor");
+    if (cur) {
+        const char *cs = mcp_json_str(cur);
+        char *end = NULL;
+        if (cs) start = strtoll(cs, &end, 10);
+        if (!cs || !*cs || *end || start < 0 || start > s->ntools) { *err = RPC_BAD_PARAMS; return; }
+    }
+    jw_key(w, "tools");
+    jw_arr(w);
+    int i;
+    for (i = (int)start; i < s->ntools && i < start + MCP_PAGE_SIZE; i++) {
+        mcp_tool *t = s->tools[i];
+        const char *e = tool_prepare(t);
+        if (e) { *err = RPC_INTERNAL; return; }
+        jw_obj(w);
+        jw_key(w, "name"); jw_str(w, t->name);
+        if (t->title && x->era >= ERA_2025_06_18) { jw_key(w, "title"); jw_str(w, t->title); }
+        if (t->desc) { jw_key(w, "description"); jw_str(w, t->desc); }
+        jw_key(w, "inputSchema"); jw_raw(w, t->schema, strlen(t->schema));
+        if (t->out_src && x->era >= ERA_2025_06_18) { jw_key(w, "outputSchema"); jw_raw(w, t->out_src, strlen(t->out_src)); }
+        if (t->annotations && x->era >= ERA_2025_03_26) { jw_key(w, "annotations"); jw_raw(w, t->annotations, strlen(t->annotations)); }
+        jw_end_obj(w);
+    }
+    jw_end_arr(w);
+    if (i < s->ntools) { char nc[24]; snprintf(nc, sizeof nc, "%d", i); jw_key(w, "nextCursor"); jw_str(w, nc); }
+    result_cache(x, w);
+}
+
+static mcp_tool *tool_find(mcp_server *s, const char *name) {
+    for (int i = 0; name && i < s->ntools; i++) if (!strcmp(s->tools[i]->name, name)) return s->tools[i];
+    return NULL;
+}
+
+/* Write an error response for a failed call. */
+typedef struct { int code; buf msg, data; } rpc_fail;
+
+static void fail_uri(rpc_fail *f, const char *uri) {
+    f->data.len = 0;
+    buf_puts(&f->data, "{\"uri\":");
+    json_escape_lossy(&f->data, uri, strlen(uri));
+    buf_putc(&f->data, '}');
+}
+
+/* Take a failed call's error over. */
+static void fail_from_call(rpc_fail *f, mcp_call *c);
+
+static void m_tools_call(rpc *x, jw *w, rpc_fail *f) {
+    const char *name = mcp_json_str(mcp_json_get(x->params, "name"));
+    if (!name) { f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "tools/call: params.name must be a string"); return; }
+    mcp_tool *t = tool_find(x->s, name);
+    if (!t) { f->code = RPC_BAD_PARAMS; buf_printf(&f->msg, "Unknown tool: %s", name); return; }
+    const char *perr = tool_prepare(t);
+    if (perr) { f->code = RPC_INTERNAL; buf_printf(&f->msg, "tool %s: %s", name, perr); return; }
+    const mcp_json *args = mcp_json_get(x->params, "arguments");
+    if (args && MCP_JSON_TYPE(args) != MCP_JSON_OBJECT) {
+        f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "tools/call: params.arguments must be an object"); return;
+    }
+    mcp_call c;
+    call_init(&c, x, CALL_TOOL, t->name, t->data);
+    c.args = args ? args : empty_object();
+    if (c.fail_code) { fail_from_call(f, &c); call_free(&c); return; }
+    buf verr = {0};
+    if (!schema_check(mcp_json_root(t->in_doc), c.args, &verr)) {
+        /* Before 2025-11-25 invalid arguments were a protocol error; since, a tool result
+         * the model can read and correct. */
+        if (x->era < ERA_2025_11_25) {
+            f->code = RPC_BAD_PARAMS;
+            buf_printf(&f->msg, "Invalid arguments for tool %s: %s", name, verr.p);
+            buf_free(&verr);
+            call_free(&c);
+            return;
+        }
+        mcp_error(&c, "Invalid arguments for tool %s: %s", name, verr.p);
+        buf_free(&verr);
+    } else {
+        buf_free(&verr);
+        int r = t->fn(&c);
+        if (c.fail_code) { fail_from_call(f, &c); call_free(&c); return; }
+        if (call_input_required(x, w, &c)) { call_free(&c); return; }
+        if (r && !c.ncontent) mcp_error(&c, "tool %s failed", name);
+        else if (r) c.is_error = 1;
+        if (!c.is_error && t->out_doc) {
+            if (!c.structured) {
+                mcp_error(&c, "tool %s declares an output schema but returned no structured content", name);
+            } else {
+                mcp_json_err e;
+                mcp_json_doc *d = mcp_json_parse(c.structured, strlen(c.structured), 0, &e);
+                buf oerr = {0};
+                if (d && !schema_check(mcp_json_root(t->out_doc), mcp_json_root(d), &oerr)) {
+                    c.content.len = 0; c.ncontent = 0;
+                    mcp_error(&c, "tool %s returned structured content that does not match its output schema: %s", name, oerr.p);
+                }
+                buf_free(&oerr);
+                mcp_json_free(d);
+            }
+        }
+    }
+    jw_key(w, "content");
+    jw_arr(w);
+    if (c.ncontent) buf_put(w->b, c.content.p, c.content.len);
+    else if (c.structured && !c.is_error) { /* older clients read content: mirror the JSON */
+        jw_obj(w); jw_key(w, "type"); jw_str(w, "text"); jw_key(w, "text"); jw_str(w, c.structured); jw_end_obj(w);
+    }
+    jw_end_arr(w);
+    if (c.structured && !c.is_error && x->era >= ERA_2025_06_18) {
+        jw_key(w, "structuredContent");
+        jw_raw(w, c.structured, strlen(c.structured));
+    }
+    if (c.is_error) { jw_key(w, "isError"); jw_bool(w, 1); }
+    call_free(&c);
+}
+
+static void m_resources_list(rpc *x, jw *w, int templates) {
+    jw_key(w, templates ? "resourceTemplates" : "resources");
+    jw_arr(w);
+    for (int i = 0; i < x->s->nres; i++) {
+        mcp_resource *r = x->s->res[i];
+        if (r->is_template != templates) continue;
+        jw_obj(w);
+        jw_key(w, templates ? "uriTemplate" : "uri"); jw_str(w, r->uri);
+        jw_key(w, "name"); jw_str(w, r->name);
+        if (r->title && x->era >= ERA_2025_06_18) { jw_key(w, "title"); jw_str(w, r->title); }
+        if (r->desc) { jw_key(w, "description"); jw_str(w, r->desc); }
+        if (r->mime) { jw_key(w, "mimeType"); jw_str(w, r->mime); }
+        jw_end_obj(w);
+    }
+    jw_end_arr(w);
+    result_cache(x, w);
+}
+
+static void m_resources_read(rpc *x, jw *w, rpc_fail *f) {
+    const char *uri = mcp_json_str(mcp_json_get(x->params, "uri"));
+    if (!uri) { f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "resources/read: params.uri must be a string"); return; }
+    mcp_resource *r = NULL;
+    mcp_json_doc *vars = NULL;
+    for (int i = 0; i < x->s->nres && !r; i++)
+        if (!x->s->res[i]->is_template && !strcmp(x->s->res[i]->uri, uri)) r = x->s->res[i];
+    for (int i = 0; i < x->s->nres && !r; i++)
+        if (x->s->res[i]->is_template && template_match(x->s->res[i]->uri, uri, &vars)) r = x->s->res[i];
+    if (!r) {
+        f->code = x->era >= ERA_2026_07_28 ? RPC_BAD_PARAMS : MCP_E_NO_RESOURCE;
+        buf_printf(&f->msg, "Resource not found: %s", uri);
+        fail_uri(f, uri);
+        return;
+    }
+    mcp_call c;
+    call_init(&c, x, CALL_RESOURCE, uri, r->data);
+    c.mime = r->mime;
+    c.args_doc = vars;
+    c.args = vars ? mcp_json_root(vars) : empty_object();
+    int rc = c.fail_code ? -1 : r->fn(&c);
+    if (!c.fail_code && call_input_required(x, w, &c)) { call_free(&c); return; }
+    if (c.fail_code || rc) {
+        fail_from_call(f, &c);
+        if (!c.fail_msg.len) { f->msg.len = 0; buf_printf(&f->msg, "reading %s failed", uri); }
+        if (!f->data.len && (f->code == MCP_E_NO_RESOURCE || f->code == RPC_BAD_PARAMS)) fail_uri(f, uri);
+        call_free(&c);
+        return;
+    }
+    jw_key(w, "contents");
+    jw_arr(w);
+    buf_put(w->b, c.content.p, c.content.len);
+    jw_end_arr(w);
+    result_cache(x, w);
+    call_free(&c);
+}
+
+static void m_prompts_list(rpc *x, jw *w) {
+    jw_key(w, "prompts");
+    jw_arr(w);
+    for (int i = 0; i < x->s->nprompts; i++) {
+        mcp_prompt *p = x->s->prompts[i];
+        jw_obj(w);
+        jw_key(w, "name"); jw_str(w, p->name);
+        if (p->title && x->era >= ERA_2025_06_18) { jw_key(w, "title"); jw_str(w, p->title); }
+        if (p->desc) { jw_key(w, "description"); jw_str(w, p->desc); }
+        jw_key(w, "arguments");
+        jw_arr(w);
+        for (int j = 0; j < p->nargs; j++) {
+            jw_obj(w);
+            jw_key(w, "name"); jw_str(w, p->args[j].name);
+            jw_key(w, "required"); jw_bool(w, p->args[j].required);
+            jw_end_obj(w);
+        }
+        jw_end_arr(w);
+        jw_end_obj(w);
+    }
+    jw_end_arr(w);
+    result_cache(x, w);
+}
+
+static void m_prompts_get(rpc *x, jw *w, rpc_fail *f) {
+    const char *name = mcp_json_str(mcp_json_get(x->params, "name"));
+    mcp_prompt *p = NULL;
+    for (int i = 0; name && i < x->s->nprompts; i++) if (!strcmp(x->s->prompts[i]->name, name)) p = x->s->prompts[i];
+    if (!p) { f->code = RPC_BAD_PARAMS; buf_printf(&f->msg, "Unknown prompt: %s", name ? name : "(no name)"); return; }
+    const mcp_json *args = mcp_json_get(x->params, "arguments");
+    if (args && MCP_JSON_TYPE(args) != MCP_JSON_OBJECT) { f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "prompts/get: params.arguments must be an object"); return; }
+    for (int j = 0; j < p->nargs; j++) {
+        const mcp_json *a = mcp_json_get(args, p->args[j].name);
+        if (p->args[j].required && !a) {
+            f->code = RPC_BAD_PARAMS;
+            buf_printf(&f->msg, "prompt %s: missing required argument %s", name, p->args[j].name);
+            return;
+        }
+        if (a && MCP_JSON_TYPE(a) != MCP_JSON_STRING) {
+            f->code = RPC_BAD_PARAMS;
+            buf_printf(&f->msg, "prompt %s: argument %s must be a string", name, p->args[j].name);
+            return;
+        }
+    }
+    mcp_call c;
+    call_init(&c, x, CALL_PROMPT, p->name, p->data);
+    c.args = args ? args : empty_object();
+    int rc = c.fail_code ? -1 : p->fn(&c);
+    if (!c.fail_code && call_input_required(x, w, &c)) { call_free(&c); return; }
+    if (c.fail_code || (rc && !c.ncontent)) {
+        fail_from_call(f, &c);
+        call_free(&c);
+        return;
+    }
+    if (p->desc) { jw_key(w, "description"); jw_str(w, p->desc); }
+    jw_key(w, "messages");
+    jw_arr(w);
+    buf_put(w->b, c.content.p, c.content.len);
+    jw_end_arr(w);
+    call_free(&c);
+}
+
+static void m_complete(rpc *x, jw *w, rpc_fail *f) {
+    const mcp_json *ref = mcp_json_get(x->params, "ref");
+    const char *type = mcp_json_str(mcp_json_get(ref, "type"));
+    const char *name = mcp_json_str(mcp_json_get(ref, type && !strcmp(type, "ref/resource") ? "uri" : "name"));
+    const mcp_json *arg = mcp_json_get(x->params, "argument");
+    const char *an = mcp_json_str(mcp_json_get(arg, "name"));
+    const char *av = mcp_json_str(mcp_json_get(arg, "value"));
+    if (!type || !name || !an) {
+        f->code = RPC_BAD_PARAMS;
+        buf_puts(&f->msg, "completion/complete: params.ref (type and name or uri) and params.argument.name are required");
+        return;
+    }
+    completer *cp = NULL;
+    for (int i = 0; i < x->s->ncomps; i++)
+        if (!strcmp(x->s->comps[i].kind, type) && !strcmp(x->s->comps[i].name, name)) cp = &x->s->comps[i];
+    mcp_call c;
+    call_init(&c, x, CALL_COMPLETE, name, NULL);
+    c.comp_arg = an;
+    c.comp_value = av;
+    const mcp_json *ctx = mcp_json_get(mcp_json_get(x->params, "context"), "arguments");
+    c.args = MCP_JSON_TYPE(ctx) == MCP_JSON_OBJECT ? ctx : empty_object();
+    if (cp && cp->fn(&c) && c.fail_code) {
+        fail_from_call(f, &c);
+        call_free(&c);
+        return;
+    }
+    jw_key(w, "completion");
+    jw_obj(w);
+    jw_key(w, "values");
+    jw_arr(w);
+    buf_put(w->b, c.content.p, c.content.len);
+    jw_end_arr(w);
+    jw_key(w, "total"); jw_int(w, c.ncomp + c.comp_more);
+    jw_key(w, "hasMore"); jw_bool(w, c.comp_more);
+    jw_end_obj(w);
+    call_free(&c);
+}
+
+#define META_VERSION "io.modelcontextprotocol/protocolVersion"
+#define META_CAPS "io.modelcontextprotocol/clientCapabilities"
+
+/* requestState: base64url(payload) "." hex(HMAC-SHA256(key, payload)). */
+static unsigned char state_key[32];
+static int state_key_set;
+static pthread_mutex_t state_key_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void state_mac(const char *payload, size_t n, char hex[65]) {
+    pthread_mutex_lock(&state_key_lock);
+    if (!state_key_set) {
+        const char *k = getenv("MCP_STATE_KEY");
+        if (k && *k) hmac_sha256("mcp.c state", 11, k, strlen(k), state_key);
+        else {
+            char r[65];
+            random_hex(r, 32);
+            memcpy(state_key, r, 32);
+        }
+        state_key_set = 1;
+    }
+    pthread_mutex_unlock(&state_key_lock);
+    unsigned char mac[32];
+    hmac_sha256(state_key, sizeof state_key, payload, n, mac);
+    for (int i = 0; i < 32; i++) { hex[2 * i] = hexdig[mac[i] >> 4]; hex[2 * i + 1] = hexdig[mac[i] & 15]; }
+    hex[64] = 0;
+}
+
+int mcp_set_state(mcp_call *c, const char *state) {
+    if (!state) return -1;
+    size_t n = strlen(state);
+    buf b = {0};
+    base64_put(&b, (const unsigned char *)state, n);
+    for (size_t i = 0; i < b.len; i++) b.p[i] = b.p[i] == '+' ? '-' : b.p[i] == '/' ? '_' : b.p[i];
+    while (b.len && b.p[b.len - 1] == '=') b.p[--b.len] = 0;
+    char hex[65];
+    state_mac(state, n, hex);
+    buf_putc(&b, '.');
+    buf_puts(&b, hex);
+    free(c->new_state);
+    c->new_state = b.p;
+    return 0;
+}
+
+const char *mcp_state(mcp_call *c) { return c->state; }
+
+/* Verify the requestState a client sent back; sets c->state or fails the call. */
+static void state_verify(mcp_call *c, const mcp_json *st) {
+    if (!st) return;
+    const char *dot = MCP_JSON_TYPE(st) == MCP_JSON_STRING ? strrchr(st->s, '.') : NULL;
+    if (dot && strlen(dot + 1) == 64) {
+        size_t n = (size_t)(dot - st->s);
+        char *payload = arena_alloc(c->x->a, n + 4);
+        long k = payload ? base64_decode(st->s, n, (unsigned char *)payload) : -1;
+        if (k >= 0) {
+            char hex[65];
+            payload[k] = 0;
+            state_mac(payload, (size_t)k, hex);
+            unsigned diff = 0; /* constant time */
+            for (int i = 0; i < 64; i++) diff |= (unsigned)(hex[i] ^ dot[1 + i]);
+            if (!diff && strlen(payload) == (size_t)k) { c->state = payload; return; }
+        }
+    }
+    mcp_fail(c, RPC_BAD_PARAMS, "Invalid params: requestState was altered or was not issued by this server");
+}
+
+int mcp_need(mcp_call *c, const char *cap) {
+    if (mcp_json_get(c->x->caps, cap)) return 0;
+    mcp_fail(c, MCP_E_MISSING_CAPABILITY, "Missing required client capability: %s", cap);
+    c->fail_data.len = 0;
+    buf_puts(&c->fail_data, "{\"requiredCapabilities\":{");
+    json_escape(&c->fail_data, cap, strlen(cap));
+    buf_puts(&c->fail_data, ":{}}}");
+    return -1;
+}
+
+/* Is ans a well-formed answer to a request of this method? */
+static int answer_ok(const char *method, const mcp_json *ans) {
+    if (MCP_JSON_TYPE(ans) != MCP_JSON_OBJECT) return 0;
+    if (!strcmp(method, "elicitation/create")) return mcp_json_str(mcp_json_get(ans, "action")) != NULL;
+    if (!strcmp(method, "sampling/createMessage")) return MCP_JSON_TYPE(mcp_json_get(ans, "content")) == MCP_JSON_OBJECT ||
+                                                          MCP_JSON_TYPE(mcp_json_get(ans, "content")) == MCP_JSON_ARRAY;
+    if (!strcmp(method, "roots/list")) return MCP_JSON_TYPE(mcp_json_get(ans, "roots")) == MCP_JSON_ARRAY;
+    return 1;
+}
+
+/* Ask the client (elicitation, sampling, roots). See mcp.h for the two ways this goes. */
+static const mcp_json *ask_client(mcp_call *c, const char *key, const char *method, buf *params,
+                                  const char *capability) {
+    rpc *x = c->x;
+    char auto_key[48];
+    if (!key) { snprintf(auto_key, sizeof auto_key, "%s-%d", capability, c->nasked + 1); key = auto_key; }
+    c->nasked++;
+    if (!mcp_json_get(x->caps, capability)) return NULL; /* never ask what the client cannot answer */
+    if (x->era >= ERA_2026_07_28) {
+        if (c->kind == CALL_COMPLETE) return NULL;
+        const mcp_json *ans = mcp_json_get(c->input_responses, key);
+        if (ans && answer_ok(method, ans)) return ans;
+        if (c->ninput++) buf_putc(&c->input_requests, ',');
+        json_escape(&c->input_requests, key, strlen(key));
+        buf_puts(&c->input_requests, ":{\"method\":");
+        json_escape(&c->input_requests, method, strlen(method));
+        buf_puts(&c->input_requests, ",\"params\":");
+        buf_put(&c->input_requests, params->p, params->len);
+        buf_putc(&c->input_requests, '}');
+        return NULL;
+    }
+    if (!x->emit || !x->await) return NULL;
+    char id[48];
+    snprintf(id, sizeof id, "s%llu", ++x->s->seq);
+    buf b = {0};
+    buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":", id);
+    json_escape(&b, method, strlen(method));
+    buf_puts(&b, ",\"params\":");
+    buf_put(&b, params->p, params->len);
+    buf_putc(&b, '}');
+    int r = b.oom ? -1 : x->emit(x, b.p, b.len);
+    buf_free(&b);
+    if (r) return NULL;
+    x->emitted++;
+    char *ans = x->await(x, id);
+    if (!ans) return NULL;
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(ans, strlen(ans), 0, &e);
+    free(ans);
+    const mcp_json *res = mcp_json_get(mcp_json_root(d), "result");
+    if (!res || c->nanswers == (int)COUNT(c->answers)) { mcp_json_free(d); return NULL; }
+    c->answers[c->nanswers++] = d; /* kept until the call ends */
+    return res;
+}
+
+const mcp_json *mcp_elicit(mcp_call *c, const char *key, const char *message, const char *schema) {
+    buf p = {0};
+    jw w = {&p, 0};
+    jw_obj(&w);
+    if (c->x->era >= ERA_2025_11_25) { jw_key(&w, "mode"); jw_str(&w, "form"); }
+    jw_key(&w, "message"); jw_str(&w, message ? message : "");
+    jw_key(&w, "requestedSchema");
+    if (schema && *schema == '{') jw_raw(&w, schema, strlen(schema));
+    else {
+        buf e = {0};
+        if (!schema_expand(schema ? schema : "", &e)) { buf_free(&e); buf_free(&p); return NULL; }
+        jw_raw(&w, e.p, e.len);
+        buf_free(&e);
+    }
+    jw_end_obj(&w);
+    const mcp_json *r = ask_client(c, key, "elicitation/create", &p, "elicitation");
+    buf_free(&p);
+    return r;
+}
+
+const mcp_json *mcp_sample(mcp_call *c, const char *key, const char *params_json) {
+    buf p = {0};
+    buf_puts(&p, params_json ? params_json : "{}");
+    const mcp_json *r = ask_client(c, key, "sampling/createMessage", &p, "sampling");
+    buf_free(&p);
+    return r;
+}
+
+const mcp_json *mcp_roots(mcp_call *c, const char *key) {
+    buf p = {0};
+    buf_puts(&p, "{}");
+    const mcp_json *r = ask_client(c, key, "roots/list", &p, "roots");
+    buf_free(&p);
+    return r;
+}
+
+/* A handler that asked the client something in the 2026-07-28 era: answer input_required.
+ * Returns 1 when it did. */
+static int call_input_required(rpc *x, jw *w, mcp_call *c) {
+    if (!c->ninput || x->era < ERA_2026_07_28) return 0;
+    jw_key(w, "inputRequests");
+    jw_obj(w);
+    buf_put(w->b, c->input_requests.p, c->input_requests.len);
+    jw_end_obj(w);
+    if (c->new_state) { jw_key(w, "requestState"); jw_str(w, c->new_state); }
+    result_type(x, w, "input_required");
+    return 1;
+}
+
+static void fail_from_call(rpc_fail *f, mcp_call *c) {
+    f->code = c->fail_code ? c->fail_code : RPC_INTERNAL;
+    f->msg.len = 0;
+    buf_put(&f->msg, c->fail_msg.p, c->fail_msg.len);
+    if (!f->msg.len) buf_printf(&f->msg, "%s failed", c->name ? c->name : "the request");
+    f->data.len = 0;
+    buf_put(&f->data, c->fail_data.p, c->fail_data.len);
+}
+
+/* Dispatch one JSON-RPC message that is not a response. Writes the response to out unless
+ * the message is a notification. */
+static int rpc_dispatch(rpc *x, const mcp_json *msg, buf *out) {
+    jw w = {out, 0};
+    const mcp_json *id = mcp_json_get(msg, "id");
+    mcp_json_type it = MCP_JSON_TYPE(id);
+    const char *method = mcp_json_str(mcp_json_get(msg, "method"));
+    const mcp_json *ver = mcp_json_get(msg, "jsonrpc");
+    if (id && it != MCP_JSON_STRING && it != MCP_JSON_NUMBER) {
+        rpc_error(out, NULL, RPC_INVALID, "Invalid Request: id must be a string or a number");
+        return RPC_INVALID;
+    }
+    if (MCP_JSON_TYPE(ver) != MCP_JSON_STRING || strcmp(ver->s, "2.0") || !method) {
+        rpc_error(out, id, RPC_INVALID, !method ? "Invalid Request: method must be a string"
+                                                : "Invalid Request: jsonrpc must be \"2.0\"");
+        return RPC_INVALID;
+    }
+    const mcp_json *params = mcp_json_get(msg, "params");
+    if (params && MCP_JSON_TYPE(params) != MCP_JSON_OBJECT) {
+        if (id) rpc_error(out, id, RPC_BAD_PARAMS, "Invalid params: params must be an object");
+        return RPC_BAD_PARAMS;
+    }
+    x->id = id;
+    x->params = params ? params : empty_object();
+    x->meta = mcp_json_get(params, "_meta");
+    if (!id) return 0; /* notifications: nothing to answer */
+    int legacy = x->era < ERA_2026_07_28;
+    rpc_fail f;
+    memset(&f, 0, sizeof f);
+    rpc_head(&w, id);
+    size_t mark = out->len;
+    jw_key(&w, "result");
+    jw_obj(&w);
+    if (!strcmp(method, "initialize") && legacy) {
+        const char *pv = mcp_json_str(mcp_json_get(x->params, "protocolVersion"));
+        int e = pv ? era_find(pv, strlen(pv)) : -1;
+        if (e < 0 || e > ERA_LATEST_SESSION) e = ERA_LATEST_SESSION;
+        x->era = e;
+        jw_key(&w, "protocolVersion"); jw_str(&w, era_names[e]);
+        jw_key(&w, "capabilities"); server_caps(x, &w);
+        server_info(x, &w);
+    } else if (!strcmp(method, "ping") && legacy) {
+    } else if (!strcmp(method, "server/discover")) {
+        jw_key(&w, "supportedVersions");
+        jw_arr(&w);
+        for (int i = ERA_COUNT - 1; i >= 0; i--) jw_str(&w, era_names[i]);
+        jw_end_arr(&w);
+        jw_key(&w, "capabilities"); server_caps(x, &w);
+        if (x->s->instructions) { jw_key(&w, "instructions"); jw_str(&w, x->s->instructions); }
+        jw_key(&w, "_meta"); jw_obj(&w);
+        jw_key(&w, "io.modelcontextprotocol/serverInfo"); jw_obj(&w);
+        jw_key(&w, "name"); jw_str(&w, x->s->name);
+        if (x->s->title) { jw_key(&w, "title"); jw_str(&w, x->s->title); }
+        jw_key(&w, "version"); jw_str(&w, x->s->version);
+        jw_end_obj(&w); jw_end_obj(&w);
+        result_cache(x, &w);
+    } else if (!strcmp(method, "tools/list")) {
+        int err = 0;
+        m_tools_list(x, &w, &err);
+        if (err) { f.code = err; buf_puts(&f.msg, err == RPC_BAD_PARAMS ? "Invalid params: unknown cursor" : "a tool's schema is not valid JSON"); }
+    } else if (!strcmp(method, "tools/call")) {
+        m_tools_call(x, &w, &f);
+    } else if (!strcmp(method, "resources/list")) {
+        m_resources_list(x, &w, 0);
+    } else if (!strcmp(method, "resources/templates/list")) {
+        m_resources_list(x, &w, 1);
+    } else if (!strcmp(method, "resources/read")) {
+        m_resources_read(x, &w, &f);
+    } else if ((!strcmp(method, "resources/subscribe") || !strcmp(method, "resources/unsubscribe")) && legacy) {
+        if (!mcp_json_str(mcp_json_get(x->params, "uri"))) { f.code = RPC_BAD_PARAMS; buf_printf(&f.msg, "%s: params.uri must be a string", method); }
+    } else if (!strcmp(method, "prompts/list")) {
+        m_prompts_list(x, &w);
+    } else if (!strcmp(method, "prompts/get")) {
+        m_prompts_get(x, &w, &f);
+    } else if (!strcmp(method, "completion/complete")) {
+        m_complete(x, &w, &f);
+    } else if (!strcmp(method, "logging/setLevel") && legacy) {
+        int lv = level_find(mcp_json_str(mcp_json_get(x->params, "level")));
+        if (lv < 0) { f.code = RPC_BAD_PARAMS; buf_puts(&f.msg, "logging/setLevel: unknown level"); }
+        else { x->level = lv; if (x->sess) x->sess->level = lv; }
+    } else {
+        f.code = RPC_NO_METHOD;
+        buf_printf(&f.msg, "Method not found: %s", method);
+    }
+    if (f.code) {
+        out->len = mark;
+        w.comma = 1;
+        rpc_error_body(&w, f.code, f.msg.p ? f.msg.p : "error", &f.data);
+        jw_end_obj(&w);
+    } else {
+        result_type(x, &w, "complete");
+        jw_end_obj(&w);
+        jw_end_obj(&w);
+    }
+    buf_free(&f.msg);
+    buf_free(&f.data);
+    return f.code;
+}
+
+/*=== MARK: - 11. Streamable HTTP (Private) ===*/
+/*
+ * The HTTP face of the core, the same for `serve` and for Lambda events: POST carries
+ * JSON-RPC; a request is answered with JSON, or with an SSE stream once the call sends a
+ * notification or asks the client something; notifications and responses get 202.
+ * Eras before 2026-07-28 get a session (Mcp-Session-Id) from initialize; 2026-07-28
+ * requests carry their version and capabilities in _meta and need no session.
+ */
+
+typedef struct {
+    slice method, path, query;
+    const hdr *h;
+    int nh;
+    char *body;     /* writable, with one spare byte after blen */
+    size_t blen;
+    int local;      /* serve: Host and Origin are checked against the allow-lists */
+} hreq;
+
+typedef struct hres hres;
+struct hres {
+    int status;
+    const char *ctype;
+    buf head;       /* extra header lines, "Name: value\r\n" each */
+    buf body;
+    /* A transport that can send as it goes sets these; otherwise SSE events are buffered. */
+    int (*start)(hres *r);
+    int (*write)(hres *r, const char *p, size_t n);
+    void *tx;
+    int streaming;  /* head sent: the body goes out through write */
+    int sse;
+};
+
+static slice req_header(const hreq *rq, const char *name) {
+    for (int i = 0; i < rq->nh; i++) if (sl_ieq(rq->h[i].name, name)) return rq->h[i].value;
+    slice none = {NULL, 0};
+    return none;
+}
+
+static void res_header(hres *r, const char *name, const char *fmt, ...) MCP_PRINTF(3, 4);
+static void res_header(hres *r, const char *name, const char *fmt, ...) {
+    buf_puts(&r->head, name);
+    buf_puts(&r->head, ": ");
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&r->head, fmt, ap);
+    va_end(ap);
+    buf_puts(&r->head, "\r\n");
+}
+
+/* A JSON-RPC error as the whole HTTP answer. */
+static void res_rpc_error(hres *r, int status, const mcp_json *id, int code, const char *msg) {
+    r->status = status;
+    r->ctype = "application/json";
+    r->body.len = 0;
+    rpc_error(&r->body, id, code, msg);
+}
+
+static void res_text(hres *r, int status, const char *msg) {
+    r->status = status;
+    r->ctype = "application/json";
+    r->body.len = 0;
+    jw w = {&r->body, 0};
+    jw_obj(&w);
+    jw_key(&w, "error"); jw_str(&w, msg);
+    jw_end_obj(&w);
+}
+
+static int sse_put(hres *r, const char *json, size_t n) {
+    if (!r->sse) {
+        r->sse = 1;
+        r->status = 200;
+        r->ctype = "text/event-stream";
+        if (r->start) {
+            if (r->start(r)) return -1;
+            r->streaming = 1;
+        }
+    }
+    buf ev = {0};
+    buf_puts(&ev, "event: message\ndata: ");
+    buf_put(&ev, json, n);
+    buf_puts(&ev, "\n\n");
+    int rc = 0;
+    if (ev.oom) rc = -1;
+    else if (r->streaming) rc = r->write(r, ev.p, ev.len);
+    else buf_put(&r->body, ev.p, ev.len);
+    buf_free(&ev);
+    return rc;
+}
+
+static int http_emit(rpc *x, const char *json, size_t n) { return sse_put(x->tx, json, n); }
+
+/* Sessions (serve). Ids are 32 random hex digits; on Lambda, where a sandbox cannot know
+ * its peers' sessions, the id carries its era instead ("e3-<hex>") and no table is kept. */
+#define MAX_SESSIONS 1024
+
+static session *session_find(mcp_server *s, slice id) {
+    for (session *e = s->sessions; e; e = e->next)
+        if (sl_eq(id, e->id)) { e->last_used = mono_us(); return e; }
+    return NULL;
+}
+
+static void session_drop(mcp_server *s, session *e) {
+    for (session **pp = &s->sessions; *pp; pp = &(*pp)->next)
+        if (*pp == e) { *pp = e->next; s->nsessions--; free(e->caps); free(e); return; }
+}
+
+static session *session_new(mcp_server *s, int era, const mcp_json *caps) {
+    if (s->nsessions >= MAX_SESSIONS) { /* forget the least recently used */
+        session *old = s->sessions;
+        for (session *e = s->sessions; e; e = e->next) if (e->last_used < old->last_used) old = e;
+        session_drop(s, old);
+    }
+    session *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    random_hex(e->id, 16);
+    e->era = era;
+    e->level = 0;
+    e->caps = caps ? mcp_json_write(caps, NULL) : NULL;
+    e->last_used = mono_us();
+    e->next = s->sessions;
+    s->sessions = e;
+    s->nsessions++;
+    return e;
+}
+
+/* Wait for the client's answer to request id (sent on this call's stream): the client
+ * POSTs it on another connection, which hands it over in waiter_answer. */
+static char *http_await(rpc *x, const char *id) {
+    mcp_server *s = x->s;
+    waiter w;
+    memset(&w, 0, sizeof w);
+    snprintf(w.key, sizeof w.key, "%s/%s", x->sess ? x->sess->id : "", id);
+    pthread_cond_init(&w.cv, NULL);
+    w.next = s->waiters;
+    s->waiters = &w;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += MCP_CLIENT_TIMEOUT;
+    while (!w.answer) /* s->lock is held by the caller; waiting releases it */
+        if (pthread_cond_timedwait(&w.cv, &s->lock, &until) == ETIMEDOUT) break;
+    for (waiter **pp = &s->waiters; *pp; pp = &(*pp)->next)
+        if (*pp == &w) { *pp = w.next; break; }
+    pthread_cond_destroy(&w.cv);
+    return w.answer;
+}
+
+/* A response from the client: give it to the call waiting for it. */
+static int waiter_answer(mcp_server *s, session *sess, const mcp_json *msg) {
+    const mcp_json *id = mcp_json_get(msg, "id");
+    char key[96];
+    if (MCP_JSON_TYPE(id) == MCP_JSON_STRING) snprintf(key, sizeof key, "%s/%s", sess ? sess->id : "", id->s);
+    else return 0;
+    for (waiter *w = s->waiters; w; w = w->next)
+        if (!strcmp(w->key, key) && !w->answer) {
+            w->answer = mcp_json_write(msg, NULL);
+            pthread_cond_signal(&w->cv);
+            return 1;
+        }
+    return 0;
+}
+
+static int is_response(const mcp_json *m) {
+    return MCP_JSON_TYPE(m) == MCP_JSON_OBJECT && !mcp_json_get(m, "method") &&
+           (mcp_json_get(m, "result") || mcp_json_get(m, "error"));
+}
+
+/* Host header allowed for a local server: localhost names on any port. */
+static int host_allowed(slice h) {
+    if (!h.p) return 1; /* HTTP/1.0 clients may omit it */
+    size_t n = h.n;
+    if (n && h.p[0] == '[') { const char *e = memchr(h.p, ']', n); if (!e) return 0; n = (size_t)(e - h.p) + 1; }
+    else { const char *c = memchr(h.p, ':', n); if (c) n = (size_t)(c - h.p); }
+    slice name = {h.p, n};
+    if (sl_ieq(name, "localhost") || sl_eq(name, "127.0.0.1") || sl_eq(name, "[::1]")) return 1;
+    const char *extra = getenv("MCP_ALLOWED_HOSTS"); /* comma-separated */
+    while (extra && *extra) {
+        const char *e = strchr(extra, ',');
+        size_t l = e ? (size_t)(e - extra) : strlen(extra);
+        slice a = {extra, l};
+        a = sl_trim(a);
+        if ((a.n == 1 && a.p[0] == '*') || (a.n == name.n && !strncasecmp(a.p, name.p, a.n))) return 1;
+        extra = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+static int origin_allowed(slice o) {
+    if (!o.p) return 1; /* not a browser */
+    const char *p = memchr(o.p, ':', o.n);
+    if (!p || o.n - (size_t)(p - o.p) < 3 || p[1] != '/' || p[2] != '/') return 0;
+    slice host = {p + 3, o.n - (size_t)(p + 3 - o.p)};
+    const char *extra = getenv("MCP_ALLOWED_ORIGINS");
+    while (extra && *extra) {
+        const char *e = strchr(extra, ',');
+        size_t l = e ? (size_t)(e - extra) : strlen(extra);
+        slice a = {extra, l};
+        a = sl_trim(a);
+        if ((a.n == 1 && a.p[0] == '*') || (a.n == o.n && !strncasecmp(a.p, o.p, a.n))) return 1;
+        extra = e ? e + 1 : NULL;
+    }
+    return host_allowed(host);
+}
+
+/* Is this POST of the 2026-07-28 (stateless) kind? Its MCP-Protocol-Version is not one of
+ * the session eras, or its _meta names a version, or it asks server/discover. */
+static int is_stateless_msg(const hreq *rq, const mcp_json *msg) {
+    slice pv = req_header(rq, "mcp-protocol-version");
+    if (pv.p && (era_find(pv.p, pv.n) < 0 || era_find(pv.p, pv.n) >= ERA_2026_07_28)) return 1;
+    if (MCP_JSON_TYPE(msg) != MCP_JSON_OBJECT) return 0;
+    const char *m = mcp_json_str(mcp_json_get(msg, "method"));
+    if (m && !strcmp(m, "server/discover")) return 1;
+    const mcp_json *meta = mcp_json_get(mcp_json_get(msg, "params"), "_meta");
+    return mcp_json_get(meta, META_VERSION) || mcp_json_get(meta, META_CAPS);
+}
+
+static void rpc_init(rpc *x, mcp_server *s, arena *a, hres *rs) {
+    memset(x, 0, sizeof *x);
+    x->s = s;
+    x->a = a;
+    x->tx = rs;
+    x->emit = http_emit;
+}
+
+/* Methods the 2026-07-28 era removed. */
+static int removed_2026(const char *m) {
+    return !strcmp(m, "initialize") || !strcmp(m, "ping") || !strcmp(m, "logging/setLevel") ||
+           !strcmp(m, "resources/subscribe") || !strcmp(m, "resources/unsubscribe") ||
+           !strcmp(m, "notifications/initialized");
+}
+
+/* Answer the final JSON-RPC response: on the stream if one was started, else as JSON. */
+static void res_final(hres *rs, buf *out, int is_batch, int n) {
+    if (!rs->sse) {
+        rs->status = 200;
+        rs->ctype = "application/json";
+        rs->body.len = 0;
+        if (is_batch && n) buf_putc(&rs->body, '[');
+        buf_put(&rs->body, out->p, out->len);
+        if (is_batch && n) buf_putc(&rs->body, ']');
+        return;
+    }
+    /* out holds one or more responses separated by commas: one event each */
+    if (!is_batch) { sse_put(rs, out->p, out->len); return; }
+    mcp_json_err e;
+    buf tmp = {0};
+    buf_putc(&tmp, '[');
+    buf_put(&tmp, out->p, out->len);
+    buf_putc(&tmp, ']');
+    mcp_json_doc *d = mcp_json_parse(tmp.p, tmp.len, 0, &e);
+    mcp_json_iter it = mcp_json_iterate(mcp_json_root(d));
+    const mcp_json *m;
+    while ((m = mcp_json_iter_next(&it, NULL))) {
+        char *t = mcp_json_write(m, NULL);
+        if (t) sse_put(rs, t, strlen(t));
+        free(t);
+    }
+    mcp_json_free(d);
+    buf_free(&tmp);
+}
+
+static void http_stateless(mcp_server *s, const hreq *rq, hres *rs, arena *a, const mcp_json *msg) {
+    const mcp_json *id = mcp_json_get(msg, "id");
+    if (MCP_JSON_TYPE(id) != MCP_JSON_STRING && MCP_JSON_TYPE(id) != MCP_JSON_NUMBER) id = NULL;
+    if (MCP_JSON_TYPE(msg) != MCP_JSON_OBJECT) {
+        res_rpc_error(rs, 400, NULL, RPC_INVALID, "Invalid Request: batches are not supported in protocol version 2026-07-28");
+        return;
+    }
+    if (is_response(msg)) { rs->status = 202; return; }
+    const char *method = mcp_json_str(mcp_json_get(msg, "method"));
+    const mcp_json *params = mcp_json_get(msg, "params");
+    const mcp_json *meta = mcp_json_get(params, "_meta");
+    const mcp_json *mv = mcp_json_get(meta, META_VERSION);
+    const mcp_json *caps = mcp_json_get(meta, META_CAPS);
+    slice hv = req_header(rq, "mcp-protocol-version");
+    if (!method) { res_rpc_error(rs, 400, id, RPC_INVALID, "Invalid Request: method must be a string"); return; }
+    if (!mv || !mcp_json_str(mv) || MCP_JSON_TYPE(caps) != MCP_JSON_OBJECT) {
+        if (!id) { rs->status = 202; return; }
+        res_rpc_error(rs, 400, id, RPC_BAD_PARAMS,
+                      "Invalid params: _meta must carry \"" META_VERSION "\" and \"" META_CAPS "\"");
+        return;
+    }
+    if (hv.p && !sl_eq(hv, mv->s)) {
+        buf m = {0};
+        buf_printf(&m, "MCP-Protocol-Version header (%.*s) does not match _meta protocol version (%s)", (int)hv.n, hv.p, mv->s);
+        res_rpc_error(rs, 400, id, MCP_E_HEADER_MISMATCH, m.p);
+        buf_free(&m);
+        return;
+    }
+    int era = era_find(mv->s, mv->len);
+    if (era < ERA_2026_07_28) {
+        rs->status = 400;
+        rs->ctype = "application/json";
+        jw w = {&rs->body, 0};
+        rpc_head(&w, id);
+        jw_key(&w, "error"); jw_obj(&w);
+        jw_key(&w, "code"); jw_int(&w, MCP_E_UNSUPPORTED_VERSION);
+        jw_key(&w, "message"); jw_str(&w, "Unsupported protocol version");
+        jw_key(&w, "data"); jw_obj(&w);
+        jw_key(&w, "supported"); jw_arr(&w); jw_str(&w, era_names[ERA_2026_07_28]); jw_end_arr(&w);
+        jw_key(&w, "requested"); jw_str(&w, mv->s);
+        jw_end_obj(&w); jw_end_obj(&w); jw_end_obj(&w);
+        return;
+    }
+    /* Mcp-Method and Mcp-Name must say what the body says */
+    slice hm = req_header(rq, "mcp-method");
+    if (!hm.p || !sl_eq(hm, method)) {
+        res_rpc_error(rs, 400, id, MCP_E_HEADER_MISMATCH, hm.p ? "Mcp-Method header does not match the request's method"
+                                                               : "Mcp-Method header is required");
+        return;
+    }
+    slice hn = req_header(rq, "mcp-name");
+    const char *name = NULL;
+    if (!strcmp(method, "tools/call") || !strcmp(method, "prompts/get")) name = mcp_json_str(mcp_json_get(params, "name"));
+    else if (!strcmp(method, "resources/read")) name = mcp_json_str(mcp_json_get(params, "uri"));
+    if ((hn.p || name) && (!name || !hn.p || !sl_eq(hn, name))) {
+        res_rpc_error(rs, 400, id, MCP_E_HEADER_MISMATCH, "Mcp-Name header does not match the request's name");
+        return;
+    }
+    if (!id) { rs->status = 202; return; }
+    if (removed_2026(method)) {
+        buf m = {0};
+        buf_printf(&m, "Method not found: %s (removed in protocol version 2026-07-28)", method);
+        res_rpc_error(rs, 404, id, RPC_NO_METHOD, m.p);
+        buf_free(&m);
+        return;
+    }
+    rpc x;
+    rpc_init(&x, s, a, rs);
+    x.era = era;
+    x.caps = caps;
+    const char *lv = mcp_json_str(mcp_json_get(meta, "io.modelcontextprotocol/logLevel"));
+    x.level = lv ? level_find(lv) : 99; /* no level asked for: no log notifications */
+    if (x.level < 0) x.level = 99;
+    buf out = {0};
+    int code = rpc_dispatch(&x, msg, &out);
+    res_final(rs, &out, 0, 1);
+    if (!rs->sse) { /* errors with their own HTTP status in this era */
+        if (code == RPC_NO_METHOD) rs->status = 404;
+        else if (code == MCP_E_HEADER_MISMATCH || code == MCP_E_MISSING_CAPABILITY || code == MCP_E_UNSUPPORTED_VERSION)
+            rs->status = 400;
+    }
+    buf_free(&out);
+}
+
+static void http_session(mcp_server *s, const hreq *rq, hres *rs, arena *a, const mcp_json *root) {
+    int batch = MCP_JSON_TYPE(root) == MCP_JSON_ARRAY;
+    slice sid = req_header(rq, "mcp-session-id");
+    slice pv = req_header(rq, "mcp-protocol-version");
+    const mcp_json *first = batch ? mcp_json_at(root, 0) : root;
+    const char *m0 = mcp_json_str(mcp_json_get(first, "method"));
+    int is_init = !batch && m0 && !strcmp(m0, "initialize");
+    if (batch && !root->len) { res_rpc_error(rs, 400, NULL, RPC_INVALID, "Invalid Request: empty batch"); return; }
+    if (MCP_JSON_TYPE(root) != MCP_JSON_OBJECT && !batch) {
+        res_rpc_error(rs, 400, NULL, RPC_INVALID, "Invalid Request: expected a JSON-RPC message object");
+        return;
+    }
+    session *sess = NULL, tmp_sess;
+    int era = ERA_2025_03_26;
+    if (pv.p) {
+        era = era_find(pv.p, pv.n);
+        if (era < 0) {
+            buf m = {0};
+            buf_printf(&m, "Bad Request: unsupported MCP-Protocol-Version: %.*s", (int)pv.n, pv.p);
+            res_rpc_error(rs, 400, NULL, RPC_INVALID, m.p);
+            buf_free(&m);
+            return;
+        }
+    }
+    if (!is_init) {
+        if (!sid.p) {
+            res_rpc_error(rs, 400, NULL, RPC_INVALID, "Bad Request: Mcp-Session-Id header is required");
+            return;
+        }
+        if (s->stateless) { /* "e<era>-<hex>" */
+            if (sid.n != 35 || sid.p[0] != 'e' || sid.p[2] != '-' || sid.p[1] < '0' || sid.p[1] > '3') {
+                res_rpc_error(rs, 404, NULL, RPC_INVALID, "Session not found");
+                return;
+            }
+            memset(&tmp_sess, 0, sizeof tmp_sess);
+            memcpy(tmp_sess.id, sid.p, sid.n);
+            tmp_sess.era = sid.p[1] - '0';
+            sess = &tmp_sess;
+        } else if (!(sess = session_find(s, sid))) {
+            res_rpc_error(rs, 404, NULL, RPC_INVALID, "Session not found");
+            return;
+        }
+        if (!pv.p) era = sess->era;
+    }
+    if (batch && (is_init || era != ERA_2025_03_26)) {
+        res_rpc_error(rs, 400, NULL, RPC_INVALID, "Invalid Request: batches are only accepted in protocol version 2025-03-26");
+        return;
+    }
+    buf out = {0};
+    int nresp = 0, nreq = 0;
+    mcp_json_iter it;
+    const mcp_json *msg;
+    if (batch) it = mcp_json_iterate(root);
+    for (msg = batch ? mcp_json_iter_next(&it, NULL) : root; msg; msg = batch ? mcp_json_iter_next(&it, NULL) : NULL) {
+        if (MCP_JSON_TYPE(msg) != MCP_JSON_OBJECT) {
+            if (nresp++) buf_putc(&out, ',');
+            rpc_error(&out, NULL, RPC_INVALID, "Invalid Request: expected a JSON-RPC message object");
+            continue;
+        }
+        if (is_response(msg)) { waiter_answer(s, sess, msg); continue; }
+        if (!mcp_json_get(msg, "id")) {
+            const char *m = mcp_json_str(mcp_json_get(msg, "method"));
+            if (m && !strcmp(m, "notifications/cancelled")) { /* nothing runs in parallel to cancel */ }
+            continue;
+        }
+        nreq++;
+        rpc x;
+        rpc_init(&x, s, a, rs);
+        x.era = era;
+        x.sess = sess;
+        x.await = http_await;
+        x.level = sess ? sess->level : 0;
+        mcp_json_doc *capdoc = NULL;
+        if (is_init) x.caps = mcp_json_get(mcp_json_get(msg, "params"), "capabilities");
+        else if (sess && sess->caps) {
+            mcp_json_err e;
+            capdoc = mcp_json_parse(sess->caps, strlen(sess->caps), 0, &e);
+            x.caps = mcp_json_root(capdoc);
+        }
+        if (nresp++) buf_putc(&out, ',');
+        rpc_dispatch(&x, msg, &out);
+        if (is_init && !strstr(out.p, "\"error\"")) {
+            session *ns = NULL;
+            if (s->stateless) {
+                char id[40];
+                id[0] = 'e'; id[1] = (char)('0' + x.era); id[2] = '-';
+                random_hex(id + 3, 16);
+                res_header(rs, "Mcp-Session-Id", "%s", id);
+            } else if ((ns = session_new(s, x.era, x.caps))) {
+                res_header(rs, "Mcp-Session-Id", "%s", ns->id);
+            }
+        }
+        mcp_json_free(capdoc);
+    }
+    if (!nreq && !(batch && nresp)) { rs->status = 202; buf_free(&out); return; }
+    res_final(rs, &out, batch, nresp);
+    buf_free(&out);
+}
+
+static void http_mcp(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
+    if (sl_eq(rq->method, "DELETE")) {
+        slice sid = req_header(rq, "mcp-session-id");
+        if (!sid.p) { res_text(rs, 400, "Mcp-Session-Id header is required"); return; }
+        session *e = s->stateless ? NULL : session_find(s, sid);
+        if (!e && !s->stateless) { res_text(rs, 404, "Session not found"); return; }
+        if (e) session_drop(s, e);
+        rs->status = 200;
+        return;
+    }
+    if (!sl_eq(rq->method, "POST")) {
+        rs->status = 405;
+        res_header(rs, "Allow", "POST, DELETE");
+        res_text(rs, 405, "Method Not Allowed: this endpoint takes POST (no standalone SSE stream)");
+        return;
+    }
+    slice ct = req_header(rq, "content-type");
+    if (!ct.p || !sl_icontains(ct, "application/json")) {
+        res_rpc_error(rs, 415, NULL, RPC_INVALID, "Unsupported Media Type: Content-Type must be application/json");
+        return;
+    }
+    slice acc = req_header(rq, "accept");
+    if (acc.p && !sl_icontains(acc, "*/*") &&
+        !(sl_icontains(acc, "application/json") && sl_icontains(acc, "text/event-stream"))) {
+        res_rpc_error(rs, 406, NULL, RPC_INVALID, "Not Acceptable: Accept must list application/json and text/event-stream");
+        return;
+    }
+    mcp_json_err e;
+    mcp_json_doc *d = json_parse_inplace(rq->body, rq->blen, 0, &e);
+    if (!d) {
+        char m[160];
+        snprintf(m, sizeof m, "Parse error: %s at byte %zu", e.msg ? e.msg : "invalid JSON", e.pos);
+        res_rpc_error(rs, 400, NULL, RPC_PARSE, m);
+        return;
+    }
+    const mcp_json *root = mcp_json_root(d);
+    if (is_stateless_msg(rq, root)) http_stateless(s, rq, rs, a, root);
+    else http_session(s, rq, rs, a, root);
+    mcp_json_free(d);
+}
+
+/* Route one HTTP request. The caller holds s->lock. */
+static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
+    rs->status = 200;
+    if (rq->local) {
+        if (!host_allowed(req_header(rq, "host"))) { res_text(rs, 403, "Forbidden: Host header not allowed"); return; }
+        if (!origin_allowed(req_header(rq, "origin"))) { res_text(rs, 403, "Forbidden: Origin not allowed"); return; }
+    }
+    if (sl_eq(rq->path, "/mcp") || sl_eq(rq->path, "/rpc") || sl_eq(rq->path, "/mcp/")) {
+        http_mcp(s, rq, rs, a);
+        return;
+    }
+    res_text(rs, 404, "Not Found: the MCP endpoint is /mcp");
+}
+
+/*=== MARK: - 12. Transports (Private) ===*/
+
+/* --- serve: HTTP/1.1 server, one thread per connection --- */
+
+typedef struct {
+    mcp_server *s;
+    int fd;
+} serve_conn;
+
+static int active_conns;
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void send_head(buf *o, int status, const char *ctype, const buf *extra, long long clen) {
+    buf_printf(o, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
+    if (ctype) buf_printf(o, "Content-Type: %s\r\n", ctype);
+    if (clen >= 0) buf_printf(o, "Content-Length: %lld\r\n", clen);
+    else buf_puts(o, "Transfer-Encoding: chunked\r\n");
+    if (extra && extra->len) buf_put(o, extra->p, extra->len);
+    buf_puts(o, "\r\n");
+}
+
+static int serve_start(hres *r) {
+    serve_conn *sc = r->tx;
+    buf o = {0};
+    buf_printf(&r->head, "Cache-Control: no-cache\r\n");
+    send_head(&o, 200, "text/event-stream", &r->head, -1);
+    int rc = o.oom ? -1 : write_all(sc->fd, o.p, o.len);
+    buf_free(&o);
+    return rc;
+}
+
+static int serve_write(hres *r, const char *p, size_t n) {
+    serve_conn *sc = r->tx;
+    char sz[24];
+    int k = snprintf(sz, sizeof sz, "%zx\r\n", n);
+    if (write_all(sc->fd, sz, (size_t)k) || write_all(sc->fd, p, n) || write_all(sc->fd, "\r\n", 2)) return -1;
+    return 0;
+}
+
+static void serve_error(int fd, int status) {
+    buf o = {0}, body = {0};
+    char m[96];
+    snprintf(m, sizeof m, "%d %s", status, http_reason(status));
+    jw w = {&body, 0};
+    jw_obj(&w);
+    jw_key(&w, "error"); jw_str(&w, status == 413 ? "Content Too Large: the request body exceeds the limit" : m);
+    jw_end_obj(&w);
+    buf extra = {0};
+    buf_puts(&extra, "Connection: close\r\n");
+    send_head(&o, status, "application/json", &extra, (long long)body.len);
+    buf_put(&o, body.p, body.len);
+    write_all(fd, o.p, o.len);
+    buf_free(&o); buf_free(&body); buf_free(&extra);
+}
+
+static void *serve_thread(void *arg) {
+    serve_conn *sc = arg;
+    mcp_server *s = sc->s;
+    conn c = {sc->fd, {0}, 0, MCP_IDLE_TIMEOUT * 1000};
+    arena a = {0};
+    http_msg *m = malloc(sizeof *m);
+    for (; m;) {
+        char *body;
+        size_t blen;
+        int r = conn_read_msg(&c, m, 0, MCP_MAX_BODY, &body, &blen);
+        if (r == 0) break;
+        if (r < 0) { serve_error(sc->fd, -r); break; }
+        hreq rq;
+        memset(&rq, 0, sizeof rq);
+        rq.method = m->method; rq.path = m->path; rq.query = m->query;
+        rq.h = m->h; rq.nh = m->nh;
+        rq.body = body; rq.blen = blen;
+        rq.local = 1;
+        hres rs;
+        memset(&rs, 0, sizeof rs);
+        rs.start = serve_start;
+        rs.write = serve_write;
+        rs.tx = sc;
+        pthread_mutex_lock(&s->lock);
+        http_route(s, &rq, &rs, &a);
+        pthread_mutex_unlock(&s->lock);
+        int fail = 0;
+        if (rs.streaming) fail = write_all(sc->fd, "0\r\n\r\n", 5);
+        else {
+            buf o = {0};
+            if (m->close) buf_puts(&rs.head, "Connection: close\r\n");
+            send_head(&o, rs.status, rs.ctype, &rs.head, (long long)rs.body.len);
+            buf_put(&o, rs.body.p, rs.body.len);
+            fail = o.oom || write_all(sc->fd, o.p, o.len);
+            buf_free(&o);
+        }
+        buf_free(&rs.head);
+        buf_free(&rs.body);
+        arena_reset(&a);
+        if (fail || m->close) break;
+    }
+    free(m);
+    arena_free(&a);
+    buf_free(&c.in);
+    close(sc->fd);
+    free(sc);
+    pthread_mutex_lock(&conns_lock);
+    active_conns--;
+    pthread_mutex_unlock(&conns_lock);
+    return NULL;
+}
+
+static int serve_main(mcp_server *s, const char *listen_at) {
+    char host[256] = "127.0.0.1", port[16] = "8080";
+    if (listen_at) {
+        const char *colon = strrchr(listen_at, ':');
+        if (!colon) { fprintf(stderr, "mcp: --listen takes HOST:PORT, got %s\n", listen_at); return 2; }
+        size_t hl = (size_t)(colon - listen_at);
+        if (hl >= sizeof host || strlen(colon + 1) >= sizeof port || !colon[1]) { fprintf(stderr, "mcp: bad --listen %s\n", listen_at); return 2; }
+        memcpy(host, listen_at, hl);
+        host[hl] = 0;
+        if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') { memmove(host, host + 1, hl - 2); host[hl - 2] = 0; }
+        strcpy(port, colon + 1);
+    }
+    if (!server_check(s)) return 2;
+    struct addrinfo hints, *res;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int gr = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+    if (gr) { fprintf(stderr, "mcp: cannot resolve %s:%s: %s\n", host, port, gai_strerror(gr)); return 1; }
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol), one = 1;
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 128)) {
+        fprintf(stderr, "mcp: cannot listen on %s:%s: %s\n", host, port, strerror(errno));
+        freeaddrinfo(res);
+        return 1;
+    }
+    freeaddrinfo(res);
+    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "mcp: %s %s serving MCP on http://%s%s%s:%s/mcp\n", s->name, s->version,
+            strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    for (;;) {
+        int cfd = accept(fd, NULL, NULL);
+        if (cfd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE) { usleep(10000); continue; }
+            fprintf(stderr, "mcp: accept: %s\n", strerror(errno));
+            return 1;
+        }
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        pthread_mutex_lock(&conns_lock);
+        int full = active_conns >= MCP_MAX_CONNS;
+        if (!full) active_conns++;
+        pthread_mutex_unlock(&conns_lock);
+        if (full) { serve_error(cfd, 503); close(cfd); continue; }
+        serve_conn *sc = malloc(sizeof *sc);
+        pthread_t th;
+        if (!sc) { close(cfd); continue; }
+        sc->s = s;
+        sc->fd = cfd;
+        if (pthread_create(&th, &attr, serve_thread, sc)) {
+            serve_error(cfd, 503);
+            close(cfd);
+            free(sc);
+            pthread_mutex_lock(&conns_lock);
+            active_conns--;
+            pthread_mutex_unlock(&conns_lock);
+        }
+    }
+}
+
+/* --- stdio: newline-delimited JSON-RPC on stdin and stdout --- */
+
+typedef struct {
+    conn in;        /* stdin, read with the same buffer code as sockets */
+    int out;
+    session sess;   /* the one session of this process */
+    int have_sess;
+    buf queue;      /* lines read while waiting for an answer, processed after */
+} stdio_tx;
+
+static int stdio_write(stdio_tx *t, const char *p, size_t n) {
+    if (write(t->out, p, n) != (ssize_t)n || write(t->out, "\n", 1) != 1) return -1;
+    return 0;
+}
+
+static int stdio_emit(rpc *x, const char *json, size_t n) { return stdio_write(x->tx, json, n); }
+
+/* Next line from stdin (without its newline), NUL-terminated in the buffer; NULL at EOF. */
+static char *stdio_line(stdio_tx *t, size_t *len) {
+    for (;;) {
+        char *start = t->in.in.p ? t->in.in.p + t->in.off : NULL;
+        char *nl = start ? memchr(start, '\n', t->in.in.len - t->in.off) : NULL;
+        if (nl) {
+            *nl = 0;
+            *len = (size_t)(nl - start);
+            if (*len && start[*len - 1] == '\r') start[--*len] = 0;
+            t->in.off = (size_t)(nl - t->in.in.p) + 1;
+            return start;
+        }
+        if (t->in.off) { /* keep the partial line at the front */
+            memmove(t->in.in.p, t->in.in.p + t->in.off, t->in.in.len - t->in.off);
+            t->in.in.len -= t->in.off;
+            t->in.off = 0;
+        }
+        if (t->in.in.len > MCP_MAX_BODY) return NULL;
+        long r = conn_fill(&t->in);
+        if (r <= 0) {
+            if (t->in.in.len > t->in.off) { /* last line without a newline */
+                start = t->in.in.p + t->in.off;
+                *len = t->in.in.len - t->in.off;
+                t->in.off = t->in.in.len;
+                return start;
+            }
+            return NULL;
+        }
+    }
+}
+
+static char *stdio_await(rpc *x, const char *id) {
+    stdio_tx *t = x->tx;
+    size_t n;
+    char *line;
+    while ((line = stdio_line(t, &n))) {
+        mcp_json_err e;
+        mcp_json_doc *d = mcp_json_parse(line, n, 0, &e);
+        const mcp_json *m = mcp_json_root(d);
+        const mcp_json *mid = mcp_json_get(m, "id");
+        if (d && is_response(m) && mcp_json_str(mid) && !strcmp(mid->s, id)) {
+            char *ans = mcp_json_write(m, NULL);
+            mcp_json_free(d);
+            return ans;
+        }
+        mcp_json_free(d);
+        buf_put(&t->queue, line, n); /* not ours: handle it after this call */
+        buf_putc(&t->queue, '\n');
+    }
+    return NULL;
+}
+
+static void stdio_message(mcp_server *s, stdio_tx *t, arena *a, char *line, size_t n) {
+    buf out = {0};
+    mcp_json_err e;
+    /* a copy: answers read during the call may move the input buffer */
+    mcp_json_doc *d = mcp_json_parse(line, n, 0, &e);
+    if (!d) {
+        char m[160];
+        snprintf(m, sizeof m, "Parse error: %s at byte %zu", e.msg ? e.msg : "invalid JSON", e.pos);
+        rpc_error(&out, NULL, RPC_PARSE, m);
+        stdio_write(t, out.p, out.len);
+        buf_free(&out);
+        return;
+    }
+    const mcp_json *root = mcp_json_root(d);
+    int batch = MCP_JSON_TYPE(root) == MCP_JSON_ARRAY, nresp = 0;
+    if (batch && !root->len) rpc_error(&out, NULL, RPC_INVALID, "Invalid Request: empty batch"), nresp = 1, batch = 0;
+    else if (batch && t->sess.era != ERA_2025_03_26) {
+        rpc_error(&out, NULL, RPC_INVALID, "Invalid Request: batches are only accepted in protocol version 2025-03-26");
+        nresp = 1;
+        batch = 0;
+    } else {
+        mcp_json_iter it = mcp_json_iterate(root);
+        const mcp_json *msg = batch ? mcp_json_iter_next(&it, NULL) : root;
+        for (; msg; msg = batch ? mcp_json_iter_next(&it, NULL) : NULL) {
+            if (MCP_JSON_TYPE(msg) != MCP_JSON_OBJECT) {
+                if (nresp++) buf_putc(&out, ',');
+                rpc_error(&out, NULL, RPC_INVALID, "Invalid Request: expected a JSON-RPC message object");
+                continue;
+            }
+            if (is_response(msg) || !mcp_json_get(msg, "id")) continue;
+            rpc x;
+            memset(&x, 0, sizeof x);
+            x.s = s; x.a = a; x.tx = t;
+            x.emit = stdio_emit;
+            x.await = stdio_await;
+            const mcp_json *meta = mcp_json_get(mcp_json_get(msg, "params"), "_meta");
+            const mcp_json *mv = mcp_json_get(meta, META_VERSION);
+            mcp_json_doc *capdoc = NULL;
+            if (mcp_json_str(mv)) { /* 2026-07-28: everything is in the request */
+                int era = era_find(mv->s, mv->len);
+                x.era = era < 0 ? ERA_LATEST : era;
+                x.caps = mcp_json_get(meta, META_CAPS);
+                x.level = 99;
+            } else {
+                x.era = t->have_sess ? t->sess.era : ERA_2025_03_26;
+                x.sess = &t->sess;
+                x.level = t->sess.level;
+                if (t->sess.caps) { capdoc = mcp_json_parse(t->sess.caps, strlen(t->sess.caps), 0, &e); x.caps = mcp_json_root(capdoc); }
+            }
+            const char *method = mcp_json_str(mcp_json_get(msg, "method"));
+            int init = method && !strcmp(method, "initialize") && !mv;
+            if (init) x.caps = mcp_json_get(mcp_json_get(msg, "params"), "capabilities");
+            if (nresp++) buf_putc(&out, ',');
+            rpc_dispatch(&x, msg, &out);
+            if (init) {
+                t->have_sess = 1;
+                t->sess.era = x.era;
+                free(t->sess.caps);
+                t->sess.caps = x.caps ? mcp_json_write(x.caps, NULL) : NULL;
+            }
+            mcp_json_free(capdoc);
+        }
+    }
+    if (nresp) {
+        if (batch) {
+            buf arr = {0};
+            buf_putc(&arr, '[');
+            buf_put(&arr, out.p, out.len);
+            buf_putc(&arr, ']');
+            stdio_write(t, arr.p, arr.len);
+            buf_free(&arr);
+        } else stdio_write(t, out.p, out.len);
+    }
+    buf_free(&out);
+    mcp_json_free(d);
+}
+
+static int stdio_main(mcp_server *s) {
+    if (!server_check(s)) return 2;
+    stdio_tx t;
+    memset(&t, 0, sizeof t);
+    t.in.fd = 0;
+    t.in.timeout_ms = -1;
+    t.out = 1;
+    t.sess.era = ERA_2025_03_26;
+    signal(SIGPIPE, SIG_IGN);
+    arena a = {0};
+    size_t n;
+    char *line;
+    for (;;) {
+        if (t.queue.len) { /* messages that arrived during a call */
+            buf q = t.queue;
+            memset(&t.queue, 0, sizeof t.queue);
+            char *p = q.p, *end = q.p + q.len;
+            while (p < end) {
+                char *nl = memchr(p, '\n', (size_t)(end - p));
+                *nl = 0;
+                if (nl > p) stdio_message(s, &t, &a, p, (size_t)(nl - p));
+                p = nl + 1;
+                arena_reset(&a);
+            }
+            buf_free(&q);
+            continue;
+        }
+        if (!(line = stdio_line(&t, &n))) break;
+        if (n) stdio_message(s, &t, &a, line, n);
+        arena_reset(&a);
+    }
+    arena_free(&a);
+    buf_free(&t.in.in);
+    free(t.sess.caps);
+    return 0;
+}
+
+/*=== MARK: - 13. Command line (Public: mcp_main) ===*/
+
+static int call_main(mcp_server *s, const char *tool, const char *args) {
+    buf req = {0};
+    buf_puts(&req, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":");
+    json_escape(&req, tool, strlen(tool));
+    buf_puts(&req, ",\"arguments\":");
+    buf_puts(&req, args && *args ? args : "{}");
+    buf_puts(&req, "}}");
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(req.p, req.len, 0, &e);
+    buf_free(&req);
+    if (!d) { fprintf(stderr, "mcp: call: the arguments are not valid JSON\n"); return 2; }
+    arena a = {0};
+    rpc x;
+    memset(&x, 0, sizeof x);
+    x.s = s;
+    x.a = &a;
+    x.era = ERA_LATEST_SESSION;
+    x.level = 99;
+    buf out = {0};
+    rpc_dispatch(&x, mcp_json_root(d), &out);
+    mcp_json_free(d);
+    mcp_json_doc *r = mcp_json_parse(out.p, out.len, 0, &e);
+    const mcp_json *root = mcp_json_root(r), *res = mcp_json_get(root, "result"), *err = mcp_json_get(root, "error");
+    int rc = 0;
+    if (err) {
+        fprintf(stderr, "mcp: %s\n", mcp_json_str(mcp_json_get(err, "message")));
+        rc = 2;
+    } else {
+        char *t = mcp_json_write(res, NULL);
+        printf("%s\n", t ? t : "null");
+        free(t);
+        rc = mcp_json_bool(mcp_json_get(res, "isError")) ? 1 : 0;
+    }
+    mcp_json_free(r);
+    buf_free(&out);
+    arena_free(&a);
+    return rc;
+}
+
+static int lambda_main(mcp_server *s);
+
+static void usage(mcp_server *s, FILE *f) {
+    fprintf(f,
+            "%s %s (mcp.c %s): a Model Context Protocol server\n"
+            "\n"
+            "usage:\n"
+            "  %s serve [--listen HOST:PORT]   Streamable HTTP on http://HOST:PORT/mcp (default 127.0.0.1:8080)\n"
+            "  %s stdio                        MCP over stdin and stdout\n"
+            "  %s call TOOL ['JSON-ARGS']      run one tool once and print its result\n"
+            "  %s --help | --version\n"
+            "\n"
+            "With AWS_LAMBDA_RUNTIME_API set and no arguments it runs as an AWS Lambda custom runtime.\n"
+            "MCP_ALLOWED_HOSTS and MCP_ALLOWED_ORIGINS (comma-separated) extend serve's localhost allow-list.\n",
+            s->name, s->version, MCP_VERSION, s->name, s->name, s->name, s->name);
+}
+
+int mcp_main(mcp_server *s, int argc, char **argv) {
+    if (argc < 2) {
+        if (getenv("AWS_LAMBDA_RUNTIME_API")) return lambda_main(s);
+        usage(s, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { usage(s, stdout); return 0; }
+    if (!strcmp(cmd, "--version")) { printf("%s %s (mcp.c %s)\n", s->name, s->version, MCP_VERSION); return 0; }
+    if (!strcmp(cmd, "serve")) {
+        const char *listen_at = getenv("MCP_LISTEN");
+        for (int i = 2; i < argc; i++) {
+            if (!strcmp(argv[i], "--listen") && i + 1 < argc) listen_at = argv[++i];
+            else if (!strncmp(argv[i], "--listen=", 9)) listen_at = argv[i] + 9;
+            else { fprintf(stderr, "mcp: serve: unknown option %s\n", argv[i]); return 2; }
+        }
+        return serve_main(s, listen_at);
+    }
+    if (!strcmp(cmd, "stdio")) return stdio_main(s);
+    if (!strcmp(cmd, "call")) {
+        if (argc < 3 || argc > 4) { fprintf(stderr, "mcp: usage: %s call TOOL ['JSON-ARGS']\n", argv[0]); return 2; }
+        if (!tool_find(s, argv[2])) { fprintf(stderr, "mcp: call: no tool named %s\n", argv[2]); return 2; }
+        return call_main(s, argv[2], argc == 4 ? argv[3] : "{}");
+    }
+    fprintf(stderr, "mcp: unknown command %s\n", cmd);
+    usage(s, stderr);
+    return 2;
+}
+
+static int lambda_main(mcp_server *s) {
+    (void)s;
+    fprintf(stderr, "mcp: the Lambda runtime loop is not built yet\n");
+    return 1;
+}

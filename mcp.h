@@ -1,0 +1,229 @@
+/*
+ * mcp.h: the public API of mcp.c, a Model Context Protocol server runtime in one C file.
+ *
+ * A server is a set of tools, resources, prompts and completions registered on an
+ * mcp_server, then handed to mcp_main(), which picks the transport at run time: the AWS
+ * Lambda Runtime API loop when AWS_LAMBDA_RUNTIME_API is set, `serve` for Streamable HTTP,
+ * `stdio`, or `call TOOL JSON` to run one tool once.
+ *
+ *     static int add(mcp_call *c) {
+ *         return mcp_text(c, "%g", mcp_num(c, "a") + mcp_num(c, "b"));
+ *     }
+ *     int main(int argc, char **argv) {
+ *         mcp_server *s = mcp_server_new("calc", "1.0.0");
+ *         mcp_tool(s, "add", "Add two numbers", "a:number b:number", add);
+ *         return mcp_main(s, argc, argv);
+ *     }
+ *
+ * Schemas: a string that starts with '{' is JSON Schema, kept and served byte for byte.
+ * Anything else is a compact field list, "name:type" separated by spaces, where type is
+ * string, number, integer, boolean, object or array, and a trailing '?' makes a field
+ * optional ("limit:integer?"); a bare name is a required string.
+ *
+ * Memory: everything a handler receives (strings, JSON values) lives until the handler
+ * returns; everything it produces is copied. Nothing allocated for a request outlives it.
+ */
+#ifndef MCP_H
+#define MCP_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MCP_VERSION "0.1.0"
+
+#if defined(__GNUC__)
+#define MCP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MCP_PRINTF(f, a)
+#endif
+
+/*=== JSON values ===*/
+
+typedef enum {
+    MCP_JSON_NULL = 1,
+    MCP_JSON_FALSE,
+    MCP_JSON_TRUE,
+    MCP_JSON_NUMBER,
+    MCP_JSON_STRING,
+    MCP_JSON_ARRAY,
+    MCP_JSON_OBJECT
+} mcp_json_type;
+
+/* A parsed JSON value. Values of a document sit in one array: an array's or object's
+ * children follow it, an object's as key, value, key, value. */
+typedef struct mcp_json {
+    uint32_t type;      /* mcp_json_type, plus MCP_JSON_F_* flags in the high bits */
+    uint32_t len;       /* string: bytes; number: text bytes; container: children */
+    const char *s;      /* string: decoded, NUL-terminated; number: its text as written */
+    union {
+        double d;       /* number: the nearest double */
+        size_t next;    /* container: values in the subtree including itself */
+    } u;
+} mcp_json;
+
+#define MCP_JSON_F_INT 0x100u /* number written without fraction or exponent */
+#define MCP_JSON_TYPE(v) ((v) ? (mcp_json_type)((v)->type & 0xffu) : (mcp_json_type)0)
+
+typedef struct {
+    int code;           /* MCP_JSON_E_*; 0 when the parse succeeded */
+    size_t pos;         /* byte offset where the error was found */
+    const char *msg;    /* what was wrong, in words */
+} mcp_json_err;
+
+enum {
+    MCP_JSON_OK = 0,
+    MCP_JSON_E_SYNTAX,   /* unexpected character */
+    MCP_JSON_E_EOF,      /* input ended inside a value */
+    MCP_JSON_E_DEPTH,    /* nesting deeper than the limit */
+    MCP_JSON_E_STRING,   /* bad escape, control character or invalid UTF-8 */
+    MCP_JSON_E_NUMBER,   /* malformed number */
+    MCP_JSON_E_TRAILING, /* data after the value */
+    MCP_JSON_E_MEMORY,   /* allocation failed or size limit exceeded */
+};
+
+typedef struct mcp_json_doc mcp_json_doc;
+
+/* Parse len bytes (copied first; a doc never points into the caller's buffer). Returns NULL
+ * and fills err on failure. max_depth 0 means the default (MCP_MAX_DEPTH). */
+mcp_json_doc *mcp_json_parse(const char *text, size_t len, int max_depth, mcp_json_err *err);
+const mcp_json *mcp_json_root(const mcp_json_doc *doc);
+void mcp_json_free(mcp_json_doc *doc);
+
+const mcp_json *mcp_json_get(const mcp_json *obj, const char *key); /* NULL if absent */
+const mcp_json *mcp_json_at(const mcp_json *arr, size_t i);         /* NULL if out of range */
+const char *mcp_json_str(const mcp_json *v);   /* NULL unless a string */
+double mcp_json_num(const mcp_json *v);        /* 0 unless a number */
+/* Exact integer value; returns 0 and leaves *out alone unless v is an integer in range. */
+int mcp_json_int(const mcp_json *v, int64_t *out);
+int mcp_json_bool(const mcp_json *v);          /* 1 for true, else 0 */
+
+/* Iterate the children of an array or object: key is set to the member's key (objects). */
+typedef struct { const mcp_json *cur; uint32_t left; int obj; } mcp_json_iter;
+mcp_json_iter mcp_json_iterate(const mcp_json *container);
+const mcp_json *mcp_json_iter_next(mcp_json_iter *it, const mcp_json **key);
+
+/* Serialize v as compact JSON; malloc'ed, NUL-terminated, *len set if not NULL. */
+char *mcp_json_write(const mcp_json *v, size_t *len);
+
+/*=== Server ===*/
+
+typedef struct mcp_server mcp_server;
+typedef struct mcp_call mcp_call;
+typedef struct mcp_tool mcp_tool;
+typedef struct mcp_resource mcp_resource;
+typedef struct mcp_prompt mcp_prompt;
+
+/* A handler returns 0 when it produced its result, or nonzero on failure; a failure with
+ * no content added becomes an error result that says so. */
+typedef int (*mcp_handler)(mcp_call *c);
+
+mcp_server *mcp_server_new(const char *name, const char *version);
+void mcp_server_title(mcp_server *s, const char *title);
+void mcp_server_instructions(mcp_server *s, const char *text);
+
+/* Tools. The schema is checked when registered; a bad one aborts with a message. */
+mcp_tool *mcp_tool_add(mcp_server *s, const char *name, const char *description,
+                       const char *input_schema, mcp_handler fn);
+#define mcp_tool(...) mcp_tool_add(__VA_ARGS__)
+void mcp_tool_title(mcp_tool *t, const char *title);
+void mcp_tool_output_schema(mcp_tool *t, const char *schema);
+/* Annotations as a JSON object, e.g. "{\"readOnlyHint\":true}". */
+void mcp_tool_annotations(mcp_tool *t, const char *json);
+void mcp_tool_data(mcp_tool *t, void *data); /* returned by mcp_data() in its calls */
+
+/* Resources: a fixed URI, or a template with {var} parts whose values the reader gets
+ * with mcp_str(c, "var"). The reader adds contents with mcp_text() or mcp_blob(). */
+mcp_resource *mcp_resource_add(mcp_server *s, const char *uri, const char *name,
+                               const char *description, const char *mime, mcp_handler fn);
+mcp_resource *mcp_resource_template(mcp_server *s, const char *uri_template, const char *name,
+                                    const char *description, const char *mime, mcp_handler fn);
+#define mcp_resource(...) mcp_resource_add(__VA_ARGS__)
+void mcp_resource_title(mcp_resource *r, const char *title);
+void mcp_resource_data(mcp_resource *r, void *data);
+
+/* Prompts: arguments as "name other?" (a trailing '?' makes one optional). The handler
+ * adds messages: mcp_role() picks the role of the content added after it ("user" first). */
+mcp_prompt *mcp_prompt_add(mcp_server *s, const char *name, const char *description,
+                           const char *arguments, mcp_handler fn);
+#define mcp_prompt(...) mcp_prompt_add(__VA_ARGS__)
+void mcp_prompt_title(mcp_prompt *p, const char *title);
+void mcp_prompt_data(mcp_prompt *p, void *data);
+int mcp_role(mcp_call *c, const char *role);
+
+/* Completion for a prompt's argument (kind "ref/prompt", name the prompt) or a resource
+ * template's variable (kind "ref/resource", name the template). The handler reads
+ * mcp_complete_argument(c) and mcp_complete_value(c) and adds values with
+ * mcp_complete(). Values of other arguments already given are mcp_str(c, name). */
+void mcp_completion(mcp_server *s, const char *kind, const char *name, mcp_handler fn);
+const char *mcp_complete_argument(mcp_call *c);
+const char *mcp_complete_value(mcp_call *c);
+int mcp_complete(mcp_call *c, const char *value);
+
+/*=== Inside a handler ===*/
+
+/* Arguments (tool arguments, prompt arguments, template variables, completion context). */
+const mcp_json *mcp_args(mcp_call *c);
+const mcp_json *mcp_arg(mcp_call *c, const char *name);
+int mcp_has(mcp_call *c, const char *name);
+const char *mcp_str(mcp_call *c, const char *name);   /* NULL if absent or not a string */
+double mcp_num(mcp_call *c, const char *name);        /* 0 if absent */
+int64_t mcp_int(mcp_call *c, const char *name);       /* 0 if absent */
+int mcp_bool(mcp_call *c, const char *name);          /* 0 if absent */
+void *mcp_data(mcp_call *c);
+const char *mcp_name(mcp_call *c);      /* tool, prompt or resource URI being served */
+const char *mcp_protocol(mcp_call *c);  /* the era of this request, e.g. "2025-11-25" */
+
+/* Content. Each returns 0, so `return mcp_text(c, ...);` ends a handler. */
+int mcp_text(mcp_call *c, const char *fmt, ...) MCP_PRINTF(2, 3);
+int mcp_textn(mcp_call *c, const char *text, size_t len);
+int mcp_image(mcp_call *c, const char *mime, const char *base64);
+int mcp_audio(mcp_call *c, const char *mime, const char *base64);
+int mcp_blob(mcp_call *c, const char *base64);  /* resource reads: binary contents */
+int mcp_embed_text(mcp_call *c, const char *uri, const char *mime, const char *text);
+int mcp_embed_blob(mcp_call *c, const char *uri, const char *mime, const char *base64);
+int mcp_link(mcp_call *c, const char *uri, const char *name, const char *description,
+             const char *mime);
+/* Structured content: a JSON object as text, checked against the output schema. */
+int mcp_structured(mcp_call *c, const char *json);
+/* A tool error result (isError) with this message. Returns 0. */
+int mcp_error(mcp_call *c, const char *fmt, ...) MCP_PRINTF(2, 3);
+/* A JSON-RPC error instead of a result (e.g. -32602 for a resource that does not exist). */
+int mcp_fail(mcp_call *c, int code, const char *fmt, ...) MCP_PRINTF(3, 4);
+
+/* Notifications during a call. Levels: debug info notice warning error critical alert
+ * emergency. Progress is sent only when the client asked for it (progressToken). */
+int mcp_log(mcp_call *c, const char *level, const char *fmt, ...) MCP_PRINTF(3, 4);
+int mcp_progress(mcp_call *c, double progress, double total, const char *message);
+
+/* Asking the client. Each question has a key, unique within the call (NULL picks one).
+ * Returns the client's result, or NULL when there is none yet or the client cannot answer.
+ * Over a transport with a back channel (eras before 2026-07-28) the request goes out and
+ * the call waits for the answer. In the 2026-07-28 era the call ends with an
+ * input_required result listing every question asked, and runs again from the start when
+ * the client sends its answers: a handler asks all it needs, returns on NULL, and keeps
+ * what it learned across rounds with mcp_set_state(). The same code serves both. */
+const mcp_json *mcp_elicit(mcp_call *c, const char *key, const char *message, const char *schema);
+const mcp_json *mcp_sample(mcp_call *c, const char *key, const char *params_json);
+const mcp_json *mcp_roots(mcp_call *c, const char *key);
+/* State carried to the next round (2026-07-28): signed with HMAC-SHA256 under
+ * MCP_STATE_KEY (or a per-process key), so a client cannot alter it. */
+const char *mcp_state(mcp_call *c);   /* the previous round's state, verified; NULL if none */
+int mcp_set_state(mcp_call *c, const char *state);
+/* Fail the call with -32021 unless the client declared this capability. */
+int mcp_need(mcp_call *c, const char *capability);
+int mcp_client_can(mcp_call *c, const char *capability); /* "sampling", "elicitation", ... */
+
+/*=== Running ===*/
+
+/* Chooses the mode from argv and the environment; returns the process exit status. */
+int mcp_main(mcp_server *s, int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -124,7 +124,6 @@ static char *xstrdup(const char *s) {
 /* A string slice: no NUL, no ownership. */
 typedef struct { const char *p; size_t n; } slice;
 
-static slice sl(const char *s) { slice r = {s, s ? strlen(s) : 0}; return r; }
 static int sl_eq(slice a, const char *b) {
     size_t n = strlen(b);
     return a.n == n && memcmp(a.p, b, n) == 0;
@@ -3765,7 +3764,506 @@ static int stdio_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 13. Command line (Public: mcp_main) ===*/
+/*=== MARK: - 13. Event adapters (Private) ===*/
+/*
+ * Lambda events in, the matching shape out (AWS Lambda developer guide, "Invoking Lambda
+ * with HTTP"): function URLs and API Gateway HTTP APIs send payload 2.0, REST APIs payload
+ * 1.0, ALB its own with optional multi-value headers; anything without requestContext or
+ * httpMethod is a direct invocation whose event is the JSON-RPC message itself.
+ */
+
+enum { EV_DIRECT, EV_V2, EV_V1, EV_ALB };
+
+typedef struct {
+    int kind;
+    int multi;              /* the request used multiValueHeaders: answer the same way */
+    hdr h[MCP_MAX_HEADERS];
+    int nh;
+    hreq rq;
+} lev;
+
+static slice js(const mcp_json *v) {
+    slice r = {NULL, 0};
+    if (MCP_JSON_TYPE(v) == MCP_JSON_STRING) { r.p = v->s; r.n = v->len; }
+    return r;
+}
+
+/* Fill e from a parsed event. The event's strings are writable (the document was parsed
+ * in place in a buffer the runtime owns), so the body is used where it lies. Returns 0, or
+ * -1 with a message in err. */
+static int event_decode(const mcp_json *ev, lev *e, arena *a, const char **err) {
+    memset(e, 0, sizeof *e);
+    const mcp_json *rc = mcp_json_get(ev, "requestContext");
+    const mcp_json *hm = mcp_json_get(ev, "httpMethod");
+    const char *ver = mcp_json_str(mcp_json_get(ev, "version"));
+    if (MCP_JSON_TYPE(ev) != MCP_JSON_OBJECT || (!rc && !hm)) { e->kind = EV_DIRECT; return 0; }
+    const mcp_json *hdrs, *mv = NULL;
+    if (ver && !strcmp(ver, "2.0")) {
+        e->kind = EV_V2;
+        e->rq.method = js(mcp_json_get(mcp_json_get(rc, "http"), "method"));
+        e->rq.path = js(mcp_json_get(ev, "rawPath"));
+        e->rq.query = js(mcp_json_get(ev, "rawQueryString"));
+        hdrs = mcp_json_get(ev, "headers");
+    } else {
+        e->kind = mcp_json_get(rc, "elb") ? EV_ALB : EV_V1;
+        e->rq.method = js(hm);
+        e->rq.path = js(mcp_json_get(ev, "path"));
+        hdrs = mcp_json_get(ev, "headers");
+        mv = mcp_json_get(ev, "multiValueHeaders");
+        if (MCP_JSON_TYPE(mv) != MCP_JSON_OBJECT) mv = NULL;
+        e->multi = mv != NULL;
+    }
+    if (!e->rq.method.p || !e->rq.path.p) { *err = "the event has no HTTP method or path"; return -1; }
+    mcp_json_iter it = mcp_json_iterate(mv ? mv : hdrs);
+    const mcp_json *k, *v;
+    while ((v = mcp_json_iter_next(&it, &k))) {
+        if (e->nh == MCP_MAX_HEADERS) { *err = "the event has too many headers"; return -1; }
+        hdr *h = &e->h[e->nh];
+        h->name.p = k->s;
+        h->name.n = k->len;
+        if (MCP_JSON_TYPE(v) == MCP_JSON_STRING) h->value = js(v);
+        else if (MCP_JSON_TYPE(v) == MCP_JSON_ARRAY) { /* multi-value: join as one list */
+            buf j = {0};
+            mcp_json_iter vi = mcp_json_iterate(v);
+            const mcp_json *x;
+            while ((x = mcp_json_iter_next(&vi, NULL)))
+                if (mcp_json_str(x)) { if (j.len) buf_puts(&j, ", "); buf_put(&j, x->s, x->len); }
+            char *copy = arena_strndup(a, j.p ? j.p : "", j.len);
+            buf_free(&j);
+            if (!copy) { *err = "out of memory"; return -1; }
+            h->value.p = copy;
+            h->value.n = strlen(copy);
+        } else continue;
+        e->nh++;
+    }
+    e->rq.h = e->h;
+    e->rq.nh = e->nh;
+    const mcp_json *body = mcp_json_get(ev, "body");
+    if (mcp_json_str(body)) {
+        if (mcp_json_bool(mcp_json_get(ev, "isBase64Encoded"))) {
+            unsigned char *out = arena_alloc(a, body->len / 4 * 3 + 4);
+            long n = out ? base64_decode(body->s, body->len, out) : -1;
+            if (n < 0) { *err = "the event body is not valid base64"; return -1; }
+            out[n] = 0;
+            e->rq.body = (char *)out;
+            e->rq.blen = (size_t)n;
+        } else {
+            e->rq.body = (char *)body->s; /* NUL-terminated in place: the spare byte is there */
+            e->rq.blen = body->len;
+        }
+    } else {
+        e->rq.body = arena_alloc(a, 1);
+        if (!e->rq.body) { *err = "out of memory"; return -1; }
+        e->rq.body[0] = 0;
+    }
+    return 0;
+}
+
+/* Each "Name: value\r\n" line of rs->head, as JSON members (or one-element arrays). */
+static void event_headers(jw *w, const hres *rs, int multi) {
+    jw_obj(w);
+    if (rs->ctype) {
+        jw_key(w, "Content-Type");
+        if (multi) { jw_arr(w); jw_str(w, rs->ctype); jw_end_arr(w); } else jw_str(w, rs->ctype);
+    }
+    const char *p = rs->head.p, *end = p ? p + rs->head.len : NULL;
+    while (p && p < end) {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        const char *eol = memchr(p, '\r', (size_t)(end - p));
+        if (!colon || !eol || colon > eol) break;
+        buf name = {0};
+        buf_put(&name, p, (size_t)(colon - p));
+        const char *v = colon + 1;
+        while (*v == ' ') v++;
+        jw_key(w, name.p);
+        if (multi) jw_arr(w);
+        jw_strn(w, v, (size_t)(eol - v));
+        if (multi) jw_end_arr(w);
+        buf_free(&name);
+        p = eol + 2;
+    }
+    jw_end_obj(w);
+}
+
+/* The answer in the shape of the event that asked. */
+static void event_response(const lev *e, const hres *rs, buf *out) {
+    jw w = {out, 0};
+    jw_obj(&w);
+    jw_key(&w, "statusCode"); jw_int(&w, rs->status);
+    if (e->kind == EV_ALB) {
+        char d[64];
+        snprintf(d, sizeof d, "%d %s", rs->status, http_reason(rs->status));
+        jw_key(&w, "statusDescription"); jw_str(&w, d);
+    }
+    jw_key(&w, e->multi ? "multiValueHeaders" : "headers");
+    event_headers(&w, rs, e->multi);
+    if (e->kind == EV_V2) { jw_key(&w, "cookies"); jw_arr(&w); jw_end_arr(&w); }
+    jw_key(&w, "body"); jw_strn(&w, rs->body.p ? rs->body.p : "", rs->body.len);
+    jw_key(&w, "isBase64Encoded"); jw_bool(&w, 0);
+    jw_end_obj(&w);
+}
+
+/* A direct invocation: the event is a JSON-RPC message (or a 2025-03-26 batch), the
+ * function's result is the response (null for a notification). No session: the era is the
+ * request's _meta version, or initialize's, or 2025-11-25. */
+static void direct_dispatch(mcp_server *s, arena *a, const mcp_json *root, buf *out) {
+    int batch = MCP_JSON_TYPE(root) == MCP_JSON_ARRAY, n = 0;
+    mcp_json_iter it = mcp_json_iterate(root);
+    const mcp_json *msg = batch ? mcp_json_iter_next(&it, NULL) : root;
+    buf body = {0};
+    for (; msg; msg = batch ? mcp_json_iter_next(&it, NULL) : NULL) {
+        if (MCP_JSON_TYPE(msg) != MCP_JSON_OBJECT) {
+            if (n++) buf_putc(&body, ',');
+            rpc_error(&body, NULL, RPC_INVALID, "Invalid Request: expected a JSON-RPC message object");
+            continue;
+        }
+        if (!mcp_json_get(msg, "id") || is_response(msg)) continue;
+        rpc x;
+        memset(&x, 0, sizeof x);
+        x.s = s;
+        x.a = a;
+        const mcp_json *meta = mcp_json_get(mcp_json_get(msg, "params"), "_meta");
+        const mcp_json *mv = mcp_json_get(meta, META_VERSION);
+        if (mcp_json_str(mv)) {
+            int era = era_find(mv->s, mv->len);
+            x.era = era < 0 ? ERA_LATEST : era;
+            x.caps = mcp_json_get(meta, META_CAPS);
+            x.level = 99;
+        } else {
+            const char *pv = mcp_json_str(mcp_json_get(mcp_json_get(msg, "params"), "protocolVersion"));
+            int era = pv ? era_find(pv, strlen(pv)) : -1;
+            x.era = era >= 0 && era <= ERA_LATEST_SESSION ? era : ERA_LATEST_SESSION;
+            x.caps = mcp_json_get(mcp_json_get(msg, "params"), "capabilities");
+            x.level = 99;
+        }
+        if (n++) buf_putc(&body, ',');
+        rpc_dispatch(&x, msg, &body);
+    }
+    if (!n) buf_puts(out, "null");
+    else if (batch) { buf_putc(out, '['); buf_put(out, body.p, body.len); buf_putc(out, ']'); }
+    else buf_put(out, body.p, body.len);
+    buf_free(&body);
+}
+
+/*=== MARK: - 14. Lambda Runtime API (Private) ===*/
+/*
+ * The custom-runtime loop (Lambda Runtime API 2018-06-01): GET /next with no timeout,
+ * answer with POST /response (buffered, or streamed for function URLs in RESPONSE_STREAM
+ * mode), POST /error when an event cannot be handled, POST /init/error when start-up
+ * fails. Nothing runs before the first GET /next that the first event does not need.
+ */
+
+typedef struct {
+    const char *api;      /* host:port */
+    char host[256], port[16];
+    conn c;
+    char id[128];         /* Lambda-Runtime-Aws-Request-Id */
+    char trace[512];
+    char deadline[24], arn[256], tenant[128];
+    char *client_context, *cognito; /* malloc'ed per event, may be large */
+    buf out;              /* the response being built */
+    int streaming;        /* MCP_LAMBDA_STREAMING: function URL in RESPONSE_STREAM mode */
+    int stream_failed;
+} lrt;
+
+static int rt_connect(lrt *L) {
+    if (L->c.fd >= 0) close(L->c.fd);
+    L->c.in.len = 0;
+    L->c.off = 0;
+    L->c.fd = -1;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)atoi(L->port));
+    if (inet_pton(AF_INET, L->host, &sa.sin_addr) == 1) { /* the usual 127.0.0.1: no resolver */
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return -1;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) { close(fd); return -1; }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        L->c.fd = fd;
+    } else L->c.fd = tcp_connect(L->host, L->port, 5000);
+    return L->c.fd >= 0 ? 0 : -1;
+}
+
+/* Send one request on the runtime connection (reconnecting once if a kept-alive connection
+ * was closed) and read the answer. Returns the status, or -1 when the API cannot be reached. */
+static int rt_call(lrt *L, const char *method, const char *path, const char *headers,
+                   const char *body, size_t blen, http_msg *m, char **rbody, size_t *rlen) {
+    buf req = {0};
+    buf_printf(&req, "%s /2018-06-01/runtime/%s HTTP/1.1\r\nHost: %s\r\n", method, path, L->api);
+    if (headers) buf_puts(&req, headers);
+    if (body) buf_printf(&req, "Content-Length: %zu\r\n", blen);
+    buf_puts(&req, "\r\n");
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (L->c.fd < 0 && rt_connect(L)) break;
+        if (!write_all(L->c.fd, req.p, req.len) && (!body || !write_all(L->c.fd, body, blen))) {
+            int r = conn_read_msg(&L->c, m, 1, (size_t)64 << 20, rbody, rlen);
+            if (r == 1) {
+                if (m->close) { close(L->c.fd); L->c.fd = -1; } /* read already; reconnect next time */
+                buf_free(&req);
+                return m->status;
+            }
+        }
+        close(L->c.fd);
+        L->c.fd = -1;
+    }
+    buf_free(&req);
+    return -1;
+}
+
+static void rt_error_body(buf *b, const char *type, const char *msg) {
+    jw w = {b, 0};
+    jw_obj(&w);
+    jw_key(&w, "errorMessage"); jw_str(&w, msg);
+    jw_key(&w, "errorType"); jw_str(&w, type);
+    jw_key(&w, "stackTrace"); jw_arr(&w); jw_end_arr(&w);
+    jw_end_obj(&w);
+}
+
+/* POST /error (path "invocation/ID/error") or /init/error ("init/error"). */
+static void rt_post_error(lrt *L, const char *path, const char *type, const char *msg) {
+    buf b = {0}, h = {0};
+    rt_error_body(&b, type, msg);
+    buf_printf(&h, "Content-Type: application/vnd.aws.lambda.error+json\r\nLambda-Runtime-Function-Error-Type: %s\r\n", type);
+    http_msg *m = malloc(sizeof *m);
+    char *rb;
+    size_t rl;
+    if (m) rt_call(L, "POST", path, h.p, b.p, b.len, m, &rb, &rl);
+    free(m);
+    buf_free(&b);
+    buf_free(&h);
+    fprintf(stderr, "mcp: %s: %s\n", type, msg);
+}
+
+/* Streaming (function URLs in RESPONSE_STREAM mode): the POST goes out chunked; the body
+ * opens with the HTTP prelude and eight NUL bytes. */
+static int lstream_chunk(lrt *L, const char *p, size_t n) {
+    char sz[24];
+    int k = snprintf(sz, sizeof sz, "%zx\r\n", n);
+    if (!n) return 0;
+    if (write_all(L->c.fd, sz, (size_t)k) || write_all(L->c.fd, p, n) || write_all(L->c.fd, "\r\n", 2)) {
+        L->stream_failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int lstream_start(hres *r) {
+    lrt *L = r->tx;
+    buf h = {0};
+    buf_printf(&h, "POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: %s\r\n"
+                   "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+                   "Content-Type: application/vnd.awslambda.http-integration-response\r\n"
+                   "Transfer-Encoding: chunked\r\n"
+                   "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n",
+               L->id, L->api);
+    buf pre = {0};
+    jw w = {&pre, 0};
+    jw_obj(&w);
+    jw_key(&w, "statusCode"); jw_int(&w, r->status ? r->status : 200);
+    jw_key(&w, "headers"); event_headers(&w, r, 0);
+    jw_key(&w, "cookies"); jw_arr(&w); jw_end_arr(&w);
+    jw_end_obj(&w);
+    buf_put(&pre, "\0\0\0\0\0\0\0\0", 8);
+    int rc = -1;
+    if (L->c.fd >= 0 || !rt_connect(L)) rc = write_all(L->c.fd, h.p, h.len) ? -1 : lstream_chunk(L, pre.p, pre.len);
+    if (rc) L->stream_failed = 1;
+    buf_free(&h);
+    buf_free(&pre);
+    return rc;
+}
+
+static int lstream_write(hres *r, const char *p, size_t n) { return lstream_chunk(r->tx, p, n); }
+
+/* End the streamed response and read the API's answer. */
+static void lstream_end(lrt *L, const char *error_type, const char *error_msg) {
+    if (error_type) { /* a failure after the stream began goes out as trailers */
+        buf eb = {0}, t = {0};
+        rt_error_body(&eb, error_type, error_msg);
+        buf_printf(&t, "0\r\nLambda-Runtime-Function-Error-Type: %s\r\nLambda-Runtime-Function-Error-Body: ", error_type);
+        base64_put(&t, (const unsigned char *)eb.p, eb.len);
+        buf_puts(&t, "\r\n\r\n");
+        if (write_all(L->c.fd, t.p, t.len)) L->stream_failed = 1;
+        buf_free(&eb);
+        buf_free(&t);
+    } else if (write_all(L->c.fd, "0\r\n\r\n", 5)) L->stream_failed = 1;
+    http_msg *m = malloc(sizeof *m);
+    char *rb;
+    size_t rl;
+    int r = m && !L->stream_failed ? conn_read_msg(&L->c, m, 1, 1 << 20, &rb, &rl) : -1;
+    if (r != 1 || m->status != 202) {
+        fprintf(stderr, "mcp: the streamed response for %s was not accepted (%d)\n", L->id, r == 1 ? m->status : -1);
+        close(L->c.fd);
+        L->c.fd = -1;
+    } else if (m->close) { close(L->c.fd); L->c.fd = -1; }
+    free(m);
+}
+
+/* Serve one event; the answer (or an error) is posted before returning. */
+static void lambda_event(mcp_server *s, lrt *L, arena *a, char *event, size_t elen) {
+    mcp_json_err e;
+    mcp_json_doc *d = json_parse_inplace(event, elen, 0, &e);
+    char path[200];
+    snprintf(path, sizeof path, "invocation/%s/error", L->id);
+    if (!d) {
+        char m[160];
+        snprintf(m, sizeof m, "the event is not valid JSON: %s at byte %zu", e.msg ? e.msg : "?", e.pos);
+        rt_post_error(L, path, "Runtime.InvalidEvent", m);
+        return;
+    }
+    lev ev;
+    const char *err = NULL;
+    L->out.len = 0;
+    if (event_decode(mcp_json_root(d), &ev, a, &err)) {
+        rt_post_error(L, path, "Runtime.InvalidEvent", err);
+        mcp_json_free(d);
+        return;
+    }
+    L->stream_failed = 0;
+    int streamed = 0;
+    if (ev.kind == EV_DIRECT) {
+        pthread_mutex_lock(&s->lock);
+        direct_dispatch(s, a, mcp_json_root(d), &L->out);
+        pthread_mutex_unlock(&s->lock);
+    } else {
+        hres rs;
+        memset(&rs, 0, sizeof rs);
+        if (L->streaming && ev.kind == EV_V2) {
+            rs.start = lstream_start;
+            rs.write = lstream_write;
+            rs.tx = L;
+        }
+        pthread_mutex_lock(&s->lock);
+        http_route(s, &ev.rq, &rs, a);
+        pthread_mutex_unlock(&s->lock);
+        if (rs.streaming) {
+            lstream_end(L, NULL, NULL);
+            streamed = 1;
+        } else if (L->streaming && ev.kind == EV_V2) { /* not an SSE answer: prelude and body at once */
+            if (!lstream_start(&rs)) lstream_chunk(L, rs.body.p, rs.body.len);
+            lstream_end(L, NULL, NULL);
+            streamed = 1;
+        } else event_response(&ev, &rs, &L->out);
+        buf_free(&rs.head);
+        buf_free(&rs.body);
+    }
+    mcp_json_free(d);
+    if (streamed) return;
+    if (L->out.oom) { rt_post_error(L, path, "Runtime.OutOfMemory", "the response could not be built"); return; }
+    char rpath[200];
+    snprintf(rpath, sizeof rpath, "invocation/%s/response", L->id);
+    http_msg *m = malloc(sizeof *m);
+    char *rb;
+    size_t rl;
+    int st = m ? rt_call(L, "POST", rpath, "Content-Type: application/json\r\n", L->out.p, L->out.len, m, &rb, &rl) : -1;
+    /* 413: the platform answers the caller with ResponseSizeTooLarge; posting /error now is refused */
+    if (st != 202) fprintf(stderr, "mcp: the response for %s was refused (HTTP %d)\n", L->id, st);
+    free(m);
+}
+
+static _Thread_local lrt *cur_rt; /* the invocation this thread serves, for mcp_context */
+
+const char *mcp_context(mcp_call *c, const char *key) {
+    lrt *L = cur_rt;
+    (void)c;
+    if (!L || !key) return NULL;
+    if (!strcmp(key, "request-id")) return L->id;
+    if (!strcmp(key, "deadline-ms")) return L->deadline[0] ? L->deadline : NULL;
+    if (!strcmp(key, "function-arn")) return L->arn[0] ? L->arn : NULL;
+    if (!strcmp(key, "trace-id")) return L->trace[0] ? L->trace : NULL;
+    if (!strcmp(key, "tenant-id")) return L->tenant[0] ? L->tenant : NULL;
+    if (!strcmp(key, "client-context")) return L->client_context;
+    if (!strcmp(key, "cognito-identity")) return L->cognito;
+    return NULL;
+}
+
+int64_t mcp_remaining_ms(mcp_call *c) {
+    const char *d = mcp_context(c, "deadline-ms");
+    if (!d) return INT64_MAX;
+    return (int64_t)strtoll(d, NULL, 10) - (int64_t)now_ms();
+}
+
+static void *lambda_loop(void *arg) {
+    mcp_server *s = arg;
+    lrt L;
+    memset(&L, 0, sizeof L);
+    L.c.fd = -1;
+    L.c.timeout_ms = -1; /* /next blocks for as long as the sandbox is frozen */
+    L.api = getenv("AWS_LAMBDA_RUNTIME_API");
+    const char *colon = strrchr(L.api, ':');
+    size_t hl = colon ? (size_t)(colon - L.api) : strlen(L.api);
+    if (hl >= sizeof L.host) hl = sizeof L.host - 1;
+    memcpy(L.host, L.api, hl);
+    snprintf(L.port, sizeof L.port, "%s", colon ? colon + 1 : "80");
+    const char *st = getenv("MCP_LAMBDA_STREAMING");
+    L.streaming = st && *st && strcmp(st, "0");
+    cur_rt = &L;
+    arena a = {0};
+    http_msg *m = malloc(sizeof *m);
+    if (!m) exit(1);
+    for (;;) {
+        char *event;
+        size_t elen;
+        int status = rt_call(&L, "GET", "invocation/next", NULL, NULL, 0, m, &event, &elen);
+        if (status != 200) { /* 500, or the API is gone: let Lambda replace the sandbox */
+            fprintf(stderr, "mcp: GET /next failed (%d); exiting\n", status);
+            exit(1);
+        }
+        slice v = http_header(m, "lambda-runtime-aws-request-id");
+        if (!v.p || v.n >= sizeof L.id) { fprintf(stderr, "mcp: /next gave no request id; exiting\n"); exit(1); }
+        memcpy(L.id, v.p, v.n);
+        L.id[v.n] = 0;
+        v = http_header(m, "lambda-runtime-trace-id");
+        if (v.p && v.n < sizeof L.trace) {
+            memcpy(L.trace, v.p, v.n);
+            L.trace[v.n] = 0;
+            setenv("_X_AMZN_TRACE_ID", L.trace, 1);
+        } else { L.trace[0] = 0; unsetenv("_X_AMZN_TRACE_ID"); }
+        static const struct { const char *h; size_t off, size; } small[] = {
+            {"lambda-runtime-deadline-ms", offsetof(lrt, deadline), sizeof L.deadline},
+            {"lambda-runtime-invoked-function-arn", offsetof(lrt, arn), sizeof L.arn},
+            {"lambda-runtime-aws-tenant-id", offsetof(lrt, tenant), sizeof L.tenant},
+        };
+        for (size_t i = 0; i < COUNT(small); i++) {
+            char *dst = (char *)&L + small[i].off;
+            v = http_header(m, small[i].h);
+            size_t n = v.p ? (v.n < small[i].size ? v.n : small[i].size - 1) : 0;
+            memcpy(dst, v.p ? v.p : "", n);
+            dst[n] = 0;
+        }
+        free(L.client_context);
+        free(L.cognito);
+        v = http_header(m, "lambda-runtime-client-context");
+        L.client_context = v.p ? memcpy(xmalloc(v.n + 1), v.p, v.n) : NULL;
+        if (L.client_context) L.client_context[v.n] = 0;
+        v = http_header(m, "lambda-runtime-cognito-identity");
+        L.cognito = v.p ? memcpy(xmalloc(v.n + 1), v.p, v.n) : NULL;
+        if (L.cognito) L.cognito[v.n] = 0;
+        lambda_event(s, &L, &a, event, elen);
+        arena_reset(&a);
+        buf_reset(&L.out);
+    }
+}
+
+static int lambda_main(mcp_server *s) {
+    s->stateless = 1; /* sandboxes share nothing: session ids describe themselves */
+    signal(SIGPIPE, SIG_IGN);
+    const char *mc = getenv("AWS_LAMBDA_MAX_CONCURRENCY");
+    int n = mc ? atoi(mc) : 1;
+    if (n > 1) { /* Lambda Managed Instances: that many loops in one process */
+        if (n > 64) n = 64;
+        for (int i = 1; i < n; i++) {
+            pthread_t th;
+            if (pthread_create(&th, NULL, lambda_loop, s)) break;
+            pthread_detach(th);
+        }
+    }
+    lambda_loop(s);
+    return 0;
+}
+
+/*=== MARK: - 15. Command line (Public: mcp_main) ===*/
 
 static int call_main(mcp_server *s, const char *tool, const char *args) {
     buf req = {0};
@@ -3806,7 +4304,6 @@ static int call_main(mcp_server *s, const char *tool, const char *args) {
     return rc;
 }
 
-static int lambda_main(mcp_server *s);
 
 static void usage(mcp_server *s, FILE *f) {
     fprintf(f,
@@ -3850,10 +4347,4 @@ int mcp_main(mcp_server *s, int argc, char **argv) {
     fprintf(stderr, "mcp: unknown command %s\n", cmd);
     usage(s, stderr);
     return 2;
-}
-
-static int lambda_main(mcp_server *s) {
-    (void)s;
-    fprintf(stderr, "mcp: the Lambda runtime loop is not built yet\n");
-    return 1;
 }

@@ -218,6 +218,12 @@ int mcp_set_state(mcp_call *c, const char *state);
 int mcp_need(mcp_call *c, const char *capability);
 int mcp_client_can(mcp_call *c, const char *capability); /* "sampling", "elicitation", ... */
 
+/* The invocation's context. On Lambda: "request-id", "deadline-ms", "function-arn",
+ * "trace-id", "client-context", "cognito-identity", "tenant-id". NULL when unknown. */
+const char *mcp_context(mcp_call *c, const char *key);
+/* Milliseconds left before the Lambda deadline; INT64_MAX outside Lambda. */
+int64_t mcp_remaining_ms(mcp_call *c);
+
 /*=== Running ===*/
 
 /* Chooses the mode from argv and the environment; returns the process exit status. */

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# build.sh: static, size-optimized, stripped MCP servers and their Lambda zips.
+#
+#   ./build.sh                  every example into build/, build/bootstrap and build/bootstrap.zip
+#   ./build.sh path/server.c    your server as build/bootstrap (and build/<name>)
+#   ARCH=arm64 ./build.sh       the same for arm64, into build/arm64/
+#
+# Installs what it lacks from Debian (musl-tools, zip; for arm64 the cross compiler and
+# musl for arm64). CC overrides the compiler; CFLAGS_EXTRA adds flags.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+ARCH=${ARCH:-x86_64}
+OUT=build
+[ "$ARCH" = x86_64 ] || OUT=build/$ARCH
+
+need() { # need PACKAGE...: install the Debian packages that are missing
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "build.sh: installing ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
+}
+
+case "$ARCH" in
+x86_64)
+    need musl-tools zip
+    CC=${CC:-musl-gcc}
+    ;;
+arm64 | aarch64)
+    ARCH=arm64
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        [ "$(id -u)" -eq 0 ] && dpkg --add-architecture arm64 || sudo dpkg --add-architecture arm64
+    fi
+    need gcc-aarch64-linux-gnu musl-dev:arm64 zip
+    CC=${CC:-"aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs"}
+    ;;
+*) echo "build.sh: ARCH must be x86_64 or arm64, not $ARCH" >&2; exit 2 ;;
+esac
+
+CFLAGS="-std=c11 -Os -DNDEBUG -Wall -Wextra -Wpedantic -ffunction-sections -fdata-sections
+        -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-stack-protector -fno-plt"
+LDFLAGS="-static -s -Wl,--gc-sections -Wl,--build-id=none"
+
+mkdir -p "$OUT"
+
+build_one() { # build_one SOURCE NAME
+    # shellcheck disable=SC2086
+    $CC $CFLAGS ${CFLAGS_EXTRA:-} -o "$OUT/$2" "$1" mcp.c $LDFLAGS -lm -lpthread
+    printf '%-28s %8d bytes\n' "$OUT/$2" "$(stat -c %s "$OUT/$2")"
+}
+
+zip_one() { # zip_one BINARY ZIP: the binary as bootstrap at the zip's root, mode 0755
+    local tmp
+    tmp=$(mktemp -d)
+    cp "$1" "$tmp/bootstrap"
+    chmod 0755 "$tmp/bootstrap"
+    rm -f "$2"
+    (cd "$tmp" && zip -q -X -9 bootstrap.zip bootstrap)
+    mv "$tmp/bootstrap.zip" "$2"
+    rm -rf "$tmp"
+    printf '%-28s %8d bytes\n' "$2" "$(stat -c %s "$2")"
+}
+
+if [ $# -gt 0 ]; then
+    for src in "$@"; do
+        [ -f "$src" ] || { echo "build.sh: no such file: $src" >&2; exit 2; }
+        name=$(basename "$src" .c)
+        build_one "$src" "$name"
+        cp "$OUT/$name" "$OUT/bootstrap"
+    done
+else
+    for src in examples/*.c; do build_one "$src" "$(basename "$src" .c)"; done
+    cp "$OUT/hello" "$OUT/bootstrap"
+fi
+printf '%-28s %8d bytes\n' "$OUT/bootstrap" "$(stat -c %s "$OUT/bootstrap")"
+zip_one "$OUT/bootstrap" "$OUT/bootstrap.zip"

@@ -1772,7 +1772,7 @@ struct mcp_server {
     mcp_resource **res; int nres;
     mcp_prompt **prompts; int nprompts;
     completer *comps; int ncomps;
-    pthread_mutex_t lock;  /* held while the core runs a request (see mcp_elicit) */
+    pthread_mutex_t lock;  /* guards sessions, waiters and seq; never held while a handler runs */
     session *sessions;
     int nsessions;
     waiter *waiters;
@@ -1890,7 +1890,17 @@ void mcp_completion(mcp_server *s, const char *kind, const char *name, mcp_handl
 }
 
 /* Parse a tool's schemas the first time they are needed. Returns an error message or NULL. */
+static pthread_mutex_t prepare_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *tool_prepare_locked(mcp_tool *t);
+
 static const char *tool_prepare(mcp_tool *t) {
+    pthread_mutex_lock(&prepare_lock);
+    const char *e = tool_prepare_locked(t);
+    pthread_mutex_unlock(&prepare_lock);
+    return e;
+}
+
+static const char *tool_prepare_locked(mcp_tool *t) {
     if (t->schema) return NULL;
     buf b = {0};
     const char *src = t->schema_src;
@@ -2732,7 +2742,10 @@ static const mcp_json *ask_client(mcp_call *c, const char *key, const char *meth
     }
     if (!x->emit || !x->await) return NULL;
     char id[48];
-    snprintf(id, sizeof id, "s%llu", ++x->s->seq);
+    pthread_mutex_lock(&x->s->lock);
+    unsigned long long seq = ++x->s->seq;
+    pthread_mutex_unlock(&x->s->lock);
+    snprintf(id, sizeof id, "s%llu", seq);
     buf b = {0};
     buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":", id);
     json_escape(&b, method, strlen(method));
@@ -3042,6 +3055,7 @@ static char *http_await(rpc *x, const char *id) {
     mcp_server *s = x->s;
     waiter w;
     memset(&w, 0, sizeof w);
+    pthread_mutex_lock(&s->lock);
     snprintf(w.key, sizeof w.key, "%s/%s", x->sess ? x->sess->id : "", id);
     pthread_cond_init(&w.cv, NULL);
     w.next = s->waiters;
@@ -3049,10 +3063,11 @@ static char *http_await(rpc *x, const char *id) {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += MCP_CLIENT_TIMEOUT;
-    while (!w.answer) /* s->lock is held by the caller; waiting releases it */
+    while (!w.answer) /* waiting releases the lock */
         if (pthread_cond_timedwait(&w.cv, &s->lock, &until) == ETIMEDOUT) break;
     for (waiter **pp = &s->waiters; *pp; pp = &(*pp)->next)
         if (*pp == &w) { *pp = w.next; break; }
+    pthread_mutex_unlock(&s->lock);
     pthread_cond_destroy(&w.cv);
     return w.answer;
 }
@@ -3293,16 +3308,23 @@ static void http_session(mcp_server *s, const hreq *rq, hres *rs, arena *a, cons
             memcpy(tmp_sess.id, sid.p, sid.n);
             tmp_sess.era = sid.p[1] - '0';
             sess = &tmp_sess;
-        } else if (!(sess = session_find(s, sid))) {
-            res_rpc_error(rs, 404, NULL, RPC_INVALID, "Session not found");
-            return;
+        } else {
+            /* a snapshot: handlers run without the lock, and a DELETE may drop the entry */
+            pthread_mutex_lock(&s->lock);
+            session *e = session_find(s, sid);
+            if (e) { tmp_sess = *e; tmp_sess.next = NULL; tmp_sess.caps = e->caps ? xstrdup(e->caps) : NULL; }
+            pthread_mutex_unlock(&s->lock);
+            if (!e) { res_rpc_error(rs, 404, NULL, RPC_INVALID, "Session not found"); return; }
+            sess = &tmp_sess;
         }
         if (!pv.p) era = sess->era;
     }
     if (batch && (is_init || era != ERA_2025_03_26)) {
         res_rpc_error(rs, 400, NULL, RPC_INVALID, "Invalid Request: batches are only accepted in protocol version 2025-03-26");
+        if (sess && !s->stateless) free(sess->caps);
         return;
     }
+    int level0 = sess ? sess->level : 0;
     buf out = {0};
     int nresp = 0, nreq = 0;
     mcp_json_iter it;
@@ -3314,7 +3336,12 @@ static void http_session(mcp_server *s, const hreq *rq, hres *rs, arena *a, cons
             rpc_error(&out, NULL, RPC_INVALID, "Invalid Request: expected a JSON-RPC message object");
             continue;
         }
-        if (is_response(msg)) { waiter_answer(s, sess, msg); continue; }
+        if (is_response(msg)) {
+            pthread_mutex_lock(&s->lock);
+            waiter_answer(s, sess, msg);
+            pthread_mutex_unlock(&s->lock);
+            continue;
+        }
         if (!mcp_json_get(msg, "id")) {
             const char *m = mcp_json_str(mcp_json_get(msg, "method"));
             if (m && !strcmp(m, "notifications/cancelled")) { /* nothing runs in parallel to cancel */ }
@@ -3343,11 +3370,22 @@ static void http_session(mcp_server *s, const hreq *rq, hres *rs, arena *a, cons
                 id[0] = 'e'; id[1] = (char)('0' + x.era); id[2] = '-';
                 random_hex(id + 3, 16);
                 res_header(rs, "Mcp-Session-Id", "%s", id);
-            } else if ((ns = session_new(s, x.era, x.caps))) {
-                res_header(rs, "Mcp-Session-Id", "%s", ns->id);
+            } else {
+                pthread_mutex_lock(&s->lock);
+                if ((ns = session_new(s, x.era, x.caps))) res_header(rs, "Mcp-Session-Id", "%s", ns->id);
+                pthread_mutex_unlock(&s->lock);
             }
         }
         mcp_json_free(capdoc);
+    }
+    if (sess && !s->stateless) {
+        if (sess->level != level0) { /* logging/setLevel: write it back */
+            pthread_mutex_lock(&s->lock);
+            session *e = session_find(s, sid);
+            if (e) e->level = sess->level;
+            pthread_mutex_unlock(&s->lock);
+        }
+        free(sess->caps);
     }
     if (!nreq && !(batch && nresp)) { rs->status = 202; buf_free(&out); return; }
     res_final(rs, &out, batch, nresp);
@@ -3358,9 +3396,11 @@ static void http_mcp(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
     if (sl_eq(rq->method, "DELETE")) {
         slice sid = req_header(rq, "mcp-session-id");
         if (!sid.p) { res_text(rs, 400, "Mcp-Session-Id header is required"); return; }
+        pthread_mutex_lock(&s->lock);
         session *e = s->stateless ? NULL : session_find(s, sid);
-        if (!e && !s->stateless) { res_text(rs, 404, "Session not found"); return; }
         if (e) session_drop(s, e);
+        pthread_mutex_unlock(&s->lock);
+        if (!e && !s->stateless) { res_text(rs, 404, "Session not found"); return; }
         rs->status = 200;
         return;
     }
@@ -3395,7 +3435,8 @@ static void http_mcp(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
     mcp_json_free(d);
 }
 
-/* Route one HTTP request. The caller holds s->lock. */
+/* Route one HTTP request. Handlers run without the server lock: in serve, calls on different
+ * connections run at the same time. */
 static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
     rs->status = 200;
     if (rq->local) {
@@ -3487,9 +3528,7 @@ static void *serve_thread(void *arg) {
         rs.start = serve_start;
         rs.write = serve_write;
         rs.tx = sc;
-        pthread_mutex_lock(&s->lock);
         http_route(s, &rq, &rs, &a);
-        pthread_mutex_unlock(&s->lock);
         int fail = 0;
         if (rs.streaming) fail = write_all(sc->fd, "0\r\n\r\n", 5);
         else {
@@ -3560,6 +3599,8 @@ static int serve_main(mcp_server *s, const char *listen_at) {
             return 1;
         }
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct timeval wt = {MCP_IDLE_TIMEOUT, 0}; /* a client that stops reading is dropped */
+        setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &wt, sizeof wt);
         pthread_mutex_lock(&conns_lock);
         int full = active_conns >= MCP_MAX_CONNS;
         if (!full) active_conns++;
@@ -4123,9 +4164,7 @@ static void lambda_event(mcp_server *s, lrt *L, arena *a, char *event, size_t el
     L->stream_failed = 0;
     int streamed = 0;
     if (ev.kind == EV_DIRECT) {
-        pthread_mutex_lock(&s->lock);
         direct_dispatch(s, a, mcp_json_root(d), &L->out);
-        pthread_mutex_unlock(&s->lock);
     } else {
         hres rs;
         memset(&rs, 0, sizeof rs);
@@ -4134,9 +4173,7 @@ static void lambda_event(mcp_server *s, lrt *L, arena *a, char *event, size_t el
             rs.write = lstream_write;
             rs.tx = L;
         }
-        pthread_mutex_lock(&s->lock);
         http_route(s, &ev.rq, &rs, a);
-        pthread_mutex_unlock(&s->lock);
         if (rs.streaming) {
             lstream_end(L, NULL, NULL);
             streamed = 1;

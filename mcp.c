@@ -1722,7 +1722,25 @@ enum {
     MCP_E_UNSUPPORTED_VERSION = -32022,
 };
 
+/* Counts and a latency histogram: bucket i holds calls under 2^i * 32 us. */
+#define LAT_BUCKETS 24
+typedef struct { uint64_t count, errors, total_us; uint32_t hist[LAT_BUCKETS]; } stat;
+
+static const char *const stat_methods[] = {
+    "initialize", "ping", "server/discover", "tools/list", "tools/call", "resources/list",
+    "resources/templates/list", "resources/read", "resources/subscribe", "resources/unsubscribe",
+    "prompts/list", "prompts/get", "completion/complete", "logging/setLevel", "other",
+};
+#define N_STAT_METHODS (sizeof stat_methods / sizeof stat_methods[0])
+
+typedef struct {
+    char *name;
+    int (*fn)(void *data, char *err, size_t errsz);
+    void *data;
+} health_check;
+
 struct mcp_tool {
+    stat st;
     char *name, *title, *desc, *schema_src, *out_src, *annotations;
     char *schema;                 /* JSON text of the input schema (expanded if compact) */
     mcp_json_doc *in_doc, *out_doc; /* parsed on first use */
@@ -1777,6 +1795,10 @@ struct mcp_server {
     int nsessions;
     waiter *waiters;
     unsigned long long seq; /* server-to-client request ids */
+    pthread_mutex_t mlock;  /* guards the counters below */
+    stat mstat[N_STAT_METHODS];
+    uint64_t started_us, http_requests, http_errors;
+    health_check *checks; int nchecks;
     int stateless;          /* no session table (Lambda): ids are self-describing */
 };
 
@@ -1802,8 +1824,39 @@ mcp_server *mcp_server_new(const char *name, const char *version) {
     s->name = xstrdup(name ? name : "mcp-server");
     s->version = xstrdup(version ? version : "0.0.0");
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->mlock, NULL);
+    s->started_us = mono_us();
     return s;
 }
+void mcp_health(mcp_server *s, const char *name, int (*fn)(void *data, char *err, size_t errsz), void *data) {
+    if (!name || !fn) die("mcp_health: a check needs a name and a function");
+    GROW(s->checks, s->nchecks);
+    s->checks[s->nchecks].name = xstrdup(name);
+    s->checks[s->nchecks].fn = fn;
+    s->checks[s->nchecks].data = data;
+    s->nchecks++;
+}
+
+static void stat_add(stat *st, uint64_t us, int err) {
+    st->count++;
+    st->errors += err != 0;
+    st->total_us += us;
+    int b = 0;
+    while (b < LAT_BUCKETS - 1 && us >= (32ull << b)) b++;
+    st->hist[b]++;
+}
+
+/* The latency under which a fraction q of calls finished, in ms (a bucket's upper bound). */
+static double stat_pct(const stat *st, double q) {
+    if (!st->count) return 0;
+    uint64_t want = (uint64_t)ceil(q * (double)st->count), seen = 0;
+    for (int b = 0; b < LAT_BUCKETS; b++) {
+        seen += st->hist[b];
+        if (seen >= want) return (double)(32ull << b) / 1000.0;
+    }
+    return (double)(32ull << (LAT_BUCKETS - 1)) / 1000.0;
+}
+
 void mcp_server_title(mcp_server *s, const char *t) { free(s->title); s->title = xstrdup(t); }
 void mcp_server_instructions(mcp_server *s, const char *t) { free(s->instructions); s->instructions = xstrdup(t); }
 
@@ -1946,6 +1999,10 @@ static int server_check(mcp_server *s) {
     return ok;
 }
 
+/* What one Lambda invocation did, for its metrics line (NULL outside the Lambda loop). */
+typedef struct { int requests, errors; char tool[128]; } inv_stats;
+static _Thread_local inv_stats *cur_inv;
+
 /* One JSON-RPC request being served. The transport fills the sinks. */
 typedef struct rpc rpc;
 struct rpc {
@@ -1967,6 +2024,8 @@ struct rpc {
     void *tx;                 /* the transport's state */
     int emitted;              /* messages sent through emit */
     int typed;                /* resultType written */
+    mcp_tool *tool;           /* tools/call: the tool, and whether its result was an error */
+    int tool_error;
 };
 
 enum { CALL_TOOL, CALL_RESOURCE, CALL_PROMPT, CALL_COMPLETE };
@@ -2418,6 +2477,7 @@ static void m_tools_call(rpc *x, jw *w, rpc_fail *f) {
     if (!name) { f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "tools/call: params.name must be a string"); return; }
     mcp_tool *t = tool_find(x->s, name);
     if (!t) { f->code = RPC_BAD_PARAMS; buf_printf(&f->msg, "Unknown tool: %s", name); return; }
+    x->tool = t;
     const char *perr = tool_prepare(t);
     if (perr) { f->code = RPC_INTERNAL; buf_printf(&f->msg, "tool %s: %s", name, perr); return; }
     const mcp_json *args = mcp_json_get(x->params, "arguments");
@@ -2476,6 +2536,7 @@ static void m_tools_call(rpc *x, jw *w, rpc_fail *f) {
         jw_raw(w, c.structured, strlen(c.structured));
     }
     if (c.is_error) { jw_key(w, "isError"); jw_bool(w, 1); }
+    x->tool_error = c.is_error;
     call_free(&c);
 }
 
@@ -2847,6 +2908,7 @@ static int rpc_dispatch(rpc *x, const mcp_json *msg, buf *out) {
         if (id) rpc_error(out, id, RPC_BAD_PARAMS, "Invalid params: params must be an object");
         return RPC_BAD_PARAMS;
     }
+    uint64_t t0 = mono_us();
     x->id = id;
     x->params = params ? params : empty_object();
     x->meta = mcp_json_get(params, "_meta");
@@ -2921,6 +2983,18 @@ static int rpc_dispatch(rpc *x, const mcp_json *msg, buf *out) {
     }
     buf_free(&f.msg);
     buf_free(&f.data);
+    uint64_t us = mono_us() - t0;
+    size_t mi = 0;
+    while (mi < N_STAT_METHODS - 1 && strcmp(stat_methods[mi], method)) mi++;
+    pthread_mutex_lock(&x->s->mlock);
+    stat_add(&x->s->mstat[mi], us, f.code);
+    if (x->tool) stat_add(&x->tool->st, us, f.code || x->tool_error);
+    pthread_mutex_unlock(&x->s->mlock);
+    if (cur_inv) {
+        cur_inv->requests++;
+        cur_inv->errors += f.code || x->tool_error;
+        if (x->tool) snprintf(cur_inv->tool, sizeof cur_inv->tool, "%s", x->tool->name);
+    }
     return f.code;
 }
 
@@ -3437,17 +3511,222 @@ static void http_mcp(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
 
 /* Route one HTTP request. Handlers run without the server lock: in serve, calls on different
  * connections run at the same time. */
-static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
-    rs->status = 200;
-    if (rq->local) {
-        if (!host_allowed(req_header(rq, "host"))) { res_text(rs, 403, "Forbidden: Host header not allowed"); return; }
-        if (!origin_allowed(req_header(rq, "origin"))) { res_text(rs, 403, "Forbidden: Origin not allowed"); return; }
+/* GET /health: the server, its counters, and each registered dependency check. */
+static void http_health(mcp_server *s, hres *rs) {
+    jw w = {&rs->body, 0};
+    int ok = 1;
+    buf checks = {0};
+    jw cw = {&checks, 0};
+    jw_arr(&cw);
+    for (int i = 0; i < s->nchecks; i++) {
+        char err[256] = "";
+        uint64_t t0 = mono_us();
+        int r = s->checks[i].fn(s->checks[i].data, err, sizeof err);
+        uint64_t us = mono_us() - t0;
+        ok &= r == 0;
+        jw_obj(&cw);
+        jw_key(&cw, "name"); jw_str(&cw, s->checks[i].name);
+        jw_key(&cw, "ok"); jw_bool(&cw, r == 0);
+        jw_key(&cw, "latencyMs"); jw_num(&cw, (double)us / 1000.0);
+        if (r && err[0]) { jw_key(&cw, "error"); jw_str(&cw, err); }
+        jw_end_obj(&cw);
     }
-    if (sl_eq(rq->path, "/mcp") || sl_eq(rq->path, "/rpc") || sl_eq(rq->path, "/mcp/")) {
-        http_mcp(s, rq, rs, a);
+    jw_end_arr(&cw);
+    pthread_mutex_lock(&s->mlock);
+    uint64_t req = s->http_requests, errs = s->http_errors;
+    pthread_mutex_unlock(&s->mlock);
+    rs->status = ok ? 200 : 503;
+    rs->ctype = "application/json";
+    jw_obj(&w);
+    jw_key(&w, "status"); jw_str(&w, ok ? "ok" : "failing");
+    jw_key(&w, "name"); jw_str(&w, s->name);
+    jw_key(&w, "version"); jw_str(&w, s->version);
+    jw_key(&w, "runtime"); jw_str(&w, "mcp.c " MCP_VERSION);
+    jw_key(&w, "uptimeSeconds"); jw_num(&w, (double)((mono_us() - s->started_us) / 1000) / 1000.0);
+    jw_key(&w, "requests"); jw_int(&w, (long long)req);
+    jw_key(&w, "errors"); jw_int(&w, (long long)errs);
+    jw_key(&w, "checks"); jw_raw(&w, checks.p, checks.len);
+    jw_end_obj(&w);
+    buf_free(&checks);
+}
+
+static void metric_json(jw *w, const stat *st) {
+    jw_obj(w);
+    jw_key(w, "count"); jw_int(w, (long long)st->count);
+    jw_key(w, "errors"); jw_int(w, (long long)st->errors);
+    jw_key(w, "meanMs"); jw_num(w, st->count ? (double)st->total_us / 1000.0 / (double)st->count : 0);
+    jw_key(w, "p50Ms"); jw_num(w, stat_pct(st, 0.5));
+    jw_key(w, "p90Ms"); jw_num(w, stat_pct(st, 0.9));
+    jw_key(w, "p99Ms"); jw_num(w, stat_pct(st, 0.99));
+    jw_end_obj(w);
+}
+
+static void metric_prom(buf *b, const char *label, const char *value, const stat *st) {
+    buf_printf(b, "mcp_requests_total{%s=\"%s\"} %llu\n", label, value, (unsigned long long)st->count);
+    buf_printf(b, "mcp_errors_total{%s=\"%s\"} %llu\n", label, value, (unsigned long long)st->errors);
+    uint64_t cum = 0;
+    for (int i = 0; i < LAT_BUCKETS; i++) {
+        cum += st->hist[i];
+        buf_printf(b, "mcp_duration_seconds_bucket{%s=\"%s\",le=\"%g\"} %llu\n", label, value,
+                   (double)(32ull << i) / 1e6, (unsigned long long)cum);
+    }
+    buf_printf(b, "mcp_duration_seconds_bucket{%s=\"%s\",le=\"+Inf\"} %llu\n", label, value, (unsigned long long)cum);
+    buf_printf(b, "mcp_duration_seconds_sum{%s=\"%s\"} %g\n", label, value, (double)st->total_us / 1e6);
+    buf_printf(b, "mcp_duration_seconds_count{%s=\"%s\"} %llu\n", label, value, (unsigned long long)st->count);
+}
+
+/* GET /metrics: per-method and per-tool counts, errors and latency; JSON, or the
+ * Prometheus text format when the client accepts text/plain. */
+static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
+    pthread_mutex_lock(&s->mlock);
+    if (sl_icontains(req_header(rq, "accept"), "text/plain")) {
+        rs->ctype = "text/plain; version=0.0.4";
+        for (size_t i = 0; i < N_STAT_METHODS; i++)
+            if (s->mstat[i].count) metric_prom(&rs->body, "method", stat_methods[i], &s->mstat[i]);
+        for (int i = 0; i < s->ntools; i++)
+            if (s->tools[i]->st.count) metric_prom(&rs->body, "tool", s->tools[i]->name, &s->tools[i]->st);
+        buf_printf(&rs->body, "mcp_uptime_seconds %g\n", (double)(mono_us() - s->started_us) / 1e6);
+    } else {
+        rs->ctype = "application/json";
+        jw w = {&rs->body, 0};
+        jw_obj(&w);
+        jw_key(&w, "uptimeSeconds"); jw_num(&w, (double)((mono_us() - s->started_us) / 1000) / 1000.0);
+        jw_key(&w, "httpRequests"); jw_int(&w, (long long)s->http_requests);
+        jw_key(&w, "methods"); jw_obj(&w);
+        for (size_t i = 0; i < N_STAT_METHODS; i++)
+            if (s->mstat[i].count) { jw_key(&w, stat_methods[i]); metric_json(&w, &s->mstat[i]); }
+        jw_end_obj(&w);
+        jw_key(&w, "tools"); jw_obj(&w);
+        for (int i = 0; i < s->ntools; i++)
+            if (s->tools[i]->st.count) { jw_key(&w, s->tools[i]->name); metric_json(&w, &s->tools[i]->st); }
+        jw_end_obj(&w);
+        jw_end_obj(&w);
+    }
+    pthread_mutex_unlock(&s->mlock);
+    rs->status = 200;
+}
+
+/* POST /tools/NAME with the arguments as a JSON object: the tool's result as JSON, for
+ * plain HTTP clients. 404 for an unknown tool, 400 for a body that is not an object. */
+static void http_tool(mcp_server *s, const hreq *rq, hres *rs, arena *a, slice name) {
+    if (!sl_eq(rq->method, "POST")) {
+        res_header(rs, "Allow", "POST");
+        res_text(rs, 405, "Method Not Allowed: call a tool with POST");
         return;
     }
-    res_text(rs, 404, "Not Found: the MCP endpoint is /mcp");
+    char tname[256];
+    if (name.n == 0 || name.n >= sizeof tname) { res_text(rs, 404, "Not Found: no such tool"); return; }
+    memcpy(tname, name.p, name.n);
+    tname[name.n] = 0;
+    if (!tool_find(s, tname)) {
+        buf m = {0};
+        buf_printf(&m, "Not Found: no tool named %s", tname);
+        res_text(rs, 404, m.p);
+        buf_free(&m);
+        return;
+    }
+    buf req = {0};
+    buf_puts(&req, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":");
+    json_escape(&req, tname, strlen(tname));
+    buf_puts(&req, ",\"arguments\":");
+    size_t at = req.len;
+    buf_put(&req, rq->body, rq->blen);
+    if (req.len == at) buf_puts(&req, "{}");
+    buf_puts(&req, "}}");
+    mcp_json_err e;
+    mcp_json_doc *args = mcp_json_parse(rq->body, rq->blen, 0, &e);
+    if (rq->blen && (!args || MCP_JSON_TYPE(mcp_json_root(args)) != MCP_JSON_OBJECT)) {
+        char m[160];
+        if (!args) snprintf(m, sizeof m, "Bad Request: the body is not JSON: %s at byte %zu", e.msg, e.pos);
+        else snprintf(m, sizeof m, "Bad Request: the body must be a JSON object of arguments");
+        res_text(rs, 400, m);
+        mcp_json_free(args);
+        buf_free(&req);
+        return;
+    }
+    mcp_json_free(args);
+    mcp_json_doc *d = mcp_json_parse(req.p, req.len, 0, &e);
+    buf_free(&req);
+    if (!d) { res_text(rs, 400, "Bad Request: the body is not JSON"); return; }
+    rpc x;
+    memset(&x, 0, sizeof x);
+    x.s = s;
+    x.a = a;
+    x.era = ERA_LATEST_SESSION;
+    x.level = 99;
+    buf out = {0};
+    int code = rpc_dispatch(&x, mcp_json_root(d), &out);
+    mcp_json_free(d);
+    mcp_json_doc *r = mcp_json_parse(out.p, out.len, 0, &e);
+    const mcp_json *root = mcp_json_root(r);
+    const mcp_json *res = mcp_json_get(root, code ? "error" : "result");
+    rs->status = code ? (code == RPC_BAD_PARAMS ? 400 : 500) : 200;
+    rs->ctype = "application/json";
+    json_write_value(&rs->body, res);
+    mcp_json_free(r);
+    buf_free(&out);
+}
+
+/* CORS, from MCP_CORS_ORIGINS (comma-separated origins, or *). */
+static int cors_origin(slice origin) {
+    const char *list = getenv("MCP_CORS_ORIGINS");
+    if (!list || !origin.p) return 0;
+    while (*list) {
+        const char *e = strchr(list, ',');
+        size_t l = e ? (size_t)(e - list) : strlen(list);
+        slice it = {list, l};
+        it = sl_trim(it);
+        if ((it.n == 1 && it.p[0] == '*') || (it.n == origin.n && !memcmp(it.p, origin.p, it.n))) return 1;
+        if (!e) break;
+        list = e + 1;
+    }
+    return 0;
+}
+
+static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
+    rs->status = 200;
+    slice origin = req_header(rq, "origin");
+    int cors = cors_origin(origin);
+    if (rq->local) {
+        if (!host_allowed(req_header(rq, "host"))) { res_text(rs, 403, "Forbidden: Host header not allowed"); goto out; }
+        if (!cors && !origin_allowed(origin)) { res_text(rs, 403, "Forbidden: Origin not allowed"); goto out; }
+    }
+    if (cors) {
+        res_header(rs, "Access-Control-Allow-Origin", "%.*s", (int)origin.n, origin.p);
+        res_header(rs, "Access-Control-Expose-Headers", "Mcp-Session-Id");
+        res_header(rs, "Vary", "Origin");
+    }
+    if (sl_eq(rq->method, "OPTIONS")) {
+        rs->status = 204;
+        if (cors) {
+            res_header(rs, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+            res_header(rs, "Access-Control-Allow-Headers", "Content-Type, Accept, Authorization, Mcp-Session-Id, "
+                                                           "MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID");
+            res_header(rs, "Access-Control-Max-Age", "86400");
+        }
+        res_header(rs, "Allow", "GET, POST, DELETE, OPTIONS");
+        goto out;
+    }
+    if (sl_eq(rq->path, "/mcp") || sl_eq(rq->path, "/rpc") || sl_eq(rq->path, "/mcp/") ||
+        (!rq->local && sl_eq(rq->path, "/"))) {
+        http_mcp(s, rq, rs, a);
+    } else if (sl_eq(rq->path, "/health")) {
+        if (sl_eq(rq->method, "GET") || sl_eq(rq->method, "HEAD")) http_health(s, rs);
+        else { res_header(rs, "Allow", "GET"); res_text(rs, 405, "Method Not Allowed: use GET"); }
+    } else if (sl_eq(rq->path, "/metrics")) {
+        if (sl_eq(rq->method, "GET")) http_metrics(s, rq, rs);
+        else { res_header(rs, "Allow", "GET"); res_text(rs, 405, "Method Not Allowed: use GET"); }
+    } else if (rq->path.n > 7 && !memcmp(rq->path.p, "/tools/", 7)) {
+        slice name = {rq->path.p + 7, rq->path.n - 7};
+        http_tool(s, rq, rs, a, name);
+    } else {
+        res_text(rs, 404, "Not Found: the MCP endpoint is /mcp");
+    }
+out:
+    pthread_mutex_lock(&s->mlock);
+    s->http_requests++;
+    s->http_errors += rs->status >= 500;
+    pthread_mutex_unlock(&s->mlock);
 }
 
 /*=== MARK: - 12. Transports (Private) ===*/
@@ -3465,7 +3744,8 @@ static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static void send_head(buf *o, int status, const char *ctype, const buf *extra, long long clen) {
     buf_printf(o, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
     if (ctype) buf_printf(o, "Content-Type: %s\r\n", ctype);
-    if (clen >= 0) buf_printf(o, "Content-Length: %lld\r\n", clen);
+    if (status == 204 || status == 304) { /* no body, and no length said */ }
+    else if (clen >= 0) buf_printf(o, "Content-Length: %lld\r\n", clen);
     else buf_puts(o, "Transfer-Encoding: chunked\r\n");
     if (extra && extra->len) buf_put(o, extra->p, extra->len);
     buf_puts(o, "\r\n");
@@ -4007,6 +4287,68 @@ typedef struct {
     int stream_failed;
 } lrt;
 
+/* Logs, as Lambda's advanced logging controls ask: AWS_LAMBDA_LOG_FORMAT (Text or JSON) and
+ * AWS_LAMBDA_LOG_LEVEL (TRACE DEBUG INFO WARN ERROR FATAL; INFO by default). A line below
+ * the level costs one comparison. */
+enum { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
+static const char *const rt_level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+static int rt_level = LOG_INFO, rt_json, rt_emf = 1;
+
+static void rt_log_setup(void) {
+    const char *lv = getenv("AWS_LAMBDA_LOG_LEVEL"), *fmt = getenv("AWS_LAMBDA_LOG_FORMAT"), *emf = getenv("MCP_EMF");
+    for (int i = 0; lv && i < (int)COUNT(rt_level_names); i++) if (!strcasecmp(lv, rt_level_names[i])) rt_level = i;
+    rt_json = fmt && !strcasecmp(fmt, "JSON");
+    rt_emf = !(emf && !strcmp(emf, "0"));
+}
+
+static void rt_log(const lrt *L, int level, const char *fmt, ...) MCP_PRINTF(3, 4);
+static void rt_log(const lrt *L, int level, const char *fmt, ...) {
+    if (level < rt_level) return;
+    buf msg = {0}, line = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (rt_json) {
+        uint64_t ms = now_ms();
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char ts[80];
+        snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+        jw w = {&line, 0};
+        jw_obj(&w);
+        jw_key(&w, "timestamp"); jw_str(&w, ts);
+        jw_key(&w, "level"); jw_str(&w, rt_level_names[level]);
+        if (L && L->id[0]) { jw_key(&w, "requestId"); jw_str(&w, L->id); }
+        if (L && L->trace[0]) { jw_key(&w, "traceId"); jw_str(&w, L->trace); }
+        jw_key(&w, "message"); jw_strn(&w, msg.p ? msg.p : "", msg.len);
+        jw_end_obj(&w);
+    } else buf_printf(&line, "%s\t%s\t%s", rt_level_names[level], L && L->id[0] ? L->id : "-", msg.p ? msg.p : "");
+    buf_putc(&line, '\n');
+    if (write(2, line.p, line.len) < 0) { /* nowhere left to say it */ }
+    buf_free(&msg);
+    buf_free(&line);
+}
+
+/* One CloudWatch Embedded Metric Format line per invocation (MCP_EMF=0 turns it off). */
+static void rt_emf_line(mcp_server *s, const inv_stats *st, double ms) {
+    if (!rt_emf) return;
+    buf b = {0};
+    buf_printf(&b, "{\"_aws\":{\"Timestamp\":%llu,\"CloudWatchMetrics\":[{\"Namespace\":\"mcp.c\",\"Dimensions\":[[\"Service\"]%s],"
+                   "\"Metrics\":[{\"Name\":\"Requests\",\"Unit\":\"Count\"},{\"Name\":\"Errors\",\"Unit\":\"Count\"},"
+                   "{\"Name\":\"Duration\",\"Unit\":\"Milliseconds\"}%s]}]},\"Service\":",
+               (unsigned long long)now_ms(), st->tool[0] ? ",[\"Service\",\"Tool\"]" : "",
+               st->tool[0] ? ",{\"Name\":\"ToolCalls\",\"Unit\":\"Count\"}" : "");
+    json_escape_lossy(&b, s->name, strlen(s->name));
+    if (st->tool[0]) { buf_puts(&b, ",\"Tool\":"); json_escape_lossy(&b, st->tool, strlen(st->tool)); buf_puts(&b, ",\"ToolCalls\":1"); }
+    buf_printf(&b, ",\"Requests\":%d,\"Errors\":%d,\"Duration\":%.3f}\n", st->requests, st->errors, ms);
+    if (!b.oom && write(1, b.p, b.len) < 0) { /* as above */ }
+    buf_free(&b);
+}
+
+
 static int rt_connect(lrt *L) {
     if (L->c.fd >= 0) close(L->c.fd);
     L->c.in.len = 0;
@@ -4074,7 +4416,7 @@ static void rt_post_error(lrt *L, const char *path, const char *type, const char
     free(m);
     buf_free(&b);
     buf_free(&h);
-    fprintf(stderr, "mcp: %s: %s\n", type, msg);
+    rt_log(L, LOG_ERROR, "%s: %s", type, msg);
 }
 
 /* Streaming (function URLs in RESPONSE_STREAM mode): the POST goes out chunked; the body
@@ -4134,7 +4476,7 @@ static void lstream_end(lrt *L, const char *error_type, const char *error_msg) {
     size_t rl;
     int r = m && !L->stream_failed ? conn_read_msg(&L->c, m, 1, 1 << 20, &rb, &rl) : -1;
     if (r != 1 || m->status != 202) {
-        fprintf(stderr, "mcp: the streamed response for %s was not accepted (%d)\n", L->id, r == 1 ? m->status : -1);
+        rt_log(L, LOG_ERROR, "the streamed response was not accepted (%d)", r == 1 ? m->status : -1);
         close(L->c.fd);
         L->c.fd = -1;
     } else if (m->close) { close(L->c.fd); L->c.fd = -1; }
@@ -4142,7 +4484,21 @@ static void lstream_end(lrt *L, const char *error_type, const char *error_msg) {
 }
 
 /* Serve one event; the answer (or an error) is posted before returning. */
+static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, size_t elen);
+
 static void lambda_event(mcp_server *s, lrt *L, arena *a, char *event, size_t elen) {
+    inv_stats st;
+    memset(&st, 0, sizeof st);
+    cur_inv = &st;
+    uint64_t t0 = mono_us();
+    lambda_event_inner(s, L, a, event, elen);
+    double ms = (double)(mono_us() - t0) / 1000.0;
+    cur_inv = NULL;
+    rt_log(L, LOG_DEBUG, "%d request(s), %d error(s), %.3f ms", st.requests, st.errors, ms);
+    rt_emf_line(s, &st, ms);
+}
+
+static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, size_t elen) {
     mcp_json_err e;
     mcp_json_doc *d = json_parse_inplace(event, elen, 0, &e);
     char path[200];
@@ -4195,7 +4551,8 @@ static void lambda_event(mcp_server *s, lrt *L, arena *a, char *event, size_t el
     size_t rl;
     int st = m ? rt_call(L, "POST", rpath, "Content-Type: application/json\r\n", L->out.p, L->out.len, m, &rb, &rl) : -1;
     /* 413: the platform answers the caller with ResponseSizeTooLarge; posting /error now is refused */
-    if (st != 202) fprintf(stderr, "mcp: the response for %s was refused (HTTP %d)\n", L->id, st);
+    if (st == 413) rt_log(L, LOG_ERROR, "the response (%zu bytes) is over Lambda's 6 MB limit; the caller gets ResponseSizeTooLarge", L->out.len);
+    else if (st != 202) rt_log(L, LOG_ERROR, "the response was refused (HTTP %d)", st);
     free(m);
 }
 
@@ -4244,7 +4601,7 @@ static void *lambda_loop(void *arg) {
         size_t elen;
         int status = rt_call(&L, "GET", "invocation/next", NULL, NULL, 0, m, &event, &elen);
         if (status != 200) { /* 500, or the API is gone: let Lambda replace the sandbox */
-            fprintf(stderr, "mcp: GET /next failed (%d); exiting\n", status);
+            rt_log(&L, LOG_FATAL, "GET /next failed (%d); exiting so Lambda replaces the sandbox", status);
             exit(1);
         }
         slice v = http_header(m, "lambda-runtime-aws-request-id");
@@ -4285,6 +4642,7 @@ static void *lambda_loop(void *arg) {
 
 static int lambda_main(mcp_server *s) {
     s->stateless = 1; /* sandboxes share nothing: session ids describe themselves */
+    rt_log_setup();
     signal(SIGPIPE, SIG_IGN);
     const char *mc = getenv("AWS_LAMBDA_MAX_CONCURRENCY");
     int n = mc ? atoi(mc) : 1;

@@ -125,6 +125,8 @@ typedef int (*mcp_handler)(mcp_call *c);
 mcp_server *mcp_server_new(const char *name, const char *version);
 void mcp_server_title(mcp_server *s, const char *title);
 void mcp_server_instructions(mcp_server *s, const char *text);
+/* A dependency check for GET /health: fn returns 0 when healthy, else writes why to err. */
+void mcp_health(mcp_server *s, const char *name, int (*fn)(void *data, char *err, size_t errsz), void *data);
 
 /* Tools. The schema is checked when registered; a bad one aborts with a message. */
 mcp_tool *mcp_tool_add(mcp_server *s, const char *name, const char *description,

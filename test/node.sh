@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # node.sh: sourced by the test scripts. Installs test/package.json's dependencies (Node 22,
 # the MCP TypeScript SDK, the conformance suites) into test/node_modules when they are
 # missing or older than package.json / package-lock.json, then exports NODE22 (the Node 22
@@ -8,7 +9,7 @@
 #   "$NODE22" test/sdk.mjs build/hello
 
 _mcp_node_setup() {
-    local dir log lock status
+    local dir log lock status bindir
     dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) || return 1
 
     _mcp_node_ok() { # the install is complete and not older than its inputs
@@ -63,9 +64,10 @@ _mcp_node_setup() {
     # node_modules/.bin/node links to node/bin/node, a hard link to the real binary.
     NODE22=$(readlink -f "$dir/node_modules/.bin/node") || return 1
     export NODE22
+    bindir=$(dirname "$NODE22")
     case "$PATH:" in
-    "$(dirname "$NODE22"):"*) ;;
-    *) export PATH="$(dirname "$NODE22"):$PATH" ;;
+    "$bindir:"*) ;;
+    *) export PATH="$bindir:$PATH" ;;
     esac
 }
 _mcp_node_setup

@@ -6,6 +6,7 @@
 // Prints "ok - NAME" or "not ok - NAME: got ... want ..." per assertion, then
 // "# N passed, M failed"; exits 1 on any failure. Every step is bounded in time.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -42,6 +43,7 @@ setTimeout(() => {
     finish();
 }, TOTAL_MS);
 process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(1));
 
 function withTimeout(promise, ms, what) {
     let timer;
@@ -73,7 +75,7 @@ function rpcError(e) {
     return err;
 }
 function errorText(e) {
-    return typeof e?.code === 'number' ? `JSON-RPC error ${show(rpcError(e))}` : String(e?.stack || e);
+    return typeof e?.code === 'number' ? `JSON-RPC error ${show(rpcError(e))}` : String(e?.message || e);
 }
 
 // expectError(name, () => promise, want): the promise rejects with exactly the JSON-RPC
@@ -240,22 +242,26 @@ async function startHttpServer() {
             if (await canConnect(port)) return { child, port, log: () => log };
             await new Promise(r => setTimeout(r, 50));
         }
-        lastErr = child.exitCode !== null || child.signalCode !== null
+        const exited = child.exitCode !== null || child.signalCode !== null;
+        lastErr = exited
             ? `server exited (${child.exitCode ?? child.signalCode}): ${log.trim()}`
             : `server not accepting connections on 127.0.0.1:${port} after ${START_MS} ms: ${log.trim()}`;
         await stop(child);
+        if (!exited) break; // only an exit (the port taken meanwhile) is worth another try
     }
     return { error: lastErr };
 }
 
+// Stop a server: SIGTERM, then SIGKILL after 3 s; never waits more than 5 s.
 async function stop(child) {
-    if (child.exitCode !== null || child.signalCode !== null) { children.delete(child); return; }
+    children.delete(child);
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise(r => child.once('exit', r));
     child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(t);
-    children.delete(child);
+    const t1 = setTimeout(() => child.kill('SIGKILL'), 3000);
+    const t2 = new Promise(r => setTimeout(r, 5000).unref());
+    await Promise.race([exited, t2]);
+    clearTimeout(t1);
 }
 
 // stdio: a server whose stdin closes at once ends by itself, with status 0.
@@ -277,6 +283,13 @@ async function stdioEof() {
 }
 
 /*=== The run ===*/
+
+try {
+    fs.accessSync(BINARY, fs.constants.X_OK);
+} catch (e) {
+    notOk('server binary is executable', `${BINARY}: ${e.message}`);
+    finish();
+}
 
 const http = await startHttpServer();
 if (http.error) {

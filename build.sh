@@ -5,8 +5,9 @@
 #   ./build.sh path/server.c    your server as build/bootstrap (and build/<name>)
 #   ARCH=arm64 ./build.sh       the same for arm64, into build/arm64/
 #
-# Installs what it lacks from Debian (musl-tools, zip; for arm64 the cross compiler and
-# musl for arm64). CC overrides the compiler; CFLAGS_EXTRA adds flags.
+# Installs what it lacks from Debian (musl-tools, zip, libbearssl-dev; for arm64 the cross
+# compiler, musl and BearSSL for arm64). MCP_ENABLE_TLS=0 builds without HTTPS and BearSSL.
+# CC overrides the compiler; CFLAGS_EXTRA adds flags.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -25,10 +26,13 @@ need() { # need PACKAGE...: install the Debian packages that are missing
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
 }
 
+TLS=${MCP_ENABLE_TLS:-1}
 case "$ARCH" in
 x86_64)
     need musl-tools zip
+    [ "$TLS" = 0 ] || need libbearssl-dev
     CC=${CC:-musl-gcc}
+    BEARSSL_LIB=/usr/lib/x86_64-linux-gnu/libbearssl.a
     ;;
 arm64 | aarch64)
     ARCH=arm64
@@ -36,7 +40,9 @@ arm64 | aarch64)
         [ "$(id -u)" -eq 0 ] && dpkg --add-architecture arm64 || sudo dpkg --add-architecture arm64
     fi
     need gcc-aarch64-linux-gnu musl-dev:arm64 zip
+    [ "$TLS" = 0 ] || need libbearssl-dev:arm64
     CC=${CC:-"aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs"}
+    BEARSSL_LIB=/usr/lib/aarch64-linux-gnu/libbearssl.a
     ;;
 *) echo "build.sh: ARCH must be x86_64 or arm64, not $ARCH" >&2; exit 2 ;;
 esac
@@ -47,9 +53,30 @@ LDFLAGS="-static -s -Wl,--gc-sections -Wl,--build-id=none"
 
 mkdir -p "$OUT"
 
+# BearSSL: musl's include path leaves out /usr/include, so its headers get a folder of
+# their own; Debian builds libbearssl.a with _FORTIFY_SOURCE, whose three checked copies
+# musl lacks, so a tiny shim supplies them (part of the build, not of mcp.c).
+TLSFLAGS="-DMCP_ENABLE_TLS=0"
+TLSLIBS=""
+if [ "$TLS" != 0 ]; then
+    mkdir -p "$OUT/include"
+    ln -sfn /usr/include/bearssl.h "$OUT/include/bearssl.h"
+    ln -sfn /usr/include/bearssl "$OUT/include/bearssl"
+    cat >"$OUT/fortify.c" <<'SHIM'
+#include <string.h>
+void *__memcpy_chk(void *d, const void *s, size_t n, size_t dn) { (void)dn; return memcpy(d, s, n); }
+void *__memmove_chk(void *d, const void *s, size_t n, size_t dn) { (void)dn; return memmove(d, s, n); }
+void *__memset_chk(void *d, int c, size_t n, size_t dn) { (void)dn; return memset(d, c, n); }
+SHIM
+    # shellcheck disable=SC2086
+    $CC -Os -c -o "$OUT/fortify.o" "$OUT/fortify.c"
+    TLSFLAGS="-I$OUT/include"
+    TLSLIBS="$OUT/fortify.o $BEARSSL_LIB"
+fi
+
 build_one() { # build_one SOURCE NAME
     # shellcheck disable=SC2086
-    $CC $CFLAGS ${CFLAGS_EXTRA:-} -o "$OUT/$2" "$1" mcp.c $LDFLAGS -lm -lpthread
+    $CC $CFLAGS $TLSFLAGS ${CFLAGS_EXTRA:-} -o "$OUT/$2" "$1" mcp.c $TLSLIBS $LDFLAGS -lm -lpthread
     printf '%-28s %8d bytes\n' "$OUT/$2" "$(stat -c %s "$OUT/$2")"
 }
 

@@ -85,6 +85,14 @@
 #define MCP_CLIENT_TIMEOUT 60
 #endif
 
+/* HTTPS for outbound calls (BearSSL). Off saves about 90 KB and the BearSSL dependency. */
+#ifndef MCP_ENABLE_TLS
+#define MCP_ENABLE_TLS 1
+#endif
+#if MCP_ENABLE_TLS
+#include <bearssl.h>
+#endif
+
 #if defined(NDEBUG)
 #define ALWAYS(x) (x)
 #define NEVER(x) (x)
@@ -1219,17 +1227,25 @@ static const char *http_reason(int status) {
 /*=== MARK: - 6. Sockets (Private) ===*/
 
 /* A connection with its receive buffer; bytes before `off` are consumed. */
-typedef struct {
+typedef struct conn {
     int fd;
     buf in;
     size_t off;
     int timeout_ms; /* per read; -1 waits forever (the Runtime API's /next) */
+    /* TLS connections read through this (NULL: plain read on fd); it applies the timeout. */
+    long (*recv)(struct conn *c, char *p, size_t n);
+    void *tls;
 } conn;
 
 /* Read more bytes. Returns bytes read, 0 at EOF, -1 on error or timeout. */
 static long conn_fill(conn *c) {
     if (c->off && c->off == c->in.len) { c->in.len = 0; c->off = 0; }
     if (!buf_grow(&c->in, 16384)) return -1;
+    if (c->recv) {
+        long n = c->recv(c, c->in.p + c->in.len, c->in.cap - c->in.len - 1);
+        if (n > 0) { c->in.len += (size_t)n; c->in.p[c->in.len] = 0; }
+        return n;
+    }
     for (;;) {
         if (c->timeout_ms >= 0) {
             struct pollfd pfd = {c->fd, POLLIN, 0};
@@ -1263,6 +1279,7 @@ static int write_all(int fd, const void *p, size_t n) {
  * byte, or -status for a bad message (-408 timeout, -413 too large, -400 malformed ...). */
 static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
                          char **body, size_t *blen) {
+    int no_body = response == 2; /* the answer to a HEAD request */
     long hl;
     /* compact: drop what was consumed so the head starts at 0 */
     if (c->off) {
@@ -1277,6 +1294,10 @@ static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
     }
     if (hl < 0) return (int)hl;
     size_t start = (size_t)hl;
+    if (no_body || (response && (m->status == 204 || m->status == 304 || m->status / 100 == 1))) {
+        m->chunked = 0;
+        m->clen = 0;
+    }
     if (m->chunked) {
         for (;;) {
             size_t dl = 0;
@@ -1363,6 +1384,633 @@ static int tcp_connect(const char *host, const char *port, int timeout_ms) {
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     return fd;
+}
+
+/*=== MARK: - 7. TLS and the HTTP client (Public: mcp_http_*) ===*/
+/*
+ * Outbound HTTP/1.1 (RFC 9112) over TCP or TLS 1.2 (BearSSL: ECDHE with AES-GCM or
+ * ChaCha20-Poly1305; certificate chain, validity and host name always verified, SNI sent).
+ * Trust: the five roots AWS endpoints chain to are compiled in and cost nothing at start;
+ * SSL_CERT_FILE, or the system bundle for a host outside amazonaws.com, is read once, on
+ * the first connection that needs it. One kept-alive connection per scheme, host and port
+ * is pooled for the sandbox's life, so a warm invocation pays no handshake.
+ */
+
+#if MCP_ENABLE_TLS
+/* BEGIN anchors: Amazon Root CA 1-4 and Starfield Services Root G2, as test/anchors.py prints them */
+static const unsigned char ta0_dn[] = {
+    0x30, 0x39, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13,
+    0x02, 0x55, 0x53, 0x31, 0x0f, 0x30, 0x0d, 0x06, 0x03, 0x55, 0x04, 0x0a,
+    0x13, 0x06, 0x41, 0x6d, 0x61, 0x7a, 0x6f, 0x6e, 0x31, 0x19, 0x30, 0x17,
+    0x06, 0x03, 0x55, 0x04, 0x03, 0x13, 0x10, 0x41, 0x6d, 0x61, 0x7a, 0x6f,
+    0x6e, 0x20, 0x52, 0x6f, 0x6f, 0x74, 0x20, 0x43, 0x41, 0x20, 0x31,
+};
+static const unsigned char ta0_n[] = {
+    0xb2, 0x78, 0x80, 0x71, 0xca, 0x78, 0xd5, 0xe3, 0x71, 0xaf, 0x47, 0x80,
+    0x50, 0x74, 0x7d, 0x6e, 0xd8, 0xd7, 0x88, 0x76, 0xf4, 0x99, 0x68, 0xf7,
+    0x58, 0x21, 0x60, 0xf9, 0x74, 0x84, 0x01, 0x2f, 0xac, 0x02, 0x2d, 0x86,
+    0xd3, 0xa0, 0x43, 0x7a, 0x4e, 0xb2, 0xa4, 0xd0, 0x36, 0xba, 0x01, 0xbe,
+    0x8d, 0xdb, 0x48, 0xc8, 0x07, 0x17, 0x36, 0x4c, 0xf4, 0xee, 0x88, 0x23,
+    0xc7, 0x3e, 0xeb, 0x37, 0xf5, 0xb5, 0x19, 0xf8, 0x49, 0x68, 0xb0, 0xde,
+    0xd7, 0xb9, 0x76, 0x38, 0x1d, 0x61, 0x9e, 0xa4, 0xfe, 0x82, 0x36, 0xa5,
+    0xe5, 0x4a, 0x56, 0xe4, 0x45, 0xe1, 0xf9, 0xfd, 0xb4, 0x16, 0xfa, 0x74,
+    0xda, 0x9c, 0x9b, 0x35, 0x39, 0x2f, 0xfa, 0xb0, 0x20, 0x50, 0x06, 0x6c,
+    0x7a, 0xd0, 0x80, 0xb2, 0xa6, 0xf9, 0xaf, 0xec, 0x47, 0x19, 0x8f, 0x50,
+    0x38, 0x07, 0xdc, 0xa2, 0x87, 0x39, 0x58, 0xf8, 0xba, 0xd5, 0xa9, 0xf9,
+    0x48, 0x67, 0x30, 0x96, 0xee, 0x94, 0x78, 0x5e, 0x6f, 0x89, 0xa3, 0x51,
+    0xc0, 0x30, 0x86, 0x66, 0xa1, 0x45, 0x66, 0xba, 0x54, 0xeb, 0xa3, 0xc3,
+    0x91, 0xf9, 0x48, 0xdc, 0xff, 0xd1, 0xe8, 0x30, 0x2d, 0x7d, 0x2d, 0x74,
+    0x70, 0x35, 0xd7, 0x88, 0x24, 0xf7, 0x9e, 0xc4, 0x59, 0x6e, 0xbb, 0x73,
+    0x87, 0x17, 0xf2, 0x32, 0x46, 0x28, 0xb8, 0x43, 0xfa, 0xb7, 0x1d, 0xaa,
+    0xca, 0xb4, 0xf2, 0x9f, 0x24, 0x0e, 0x2d, 0x4b, 0xf7, 0x71, 0x5c, 0x5e,
+    0x69, 0xff, 0xea, 0x95, 0x02, 0xcb, 0x38, 0x8a, 0xae, 0x50, 0x38, 0x6f,
+    0xdb, 0xfb, 0x2d, 0x62, 0x1b, 0xc5, 0xc7, 0x1e, 0x54, 0xe1, 0x77, 0xe0,
+    0x67, 0xc8, 0x0f, 0x9c, 0x87, 0x23, 0xd6, 0x3f, 0x40, 0x20, 0x7f, 0x20,
+    0x80, 0xc4, 0x80, 0x4c, 0x3e, 0x3b, 0x24, 0x26, 0x8e, 0x04, 0xae, 0x6c,
+    0x9a, 0xc8, 0xaa, 0x0d,
+};
+static const unsigned char ta0_e[] = {
+    0x01, 0x00, 0x01,
+};
+static const unsigned char ta1_dn[] = {
+    0x30, 0x39, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13,
+    0x02, 0x55, 0x53, 0x31, 0x0f, 0x30, 0x0d, 0x06, 0x03, 0x55, 0x04, 0x0a,
+    0x13, 0x06, 0x41, 0x6d, 0x61, 0x7a, 0x6f, 0x6e, 0x31, 0x19, 0x30, 0x17,
+    0x06, 0x03, 0x55, 0x04, 0x03, 0x13, 0x10, 0x41, 0x6d, 0x61, 0x7a, 0x6f,
+    0x6e, 0x20, 0x52, 0x6f, 0x6f, 0x74, 0x20, 0x43, 0x41, 0x20, 0x32,
+};
+static const unsigned char ta1_n[] = {
+    0xad, 0x96, 0x9f, 0x2d, 0x9c, 0x4a, 0x4c, 0x4a, 0x81, 0x79, 0x51, 0x99,
+    0xec, 0x8a, 0xcb, 0x6b, 0x60, 0x51, 0x13, 0xbc, 0x4d, 0x6d, 0x06, 0xfc,
+    0xb0, 0x08, 0x8d, 0xdd, 0x19, 0x10, 0x6a, 0xc7, 0x26, 0x0c, 0x35, 0xd8,
+    0xc0, 0x6f, 0x20, 0x84, 0xe9, 0x94, 0xb1, 0x9b, 0x85, 0x03, 0xc3, 0x5b,
+    0xdb, 0x4a, 0xe8, 0xc8, 0xf8, 0x90, 0x76, 0xd9, 0x5b, 0x4f, 0xe3, 0x4c,
+    0xe8, 0x06, 0x36, 0x4d, 0xcc, 0x9a, 0xac, 0x3d, 0x0c, 0x90, 0x2b, 0x92,
+    0xd4, 0x06, 0x19, 0x60, 0xac, 0x37, 0x44, 0x79, 0x85, 0x81, 0x82, 0xad,
+    0x5a, 0x37, 0xe0, 0x0d, 0xcc, 0x9d, 0xa6, 0x4c, 0x52, 0x76, 0xea, 0x43,
+    0x9d, 0xb7, 0x04, 0xd1, 0x50, 0xf6, 0x55, 0xe0, 0xd5, 0xd2, 0xa6, 0x49,
+    0x85, 0xe9, 0x37, 0xe9, 0xca, 0x7e, 0xae, 0x5c, 0x95, 0x4d, 0x48, 0x9a,
+    0x3f, 0xae, 0x20, 0x5a, 0x6d, 0x88, 0x95, 0xd9, 0x34, 0xb8, 0x52, 0x1a,
+    0x43, 0x90, 0xb0, 0xbf, 0x6c, 0x05, 0xb9, 0xb6, 0x78, 0xb7, 0xea, 0xd0,
+    0xe4, 0x3a, 0x3c, 0x12, 0x53, 0x62, 0xff, 0x4a, 0xf2, 0x7b, 0xbe, 0x35,
+    0x05, 0xa9, 0x12, 0x34, 0xe3, 0xf3, 0x64, 0x74, 0x62, 0x2c, 0x3d, 0x00,
+    0x49, 0x5a, 0x28, 0xfe, 0x32, 0x44, 0xbb, 0x87, 0xdd, 0x65, 0x27, 0x02,
+    0x71, 0x3b, 0xda, 0x4a, 0xf7, 0x1f, 0xda, 0xcd, 0xf7, 0x21, 0x55, 0x90,
+    0x4f, 0x0f, 0xec, 0xae, 0x82, 0xe1, 0x9f, 0x6b, 0xd9, 0x45, 0xd3, 0xbb,
+    0xf0, 0x5f, 0x87, 0xed, 0x3c, 0x2c, 0x39, 0x86, 0xda, 0x3f, 0xde, 0xec,
+    0x72, 0x55, 0xeb, 0x79, 0xa3, 0xad, 0xdb, 0xdd, 0x7c, 0xb0, 0xba, 0x1c,
+    0xce, 0xfc, 0xde, 0x4f, 0x35, 0x76, 0xcf, 0x0f, 0xf8, 0x78, 0x1f, 0x6a,
+    0x36, 0x51, 0x46, 0x27, 0x61, 0x5b, 0xe9, 0x9e, 0xcf, 0xf0, 0xa2, 0x55,
+    0x7d, 0x7c, 0x25, 0x8a, 0x6f, 0x2f, 0xb4, 0xc5, 0xcf, 0x84, 0x2e, 0x2b,
+    0xfd, 0x0d, 0x51, 0x10, 0x6c, 0xfb, 0x5f, 0x1b, 0xbc, 0x1b, 0x7e, 0xc5,
+    0xae, 0x3b, 0x98, 0x01, 0x31, 0x92, 0xff, 0x0b, 0x57, 0xf4, 0x9a, 0xb2,
+    0xb9, 0x57, 0xe9, 0xab, 0xef, 0x0d, 0x76, 0xd1, 0xf0, 0xee, 0xf4, 0xce,
+    0x86, 0xa7, 0xe0, 0x6e, 0xe9, 0xb4, 0x69, 0xa1, 0xdf, 0x69, 0xf6, 0x33,
+    0xc6, 0x69, 0x2e, 0x97, 0x13, 0x9e, 0xa5, 0x87, 0xb0, 0x57, 0x10, 0x81,
+    0x37, 0xc9, 0x53, 0xb3, 0xbb, 0x7f, 0xf6, 0x92, 0xd1, 0x9c, 0xd0, 0x18,
+    0xf4, 0x92, 0x6e, 0xda, 0x83, 0x4f, 0xa6, 0x63, 0x99, 0x4c, 0xa5, 0xfb,
+    0x5e, 0xef, 0x21, 0x64, 0x7a, 0x20, 0x5f, 0x6c, 0x64, 0x85, 0x15, 0xcb,
+    0x37, 0xe9, 0x62, 0x0c, 0x0b, 0x2a, 0x16, 0xdc, 0x01, 0x2e, 0x32, 0xda,
+    0x3e, 0x4b, 0xf5, 0x9e, 0x3a, 0xf6, 0x17, 0x40, 0x94, 0xef, 0x9e, 0x91,
+    0x08, 0x86, 0xfa, 0xbe, 0x63, 0xa8, 0x5a, 0x33, 0xec, 0xcb, 0x74, 0x43,
+    0x95, 0xf9, 0x6c, 0x69, 0x52, 0x36, 0xc7, 0x29, 0x6f, 0xfc, 0x55, 0x03,
+    0x5c, 0x1f, 0xfb, 0x9f, 0xbd, 0x47, 0xeb, 0xe7, 0x49, 0x47, 0x95, 0x0b,
+    0x4e, 0x89, 0x22, 0x09, 0x49, 0xe0, 0xf5, 0x61, 0x1e, 0xf1, 0xbf, 0x2e,
+    0x8a, 0x72, 0x6e, 0x80, 0x59, 0xff, 0x57, 0x3a, 0xf9, 0x75, 0x32, 0xa3,
+    0x4e, 0x5f, 0xec, 0xed, 0x28, 0x62, 0xd9, 0x4d, 0x73, 0xf2, 0xcc, 0x81,
+    0x17, 0x60, 0xed, 0xcd, 0xeb, 0xdc, 0xdb, 0xa7, 0xca, 0xc5, 0x7e, 0x02,
+    0xbd, 0xf2, 0x54, 0x08, 0x54, 0xfd, 0xb4, 0x2d, 0x09, 0x2c, 0x17, 0x54,
+    0x4a, 0x98, 0xd1, 0x54, 0xe1, 0x51, 0x67, 0x08, 0xd2, 0xed, 0x6e, 0x7e,
+    0x6f, 0x3f, 0xd2, 0x2d, 0x81, 0x59, 0x29, 0x66, 0xcb, 0x90, 0x39, 0x95,
+    0x11, 0x1e, 0x74, 0x27, 0xfe, 0xdd, 0xeb, 0xaf,
+};
+static const unsigned char ta1_e[] = {
+    0x01, 0x00, 0x01,
+};
+static const unsigned char ta2_dn[] = {
+    0x30, 0x39, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13,
+    0x02, 0x55, 0x53, 0x31, 0x0f, 0x30, 0x0d, 0x06, 0x03, 0x55, 0x04, 0x0a,
+    0x13, 0x06, 0x41, 0x6d, 0x61, 0x7a, 0x6f, 0x6e, 0x31, 0x19, 0x30, 0x17,
+    0x06, 0x03, 0x55, 0x04, 0x03, 0x13, 0x10, 0x41, 0x6d, 0x61, 0x7a, 0x6f,
+    0x6e, 0x20, 0x52, 0x6f, 0x6f, 0x74, 0x20, 0x43, 0x41, 0x20, 0x33,
+};
+static const unsigned char ta2_q[] = {
+    0x04, 0x29, 0x97, 0xa7, 0xc6, 0x41, 0x7f, 0xc0, 0x0d, 0x9b, 0xe8, 0x01,
+    0x1b, 0x56, 0xc6, 0xf2, 0x52, 0xa5, 0xba, 0x2d, 0xb2, 0x12, 0xe8, 0xd2,
+    0x2e, 0xd7, 0xfa, 0xc9, 0xc5, 0xd8, 0xaa, 0x6d, 0x1f, 0x73, 0x81, 0x3b,
+    0x3b, 0x98, 0x6b, 0x39, 0x7c, 0x33, 0xa5, 0xc5, 0x4e, 0x86, 0x8e, 0x80,
+    0x17, 0x68, 0x62, 0x45, 0x57, 0x7d, 0x44, 0x58, 0x1d, 0xb3, 0x37, 0xe5,
+    0x67, 0x08, 0xeb, 0x66, 0xde,
+};
+static const unsigned char ta3_dn[] = {
+    0x30, 0x39, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13,
+    0x02, 0x55, 0x53, 0x31, 0x0f, 0x30, 0x0d, 0x06, 0x03, 0x55, 0x04, 0x0a,
+    0x13, 0x06, 0x41, 0x6d, 0x61, 0x7a, 0x6f, 0x6e, 0x31, 0x19, 0x30, 0x17,
+    0x06, 0x03, 0x55, 0x04, 0x03, 0x13, 0x10, 0x41, 0x6d, 0x61, 0x7a, 0x6f,
+    0x6e, 0x20, 0x52, 0x6f, 0x6f, 0x74, 0x20, 0x43, 0x41, 0x20, 0x34,
+};
+static const unsigned char ta3_q[] = {
+    0x04, 0xd2, 0xab, 0x8a, 0x37, 0x4f, 0xa3, 0x53, 0x0d, 0xfe, 0xc1, 0x8a,
+    0x7b, 0x4b, 0xa8, 0x7b, 0x46, 0x4b, 0x63, 0xb0, 0x62, 0xf6, 0x2d, 0x1b,
+    0xdb, 0x08, 0x71, 0x21, 0xd2, 0x00, 0xe8, 0x63, 0xbd, 0x9a, 0x27, 0xfb,
+    0xf0, 0x39, 0x6e, 0x5d, 0xea, 0x3d, 0xa5, 0xc9, 0x81, 0xaa, 0xa3, 0x5b,
+    0x20, 0x98, 0x45, 0x5d, 0x16, 0xdb, 0xfd, 0xe8, 0x10, 0x6d, 0xe3, 0x9c,
+    0xe0, 0xe3, 0xbd, 0x5f, 0x84, 0x62, 0xf3, 0x70, 0x64, 0x33, 0xa0, 0xcb,
+    0x24, 0x2f, 0x70, 0xba, 0x88, 0xa1, 0x2a, 0xa0, 0x75, 0xf8, 0x81, 0xae,
+    0x62, 0x06, 0xc4, 0x81, 0xdb, 0x39, 0x6e, 0x29, 0xb0, 0x1e, 0xfa, 0x2e,
+    0x5c,
+};
+static const unsigned char ta4_dn[] = {
+    0x30, 0x81, 0x98, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06,
+    0x13, 0x02, 0x55, 0x53, 0x31, 0x10, 0x30, 0x0e, 0x06, 0x03, 0x55, 0x04,
+    0x08, 0x13, 0x07, 0x41, 0x72, 0x69, 0x7a, 0x6f, 0x6e, 0x61, 0x31, 0x13,
+    0x30, 0x11, 0x06, 0x03, 0x55, 0x04, 0x07, 0x13, 0x0a, 0x53, 0x63, 0x6f,
+    0x74, 0x74, 0x73, 0x64, 0x61, 0x6c, 0x65, 0x31, 0x25, 0x30, 0x23, 0x06,
+    0x03, 0x55, 0x04, 0x0a, 0x13, 0x1c, 0x53, 0x74, 0x61, 0x72, 0x66, 0x69,
+    0x65, 0x6c, 0x64, 0x20, 0x54, 0x65, 0x63, 0x68, 0x6e, 0x6f, 0x6c, 0x6f,
+    0x67, 0x69, 0x65, 0x73, 0x2c, 0x20, 0x49, 0x6e, 0x63, 0x2e, 0x31, 0x3b,
+    0x30, 0x39, 0x06, 0x03, 0x55, 0x04, 0x03, 0x13, 0x32, 0x53, 0x74, 0x61,
+    0x72, 0x66, 0x69, 0x65, 0x6c, 0x64, 0x20, 0x53, 0x65, 0x72, 0x76, 0x69,
+    0x63, 0x65, 0x73, 0x20, 0x52, 0x6f, 0x6f, 0x74, 0x20, 0x43, 0x65, 0x72,
+    0x74, 0x69, 0x66, 0x69, 0x63, 0x61, 0x74, 0x65, 0x20, 0x41, 0x75, 0x74,
+    0x68, 0x6f, 0x72, 0x69, 0x74, 0x79, 0x20, 0x2d, 0x20, 0x47, 0x32,
+};
+static const unsigned char ta4_n[] = {
+    0xd5, 0x0c, 0x3a, 0xc4, 0x2a, 0xf9, 0x4e, 0xe2, 0xf5, 0xbe, 0x19, 0x97,
+    0x5f, 0x8e, 0x88, 0x53, 0xb1, 0x1f, 0x3f, 0xcb, 0xcf, 0x9f, 0x20, 0x13,
+    0x6d, 0x29, 0x3a, 0xc8, 0x0f, 0x7d, 0x3c, 0xf7, 0x6b, 0x76, 0x38, 0x63,
+    0xd9, 0x36, 0x60, 0xa8, 0x9b, 0x5e, 0x5c, 0x00, 0x80, 0xb2, 0x2f, 0x59,
+    0x7f, 0xf6, 0x87, 0xf9, 0x25, 0x43, 0x86, 0xe7, 0x69, 0x1b, 0x52, 0x9a,
+    0x90, 0xe1, 0x71, 0xe3, 0xd8, 0x2d, 0x0d, 0x4e, 0x6f, 0xf6, 0xc8, 0x49,
+    0xd9, 0xb6, 0xf3, 0x1a, 0x56, 0xae, 0x2b, 0xb6, 0x74, 0x14, 0xeb, 0xcf,
+    0xfb, 0x26, 0xe3, 0x1a, 0xba, 0x1d, 0x96, 0x2e, 0x6a, 0x3b, 0x58, 0x94,
+    0x89, 0x47, 0x56, 0xff, 0x25, 0xa0, 0x93, 0x70, 0x53, 0x83, 0xda, 0x84,
+    0x74, 0x14, 0xc3, 0x67, 0x9e, 0x04, 0x68, 0x3a, 0xdf, 0x8e, 0x40, 0x5a,
+    0x1d, 0x4a, 0x4e, 0xcf, 0x43, 0x91, 0x3b, 0xe7, 0x56, 0xd6, 0x00, 0x70,
+    0xcb, 0x52, 0xee, 0x7b, 0x7d, 0xae, 0x3a, 0xe7, 0xbc, 0x31, 0xf9, 0x45,
+    0xf6, 0xc2, 0x60, 0xcf, 0x13, 0x59, 0x02, 0x2b, 0x80, 0xcc, 0x34, 0x47,
+    0xdf, 0xb9, 0xde, 0x90, 0x65, 0x6d, 0x02, 0xcf, 0x2c, 0x91, 0xa6, 0xa6,
+    0xe7, 0xde, 0x85, 0x18, 0x49, 0x7c, 0x66, 0x4e, 0xa3, 0x3a, 0x6d, 0xa9,
+    0xb5, 0xee, 0x34, 0x2e, 0xba, 0x0d, 0x03, 0xb8, 0x33, 0xdf, 0x47, 0xeb,
+    0xb1, 0x6b, 0x8d, 0x25, 0xd9, 0x9b, 0xce, 0x81, 0xd1, 0x45, 0x46, 0x32,
+    0x96, 0x70, 0x87, 0xde, 0x02, 0x0e, 0x49, 0x43, 0x85, 0xb6, 0x6c, 0x73,
+    0xbb, 0x64, 0xea, 0x61, 0x41, 0xac, 0xc9, 0xd4, 0x54, 0xdf, 0x87, 0x2f,
+    0xc7, 0x22, 0xb2, 0x26, 0xcc, 0x9f, 0x59, 0x54, 0x68, 0x9f, 0xfc, 0xbe,
+    0x2a, 0x2f, 0xc4, 0x55, 0x1c, 0x75, 0x40, 0x60, 0x17, 0x85, 0x02, 0x55,
+    0x39, 0x8b, 0x7f, 0x05,
+};
+static const unsigned char ta4_e[] = {
+    0x01, 0x00, 0x01,
+};
+static const br_x509_trust_anchor aws_anchors[] = {
+    {{(unsigned char *)ta0_dn, sizeof ta0_dn}, BR_X509_TA_CA, {BR_KEYTYPE_RSA, {.rsa = {(unsigned char *)ta0_n, sizeof ta0_n, (unsigned char *)ta0_e, sizeof ta0_e}}}}, /* Amazon Root CA 1 */
+    {{(unsigned char *)ta1_dn, sizeof ta1_dn}, BR_X509_TA_CA, {BR_KEYTYPE_RSA, {.rsa = {(unsigned char *)ta1_n, sizeof ta1_n, (unsigned char *)ta1_e, sizeof ta1_e}}}}, /* Amazon Root CA 2 */
+    {{(unsigned char *)ta2_dn, sizeof ta2_dn}, BR_X509_TA_CA, {BR_KEYTYPE_EC, {.ec = {BR_EC_secp256r1, (unsigned char *)ta2_q, sizeof ta2_q}}}}, /* Amazon Root CA 3 */
+    {{(unsigned char *)ta3_dn, sizeof ta3_dn}, BR_X509_TA_CA, {BR_KEYTYPE_EC, {.ec = {BR_EC_secp384r1, (unsigned char *)ta3_q, sizeof ta3_q}}}}, /* Amazon Root CA 4 */
+    {{(unsigned char *)ta4_dn, sizeof ta4_dn}, BR_X509_TA_CA, {BR_KEYTYPE_RSA, {.rsa = {(unsigned char *)ta4_n, sizeof ta4_n, (unsigned char *)ta4_e, sizeof ta4_e}}}}, /* Starfield Services Root Certificate Authority - G2 */
+};
+/* END anchors */
+#endif
+
+typedef struct outc {
+    struct outc *next;
+    char key[300];          /* scheme://host:port */
+    char host[256];
+    int tls;
+    conn c;
+#if MCP_ENABLE_TLS
+    br_ssl_client_context sc;
+    br_x509_minimal_context xc;
+    br_sslio_context io;
+    unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+#endif
+} outc;
+
+static outc *out_pool;      /* idle connections */
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long tls_handshakes; /* counted for /metrics and the tests */
+static unsigned long tls_handshake_count(void) { return tls_handshakes; }
+
+static void outc_free(outc *o) {
+    if (!o) return;
+    if (o->c.fd >= 0) close(o->c.fd);
+    buf_free(&o->c.in);
+    free(o);
+}
+
+/* Wait until fd is readable or writable, within the connection's timeout. */
+static int wait_fd(int fd, short ev, int timeout_ms) {
+    struct pollfd p = {fd, ev, 0};
+    for (;;) {
+        int r = poll(&p, 1, timeout_ms);
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0) errno = ETIMEDOUT;
+        return r > 0 ? 0 : -1;
+    }
+}
+
+#if MCP_ENABLE_TLS
+static int tls_low_read(void *ctx, unsigned char *p, size_t n) {
+    outc *o = ctx;
+    if (wait_fd(o->c.fd, POLLIN, o->c.timeout_ms)) return -1;
+    for (;;) {
+        ssize_t r = read(o->c.fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        return r > 0 ? (int)r : -1;
+    }
+}
+
+static int tls_low_write(void *ctx, const unsigned char *p, size_t n) {
+    outc *o = ctx;
+    if (wait_fd(o->c.fd, POLLOUT, o->c.timeout_ms)) return -1;
+    for (;;) {
+        ssize_t r = send(o->c.fd, p, n, MSG_NOSIGNAL);
+        if (r < 0 && errno == EINTR) continue;
+        return r > 0 ? (int)r : -1;
+    }
+}
+
+static long tls_recv(conn *c, char *p, size_t n) {
+    outc *o = c->tls;
+    int r = br_sslio_read(&o->io, p, n);
+    if (r > 0) return r;
+    /* a clean close_notify is an end of stream; anything else is an error */
+    return br_ssl_engine_last_error(&o->sc.eng) == BR_ERR_OK ? 0 : -1;
+}
+
+/* Anchors beyond the compiled-in AWS roots, read once from a PEM bundle. */
+typedef struct { br_x509_trust_anchor *v; size_t n, cap; int loaded_env, loaded_system; } anchor_set;
+static anchor_set extra_anchors;
+
+typedef struct { buf der; } pem_acc;
+static void pem_acc_push(void *ctx, const void *p, size_t n) { buf_put(&((pem_acc *)ctx)->der, p, n); }
+static void dn_acc_push(void *ctx, const void *p, size_t n) { buf_put(ctx, p, n); }
+
+static void *memdup(const void *p, size_t n) { return memcpy(xmalloc(n ? n : 1), p, n); }
+
+/* Add one DER certificate as a trust anchor. */
+static void anchor_add(anchor_set *as, const unsigned char *der, size_t n) {
+    br_x509_decoder_context dc;
+    buf dn = {0};
+    br_x509_decoder_init(&dc, dn_acc_push, &dn);
+    br_x509_decoder_push(&dc, der, n);
+    const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
+    if (!pk || dn.oom) { buf_free(&dn); return; }
+    if (as->n == as->cap) {
+        size_t cap = as->cap ? as->cap * 2 : 64;
+        br_x509_trust_anchor *v = realloc(as->v, cap * sizeof *v);
+        if (!v) { buf_free(&dn); return; }
+        as->v = v;
+        as->cap = cap;
+    }
+    br_x509_trust_anchor *ta = &as->v[as->n];
+    memset(ta, 0, sizeof *ta);
+    ta->dn.data = (unsigned char *)dn.p;
+    ta->dn.len = dn.len;
+    ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+    ta->pkey.key_type = pk->key_type;
+    if (pk->key_type == BR_KEYTYPE_RSA) {
+        ta->pkey.key.rsa.n = memdup(pk->key.rsa.n, pk->key.rsa.nlen);
+        ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+        ta->pkey.key.rsa.e = memdup(pk->key.rsa.e, pk->key.rsa.elen);
+        ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+    } else if (pk->key_type == BR_KEYTYPE_EC) {
+        ta->pkey.key.ec.curve = pk->key.ec.curve;
+        ta->pkey.key.ec.q = memdup(pk->key.ec.q, pk->key.ec.qlen);
+        ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+    } else { buf_free(&dn); return; }
+    as->n++;
+}
+
+/* Read every certificate of a PEM file into as. Returns how many, or -1 if unreadable. */
+static long anchors_load(anchor_set *as, const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    br_pem_decoder_context pc;
+    br_pem_decoder_init(&pc);
+    pem_acc acc = {{0}};
+    int in_cert = 0;
+    size_t before = as->n;
+    char chunk[8192];
+    ssize_t r;
+    while ((r = read(fd, chunk, sizeof chunk)) > 0) {
+        const char *p = chunk;
+        size_t left = (size_t)r;
+        while (left) {
+            size_t k = br_pem_decoder_push(&pc, p, left);
+            p += k;
+            left -= k;
+            switch (br_pem_decoder_event(&pc)) {
+            case BR_PEM_BEGIN_OBJ:
+                in_cert = !strcmp(br_pem_decoder_name(&pc), "CERTIFICATE");
+                acc.der.len = 0;
+                br_pem_decoder_setdest(&pc, in_cert ? pem_acc_push : NULL, &acc);
+                break;
+            case BR_PEM_END_OBJ:
+                if (in_cert && acc.der.len) anchor_add(as, (unsigned char *)acc.der.p, acc.der.len);
+                in_cert = 0;
+                break;
+            case BR_PEM_ERROR:
+                br_pem_decoder_init(&pc);
+                in_cert = 0;
+                break;
+            default: break;
+            }
+        }
+    }
+    close(fd);
+    buf_free(&acc.der);
+    return (long)(as->n - before);
+}
+
+static int host_is_aws(const char *h) {
+    size_t n = strlen(h);
+    return (n > 14 && !strcmp(h + n - 14, ".amazonaws.com")) || (n > 17 && !strcmp(h + n - 17, ".amazonaws.com.cn")) ||
+           (n > 7 && !strcmp(h + n - 7, ".on.aws"));
+}
+
+/* The anchors for a connection to host: AWS roots, plus SSL_CERT_FILE, plus the system
+ * bundle when the host is not AWS. The result lives for the process. */
+static const br_x509_trust_anchor *anchors_for(const char *host, size_t *n) {
+    static br_x509_trust_anchor *all;
+    static size_t nall;
+    pthread_mutex_lock(&out_lock);
+    int changed = !all;
+    const char *env = getenv("SSL_CERT_FILE");
+    if (!extra_anchors.loaded_env) {
+        extra_anchors.loaded_env = 1;
+        if (env && *env) { anchors_load(&extra_anchors, env); changed = 1; }
+    }
+    if (!host_is_aws(host) && !extra_anchors.loaded_system && !(env && *env)) {
+        static const char *const bundles[] = {
+            "/etc/pki/tls/certs/ca-bundle.crt", /* Amazon Linux, provided.al2023 */
+            "/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem",
+        };
+        extra_anchors.loaded_system = 1;
+        for (size_t i = 0; i < COUNT(bundles); i++) if (anchors_load(&extra_anchors, bundles[i]) > 0) break;
+        changed = 1;
+    }
+    if (changed) {
+        free(all);
+        nall = COUNT(aws_anchors) + extra_anchors.n;
+        all = xmalloc(nall * sizeof *all);
+        memcpy(all, aws_anchors, sizeof aws_anchors);
+        if (extra_anchors.n) memcpy(all + COUNT(aws_anchors), extra_anchors.v, extra_anchors.n * sizeof *all);
+    }
+    const br_x509_trust_anchor *r = all;
+    *n = nall;
+    pthread_mutex_unlock(&out_lock);
+    return r;
+}
+
+/* A TLS 1.2 client profile trimmed to what AWS and the common APIs use. */
+static void tls_client_init(outc *o) {
+    static const uint16_t suites[] = {
+        BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    };
+    size_t nta;
+    const br_x509_trust_anchor *ta = anchors_for(o->host, &nta);
+    br_ssl_client_context *cc = &o->sc;
+    br_x509_minimal_context *xc = &o->xc;
+    br_ssl_client_zero(cc);
+    br_ssl_engine_set_versions(&cc->eng, BR_TLS12, BR_TLS12);
+    br_ssl_engine_set_suites(&cc->eng, suites, COUNT(suites));
+    br_x509_minimal_init(xc, &br_sha256_vtable, ta, nta);
+    br_x509_minimal_set_hash(xc, br_sha256_ID, &br_sha256_vtable);
+    br_x509_minimal_set_hash(xc, br_sha384_ID, &br_sha384_vtable);
+    br_x509_minimal_set_hash(xc, br_sha512_ID, &br_sha512_vtable);
+    br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
+    br_x509_minimal_set_ecdsa(xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
+    br_ssl_engine_set_x509(&cc->eng, &xc->vtable);
+    br_ssl_engine_set_hash(&cc->eng, br_sha256_ID, &br_sha256_vtable);
+    br_ssl_engine_set_hash(&cc->eng, br_sha384_ID, &br_sha384_vtable);
+    br_ssl_engine_set_prf_sha256(&cc->eng, &br_tls12_sha256_prf);
+    br_ssl_engine_set_prf_sha384(&cc->eng, &br_tls12_sha384_prf);
+    br_ssl_engine_set_default_aes_gcm(&cc->eng);
+    br_ssl_engine_set_default_chapol(&cc->eng);
+    br_ssl_engine_set_default_ec(&cc->eng);
+    br_ssl_engine_set_default_rsavrfy(&cc->eng);
+    br_ssl_engine_set_default_ecdsa(&cc->eng);
+    br_ssl_engine_set_buffer(&cc->eng, o->iobuf, sizeof o->iobuf, 1);
+}
+
+/* Words a user can act on for a failed handshake. */
+static void tls_error(outc *o, char *err, size_t n) {
+    int e = br_ssl_engine_last_error(&o->sc.eng);
+    switch (e) {
+    case BR_ERR_X509_EXPIRED:
+        snprintf(err, n, "TLS: the certificate of %.96s has expired or is not yet valid", o->host); break;
+    case BR_ERR_X509_BAD_SERVER_NAME:
+        snprintf(err, n, "TLS: the certificate does not match the host name %.96s", o->host); break;
+    case BR_ERR_X509_NOT_TRUSTED:
+        snprintf(err, n, "TLS: the certificate of %.96s is not trusted (unknown issuer; SSL_CERT_FILE can name a CA bundle)", o->host); break;
+    case BR_ERR_UNSUPPORTED_VERSION: case BR_ERR_BAD_VERSION:
+    case BR_ERR_RECV_FATAL_ALERT + 70: case BR_ERR_RECV_FATAL_ALERT + 40:
+        snprintf(err, n, "TLS: %.96s offers no TLS 1.2 ECDHE cipher suite this client supports (protocol mismatch; TLS 1.3 only?)", o->host); break;
+    case BR_ERR_IO: case BR_ERR_OK:
+        snprintf(err, n, "TLS: the connection to %.96s failed during the handshake (%s)", o->host, errno == ETIMEDOUT ? "timed out" : "closed"); break;
+    default:
+        if (e >= BR_ERR_X509_OK && e < BR_ERR_X509_OK + 64)
+            snprintf(err, n, "TLS: the certificate of %.96s was refused (X.509 error %d)", o->host, e);
+        else if (e > BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT)
+            snprintf(err, n, "TLS: %.96s sent fatal alert %d", o->host, e - BR_ERR_RECV_FATAL_ALERT);
+        else snprintf(err, n, "TLS: handshake with %.96s failed (BearSSL error %d)", o->host, e);
+    }
+}
+#endif
+
+/* Split http[s]://host[:port]/path?query. */
+typedef struct { int tls; char host[256]; char port[8]; const char *path; } url_parts;
+
+static int url_parse(const char *url, url_parts *u) {
+    memset(u, 0, sizeof *u);
+    const char *p;
+    if (!strncmp(url, "https://", 8)) { u->tls = 1; p = url + 8; strcpy(u->port, "443"); }
+    else if (!strncmp(url, "http://", 7)) { p = url + 7; strcpy(u->port, "80"); }
+    else return -1;
+    const char *hs = p, *he;
+    if (*p == '[') { he = strchr(p, ']'); if (!he) return -1; hs = p + 1; p = he + 1; }
+    else { while (*p && *p != ':' && *p != '/' && *p != '?') p++; he = p; }
+    if (he == hs || (size_t)(he - hs) >= sizeof u->host) return -1;
+    memcpy(u->host, hs, (size_t)(he - hs));
+    if (*p == ':') {
+        const char *ps = ++p;
+        while (*p >= '0' && *p <= '9') p++;
+        if (p == ps || (size_t)(p - ps) >= sizeof u->port) return -1;
+        memcpy(u->port, ps, (size_t)(p - ps));
+        u->port[p - ps] = 0;
+    }
+    if (*p && *p != '/' && *p != '?') return -1;
+    u->path = *p ? p : "/";
+    return 0;
+}
+
+static int64_t deadline_left_ms(void);
+
+/* Take an idle pooled connection for key, or open a new one. */
+static outc *out_get(const url_parts *u, int timeout_ms, char *err, size_t errn, int *reused) {
+    char key[300];
+    snprintf(key, sizeof key, "%s://%s:%s", u->tls ? "https" : "http", u->host, u->port);
+    pthread_mutex_lock(&out_lock);
+    for (outc **pp = &out_pool; *pp; pp = &(*pp)->next)
+        if (!strcmp((*pp)->key, key)) {
+            outc *o = *pp;
+            *pp = o->next;
+            pthread_mutex_unlock(&out_lock);
+            o->c.timeout_ms = timeout_ms;
+            *reused = 1;
+            return o;
+        }
+    pthread_mutex_unlock(&out_lock);
+    *reused = 0;
+#if !MCP_ENABLE_TLS
+    if (u->tls) { snprintf(err, errn, "https is not available: this build has MCP_ENABLE_TLS=0"); return NULL; }
+#endif
+    outc *o = calloc(1, sizeof *o);
+    if (!o) { snprintf(err, errn, "out of memory"); return NULL; }
+    snprintf(o->key, sizeof o->key, "%s", key);
+    snprintf(o->host, sizeof o->host, "%s", u->host);
+    o->tls = u->tls;
+    o->c.timeout_ms = timeout_ms;
+    o->c.fd = tcp_connect(u->host, u->port, timeout_ms);
+    if (o->c.fd < 0) {
+        snprintf(err, errn, "cannot connect to %.96s:%s (%.64s)", u->host, u->port, errno ? strerror(errno) : "no address");
+        free(o);
+        return NULL;
+    }
+#if MCP_ENABLE_TLS
+    if (u->tls) {
+        tls_client_init(o);
+        if (!br_ssl_client_reset(&o->sc, u->host, 0)) { tls_error(o, err, errn); outc_free(o); return NULL; }
+        br_sslio_init(&o->io, &o->sc.eng, tls_low_read, o, tls_low_write, o);
+        if (br_sslio_flush(&o->io) < 0 || (br_ssl_engine_current_state(&o->sc.eng) & BR_SSL_CLOSED)) {
+            tls_error(o, err, errn);
+            outc_free(o);
+            return NULL;
+        }
+        pthread_mutex_lock(&out_lock);
+        tls_handshakes++;
+        pthread_mutex_unlock(&out_lock);
+        o->c.recv = tls_recv;
+        o->c.tls = o;
+    }
+#endif
+    return o;
+}
+
+static void out_put(outc *o) {
+    pthread_mutex_lock(&out_lock);
+    o->next = out_pool;
+    out_pool = o;
+    pthread_mutex_unlock(&out_lock);
+}
+
+static int out_send(outc *o, const void *p, size_t n) {
+#if MCP_ENABLE_TLS
+    if (o->tls) return br_sslio_write_all(&o->io, p, n) < 0 ? -1 : 0;
+#endif
+    if (wait_fd(o->c.fd, POLLOUT, o->c.timeout_ms)) return -1;
+    return write_all(o->c.fd, p, n);
+}
+
+static int out_flush(outc *o) {
+#if MCP_ENABLE_TLS
+    if (o->tls) return br_sslio_flush(&o->io) < 0 ? -1 : 0;
+#endif
+    (void)o;
+    return 0;
+}
+
+void mcp_http_free(mcp_http_response *r) {
+    if (!r) return;
+    free(r->body);
+    free(r->head);
+    r->body = r->head = NULL;
+    r->len = 0;
+}
+
+const char *mcp_http_header(const mcp_http_response *r, const char *name, size_t *len) {
+    size_t n = strlen(name);
+    const char *p = r && r->head ? strchr(r->head, '\n') : NULL;
+    while (p && *++p && *p != '\r') {
+        const char *eol = strchr(p, '\r');
+        if (!eol) break;
+        if ((size_t)(eol - p) > n && p[n] == ':' && !strncasecmp(p, name, n)) {
+            const char *v = p + n + 1;
+            while (*v == ' ' || *v == '\t') v++;
+            if (len) *len = (size_t)(eol - v);
+            return v;
+        }
+        p = strchr(eol, '\n');
+    }
+    return NULL;
+}
+
+int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
+    memset(rs, 0, sizeof *rs);
+    url_parts u;
+    if (!rq->url || url_parse(rq->url, &u)) {
+        snprintf(rs->error, sizeof rs->error, "not an http(s) URL: %s", rq->url ? rq->url : "(null)");
+        return -1;
+    }
+    const char *method = rq->method ? rq->method : "GET";
+    int64_t timeout = rq->timeout_ms > 0 ? rq->timeout_ms : 10000;
+    int64_t left = deadline_left_ms() - 500; /* leave time to answer before Lambda stops us */
+    if (left < timeout) timeout = left;
+    if (timeout < 1) { snprintf(rs->error, sizeof rs->error, "no time left before the invocation deadline"); return -1; }
+    size_t max = rq->max_response ? rq->max_response : (size_t)16 << 20;
+    buf req = {0};
+    int default_port = !strcmp(u.port, u.tls ? "443" : "80");
+    buf_printf(&req, "%s %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: mcp.c/" MCP_VERSION "\r\n", method, u.path,
+               strchr(u.host, ':') ? "[" : "", u.host, strchr(u.host, ':') ? "]" : "", default_port ? "" : ":",
+               default_port ? "" : u.port);
+    if (rq->headers) buf_puts(&req, rq->headers);
+    if (rq->body || (strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "DELETE")))
+        buf_printf(&req, "Content-Length: %zu\r\n", rq->body_len);
+    buf_puts(&req, "\r\n");
+    if (req.oom) { snprintf(rs->error, sizeof rs->error, "out of memory"); buf_free(&req); return -1; }
+    int rc = -1;
+    http_msg *m = malloc(sizeof *m);
+    for (int attempt = 0; m && attempt < 2; attempt++) {
+        int reused;
+        outc *o = out_get(&u, (int)timeout, rs->error, sizeof rs->error, &reused);
+        if (!o) break;
+        if (out_send(o, req.p, req.len) || (rq->body_len && out_send(o, rq->body, rq->body_len)) || out_flush(o)) {
+            outc_free(o);
+            if (reused) continue; /* the server closed an idle connection: once more on a new one */
+            snprintf(rs->error, sizeof rs->error, "sending to %.96s failed: %.64s", u.host, strerror(errno));
+            break;
+        }
+        char *body;
+        size_t blen;
+        int r = conn_read_msg(&o->c, m, strcmp(method, "HEAD") ? 1 : 2, max, &body, &blen);
+        if (r != 1) {
+            int fresh_eof = r == 0 || (r == -400 && reused && !o->c.in.len);
+            outc_free(o);
+            if (reused && fresh_eof) continue;
+            if (r == -413) snprintf(rs->error, sizeof rs->error, "the response from %.96s is larger than %zu bytes", u.host, max);
+            else if (r == -408 || errno == ETIMEDOUT) snprintf(rs->error, sizeof rs->error, "%.96s did not answer within %lld ms", u.host, (long long)timeout);
+            else snprintf(rs->error, sizeof rs->error, "%.96s sent no valid HTTP response", u.host);
+            break;
+        }
+        rs->status = m->status;
+        rs->head = xmalloc(m->head_len + 1);
+        memcpy(rs->head, o->c.in.p, m->head_len);
+        rs->head[m->head_len] = 0;
+        rs->body = xmalloc(blen + 1);
+        memcpy(rs->body, body, blen);
+        rs->body[blen] = 0;
+        rs->len = blen;
+        if (m->close) outc_free(o);
+        else out_put(o);
+        rc = 0;
+        break;
+    }
+    free(m);
+    buf_free(&req);
+    return rc;
 }
 
 /*=== MARK: - 9. JSON Schema subset (Private) ===*/
@@ -3592,6 +4240,7 @@ static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
         jw_obj(&w);
         jw_key(&w, "uptimeSeconds"); jw_num(&w, (double)((mono_us() - s->started_us) / 1000) / 1000.0);
         jw_key(&w, "httpRequests"); jw_int(&w, (long long)s->http_requests);
+        jw_key(&w, "tlsHandshakes"); jw_int(&w, (long long)tls_handshake_count());
         jw_key(&w, "methods"); jw_obj(&w);
         for (size_t i = 0; i < N_STAT_METHODS; i++)
             if (s->mstat[i].count) { jw_key(&w, stat_methods[i]); metric_json(&w, &s->mstat[i]); }
@@ -3788,7 +4437,10 @@ static void serve_error(int fd, int status) {
 static void *serve_thread(void *arg) {
     serve_conn *sc = arg;
     mcp_server *s = sc->s;
-    conn c = {sc->fd, {0}, 0, MCP_IDLE_TIMEOUT * 1000};
+    conn c;
+    memset(&c, 0, sizeof c);
+    c.fd = sc->fd;
+    c.timeout_ms = MCP_IDLE_TIMEOUT * 1000;
     arena a = {0};
     http_msg *m = malloc(sizeof *m);
     for (; m;) {
@@ -4570,6 +5222,11 @@ const char *mcp_context(mcp_call *c, const char *key) {
     if (!strcmp(key, "client-context")) return L->client_context;
     if (!strcmp(key, "cognito-identity")) return L->cognito;
     return NULL;
+}
+
+static int64_t deadline_left_ms(void) {
+    const char *d = cur_rt && cur_rt->deadline[0] ? cur_rt->deadline : NULL;
+    return d ? (int64_t)strtoll(d, NULL, 10) - (int64_t)now_ms() : INT64_MAX;
 }
 
 int64_t mcp_remaining_ms(mcp_call *c) {

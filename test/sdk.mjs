@@ -120,6 +120,8 @@ async function suite(label, transport) {
     const t = name => `${label}: ${name}`;
     const opts = { timeout: REQUEST_MS };
     const client = new Client({ name: 'mcp.c-sdk-test', version: '1.0.0' });
+    const transportErrors = [];
+    client.onerror = e => transportErrors.push(String(e?.message || e));
     try {
         await withTimeout(client.connect(transport, opts), REQUEST_MS + 1000, 'connect');
         ok(t('connect (initialize handshake)'));
@@ -197,6 +199,8 @@ async function suite(label, transport) {
         }
     }
     await withTimeout(client.close(), REQUEST_MS + 1000, 'close').catch(e => notOk(t('close'), errorText(e)));
+    if (!transportErrors.length) ok(t('no transport errors reported by the SDK'));
+    else notOk(t('no transport errors reported by the SDK'), transportErrors.join(' | '));
 }
 
 /*=== Starting servers ===*/

@@ -129,6 +129,14 @@ static char *xstrdup(const char *s) {
     return memcpy(xmalloc(n), s, n);
 }
 
+#define GROW(arr, n) do { \
+        if (((n) & ((n) - 1)) == 0) { \
+            void *np_ = realloc((arr), sizeof(*(arr)) * ((n) ? (size_t)(n) * 2 : 4)); \
+            if (!np_) die("out of memory"); \
+            (arr) = np_; \
+        } \
+    } while (0)
+
 /* A string slice: no NUL, no ownership. */
 typedef struct { const char *p; size_t n; } slice;
 
@@ -2013,6 +2021,276 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
     return rc;
 }
 
+/*=== MARK: - 8. AWS Signature Version 4 and AWS services (Public: mcp_aws_*) ===*/
+/*
+ * SigV4 as the AWS General Reference specifies it ("Create a signed AWS API request"):
+ * canonical request, string to sign, derived key, Authorization header or presigned query.
+ * Credentials come from the standard variables Lambda sets; endpoints from the region, or
+ * AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL, so tests can point at local servers.
+ */
+
+static void hex_put(buf *b, const unsigned char *p, size_t n) {
+    if (!buf_grow(b, 2 * n)) return;
+    for (size_t i = 0; i < n; i++) { b->p[b->len++] = hexdig[p[i] >> 4]; b->p[b->len++] = hexdig[p[i] & 15]; }
+    b->p[b->len] = 0;
+}
+
+static void sha256_hex(const void *p, size_t n, buf *out) {
+    sha256_ctx c;
+    unsigned char d[32];
+    sha256_init(&c);
+    sha256_update(&c, p, n);
+    sha256_final(&c, d);
+    hex_put(out, d, 32);
+}
+
+/* RFC 3986 unreserved characters stay; everything else is %XX (upper-case hex). '/' is kept
+ * when keep_slash (paths). */
+static void uri_encode(buf *b, const char *s, size_t n, int keep_slash) {
+    static const char up[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~' || (keep_slash && c == '/'))
+            buf_putc(b, (char)c);
+        else { char e[3] = {'%', up[c >> 4], up[c & 15]}; buf_put(b, e, 3); }
+    }
+}
+
+/* Decode %XX in place; returns the new length. */
+static size_t uri_decode(char *s, size_t n) {
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 && hexval((unsigned char)s[i + 2]) >= 0) {
+            s[w++] = (char)(hexval((unsigned char)s[i + 1]) << 4 | hexval((unsigned char)s[i + 2]));
+            i += 2;
+        } else s[w++] = s[i];
+    }
+    return w;
+}
+
+typedef struct { char *k, *v; } kv;
+static int kv_cmp(const void *a, const void *b) {
+    const kv *x = a, *y = b;
+    int c = strcmp(x->k, y->k);
+    return c ? c : strcmp(x->v, y->v);
+}
+
+/* The canonical query string: each name and value decoded, then encoded the SigV4 way,
+ * sorted by name and value. */
+static void canonical_query(buf *out, const char *q, size_t n) {
+    kv *items = NULL;
+    int count = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && q[j] != '&') j++;
+        if (j > i) {
+            const char *eq = memchr(q + i, '=', j - i);
+            size_t kl = eq ? (size_t)(eq - q - i) : j - i;
+            char *k = memcpy(xmalloc(kl + 1), q + i, kl);
+            k[uri_decode(k, kl)] = 0;
+            size_t vl = eq ? j - i - kl - 1 : 0;
+            char *v = memcpy(xmalloc(vl + 1), eq ? eq + 1 : "", vl);
+            v[uri_decode(v, vl)] = 0;
+            GROW(items, count);
+            items[count].k = k;
+            items[count].v = v;
+            count++;
+        }
+        i = j + 1;
+    }
+    if (count) qsort(items, (size_t)count, sizeof *items, kv_cmp);
+    for (int i = 0; i < count; i++) {
+        if (i) buf_putc(out, '&');
+        uri_encode(out, items[i].k, strlen(items[i].k), 0);
+        buf_putc(out, '=');
+        uri_encode(out, items[i].v, strlen(items[i].v), 0);
+        free(items[i].k);
+        free(items[i].v);
+    }
+    free(items);
+}
+
+typedef struct { char name[64]; const char *v; size_t vn; } sighdr;
+static int sighdr_cmp(const void *a, const void *b) { return strcmp(((const sighdr *)a)->name, ((const sighdr *)b)->name); }
+
+static void sigv4_key(const char *secret, const char *date, const char *region, const char *service, unsigned char out[32]) {
+    unsigned char k[32];
+    buf s = {0};
+    buf_printf(&s, "AWS4%s", secret);
+    hmac_sha256(s.p, s.len, date, strlen(date), k);
+    hmac_sha256(k, 32, region, strlen(region), k);
+    hmac_sha256(k, 32, service, strlen(service), k);
+    hmac_sha256(k, 32, "aws4_request", 12, out);
+    memset(s.p, 0, s.len);
+    buf_free(&s);
+}
+
+static void amz_dates(time_t now, char amz[17], char date[9]) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(amz, 17, "%Y%m%dT%H%M%SZ", &tm);
+    memcpy(date, amz, 8);
+    date[8] = 0;
+}
+
+static void sigv4_creds(const mcp_sigv4 *k, const char **ak, const char **sk, const char **tok) {
+    *ak = k->access_key ? k->access_key : getenv("AWS_ACCESS_KEY_ID");
+    *sk = k->secret_key ? k->secret_key : getenv("AWS_SECRET_ACCESS_KEY");
+    *tok = k->session_token ? k->session_token : (k->access_key ? NULL : getenv("AWS_SESSION_TOKEN"));
+}
+
+static const char *sigv4_region(const mcp_sigv4 *k) {
+    const char *r = k->region ? k->region : getenv("AWS_REGION");
+    if (!r || !*r) r = getenv("AWS_DEFAULT_REGION");
+    return r && *r ? r : "us-east-1";
+}
+
+/* The signature of a canonical request, as hex. */
+static void sigv4_sign_cr(const mcp_sigv4 *k, const char *sk, const char *amz, const char *date, const char *region,
+                          const buf *cr, buf *sig) {
+    buf sts = {0};
+    buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n", amz, date, region, k->service);
+    sha256_hex(cr->p, cr->len, &sts);
+    unsigned char key[32], mac[32];
+    sigv4_key(sk, date, region, k->service, key);
+    hmac_sha256(key, 32, sts.p, sts.len, mac);
+    hex_put(sig, mac, 32);
+    memset(key, 0, sizeof key);
+    buf_free(&sts);
+}
+
+char *mcp_sigv4_sign(const mcp_sigv4 *k, const char *method, const char *url, const char *headers,
+                     const void *body, size_t body_len) {
+    const char *ak, *sk, *tok;
+    sigv4_creds(k, &ak, &sk, &tok);
+    url_parts u;
+    if (!ak || !sk || !k->service || url_parse(url, &u)) return NULL;
+    const char *region = sigv4_region(k);
+    char amz[17], date[9];
+    amz_dates(k->now ? (time_t)k->now : time(NULL), amz, date);
+    buf payload = {0}, out = {0}, cr = {0}, hostv = {0};
+    if (k->unsigned_payload) buf_puts(&payload, "UNSIGNED-PAYLOAD");
+    else sha256_hex(body ? body : "", body ? body_len : 0, &payload);
+    int default_port = !strcmp(u.port, u.tls ? "443" : "80");
+    buf_printf(&hostv, "%s%s%s%s%s", strchr(u.host, ':') ? "[" : "", u.host, strchr(u.host, ':') ? "]" : "",
+               default_port ? "" : ":", default_port ? "" : u.port);
+    /* the headers that go out with the signature */
+    buf_printf(&out, "X-Amz-Date: %s\r\n", amz);
+    if (!strcmp(k->service, "s3")) buf_printf(&out, "X-Amz-Content-Sha256: %s\r\n", payload.p);
+    if (tok && *tok) buf_printf(&out, "X-Amz-Security-Token: %s\r\n", tok);
+    /* every header is signed: host, the caller's and ours */
+    sighdr hs[MCP_MAX_HEADERS];
+    int nh = 0;
+    const char *lists[2] = {headers ? headers : "", out.p};
+    snprintf(hs[nh].name, sizeof hs[nh].name, "host");
+    hs[nh].v = hostv.p;
+    hs[nh].vn = hostv.len;
+    nh++;
+    for (int L = 0; L < 2; L++) {
+        for (const char *p = lists[L]; *p && nh < MCP_MAX_HEADERS;) {
+            const char *colon = strchr(p, ':'), *eol = strstr(p, "\r\n");
+            if (!colon || !eol || colon > eol) break;
+            size_t nl = (size_t)(colon - p);
+            if (nl < sizeof hs[nh].name) {
+                for (size_t i = 0; i < nl; i++) hs[nh].name[i] = (char)lower((unsigned char)p[i]);
+                hs[nh].name[nl] = 0;
+                slice v = {colon + 1, (size_t)(eol - colon - 1)};
+                v = sl_trim(v);
+                hs[nh].v = v.p;
+                hs[nh].vn = v.n;
+                nh++;
+            }
+            p = eol + 2;
+        }
+    }
+    qsort(hs, (size_t)nh, sizeof *hs, sighdr_cmp);
+    /* canonical request */
+    const char *path = u.path, *qm = strchr(path, '?');
+    size_t plen = qm ? (size_t)(qm - path) : strlen(path);
+    buf_printf(&cr, "%s\n", method);
+    if (!strcmp(k->service, "s3")) buf_put(&cr, path, plen); /* S3: the path as sent, encoded once */
+    else { /* others: each segment normalized and encoded twice */
+        buf once = {0};
+        char *dec = memcpy(xmalloc(plen + 1), path, plen);
+        size_t dl = uri_decode(dec, plen);
+        uri_encode(&once, dec, dl, 1);
+        uri_encode(&cr, once.p ? once.p : "", once.len, 1);
+        buf_free(&once);
+        free(dec);
+    }
+    buf_putc(&cr, '\n');
+    if (qm) canonical_query(&cr, qm + 1, strlen(qm + 1));
+    buf_putc(&cr, '\n');
+    buf signed_names = {0};
+    for (int i = 0; i < nh; i++) {
+        /* repeated names join their values with commas */
+        if (i && !strcmp(hs[i].name, hs[i - 1].name)) {
+            cr.len--; /* the newline */
+            buf_putc(&cr, ',');
+        } else {
+            buf_printf(&cr, "%s:", hs[i].name);
+            if (signed_names.len) buf_putc(&signed_names, ';');
+            buf_puts(&signed_names, hs[i].name);
+        }
+        /* sequential spaces become one */
+        for (size_t j = 0; j < hs[i].vn; j++)
+            if (!(hs[i].v[j] == ' ' && j && hs[i].v[j - 1] == ' ')) buf_putc(&cr, hs[i].v[j]);
+        buf_putc(&cr, '\n');
+    }
+    buf_printf(&cr, "\n%s\n%s", signed_names.p, payload.p);
+    buf sig = {0};
+    sigv4_sign_cr(k, sk, amz, date, region, &cr, &sig);
+    buf_printf(&out, "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, Signature=%s\r\n",
+               ak, date, region, k->service, signed_names.p, sig.p);
+    buf_free(&sig);
+    buf_free(&signed_names);
+    buf_free(&cr);
+    buf_free(&payload);
+    buf_free(&hostv);
+    if (out.oom) { buf_free(&out); return NULL; }
+    return out.p;
+}
+
+char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url, int expires) {
+    const char *ak, *sk, *tok;
+    sigv4_creds(k, &ak, &sk, &tok);
+    url_parts u;
+    if (!ak || !sk || !k->service || url_parse(url, &u) || expires < 1 || expires > 604800) return NULL;
+    const char *region = sigv4_region(k);
+    char amz[17], date[9];
+    amz_dates(k->now ? (time_t)k->now : time(NULL), amz, date);
+    buf q = {0}, cred = {0}, full = {0}, cr = {0};
+    buf_printf(&cred, "%s/%s/%s/%s/aws4_request", ak, date, region, k->service);
+    const char *path = u.path, *qm = strchr(path, '?');
+    size_t plen = qm ? (size_t)(qm - path) : strlen(path);
+    if (qm && qm[1]) { buf_puts(&q, qm + 1); buf_putc(&q, '&'); }
+    buf_puts(&q, "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=");
+    uri_encode(&q, cred.p, cred.len, 0);
+    buf_printf(&q, "&X-Amz-Date=%s&X-Amz-Expires=%d", amz, expires);
+    if (tok && *tok) { buf_puts(&q, "&X-Amz-Security-Token="); uri_encode(&q, tok, strlen(tok), 0); }
+    buf_puts(&q, "&X-Amz-SignedHeaders=host");
+    int default_port = !strcmp(u.port, u.tls ? "443" : "80");
+    buf_printf(&cr, "%s\n", method);
+    buf_put(&cr, path, plen);
+    buf_putc(&cr, '\n');
+    canonical_query(&cr, q.p, q.len);
+    buf_printf(&cr, "\nhost:%s%s%s%s%s\n\nhost\nUNSIGNED-PAYLOAD", strchr(u.host, ':') ? "[" : "", u.host,
+               strchr(u.host, ':') ? "]" : "", default_port ? "" : ":", default_port ? "" : u.port);
+    buf sig = {0};
+    sigv4_sign_cr(k, sk, amz, date, region, &cr, &sig);
+    buf_put(&full, url, (size_t)(u.path - url) + plen);
+    buf_putc(&full, '?');
+    buf_put(&full, q.p, q.len);
+    buf_printf(&full, "&X-Amz-Signature=%s", sig.p);
+    buf_free(&sig);
+    buf_free(&cr);
+    buf_free(&q);
+    buf_free(&cred);
+    if (full.oom) { buf_free(&full); return NULL; }
+    return full.p;
+}
+
 /*=== MARK: - 9. JSON Schema subset (Private) ===*/
 /*
  * Tool arguments are checked against the tool's input schema before its handler runs
@@ -2458,13 +2736,6 @@ static int level_find(const char *s) {
     return -1;
 }
 
-#define GROW(arr, n) do { \
-        if (((n) & ((n) - 1)) == 0) { \
-            void *np_ = realloc((arr), sizeof(*(arr)) * ((n) ? (size_t)(n) * 2 : 4)); \
-            if (!np_) die("out of memory"); \
-            (arr) = np_; \
-        } \
-    } while (0)
 
 mcp_server *mcp_server_new(const char *name, const char *version) {
     mcp_server *s = calloc(1, sizeof *s);

@@ -254,6 +254,26 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs);
 const char *mcp_http_header(const mcp_http_response *rs, const char *name, size_t *len);
 void mcp_http_free(mcp_http_response *rs);
 
+/*=== AWS ===*/
+
+/* Signature Version 4. NULL credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+ * and AWS_SESSION_TOKEN; a NULL region from AWS_REGION. */
+typedef struct {
+    const char *access_key, *secret_key, *session_token;
+    const char *region;
+    const char *service;     /* "s3", "ssm", "lambda", ... */
+    int64_t now;             /* seconds since the epoch; 0 for the current time */
+    int unsigned_payload;    /* S3: sign "UNSIGNED-PAYLOAD" instead of the body's hash */
+} mcp_sigv4;
+
+/* The header lines (X-Amz-Date, X-Amz-Content-Sha256 for S3, X-Amz-Security-Token,
+ * Authorization) to add to a request with these headers and body; every given header and
+ * Host are signed. malloc'ed; NULL without credentials or with a bad URL. */
+char *mcp_sigv4_sign(const mcp_sigv4 *k, const char *method, const char *url, const char *headers,
+                     const void *body, size_t body_len);
+/* A presigned URL valid for `expires` seconds (1 to 604800). malloc'ed. */
+char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url, int expires);
+
 /*=== Running ===*/
 
 /* Chooses the mode from argv and the environment; returns the process exit status. */

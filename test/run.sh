@@ -49,7 +49,7 @@ need() {
     [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
-need gcc clang libclang-rt-14-dev musl-tools zip binutils libbearssl-dev openssl python3 >/dev/null 2>&1 || echo "test/run.sh: could not install packages" >&2
+need gcc clang libclang-rt-14-dev musl-tools zip unzip file binutils libbearssl-dev openssl python3 python3-botocore python3-yaml ca-certificates >/dev/null 2>&1 || echo "test/run.sh: could not install packages" >&2
 
 WARN="-std=c11 -Wall -Wextra -Wpedantic -Werror"
 SAN="-g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
@@ -95,6 +95,22 @@ run unit-gcc unit gcc -O2
 run unit-clang unit clang -O2
 run unit-asan unit gcc $SAN
 run unit-clang-asan unit clang $SAN
+
+# SigV4 against botocore, an independent implementation; the compiled-in trust anchors
+# against the system's certificates
+sigv4() {
+    gcc -std=c11 $SAN -o "$LOG/sigv4_tool" test/aws/sigv4_tool.c -lbearssl -lm -lpthread || return 1
+    /usr/bin/python3 test/aws/sigv4.py "$LOG/sigv4_tool"
+}
+run sigv4 sigv4
+anchors() {
+    local want got
+    want=$(/usr/bin/python3 test/anchors.py)
+    got=$(sed -n '/BEGIN anchors/,/END anchors/p' mcp.c | sed '1d;$d')
+    if [ "$want" = "$got" ]; then echo "ok - mcp.c's trust anchors are the system's AWS roots"
+    else echo "not ok - mcp.c's trust anchors differ from test/anchors.py's output"; fi
+}
+run anchors anchors
 
 # 3. sanitized builds of the examples, for the integration suites
 mkdir -p build/asan

@@ -1360,6 +1360,93 @@ static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
     return 1;
 }
 
+/* Read a message head, then hand its body to cb piece by piece (for bodies larger than
+ * memory). The head is copied to head_out first. Returns 1 when the whole body was
+ * delivered, or -status (-400 framing, -408 timeout, -499 cb stopped it). The connection is
+ * reusable only after 1. */
+static int conn_stream_msg(conn *c, http_msg *m, int response, buf *head_out,
+                           int (*cb)(void *ud, const char *p, size_t n), void *ud) {
+    long hl;
+    if (c->off) {
+        memmove(c->in.p, c->in.p + c->off, c->in.len - c->off);
+        c->in.len -= c->off;
+        c->off = 0;
+    }
+    while ((hl = http_parse_head(c->in.p ? c->in.p : "", c->in.len, m, response)) == 0) {
+        long r = conn_fill(c);
+        if (r <= 0) return r < 0 && errno == ETIMEDOUT ? -408 : -400;
+    }
+    if (hl < 0) return (int)hl;
+    buf_put(head_out, c->in.p, (size_t)hl);
+    c->off = (size_t)hl;
+    if (response == 2 || m->status == 204 || m->status == 304 || m->status / 100 == 1) return 1;
+#define AVAIL (c->in.len - c->off)
+#define MORE() do { \
+        if (c->off == c->in.len) { c->in.len = c->off = 0; } \
+        long r_ = conn_fill(c); \
+        if (r_ <= 0) return r_ < 0 && errno == ETIMEDOUT ? -408 : -400; \
+    } while (0)
+    if (!m->chunked) {
+        int to_eof = m->clen < 0;
+        unsigned long long left = to_eof ? ULLONG_MAX : (unsigned long long)m->clen;
+        while (left) {
+            if (!AVAIL) {
+                if (c->off == c->in.len) { c->in.len = c->off = 0; }
+                long r = conn_fill(c);
+                if (r == 0 && to_eof) { m->close = 1; return 1; }
+                if (r <= 0) return r < 0 && errno == ETIMEDOUT ? -408 : -400;
+            }
+            size_t take = AVAIL < left ? AVAIL : (size_t)left;
+            if (cb(ud, c->in.p + c->off, take)) return -499;
+            c->off += take;
+            left -= take;
+        }
+        return 1;
+    }
+    for (;;) {
+        char *eol;
+        while (!(eol = AVAIL ? memchr(c->in.p + c->off, '\n', AVAIL) : NULL)) {
+            if (AVAIL > 1024) return -400;
+            if (c->off) { memmove(c->in.p, c->in.p + c->off, AVAIL); c->in.len = AVAIL; c->off = 0; }
+            MORE();
+        }
+        unsigned long long size = 0;
+        int digits = 0;
+        for (char *p = c->in.p + c->off; p < eol && hexval((unsigned char)*p) >= 0; p++, digits++) {
+            if (size >> 56) return -400;
+            size = size << 4 | (unsigned)hexval((unsigned char)*p);
+        }
+        if (!digits) return -400;
+        c->off = (size_t)(eol - c->in.p) + 1;
+        if (!size) { /* trailers until an empty line */
+            for (;;) {
+                while (!(eol = AVAIL ? memchr(c->in.p + c->off, '\n', AVAIL) : NULL)) {
+                    if (c->off) { memmove(c->in.p, c->in.p + c->off, AVAIL); c->in.len = AVAIL; c->off = 0; }
+                    MORE();
+                }
+                int empty = eol == c->in.p + c->off || (eol == c->in.p + c->off + 1 && c->in.p[c->off] == '\r');
+                c->off = (size_t)(eol - c->in.p) + 1;
+                if (empty) return 1;
+            }
+        }
+        while (size) {
+            if (!AVAIL) MORE();
+            size_t take = AVAIL < size ? AVAIL : (size_t)size;
+            if (cb(ud, c->in.p + c->off, take)) return -499;
+            c->off += take;
+            size -= take;
+        }
+        while (AVAIL < 2) {
+            if (c->off) { memmove(c->in.p, c->in.p + c->off, AVAIL); c->in.len = AVAIL; c->off = 0; }
+            MORE();
+        }
+        if (c->in.p[c->off] != '\r' || c->in.p[c->off + 1] != '\n') return -400;
+        c->off += 2;
+    }
+#undef AVAIL
+#undef MORE
+}
+
 static int tcp_connect(const char *host, const char *port, int timeout_ms) {
     struct addrinfo hints, *res = NULL, *ai;
     memset(&hints, 0, sizeof hints);
@@ -1991,11 +2078,21 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
             snprintf(rs->error, sizeof rs->error, "sending to %.96s failed: %.64s", u.host, strerror(errno));
             break;
         }
-        char *body;
-        size_t blen;
-        int r = conn_read_msg(&o->c, m, strcmp(method, "HEAD") ? 1 : 2, max, &body, &blen);
+        char *body = NULL;
+        size_t blen = 0;
+        buf head = {0};
+        int r = rq->on_body ? conn_stream_msg(&o->c, m, strcmp(method, "HEAD") ? 1 : 2, &head, rq->on_body, rq->ud)
+                            : conn_read_msg(&o->c, m, strcmp(method, "HEAD") ? 1 : 2, max, &body, &blen);
+        if (r == -499) { /* the callback stopped the body: the connection cannot be reused */
+            outc_free(o);
+            snprintf(rs->error, sizeof rs->error, "stopped by the body callback");
+            rs->status = m->status;
+            rs->head = head.p;
+            break;
+        }
         if (r != 1) {
-            int fresh_eof = r == 0 || (r == -400 && reused && !o->c.in.len);
+            int fresh_eof = (r == 0 || (r == -400 && reused && !o->c.in.len)) && !head.len;
+            buf_free(&head);
             outc_free(o);
             if (reused && fresh_eof) continue;
             if (r == -413) snprintf(rs->error, sizeof rs->error, "the response from %.96s is larger than %zu bytes", u.host, max);
@@ -2004,11 +2101,14 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
             break;
         }
         rs->status = m->status;
-        rs->head = xmalloc(m->head_len + 1);
-        memcpy(rs->head, o->c.in.p, m->head_len);
-        rs->head[m->head_len] = 0;
+        if (rq->on_body) rs->head = head.p;
+        else {
+            rs->head = xmalloc(m->head_len + 1);
+            memcpy(rs->head, o->c.in.p, m->head_len);
+            rs->head[m->head_len] = 0;
+        }
         rs->body = xmalloc(blen + 1);
-        memcpy(rs->body, body, blen);
+        if (blen) memcpy(rs->body, body, blen);
         rs->body[blen] = 0;
         rs->len = blen;
         if (m->close) outc_free(o);
@@ -2289,6 +2389,335 @@ char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url,
     buf_free(&cred);
     if (full.oom) { buf_free(&full); return NULL; }
     return full.p;
+}
+
+/* The endpoint for a service: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, or
+ * https://<service>.<region>.amazonaws.com. No trailing slash. */
+static void aws_endpoint(const char *service, buf *out, int *custom) {
+    char var[96] = "AWS_ENDPOINT_URL_";
+    size_t n = strlen(var);
+    for (const char *p = service; *p && n + 1 < sizeof var; p++)
+        var[n++] = *p == '-' ? '_' : (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : *p;
+    var[n] = 0;
+    const char *e = getenv(var);
+    if (!e || !*e) e = getenv("AWS_ENDPOINT_URL");
+    *custom = e && *e;
+    if (*custom) {
+        buf_puts(out, e);
+        while (out->len && out->p[out->len - 1] == '/') out->p[--out->len] = 0;
+    } else {
+        mcp_sigv4 k;
+        memset(&k, 0, sizeof k);
+        buf_printf(out, "https://%s.%s.amazonaws.com", service, sigv4_region(&k));
+    }
+}
+
+/* Sign and send one AWS request; on an error status, rs->error says service, code, message. */
+static int aws_send(const char *service, const char *method, const char *url, const char *headers,
+                    const void *body, size_t blen, int unsigned_payload, mcp_http_request *base, mcp_http_response *rs) {
+    mcp_sigv4 k;
+    memset(&k, 0, sizeof k);
+    k.service = service;
+    k.unsigned_payload = unsigned_payload;
+    char *sig = mcp_sigv4_sign(&k, method, url, headers, body, blen);
+    if (!sig) {
+        memset(rs, 0, sizeof *rs);
+        snprintf(rs->error, sizeof rs->error, "%s: no AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", service);
+        return -1;
+    }
+    buf h = {0};
+    buf_puts(&h, headers ? headers : "");
+    buf_puts(&h, sig);
+    free(sig);
+    mcp_http_request rq;
+    if (base) rq = *base;
+    else memset(&rq, 0, sizeof rq);
+    rq.method = method;
+    rq.url = url;
+    rq.headers = h.p;
+    rq.body = body;
+    rq.body_len = blen;
+    int r = mcp_http_do(&rq, rs);
+    buf_free(&h);
+    if (r) {
+        char e[256];
+        snprintf(e, sizeof e, "%s", rs->error);
+        snprintf(rs->error, sizeof rs->error, "%.24s: %.200s", service, e);
+        return -1;
+    }
+    if (rs->status / 100 == 2) return 0;
+    /* JSON errors: {"__type":"...#Code","message":"..."}; XML errors: <Code>..</Code><Message>..</Message> */
+    char code[96] = "", msg[160] = "";
+    mcp_json_err je;
+    mcp_json_doc *d = rs->body && rs->len ? mcp_json_parse(rs->body, rs->len, 0, &je) : NULL;
+    if (d) {
+        const char *t = mcp_json_str(mcp_json_get(mcp_json_root(d), "__type"));
+        const char *m = mcp_json_str(mcp_json_get(mcp_json_root(d), "message"));
+        if (!m) m = mcp_json_str(mcp_json_get(mcp_json_root(d), "Message"));
+        if (t) snprintf(code, sizeof code, "%s", strchr(t, '#') ? strchr(t, '#') + 1 : t);
+        if (m) snprintf(msg, sizeof msg, "%s", m);
+        mcp_json_free(d);
+    } else if (rs->body) {
+        const char *c = strstr(rs->body, "<Code>"), *m = strstr(rs->body, "<Message>");
+        if (c) { c += 6; const char *e = strstr(c, "</Code>"); if (e) snprintf(code, sizeof code, "%.*s", (int)(e - c), c); }
+        if (m) { m += 9; const char *e = strstr(m, "</Message>"); if (e) snprintf(msg, sizeof msg, "%.*s", (int)(e - m), m); }
+    }
+    snprintf(rs->error, sizeof rs->error, "%.24s: %.60s%s%.150s (HTTP %d)", service, code[0] ? code : "error",
+             msg[0] ? ": " : "", msg, rs->status);
+    return -1;
+}
+
+int mcp_aws_json(const char *service, const char *target, const char *json, mcp_http_response *rs) {
+    buf url = {0}, h = {0};
+    int custom;
+    aws_endpoint(service, &url, &custom);
+    buf_putc(&url, '/');
+    /* DynamoDB speaks x-amz-json-1.0; the others this is for, 1.1 */
+    buf_printf(&h, "Content-Type: application/x-amz-json-%s\r\nX-Amz-Target: %s\r\n",
+               !strncmp(target, "DynamoDB", 8) ? "1.0" : "1.1", target);
+    int r = aws_send(service, "POST", url.p, h.p, json, strlen(json), 0, NULL, rs);
+    buf_free(&url);
+    buf_free(&h);
+    return r;
+}
+
+/* A string member of a JSON answer, malloc'ed. */
+static char *json_member_dup(const char *body, size_t len, const char *outer, const char *inner) {
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(body, len, 0, &e);
+    const mcp_json *v = mcp_json_get(mcp_json_root(d), outer);
+    if (inner) v = mcp_json_get(v, inner);
+    char *r = mcp_json_str(v) ? xstrdup(v->s) : NULL;
+    mcp_json_free(d);
+    return r;
+}
+
+char *mcp_ssm_get(const char *name, char *err, size_t errn) {
+    buf b = {0};
+    jw w = {&b, 0};
+    jw_obj(&w);
+    jw_key(&w, "Name"); jw_str(&w, name);
+    jw_key(&w, "WithDecryption"); jw_bool(&w, 1);
+    jw_end_obj(&w);
+    mcp_http_response rs;
+    int r = mcp_aws_json("ssm", "AmazonSSM.GetParameter", b.p, &rs);
+    buf_free(&b);
+    char *v = r ? NULL : json_member_dup(rs.body, rs.len, "Parameter", "Value");
+    if (!v && err) snprintf(err, errn, "%s", r ? rs.error : "ssm: the answer has no Parameter.Value");
+    mcp_http_free(&rs);
+    return v;
+}
+
+char *mcp_secret_get(const char *spec, char *err, size_t errn) {
+    char id[512];
+    snprintf(id, sizeof id, "%s", spec);
+    char *hash = strchr(id, '#');
+    if (hash) *hash++ = 0;
+    buf b = {0};
+    jw w = {&b, 0};
+    jw_obj(&w);
+    jw_key(&w, "SecretId"); jw_str(&w, id);
+    jw_end_obj(&w);
+    mcp_http_response rs;
+    int r = mcp_aws_json("secretsmanager", "secretsmanager.GetSecretValue", b.p, &rs);
+    buf_free(&b);
+    char *v = r ? NULL : json_member_dup(rs.body, rs.len, "SecretString", NULL);
+    if (!v && err) snprintf(err, errn, "%s", r ? rs.error : "secretsmanager: the secret has no SecretString");
+    mcp_http_free(&rs);
+    if (v && hash) { /* one key of a JSON secret */
+        char *inner = json_member_dup(v, strlen(v), hash, NULL);
+        memset(v, 0, strlen(v));
+        free(v);
+        v = inner;
+        if (!v && err) snprintf(err, errn, "secretsmanager: secret %.200s has no string key %.100s", id, hash);
+    }
+    return v;
+}
+
+/* The URL of an S3 object (or of the bucket when key is NULL): path style on a custom
+ * endpoint or for bucket names with dots, virtual-hosted otherwise. */
+static void s3_url(buf *u, const char *bucket, const char *key) {
+    int custom;
+    buf ep = {0};
+    aws_endpoint("s3", &ep, &custom);
+    if (custom || strchr(bucket, '.')) {
+        if (!custom) { mcp_sigv4 k; memset(&k, 0, sizeof k); ep.len = 0; buf_printf(&ep, "https://s3.%s.amazonaws.com", sigv4_region(&k)); }
+        buf_printf(u, "%s/", ep.p);
+        uri_encode(u, bucket, strlen(bucket), 0);
+    } else {
+        mcp_sigv4 k;
+        memset(&k, 0, sizeof k);
+        buf_printf(u, "https://%s.s3.%s.amazonaws.com", bucket, sigv4_region(&k));
+    }
+    buf_putc(u, '/');
+    if (key) uri_encode(u, key, strlen(key), 1);
+    buf_free(&ep);
+}
+
+int mcp_s3_get(const char *bucket, const char *key, const char *range,
+               int (*on_data)(void *ud, const char *p, size_t n), void *ud, mcp_http_response *rs) {
+    buf u = {0}, h = {0};
+    s3_url(&u, bucket, key);
+    if (range) buf_printf(&h, "Range: %s\r\n", range);
+    mcp_http_request base;
+    memset(&base, 0, sizeof base);
+    base.on_body = on_data;
+    base.ud = ud;
+    base.timeout_ms = 30000;
+    int r = aws_send("s3", "GET", u.p, h.p, NULL, 0, 1, &base, rs);
+    buf_free(&u);
+    buf_free(&h);
+    return r;
+}
+
+int mcp_s3_put(const char *bucket, const char *key, const char *content_type, const void *body, size_t n,
+               mcp_http_response *rs) {
+    buf u = {0}, h = {0};
+    s3_url(&u, bucket, key);
+    buf_printf(&h, "Content-Type: %s\r\n", content_type ? content_type : "application/octet-stream");
+    int r = aws_send("s3", "PUT", u.p, h.p, body, n, 0, NULL, rs);
+    buf_free(&u);
+    buf_free(&h);
+    return r;
+}
+
+/* The text of <tag>...</tag> at or after p, XML entities decoded, into out. */
+static const char *xml_take(const char *p, const char *end, const char *tag, buf *out) {
+    char open[64], close[64];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = strstr(p, open);
+    if (!a || a >= end) return NULL;
+    a += strlen(open);
+    const char *b = strstr(a, close);
+    if (!b || b > end) return NULL;
+    out->len = 0;
+    for (const char *q = a; q < b; q++) {
+        if (*q != '&') { buf_putc(out, *q); continue; }
+        static const struct { const char *e; char c; } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+        size_t i;
+        for (i = 0; i < COUNT(ents); i++)
+            if (!strncmp(q, ents[i].e, strlen(ents[i].e))) { buf_putc(out, ents[i].c); q += strlen(ents[i].e) - 1; break; }
+        if (i == COUNT(ents)) buf_putc(out, '&');
+    }
+    if (!out->p) buf_putc(out, 0), out->len = 0;
+    return b + strlen(close);
+}
+
+int mcp_s3_list(const char *bucket, const char *prefix, int max,
+                int (*on_object)(void *ud, const char *key, long long size, const char *last_modified), void *ud,
+                char *err, size_t errn) {
+    buf token = {0};
+    int count = 0, more = 1;
+    while (more && (max <= 0 || count < max)) {
+        buf u = {0};
+        s3_url(&u, bucket, NULL);
+        buf_puts(&u, "?list-type=2");
+        if (prefix && *prefix) { buf_puts(&u, "&prefix="); uri_encode(&u, prefix, strlen(prefix), 0); }
+        if (token.len) { buf_puts(&u, "&continuation-token="); uri_encode(&u, token.p, token.len, 0); }
+        mcp_http_response rs;
+        int r = aws_send("s3", "GET", u.p, NULL, NULL, 0, 1, NULL, &rs);
+        buf_free(&u);
+        if (r) { if (err) snprintf(err, errn, "%s", rs.error); mcp_http_free(&rs); buf_free(&token); return -1; }
+        const char *p = rs.body, *end = rs.body + rs.len;
+        buf v = {0}, key = {0};
+        while ((p = strstr(p, "<Contents>")) && (max <= 0 || count < max)) {
+            const char *ce = strstr(p, "</Contents>");
+            if (!ce) break;
+            long long size = -1;
+            char lm[40] = "";
+            if (xml_take(p, ce, "Key", &key)) {
+                if (xml_take(p, ce, "Size", &v)) size = strtoll(v.p, NULL, 10);
+                if (xml_take(p, ce, "LastModified", &v)) snprintf(lm, sizeof lm, "%s", v.p);
+                count++;
+                if (on_object(ud, key.p, size, lm)) { more = 0; break; }
+            }
+            p = ce;
+        }
+        more = more && xml_take(rs.body, end, "IsTruncated", &v) && !strcmp(v.p, "true") &&
+               xml_take(rs.body, end, "NextContinuationToken", &token);
+        buf_free(&v);
+        buf_free(&key);
+        mcp_http_free(&rs);
+    }
+    buf_free(&token);
+    return count;
+}
+
+/* Configuration values that name a secret, resolved once at start and cached in the
+ * environment for the process's life: VAR=ssm:/path/name (SSM Parameter Store, decrypted;
+ * fetched ten at a time) or VAR=secretsmanager:name[#json-key]. Values are never logged.
+ * Returns 0, or -1 with err naming the variable that could not be resolved. */
+extern char **environ;
+
+static int config_resolve(char *err, size_t errn) {
+    char **names = NULL, **paths = NULL;
+    int n = 0, rc = 0;
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq) continue;
+        if (!strncmp(eq + 1, "ssm:", 4) || !strncmp(eq + 1, "secretsmanager:", 15)) {
+            GROW(names, n);
+            GROW(paths, n);
+            names[n] = memcpy(xmalloc((size_t)(eq - *e) + 1), *e, (size_t)(eq - *e));
+            names[n][eq - *e] = 0;
+            paths[n] = xstrdup(eq + 1);
+            n++;
+        }
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        if (strncmp(paths[i], "ssm:", 4)) continue;
+        /* a batch of up to ten SSM names in one GetParameters */
+        int idx[10], k = 0;
+        buf b = {0};
+        jw w = {&b, 0};
+        jw_obj(&w);
+        jw_key(&w, "Names"); jw_arr(&w);
+        for (int j = i; j < n && k < 10; j++)
+            if (!strncmp(paths[j], "ssm:", 4) && paths[j][0] != 0) { idx[k++] = j; jw_str(&w, paths[j] + 4); }
+        jw_end_arr(&w);
+        jw_key(&w, "WithDecryption"); jw_bool(&w, 1);
+        jw_end_obj(&w);
+        mcp_http_response rs;
+        if (mcp_aws_json("ssm", "AmazonSSM.GetParameters", b.p, &rs)) {
+            snprintf(err, errn, "%s=%s: %s", names[idx[0]], paths[idx[0]], rs.error);
+            rc = -1;
+        } else {
+            mcp_json_err je;
+            mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &je);
+            for (int t = 0; t < k && !rc; t++) {
+                const char *want = paths[idx[t]] + 4, *val = NULL;
+                mcp_json_iter it = mcp_json_iterate(mcp_json_get(mcp_json_root(d), "Parameters"));
+                const mcp_json *p;
+                while ((p = mcp_json_iter_next(&it, NULL)))
+                    if (mcp_json_str(mcp_json_get(p, "Name")) && !strcmp(mcp_json_get(p, "Name")->s, want))
+                        val = mcp_json_str(mcp_json_get(p, "Value"));
+                if (!val) {
+                    snprintf(err, errn, "%s=%s: ssm: ParameterNotFound: the parameter does not exist or is not readable",
+                             names[idx[t]], paths[idx[t]]);
+                    rc = -1;
+                } else setenv(names[idx[t]], val, 1);
+                paths[idx[t]][0] = 0; /* done */
+            }
+            mcp_json_free(d);
+        }
+        if (rs.body) memset(rs.body, 0, rs.len);
+        mcp_http_free(&rs);
+        buf_free(&b);
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        if (strncmp(paths[i], "secretsmanager:", 15)) continue;
+        char e[256];
+        char *v = mcp_secret_get(paths[i] + 15, e, sizeof e);
+        if (!v) { snprintf(err, errn, "%s=%s: %s", names[i], paths[i], e); rc = -1; break; }
+        setenv(names[i], v, 1);
+        memset(v, 0, strlen(v));
+        free(v);
+    }
+    for (int i = 0; i < n; i++) { free(names[i]); free(paths[i]); }
+    free(names);
+    free(paths);
+    return rc;
 }
 
 /*=== MARK: - 9. JSON Schema subset (Private) ===*/
@@ -5572,6 +6001,21 @@ static int lambda_main(mcp_server *s) {
     s->stateless = 1; /* sandboxes share nothing: session ids describe themselves */
     rt_log_setup();
     signal(SIGPIPE, SIG_IGN);
+    char err[512];
+    if (config_resolve(err, sizeof err)) { /* Lambda shows this to the first invocation */
+        lrt L;
+        memset(&L, 0, sizeof L);
+        L.c.fd = -1;
+        L.api = getenv("AWS_LAMBDA_RUNTIME_API");
+        const char *colon = strrchr(L.api, ':');
+        size_t hl = colon ? (size_t)(colon - L.api) : strlen(L.api);
+        if (hl >= sizeof L.host) hl = sizeof L.host - 1;
+        memcpy(L.host, L.api, hl);
+        snprintf(L.port, sizeof L.port, "%s", colon ? colon + 1 : "80");
+        rt_post_error(&L, "init/error", "Runtime.ConfigurationError", err);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
     const char *mc = getenv("AWS_LAMBDA_MAX_CONCURRENCY");
     int n = mc ? atoi(mc) : 1;
     if (n > 1) { /* Lambda Managed Instances: that many loops in one process */
@@ -5652,6 +6096,11 @@ int mcp_main(mcp_server *s, int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { usage(s, stdout); return 0; }
     if (!strcmp(cmd, "--version")) { printf("%s %s (mcp.c %s)\n", s->name, s->version, MCP_VERSION); return 0; }
+    char err[512];
+    if (strcmp(cmd, "--help") && config_resolve(err, sizeof err)) {
+        fprintf(stderr, "mcp: cannot start: %s\n", err);
+        return 2;
+    }
     if (!strcmp(cmd, "serve")) {
         const char *listen_at = getenv("MCP_LISTEN");
         for (int i = 2; i < argc; i++) {

@@ -238,6 +238,10 @@ typedef struct {
     size_t body_len;
     int timeout_ms;          /* default 10 s; never past the Lambda deadline */
     size_t max_response;     /* default 16 MB; a larger body is an error */
+    /* When set, the body is handed over piece by piece instead of kept (no size limit);
+     * returning nonzero stops it. */
+    int (*on_body)(void *ud, const char *p, size_t n);
+    void *ud;
 } mcp_http_request;
 
 typedef struct {
@@ -273,6 +277,25 @@ char *mcp_sigv4_sign(const mcp_sigv4 *k, const char *method, const char *url, co
                      const void *body, size_t body_len);
 /* A presigned URL valid for `expires` seconds (1 to 604800). malloc'ed. */
 char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url, int expires);
+
+/* A call to an AWS service that speaks the JSON protocol, e.g. ("dynamodb",
+ * "DynamoDB_20120810.GetItem", json) or ("lambda", ...). Returns 0 with the answer in
+ * rs->body, or -1 with rs->error naming the service, AWS's error code and message. */
+int mcp_aws_json(const char *service, const char *target, const char *json, mcp_http_response *rs);
+/* SSM Parameter Store (decrypted) and Secrets Manager ("name" or "name#json-key") values,
+ * malloc'ed; NULL with err filled on failure. */
+char *mcp_ssm_get(const char *name, char *err, size_t errn);
+char *mcp_secret_get(const char *spec, char *err, size_t errn);
+/* S3: an object (or a Range of it, e.g. "bytes=0-1023") streamed to on_data; one upload;
+ * a listing under a prefix (max 0: all), one call of on_object per key. mcp_s3_list returns
+ * the number of keys, or -1 with err filled. */
+int mcp_s3_get(const char *bucket, const char *key, const char *range,
+               int (*on_data)(void *ud, const char *p, size_t n), void *ud, mcp_http_response *rs);
+int mcp_s3_put(const char *bucket, const char *key, const char *content_type, const void *body, size_t n,
+               mcp_http_response *rs);
+int mcp_s3_list(const char *bucket, const char *prefix, int max,
+                int (*on_object)(void *ud, const char *key, long long size, const char *last_modified), void *ud,
+                char *err, size_t errn);
 
 /*=== Running ===*/
 

@@ -107,6 +107,8 @@ export class RuntimeApiEmulator extends EventEmitter {
    *   postDelayMs: ms                        wait before answering each POST
    *   trickle: {bytes, delayMs}             send event bodies in pieces of `bytes` with pauses
    *   force413At: N | [..] | fn              answer the Nth buffered POST /response with 413
+   *   dropAfterPostAt: N | [..] | fn         accept the Nth answer (response or error), then close
+   *                                          the connection without replying
    *   bufferedLimit: bytes                   default 6,291,556
    * opts.functionArn, opts.defaultTimeoutMs (30000), opts.chunkSize (event chunk size when chunked)
    */
@@ -126,6 +128,7 @@ export class RuntimeApiEmulator extends EventEmitter {
     this.initError = null;
     this.seq = 0;
     this.bufferedPosts = 0;
+    this.answerPosts = 0;
     this.stats = {
       nextCalls: 0, queued: 0, delivered: 0, responses: 0, errors: 0, streams: 0, initErrors: 0,
       answered: 0, tooLarge: 0, unknownId: 0, answeredTwice: 0, afterTooLarge: 0, badRequests: 0,
@@ -407,7 +410,8 @@ export class RuntimeApiEmulator extends EventEmitter {
       inv.state = 'answered';
       this.stats.answered++;
       rec.status = 202;
-      this._reply(res, 202, { status: 'OK' });
+      if (this._fault('dropAfterPostAt', ++this.answerPosts)) { rec.status = 'accepted-then-dropped'; req.socket.destroy(); }
+      else this._reply(res, 202, { status: 'OK' });
       const headers = { ...req.headers };
       if (what === 'error') {
         this.stats.errors++;

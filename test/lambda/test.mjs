@@ -507,12 +507,18 @@ test('events above 1 KB arrive chunked (200 KB event, 700-byte chunks) and are a
   });
 });
 
-test('a trickled event (7-byte pieces), a slow /next (300 ms) and a slow POST acknowledgement (300 ms): answered', async () => {
+test('a slow /next (300 ms), a trickled sized event (7-byte pieces) and a slow POST acknowledgement (300 ms): answered', async () => {
   await withRuntime({ faults: { trickle: { bytes: 7, delayMs: 1 }, nextDelayMs: 300, postDelayMs: 300 } }, async ({ emu }) => {
-    const r = await emu.invoke(call26(1, 'test_simple_text', {}, { pad: 'q'.repeat(1500) }));
-    eq(r.json?.result?.content?.[0]?.text, SIMPLE_TEXT, 'chunked trickle');
-    const r2 = await emu.invoke(call26(2, 'test_simple_text'), { chunked: false });
-    eq(r2.json?.id, 2, 'sized trickle');
+    const r = await emu.invoke(call26(1, 'test_simple_text', {}, { pad: 'q'.repeat(1500) }), { chunked: false });
+    eq(r.json?.result?.content?.[0]?.text, SIMPLE_TEXT, 'result');
+  });
+});
+
+test('a chunked event that arrives in pieces (7-byte chunks, 1 ms apart) is decoded and answered', async () => {
+  await withRuntime({ faults: { trickle: { bytes: 7, delayMs: 1 } } }, async ({ emu }) => {
+    const r = await emu.invoke(call26(1, 'test_simple_text', {}, { pad: 'q'.repeat(1500) }), { timeoutMs: 5000 * SLOW });
+    eq(r.kind, 'response', `result kind (${r.errorMessage || ''})`);
+    eq(r.json?.result?.content?.[0]?.text, SIMPLE_TEXT, 'result');
   });
 });
 
@@ -568,7 +574,8 @@ test('an event that is not JSON: POST /error with errorType Runtime.InvalidEvent
 test('a response above 6,291,556 bytes gets 413; the runtime does not then POST /error and serves the next event', async () => {
   await withRuntime({}, async ({ emu }) => {
     const big = 'b'.repeat(BUFFERED_LIMIT + 1000);
-    const r = await within(emu.invoke(call26(1, 'json_schema_2020_12_tool', { name: big, email: 'a@b.c' })), 10000 * SLOW, 'oversize invocation');
+    // sent with Content-Length: this test is about the answer, not about reading a 6 MB chunked event
+    const r = await within(emu.invoke(call26(1, 'json_schema_2020_12_tool', { name: big, email: 'a@b.c' }), { chunked: false }), 10000 * SLOW, 'oversize invocation');
     eq(r.kind, 'error', 'kind');
     eq(r.errorType, 'Function.ResponseSizeTooLarge', 'errorType');
     assert(r.bytes > BUFFERED_LIMIT, `response bytes ${r.bytes}`);
@@ -587,6 +594,18 @@ test('injected 413 on a small response: no POST /error afterwards, next event se
     eq(r2.json?.id, 2, 'next event');
     await sleep(100);
     eq(emu.stats.afterTooLarge, 0, 'POSTs after the 413');
+  });
+});
+
+test('connection dropped after the API accepted a POST /response: the answer is not POSTed again; the next event is served', async () => {
+  await withRuntime({ faults: { dropAfterPostAt: 1 } }, async ({ emu }) => {
+    const r = await emu.invoke(call26(1, 'test_simple_text'));
+    eq(r.json?.id, 1, 'first answer');
+    const r2 = await within(emu.invoke(call26(2, 'test_simple_text')), 3000 * SLOW, 'next event');
+    eq(r2.json?.id, 2, 'next event');
+    // A POST is not idempotent (RFC 9110 9.2.2): after its bytes went out, a lost reply does
+    // not mean a lost request; resending it answers the invocation twice (the API refuses it).
+    eq(emu.requests.filter((q) => q.requestId === r.id && q.kind === 'response').length, 1, 'POST /response for the first invocation');
   });
 });
 

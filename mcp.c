@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <netdb.h>
@@ -473,6 +474,16 @@ static const double json_pow10[] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(MCP_NO_X87)
+#if LDBL_MANT_DIG == 64
+#define JSON_X87 1
+static const long double json_pow10l[] = {
+    1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L, 1e12L, 1e13L,
+    1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L,
+};
+#endif
+#endif
+
 static int hexval(int c) {
     if (c >= '0' && c <= '9') return c - '0';
     c |= 32;
@@ -671,11 +682,28 @@ static int jnumber(jparser *P, char **pp, mcp_json *v) {
         exp10 += eneg ? -e : e;
     }
     double d;
+    int done = 0;
     /* Exact when the digits fit a double's 53-bit mantissa and 10^|e| is exact (Clinger's
-     * fast path); otherwise the C library rounds correctly from the text. */
+     * fast path). */
     if (digits <= 19 && m <= (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
         d = (double)m;
         d = exp10 < 0 ? d / json_pow10[-exp10] : d * json_pow10[exp10];
+        done = 1;
+    }
+#if JSON_X87
+    /* Up to 19 digits: x87's 64-bit mantissa holds m and 10^|e| (|e| <= 27) exactly, so one
+     * rounding gives q; rounding q to a double is then correct unless q sits within one
+     * unit of its last place of a halfway point between two doubles, which is checked. */
+    else if (digits <= 19 && m && exp10 >= -27 && exp10 <= 27) {
+        long double q = (long double)m;
+        q = exp10 < 0 ? q / json_pow10l[-exp10] : q * json_pow10l[exp10];
+        uint64_t mant;
+        memcpy(&mant, &q, sizeof mant); /* the explicit 64-bit significand */
+        unsigned low = (unsigned)(mant & 0x7ff);
+        if (low < 0x3ff || low > 0x401) { d = (double)q; done = 1; }
+    }
+#endif
+    if (done) {
         if (neg) d = -d;
     } else {
         char tmp[64], *t = tmp;

@@ -1187,6 +1187,126 @@ static void test_stdio(void) {
     free(out);
 }
 
+/* ---- a session-era request to the client over HTTP, answered on another request ---- */
+
+typedef struct { mcp_server *s; char *hdrs, *body; resp r; } call_arg;
+
+static void *call_thread(void *p) {
+    call_arg *a = p;
+    a->r = route_req(a->s, "POST", "/mcp", a->hdrs, a->body, 0);
+    return NULL;
+}
+
+static void test_http_elicitation(void) {
+    sess_t ss = open_session(g_srv, E25c, "{'elicitation':{}}");
+    call_arg a;
+    memset(&a, 0, sizeof a);
+    a.s = g_srv;
+    a.hdrs = xstrdup(QF(HJ "Mcp-Session-Id: %s\nMCP-Protocol-Version: 2025-11-25\n", ss.sid));
+    a.body = xstrdup(call_body(20, "ask", "{}"));
+    pthread_t th;
+    pthread_create(&th, NULL, call_thread, &a);
+    char key[96] = "";
+    for (int i = 0; i < 10000 && !key[0]; i++) { /* wait until the call waits for its answer */
+        pthread_mutex_lock(&g_srv->lock);
+        if (g_srv->waiters) snprintf(key, sizeof key, "%s", g_srv->waiters->key);
+        pthread_mutex_unlock(&g_srv->lock);
+        if (!key[0]) { struct timespec ts = {0, 1000000}; nanosleep(&ts, NULL); }
+    }
+    const char *slash = strchr(key, '/');
+    T_OK("session-era elicitation: the call waits under key SESSION/sN",
+         slash && (size_t)(slash - key) == strlen(ss.sid) && !strncmp(key, ss.sid, strlen(ss.sid)) && slash[1] == 's');
+    const char *rid = slash ? slash + 1 : "s0";
+    char *rid_copy = xstrdup(rid);
+    check("session-era elicitation: the answer is accepted with 202",
+          spost(g_srv, ss, QF("{'jsonrpc':'2.0','id':'%s','result':{'action':'accept','content':{'name':'Ada'}}}", rid_copy)), 202, NULL, "");
+    pthread_join(th, NULL);
+    check("session-era elicitation: request and result on the SSE stream", a.r, 200, SSE,
+          QF("event: message\ndata: {'jsonrpc':'2.0','id':'%s','method':'elicitation/create','params':{'mode':'form','message':'Your name?',"
+             "'requestedSchema':{'type':'object','properties':{'name':{'type':'string'}},'required':['name']}}}\n\n"
+             "event: message\ndata: {'jsonrpc':'2.0','id':20,'result':{'content':[{'type':'text','text':'Hello, Ada (state none)'}]}}\n\n",
+             rid_copy));
+    free(rid_copy);
+    free(a.hdrs);
+    free(a.body);
+    free(ss.sid);
+}
+
+/* ---- the session table forgets the least recently used session when full ---- */
+
+static mcp_server *g_lru;
+
+static void test_session_lru(void) {
+    g_lru = mcp_server_new("lru", "1");
+    sess_t *all = calloc(MAX_SESSIONS + 1, sizeof *all);
+    int ok = 1;
+    for (int i = 0; i < MAX_SESSIONS; i++) {
+        all[i] = open_session(g_lru, E25a, NULL);
+        if (!all[i].sid) ok = 0;
+    }
+    T_OK("MAX_SESSIONS sessions can be opened", ok);
+    check("touching the oldest session", spost(g_lru, all[0], Q("{'jsonrpc':'2.0','id':1,'method':'ping'}")), 200, JSON, ok_body(1, "{}"));
+    all[MAX_SESSIONS] = open_session(g_lru, E25a, NULL);
+    check("a session past the limit evicts the least recently used one",
+          spost(g_lru, all[1], Q("{'jsonrpc':'2.0','id':2,'method':'ping'}")), 404, JSON, err_null(-32600, "Session not found"));
+    check("the touched session survives", spost(g_lru, all[0], Q("{'jsonrpc':'2.0','id':3,'method':'ping'}")), 200, JSON, ok_body(3, "{}"));
+    check("the new session works", spost(g_lru, all[MAX_SESSIONS], Q("{'jsonrpc':'2.0','id':4,'method':'ping'}")), 200, JSON, ok_body(4, "{}"));
+    T_EQ_INT("the table stays at MAX_SESSIONS", g_lru->nsessions, MAX_SESSIONS);
+    for (int i = 0; i <= MAX_SESSIONS; i++) free(all[i].sid);
+    free(all);
+}
+
+/* ---- handler API corners, on a server of their own ---- */
+
+static int h_bad_struct(mcp_call *c) { return mcp_structured(c, "[1]"); }
+static int h_media(mcp_call *c) {
+    mcp_image(c, "image/png", "iVBO");
+    mcp_audio(c, NULL, "UklG");
+    mcp_embed_text(c, "x://e", "text/plain", "inside");
+    mcp_embed_blob(c, "x://b", NULL, "AAEC");
+    mcp_link(c, "x://l", NULL, "a link", "text/html");
+    mcp_textn(c, "a\0b\xFF", 4);
+    return 0;
+}
+static int h_progress_num(mcp_call *c) {
+    mcp_progress(c, 0.5, 0, NULL);
+    return mcp_text(c, "%d", mcp_blob(c, "AA") + mcp_complete(c, "x"));
+}
+static int h_args(mcp_call *c) {
+    const char *str = mcp_str(c, "s");
+    return mcp_text(c, "%s|%g|%lld|%d|%d|%d|%s", str ? str : "NULL", mcp_num(c, "n"), (long long)mcp_int(c, "i"), mcp_bool(c, "b"),
+                    mcp_has(c, "s"), mcp_has(c, "zz"), mcp_name(c));
+}
+
+static mcp_server *g_api;
+
+static void test_handler_api(void) {
+    g_api = mcp_server_new("api", "1");
+    mcp_tool(g_api, "bad_struct", NULL, "", h_bad_struct);
+    mcp_tool(g_api, "media", NULL, "", h_media);
+    mcp_tool(g_api, "progress_num", NULL, "", h_progress_num);
+    mcp_tool(g_api, "args", NULL, "s:string? n:number? i:integer? b:boolean?", h_args);
+    sess_t ss = open_session(g_api, E25c, NULL);
+    check("mcp_structured with a non-object: -32603", spost(g_api, ss, call_body(1, "bad_struct", "{}")), 200, JSON,
+          err_body(1, -32603, "tool bad_struct: structured content is not a JSON object"));
+    check("every content kind, text with NUL and invalid UTF-8", spost(g_api, ss, call_body(2, "media", "{}")), 200, JSON,
+          ok_body(2, "{'content':[{'type':'image','data':'iVBO','mimeType':'image/png'},{'type':'audio','data':'UklG','mimeType':'application/octet-stream'},"
+                     "{'type':'resource','resource':{'uri':'x://e','mimeType':'text/plain','text':'inside'}},"
+                     "{'type':'resource','resource':{'uri':'x://b','blob':'AAEC'}},"
+                     "{'type':'resource_link','uri':'x://l','name':'x://l','description':'a link','mimeType':'text/html'},"
+                     "{'type':'text','text':'a\\u0000b\xEF\xBF\xBD'}]}"));
+    check("numeric progressToken, no total; mcp_blob and mcp_complete refused in a tool",
+          spost(g_api, ss, Q("{'jsonrpc':'2.0','id':3,'method':'tools/call','params':{'name':'progress_num','arguments':{},'_meta':{'progressToken':42}}}")),
+          200, SSE,
+          Q("event: message\ndata: {'jsonrpc':'2.0','method':'notifications/progress','params':{'progressToken':42,'progress':0.5}}\n\n"
+            "event: message\ndata: {'jsonrpc':'2.0','id':3,'result':{'content':[{'type':'text','text':'-2'}]}}\n\n"));
+    check("argument accessors", spost(g_api, ss, call_body(4, "args", "{'s':'x','n':2.5,'i':9007199254740993,'b':true}")), 200, JSON,
+          ok_body(4, "{'content':[{'type':'text','text':'x|2.5|9007199254740993|1|1|0|args'}]}"));
+    check("argument accessors on absent arguments", spost(g_api, ss, call_body(5, "args", "{}")), 200, JSON,
+          ok_body(5, "{'content':[{'type':'text','text':'NULL|0|0|0|0|0|args'}]}"));
+    free(ss.sid);
+}
+
 /* ---- extra routes ---- */
 
 static void test_routes(void) {
@@ -1235,6 +1355,9 @@ int main(void) {
     test_batches();
     test_2026();
     test_routes();
+    test_http_elicitation();
+    test_session_lru();
+    test_handler_api();
     q_free();
     return t_done();
 }

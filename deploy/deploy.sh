@@ -1,0 +1,1033 @@
+#!/usr/bin/env bash
+# deploy/deploy.sh: an mcp.c server on AWS Lambda (provided.al2023) behind a function URL.
+#
+#   deploy/deploy.sh deploy [FLAGS]         build, create or update everything, smoke-test, print endpoints
+#   deploy/deploy.sh outputs [FLAGS]        print the endpoints and client configuration
+#   deploy/deploy.sh logs [--follow] [--since 10m]   tail the function's log group
+#   deploy/deploy.sh invoke [JSON]          invoke the live alias with a direct JSON-RPC event
+#   deploy/deploy.sh rollback [--to N]      point live at the previous published version (or N)
+#   deploy/deploy.sh destroy [--yes]        remove exactly what deploy created
+#
+# Settings: mcp-deploy.conf in the current directory (or --config FILE), KEY=value lines, read
+# as data (never sourced); every setting is also a flag (--memory 512, --invoke-mode=...), and
+# flags win. deploy/README.md describes each one. Needs bash, coreutils, curl and the AWS CLI v2.
+#
+# Exit status: 0 done; 1 an AWS call failed; 2 bad usage or settings; 3 pre-flight failed
+# (no CLI, no credentials, a referenced SSM parameter or secret missing; nothing was changed);
+# 4 deployed, but the smoke test failed.
+#
+# Environment: MCP_DEPLOY_ZIP=FILE deploys that zip instead of building (as --zip / ZIP=);
+# MCP_DEPLOY_RETRY_SLEEP=seconds between retries (default 3); MCP_DEPLOY_SMOKE_TRIES (default 10).
+set -euo pipefail
+export AWS_PAGER=""
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+
+# Settings and their defaults. Every key is a config line (KEY=value) and a flag (--key-name).
+SETTINGS=(NAME REGION ARCH MEMORY TIMEOUT AUTH INVOKE_MODE SOURCE ZIP RESERVED_CONCURRENCY
+          LOG_RETENTION_DAYS LOG_FORMAT LOG_LEVEL CORS_ORIGINS S3_PREFIXES ALARM_TOPIC)
+declare -A DEFAULT=([ARCH]=arm64 [MEMORY]=256 [TIMEOUT]=30 [AUTH]=AWS_IAM [INVOKE_MODE]=BUFFERED
+                    [LOG_RETENTION_DAYS]=14 [LOG_FORMAT]=JSON [LOG_LEVEL]=INFO)
+declare -A CONF=() FLAG=() ENVV=() FLAG_ENV=()
+ENV_ORDER=()
+POSITIONAL=()
+CONFIG=""
+SIGV4=0 YES=0 FOLLOW=0 SINCE=10m TO=""
+
+ALIAS=live
+POLICY_NAME="mcp-deploy"
+TAG_KEY="mcp-deploy"
+SID_URL="mcp-deploy-url-public"
+SID_INVOKE="mcp-deploy-url-invoke"
+RUNTIME=provided.al2023
+HANDLER=bootstrap
+PROTO=2026-07-28
+RETRY_SLEEP=${MCP_DEPLOY_RETRY_SLEEP:-3}
+SMOKE_TRIES=${MCP_DEPLOY_SMOKE_TRIES:-10}
+
+TMP=""
+cleanup() { [ -z "$TMP" ] || rm -rf "$TMP"; }
+trap cleanup EXIT
+
+say() { printf 'deploy: %s\n' "$*" >&2; }
+die() { local code=$1; shift; printf 'deploy: %s\n' "$*" >&2; exit "$code"; }
+
+usage() {
+    cat <<'EOF'
+usage: deploy/deploy.sh COMMAND [FLAGS]
+
+commands:
+  deploy              build, then create or update role, log group, function, version, alias
+                      "live", function URL, URL permission, alarms; smoke-test; print endpoints
+  outputs             print the endpoints and client configuration of the deployed server
+  logs                tail the log group (--follow to keep following, --since 10m)
+  invoke [JSON]       invoke the live alias with a direct JSON-RPC message (default tools/list)
+  rollback            point live at the previous published version (--to N for a given one)
+  destroy             remove what deploy created (--yes to skip the confirmation)
+
+settings (mcp-deploy.conf KEY=value, or the flag; flags win):
+  --name NAME                 function name; also names the role, log group and alarms (required)
+  --region REGION             default: AWS_REGION, AWS_DEFAULT_REGION, then the CLI's configured one
+  --arch arm64|x86_64         default arm64
+  --memory MB                 128..10240, default 256
+  --timeout SECONDS           1..900, default 30
+  --auth AWS_IAM|NONE         function URL auth, default AWS_IAM (NONE is public)
+  --invoke-mode BUFFERED|RESPONSE_STREAM   default BUFFERED
+  --source FILE.c             your server (default: the repository's examples, hello as bootstrap)
+  --zip FILE                  deploy this bootstrap zip instead of building
+  --reserved-concurrency N    reserved concurrency (empty: none)
+  --log-retention-days N      default 14
+  --log-format JSON|Text      default JSON;  --log-level TRACE|DEBUG|INFO|WARN|ERROR|FATAL (JSON only)
+  --cors-origins LIST         comma-separated origins (or *) for the function URL and the server
+  --s3-prefixes LIST          bucket/prefix,... the function may get, put and list
+  --alarm-topic ARN           SNS topic for the alarms' ALARM and OK actions
+  --env KEY=VALUE             a function environment variable (as ENV_KEY=VALUE; repeatable);
+                              ssm:/param and secretsmanager:name[#key] values are resolved at start-up
+other flags:
+  --config FILE   the settings file (default ./mcp-deploy.conf)
+  --sigv4         smoke-test an AWS_IAM URL too, signing with curl --aws-sigv4
+  --yes           destroy without asking
+EOF
+}
+
+# --- settings -------------------------------------------------------------------------------
+
+abspath() { case $1 in /*) printf '%s' "$1" ;; *) printf '%s/%s' "${2:-$PWD}" "$1" ;; esac; }
+
+is_setting() { local k; for k in "${SETTINGS[@]}"; do [ "$k" = "$1" ] && return 0; done; return 1; }
+
+add_env() { # add_env TABLE KEY VALUE: remember an environment variable, first-seen order
+    local table=$1 key=$2 val=$3
+    [[ $key =~ ^[A-Za-z][A-Za-z0-9_]*$ ]] || die 2 "environment variable name not allowed: $key"
+    if [ "$table" = conf ]; then ENVV[$key]=$val; else FLAG_ENV[$key]=$val; fi
+    local k
+    for k in "${ENV_ORDER[@]}"; do [ "$k" = "$key" ] && return 0; done
+    ENV_ORDER+=("$key")
+}
+
+load_conf() { # load_conf FILE: KEY=value lines; blank lines and lines starting with # ignored
+    local file=$1 dir line key val n=0
+    dir=$(cd "$(dirname "$file")" && pwd)
+    while IFS= read -r line || [ -n "$line" ]; do
+        n=$((n + 1))
+        line=${line%$'\r'}
+        line=${line#"${line%%[![:space:]]*}"}
+        [ -z "$line" ] && continue
+        [ "${line:0:1}" = "#" ] && continue
+        [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=(.*)$ ]] || die 2 "$file:$n: expected KEY=value, got: $line"
+        key=${BASH_REMATCH[1]}
+        val=${BASH_REMATCH[2]}
+        val=${val#"${val%%[![:space:]]*}"}
+        val=${val%"${val##*[![:space:]]}"}
+        if [[ ${#val} -ge 2 && ( ( ${val:0:1} = '"' && ${val: -1} = '"' ) || ( ${val:0:1} = "'" && ${val: -1} = "'" ) ) ]]; then
+            val=${val:1:${#val}-2}
+        fi
+        case $key in
+        ENV_*) add_env conf "${key#ENV_}" "$val" ;;
+        SOURCE | ZIP) [ -z "$val" ] || val=$(abspath "$val" "$dir"); CONF[$key]=$val ;;
+        *) is_setting "$key" || die 2 "$file:$n: unknown setting $key (see deploy/deploy.sh --help)"
+           CONF[$key]=$val ;;
+        esac
+    done <"$file"
+}
+
+parse_args() {
+    local a key val
+    while [ $# -gt 0 ]; do
+        a=$1
+        shift
+        case $a in
+        -h | --help) usage; exit 0 ;;
+        --sigv4) SIGV4=1 ;;
+        -y | --yes) YES=1 ;;
+        -f | --follow) FOLLOW=1 ;;
+        --*=*) key=${a%%=*}; val=${a#*=}; set_flag "$key" "$val" ;;
+        --*)
+            [ $# -gt 0 ] || die 2 "$a needs a value"
+            set_flag "$a" "$1"
+            shift ;;
+        -*) die 2 "unknown flag $a (see --help)" ;;
+        *) POSITIONAL+=("$a") ;;
+        esac
+    done
+}
+
+set_flag() { # set_flag --flag VALUE
+    local key
+    case $1 in
+    --config) CONFIG=$(abspath "$2"); return ;;
+    --since) SINCE=$2; return ;;
+    --to) TO=$2; return ;;
+    --env)
+        [[ $2 == *=* ]] || die 2 "--env needs KEY=VALUE, got: $2"
+        add_env flag "${2%%=*}" "${2#*=}"
+        return ;;
+    esac
+    key=${1#--}
+    key=${key//-/_}
+    key=${key^^}
+    is_setting "$key" || die 2 "unknown flag $1 (see --help)"
+    FLAG[$key]=$2
+    case $key in SOURCE | ZIP) [ -z "$2" ] || FLAG[$key]=$(abspath "$2") ;; esac
+}
+
+setting() { # setting KEY: the flag, else the config line, else the default
+    if [ -n "${FLAG[$1]+x}" ]; then printf '%s' "${FLAG[$1]}"
+    elif [ -n "${CONF[$1]+x}" ]; then printf '%s' "${CONF[$1]}"
+    else printf '%s' "${DEFAULT[$1]:-}"; fi
+}
+
+in_list() { local v=$1; shift; local x; for x in "$@"; do [ "$x" = "$v" ] && return 0; done; return 1; }
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+
+split_csv() { # split_csv LIST: one trimmed, non-empty item a line
+    local item
+    local -a items
+    IFS=',' read -r -a items <<<"$1"
+    for item in "${items[@]}"; do
+        item=${item#"${item%%[![:space:]]*}"}
+        item=${item%"${item##*[![:space:]]}"}
+        [ -z "$item" ] || printf '%s\n' "$item"
+    done
+}
+
+# Resolve every setting into globals, and check each one; no AWS call yet.
+resolve_settings() {
+    if [ -z "$CONFIG" ] && [ -f "$PWD/mcp-deploy.conf" ]; then CONFIG=$PWD/mcp-deploy.conf; fi
+    if [ -n "$CONFIG" ]; then
+        [ -f "$CONFIG" ] || die 2 "no such config file: $CONFIG"
+        load_conf "$CONFIG"
+    fi
+    NAME=$(setting NAME)
+    REGION=$(setting REGION)
+    ARCH=$(setting ARCH)
+    MEMORY=$(setting MEMORY)
+    TIMEOUT=$(setting TIMEOUT)
+    AUTH=$(setting AUTH)
+    INVOKE_MODE=$(setting INVOKE_MODE)
+    SOURCE=$(setting SOURCE)
+    ZIP=$(setting ZIP)
+    [ -n "$ZIP" ] || ZIP=${MCP_DEPLOY_ZIP:+$(abspath "$MCP_DEPLOY_ZIP")}
+    RESERVED_CONCURRENCY=$(setting RESERVED_CONCURRENCY)
+    LOG_RETENTION_DAYS=$(setting LOG_RETENTION_DAYS)
+    LOG_FORMAT=$(setting LOG_FORMAT)
+    LOG_LEVEL=$(setting LOG_LEVEL)
+    CORS_ORIGINS=$(setting CORS_ORIGINS)
+    S3_PREFIXES=$(setting S3_PREFIXES)
+    ALARM_TOPIC=$(setting ALARM_TOPIC)
+
+    [ -n "$NAME" ] || die 2 "NAME is required: NAME=... in mcp-deploy.conf, or --name"
+    [[ $NAME =~ ^[A-Za-z0-9_-]{1,58}$ ]] || die 2 "NAME must be 1-58 letters, digits, - or _ (it also names the role NAME-role): $NAME"
+    case $ARCH in
+    arm64 | aarch64) ARCH=arm64 ;;
+    x86_64 | amd64) ARCH=x86_64 ;;
+    *) die 2 "ARCH must be arm64 or x86_64, not $ARCH" ;;
+    esac
+    AUTH=${AUTH^^}
+    in_list "$AUTH" NONE AWS_IAM || die 2 "AUTH must be NONE or AWS_IAM, not $AUTH"
+    INVOKE_MODE=${INVOKE_MODE^^}
+    in_list "$INVOKE_MODE" BUFFERED RESPONSE_STREAM || die 2 "INVOKE_MODE must be BUFFERED or RESPONSE_STREAM, not $INVOKE_MODE"
+    { is_uint "$MEMORY" && [ "$MEMORY" -ge 128 ] && [ "$MEMORY" -le 10240 ]; } || die 2 "MEMORY must be 128..10240 (MB), not $MEMORY"
+    { is_uint "$TIMEOUT" && [ "$TIMEOUT" -ge 1 ] && [ "$TIMEOUT" -le 900 ]; } || die 2 "TIMEOUT must be 1..900 (seconds), not $TIMEOUT"
+    [ -z "$RESERVED_CONCURRENCY" ] || is_uint "$RESERVED_CONCURRENCY" || die 2 "RESERVED_CONCURRENCY must be a whole number, not $RESERVED_CONCURRENCY"
+    in_list "$LOG_RETENTION_DAYS" 1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653 ||
+        die 2 "LOG_RETENTION_DAYS must be one of CloudWatch's values (1 3 5 7 14 30 60 90 120 150 180 365 ...), not $LOG_RETENTION_DAYS"
+    case ${LOG_FORMAT,,} in json) LOG_FORMAT=JSON ;; text) LOG_FORMAT=Text ;; *) die 2 "LOG_FORMAT must be JSON or Text, not $LOG_FORMAT" ;; esac
+    LOG_LEVEL=${LOG_LEVEL^^}
+    in_list "$LOG_LEVEL" TRACE DEBUG INFO WARN ERROR FATAL || die 2 "LOG_LEVEL must be TRACE, DEBUG, INFO, WARN, ERROR or FATAL, not $LOG_LEVEL"
+    [ -z "$SOURCE" ] || [ -f "$SOURCE" ] || die 2 "SOURCE: no such file: $SOURCE"
+    [ -z "$ZIP" ] || [ -f "$ZIP" ] || die 2 "ZIP: no such file: $ZIP"
+    [ -z "$ALARM_TOPIC" ] || [[ $ALARM_TOPIC == arn:*:sns:* ]] || die 2 "ALARM_TOPIC must be an SNS topic ARN, not $ALARM_TOPIC"
+
+    CORS_LIST=()
+    local o
+    while IFS= read -r o; do
+        [[ $o == "*" || $o =~ ^https?://[A-Za-z0-9.-]+(:[0-9]+)?$ ]] || die 2 "CORS_ORIGINS: not an origin (scheme://host[:port] or *): $o"
+        CORS_LIST+=("$o")
+    done < <(split_csv "$CORS_ORIGINS")
+    CORS_ORIGINS=$(IFS=,; printf '%s' "${CORS_LIST[*]}")
+
+    S3_BUCKETS=() S3_KEYS=()
+    local p b k
+    while IFS= read -r p; do
+        p=${p#s3://}
+        b=${p%%/*}
+        k=""
+        [[ $p == */* ]] && k=${p#*/}
+        while [[ $k == */ ]]; do k=${k%/}; done
+        [[ $b =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || die 2 "S3_PREFIXES: not a bucket name: $b (from $p)"
+        [[ $k != *'*'* && $k != *'"'* ]] || die 2 "S3_PREFIXES: no wildcards or quotes in a prefix: $p"
+        S3_BUCKETS+=("$b")
+        S3_KEYS+=("$k")
+    done < <(split_csv "$S3_PREFIXES")
+
+    # The function's environment: ENV_* (flags win), plus what the settings imply.
+    declare -gA FENV=()
+    local key
+    for key in "${ENV_ORDER[@]}"; do
+        if [ -n "${FLAG_ENV[$key]+x}" ]; then FENV[$key]=${FLAG_ENV[$key]}; else FENV[$key]=${ENVV[$key]}; fi
+        case $key in
+        MCP_LAMBDA_STREAMING) die 2 "ENV_MCP_LAMBDA_STREAMING is set from INVOKE_MODE; drop it" ;;
+        MCP_CORS_ORIGINS) die 2 "ENV_MCP_CORS_ORIGINS is set from CORS_ORIGINS; drop it" ;;
+        AWS_LAMBDA_LOG_FORMAT | AWS_LAMBDA_LOG_LEVEL) die 2 "$key is set by Lambda from LOG_FORMAT / LOG_LEVEL; use those" ;;
+        _HANDLER | _X_AMZN_TRACE_ID | AWS_REGION | AWS_DEFAULT_REGION | AWS_EXECUTION_ENV | AWS_ACCESS_KEY_ID | \
+        AWS_SECRET_ACCESS_KEY | AWS_SESSION_TOKEN | AWS_LAMBDA_* | LAMBDA_TASK_ROOT | LAMBDA_RUNTIME_DIR | AWS_XRAY_*)
+            die 2 "$key is reserved by Lambda and cannot be set" ;;
+        esac
+        [[ ${FENV[$key]} != *$'\t'* ]] || die 2 "ENV_$key: tabs are not allowed in values"
+    done
+    [ "$INVOKE_MODE" = RESPONSE_STREAM ] && FENV[MCP_LAMBDA_STREAMING]=1
+    [ -z "$CORS_ORIGINS" ] || FENV[MCP_CORS_ORIGINS]=$CORS_ORIGINS
+    ENV_KEYS=()
+    if [ ${#FENV[@]} -gt 0 ]; then mapfile -t ENV_KEYS < <(printf '%s\n' "${!FENV[@]}" | LC_ALL=C sort); fi
+    local total=0 LC_ALL=C
+    for key in "${ENV_KEYS[@]}"; do total=$((total + ${#key} + ${#FENV[$key]})); done
+    [ "$total" -le 4096 ] || die 2 "the function's environment is $total bytes; Lambda allows 4 KB (4096) in all. Move large values to SSM or Secrets Manager (ENV_X=ssm:/path)"
+
+    # Names of everything deploy creates.
+    ROLE_NAME=$NAME-role
+    LOG_GROUP=/aws/lambda/$NAME
+    ALARMS=("$NAME-errors" "$NAME-duration-p99" "$NAME-throttles")
+    DURATION_MS=$((TIMEOUT * 800)) # 80% of the timeout, in ms
+}
+
+resolve_region() {
+    [ -n "$REGION" ] || REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
+    if [ -z "$REGION" ] && command -v aws >/dev/null 2>&1; then REGION=$(aws configure get region 2>/dev/null || true); fi
+    [ -n "$REGION" ] || die 2 "no region: REGION=... in mcp-deploy.conf, --region, or AWS_REGION"
+    [[ $REGION =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || die 2 "not a region: $REGION"
+}
+
+# --- JSON, written by hand -----------------------------------------------------------------------
+
+json_str() {
+    local s=$1
+    s=${s//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//$'\t'/\\t}
+    s=${s//$'\n'/\\n}
+    s=${s//$'\r'/\\r}
+    printf '"%s"' "$s"
+}
+
+json_list() {
+    local out="" v
+    for v in "$@"; do out+=${out:+,}$(json_str "$v"); done
+    printf '[%s]' "$out"
+}
+
+# --- AWS calls -------------------------------------------------------------------------------
+
+AWS_OUT="" AWS_ERR=""
+# awsr ARGS...: run aws with --region; AWS_OUT and AWS_ERR hold its output; returns its status.
+awsr() {
+    local rc=0
+    AWS_OUT=$(aws "$@" --region "$REGION" 2>"$TMP/stderr") || rc=$?
+    AWS_ERR=$(cat "$TMP/stderr")
+    return $rc
+}
+# awsm ARGS...: awsr, and stop with the CLI's message when it fails.
+awsm() {
+    awsr "$@" && return 0
+    die 1 "aws $1 $2 failed: $(aws_msg)"
+}
+aws_msg() { printf '%s' "$AWS_ERR" | sed '/^[[:space:]]*$/d' | head -n 5; }
+not_found() {
+    case $AWS_ERR in
+    *ResourceNotFoundException* | *NoSuchEntity* | *"(ResourceNotFound)"* | *ParameterNotFound* | *"Function not found"*) return 0 ;;
+    esac
+    return 1
+}
+
+start_tmp() { [ -n "$TMP" ] || TMP=$(mktemp -d "${TMPDIR:-/tmp}/mcp-deploy.XXXXXX"); }
+
+# Pre-flight: the CLI, then the credentials; sets ACCOUNT and PARTITION.
+check_cli_and_identity() {
+    command -v aws >/dev/null 2>&1 || die 3 "pre-flight: the AWS CLI is not installed (no aws on PATH); install AWS CLI v2"
+    local ver
+    ver=$(aws --version 2>&1) || die 3 "pre-flight: aws --version failed: $ver"
+    case $ver in aws-cli/2.*) ;; *) say "warning: expected AWS CLI v2, found: $ver" ;; esac
+    if ! awsr sts get-caller-identity --query '[Account,Arn]' --output text; then
+        die 3 "pre-flight: AWS credentials do not work (aws sts get-caller-identity): $(aws_msg)"
+    fi
+    ACCOUNT=$(cut -f1 <<<"$AWS_OUT")
+    CALLER=$(cut -f2 <<<"$AWS_OUT")
+    PARTITION=$(cut -d: -f2 <<<"$CALLER")
+    [[ $ACCOUNT =~ ^[0-9]{12}$ ]] || die 3 "pre-flight: unexpected answer from sts get-caller-identity: $AWS_OUT"
+    say "account $ACCOUNT ($CALLER), region $REGION"
+}
+
+# Pre-flight: every ssm: and secretsmanager: reference must exist. Sets SSM_ARNS, SECRET_ARNS,
+# SSM_SECURE (any SecureString) and SECRET_CMK (any secret under a customer managed key).
+check_references() {
+    SSM_ARNS=() SECRET_ARNS=() SSM_SECURE=0 SECRET_CMK=0
+    local key val ref missing=() seen=" " arn type kms
+    for key in "${ENV_KEYS[@]}"; do
+        val=${FENV[$key]}
+        case $val in
+        ssm:*)
+            ref=${val#ssm:}
+            [ -n "$ref" ] || { missing+=("ENV_$key: empty SSM parameter name"); continue; }
+            [[ $seen == *" ssm:$ref "* ]] && continue
+            seen+="ssm:$ref "
+            if awsr ssm get-parameter --name "$ref" --query 'Parameter.[ARN,Type]' --output text; then
+                arn=$(cut -f1 <<<"$AWS_OUT")
+                type=$(cut -f2 <<<"$AWS_OUT")
+                SSM_ARNS+=("$arn")
+                [ "$type" != SecureString ] || SSM_SECURE=1
+            elif not_found; then
+                missing+=("SSM parameter $ref (ENV_$key) does not exist in $REGION")
+            else
+                missing+=("SSM parameter $ref (ENV_$key) cannot be read: $(aws_msg)")
+            fi ;;
+        secretsmanager:*)
+            ref=${val#secretsmanager:}
+            ref=${ref%%#*}
+            [ -n "$ref" ] || { missing+=("ENV_$key: empty secret name"); continue; }
+            [[ $seen == *" sm:$ref "* ]] && continue
+            seen+="sm:$ref "
+            if awsr secretsmanager describe-secret --secret-id "$ref" --query '[ARN,KmsKeyId]' --output text; then
+                arn=$(cut -f1 <<<"$AWS_OUT")
+                kms=$(cut -f2 <<<"$AWS_OUT")
+                SECRET_ARNS+=("$arn")
+                [ "$kms" = None ] || [ -z "$kms" ] || [[ $kms == alias/aws/* ]] || SECRET_CMK=1
+            elif not_found; then
+                missing+=("secret $ref (ENV_$key) does not exist in $REGION")
+            else
+                missing+=("secret $ref (ENV_$key) cannot be described: $(aws_msg)")
+            fi ;;
+        esac
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        local m
+        for m in "${missing[@]}"; do printf 'deploy: pre-flight: %s\n' "$m" >&2; done
+        die 3 "pre-flight failed; nothing was changed"
+    fi
+}
+
+# --- the package -------------------------------------------------------------------------------
+
+build_package() {
+    if [ -n "$ZIP" ]; then
+        say "package: $ZIP (prebuilt)"
+    else
+        local -a args=()
+        [ -z "$SOURCE" ] || args=("$SOURCE")
+        say "building with ARCH=$ARCH $REPO/build.sh ${args[*]}"
+        ARCH=$ARCH "$REPO/build.sh" "${args[@]}" >&2 || die 1 "build failed"
+        if [ "$ARCH" = x86_64 ]; then ZIP=$REPO/build/bootstrap.zip; else ZIP=$REPO/build/arm64/bootstrap.zip; fi
+        [ -f "$ZIP" ] || die 1 "build did not produce $ZIP"
+    fi
+    local size
+    size=$(stat -c %s "$ZIP")
+    [ "$size" -le 52428800 ] || die 2 "$ZIP is $size bytes; a direct upload takes 50 MB at most"
+    local hex
+    hex=$(sha256sum "$ZIP")
+    hex=${hex%% *}
+    # Lambda's CodeSha256: the base64 of the binary digest
+    local bytes="" i
+    for ((i = 0; i < ${#hex}; i += 2)); do bytes+="\\x${hex:i:2}"; done
+    CODE_SHA=$(printf '%b' "$bytes" | base64 -w0)
+}
+
+# --- what deploy creates -----------------------------------------------------------------------
+
+trust_policy() {
+    printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+}
+
+# The execution role's inline policy: least privilege, compact JSON, statements in a fixed order.
+role_policy() {
+    local p=$PARTITION st="" i b k via=()
+    st+='{"Sid":"Logs","Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents"],'
+    st+='"Resource":'$(json_str "arn:$p:logs:$REGION:$ACCOUNT:log-group:$LOG_GROUP:*")'}'
+    if [ ${#SSM_ARNS[@]} -gt 0 ]; then
+        st+=',{"Sid":"SsmParameters","Effect":"Allow","Action":["ssm:GetParameter","ssm:GetParameters","ssm:GetParametersByPath"],'
+        st+='"Resource":'$(json_list "${SSM_ARNS[@]}")'}'
+    fi
+    if [ ${#SECRET_ARNS[@]} -gt 0 ]; then
+        st+=',{"Sid":"Secrets","Effect":"Allow","Action":"secretsmanager:GetSecretValue",'
+        st+='"Resource":'$(json_list "${SECRET_ARNS[@]}")'}'
+    fi
+    [ "$SSM_SECURE" = 0 ] || via+=("ssm.$REGION.amazonaws.com")
+    [ "$SECRET_CMK" = 0 ] || via+=("secretsmanager.$REGION.amazonaws.com")
+    if [ ${#via[@]} -gt 0 ]; then
+        st+=',{"Sid":"KmsDecryptViaService","Effect":"Allow","Action":"kms:Decrypt",'
+        st+='"Resource":'$(json_str "arn:$p:kms:$REGION:$ACCOUNT:key/*")','
+        st+='"Condition":{"StringEquals":{"kms:ViaService":'$(json_list "${via[@]}")'}}}'
+    fi
+    for i in "${!S3_BUCKETS[@]}"; do
+        b=${S3_BUCKETS[$i]}
+        k=${S3_KEYS[$i]}
+        if [ -n "$k" ]; then
+            st+=',{"Sid":"S3Objects'$((i + 1))'","Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],'
+            st+='"Resource":'$(json_str "arn:$p:s3:::$b/$k/*")'}'
+            st+=',{"Sid":"S3List'$((i + 1))'","Effect":"Allow","Action":"s3:ListBucket",'
+            st+='"Resource":'$(json_str "arn:$p:s3:::$b")','
+            st+='"Condition":{"StringLike":{"s3:prefix":'$(json_list "$k" "$k/*")'}}}'
+        else
+            st+=',{"Sid":"S3Objects'$((i + 1))'","Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],'
+            st+='"Resource":'$(json_str "arn:$p:s3:::$b/*")'}'
+            st+=',{"Sid":"S3List'$((i + 1))'","Effect":"Allow","Action":"s3:ListBucket",'
+            st+='"Resource":'$(json_str "arn:$p:s3:::$b")'}'
+        fi
+    done
+    printf '{"Version":"2012-10-17","Statement":[%s]}' "$st"
+}
+
+ensure_role() {
+    local doc
+    doc=$(role_policy)
+    if awsr iam get-role --role-name "$ROLE_NAME" --query "[Role.Arn, Role.Tags[?Key=='$TAG_KEY'].Value | [0]]" --output text; then
+        ROLE_ARN=$(cut -f1 <<<"$AWS_OUT")
+        [ "$(cut -f2 <<<"$AWS_OUT")" = "$NAME" ] ||
+            die 1 "role $ROLE_NAME exists but deploy.sh did not create it (no $TAG_KEY=$NAME tag); remove it or choose another NAME"
+        awsr iam get-role-policy --role-name "$ROLE_NAME" --policy-name "$POLICY_NAME" --query 'to_string(PolicyDocument)' --output text ||
+            not_found || die 1 "aws iam get-role-policy failed: $(aws_msg)"
+        if [ "$AWS_OUT" = "$doc" ]; then
+            say "role $ROLE_NAME: up to date"
+            return
+        fi
+    else
+        not_found || die 1 "aws iam get-role failed: $(aws_msg)"
+        awsm iam create-role --role-name "$ROLE_NAME" --assume-role-policy-document "$(trust_policy)" \
+            --description "Execution role of the MCP server $NAME (mcp.c deploy.sh)" \
+            --tags "Key=$TAG_KEY,Value=$NAME" --query Role.Arn --output text
+        ROLE_ARN=$AWS_OUT
+        say "role $ROLE_NAME: created"
+    fi
+    awsm iam put-role-policy --role-name "$ROLE_NAME" --policy-name "$POLICY_NAME" --policy-document "$doc"
+    say "role $ROLE_NAME: policy $POLICY_NAME written"
+}
+
+ensure_log_group() {
+    awsm logs describe-log-groups --log-group-name-prefix "$LOG_GROUP" \
+        --query "logGroups[?logGroupName=='$LOG_GROUP'].[logGroupName,retentionInDays]" --output text
+    local have=$AWS_OUT
+    if [ -z "$have" ]; then
+        if ! awsr logs create-log-group --log-group-name "$LOG_GROUP" --tags "$TAG_KEY=$NAME"; then
+            [[ $AWS_ERR == *ResourceAlreadyExistsException* ]] || die 1 "aws logs create-log-group failed: $(aws_msg)"
+        fi
+        say "log group $LOG_GROUP: created"
+    elif [ "$(cut -f2 <<<"$have")" = "$LOG_RETENTION_DAYS" ]; then
+        say "log group $LOG_GROUP: up to date"
+        return
+    fi
+    awsm logs put-retention-policy --log-group-name "$LOG_GROUP" --retention-in-days "$LOG_RETENTION_DAYS"
+    say "log group $LOG_GROUP: retention $LOG_RETENTION_DAYS days"
+}
+
+env_json() {
+    local out="" k
+    for k in "${ENV_KEYS[@]}"; do out+=${out:+,}$(json_str "$k"):$(json_str "${FENV[$k]}"); done
+    printf '{"Variables":{%s}}' "$out"
+}
+
+logging_config() {
+    if [ "$LOG_FORMAT" = JSON ]; then printf 'LogFormat=JSON,ApplicationLogLevel=%s' "$LOG_LEVEL"; else printf 'LogFormat=Text'; fi
+}
+
+# What get-function reports for the settings deploy manages, tab-separated, in the order of
+# function_query's configuration fields.
+desired_config() {
+    local line k keys
+    keys=$(IFS=,; printf '%s' "${ENV_KEYS[*]}")
+    line="$ROLE_ARN"$'\t'"$RUNTIME"$'\t'"$HANDLER"$'\t'"$MEMORY"$'\t'"$TIMEOUT"$'\t'"$LOG_FORMAT"
+    if [ "$LOG_FORMAT" = JSON ]; then line+=$'\t'"$LOG_LEVEL"; else line+=$'\t'None; fi
+    line+=$'\t'"$keys"
+    for k in "${ENV_KEYS[@]}"; do line+=$'\t'"${FENV[$k]}"; done
+    printf '%s' "$line"
+}
+
+function_query() {
+    local q k
+    q="[Tags.\"$TAG_KEY\", Configuration.CodeSha256, join(',', Configuration.Architectures), Configuration.LastUpdateStatus,"
+    q+=" Configuration.Role, Configuration.Runtime, Configuration.Handler, Configuration.MemorySize, Configuration.Timeout,"
+    q+=" Configuration.LoggingConfig.LogFormat, Configuration.LoggingConfig.ApplicationLogLevel,"
+    q+=" join(',', sort(keys(Configuration.Environment.Variables || \`{}\`)))"
+    for k in "${ENV_KEYS[@]}"; do q+=", Configuration.Environment.Variables.\"$k\""; done
+    printf '%s]' "$q"
+}
+
+wait_updated() { awsm lambda wait function-updated-v2 --function-name "$NAME"; }
+
+create_function() {
+    local try=1
+    while :; do
+        if awsr lambda create-function --function-name "$NAME" --runtime "$RUNTIME" --handler "$HANDLER" \
+            --architectures "$ARCH" --role "$ROLE_ARN" --zip-file "fileb://$ZIP" \
+            --memory-size "$MEMORY" --timeout "$TIMEOUT" --environment "$(env_json)" \
+            --logging-config "$(logging_config)" \
+            --description "MCP server $NAME (mcp.c), deployed by deploy.sh" \
+            --tags "$TAG_KEY=$NAME" --query FunctionArn --output text; then
+            break
+        fi
+        # A new role takes a few seconds to reach Lambda.
+        if [[ $AWS_ERR == *"cannot be assumed by Lambda"* || $AWS_ERR == *"role defined for the function"* ]] && [ $try -lt 10 ]; then
+            say "the new role is not visible to Lambda yet; retrying in ${RETRY_SLEEP}s"
+            sleep "$RETRY_SLEEP"
+            try=$((try + 1))
+            continue
+        fi
+        die 1 "aws lambda create-function failed: $(aws_msg)"
+    done
+    awsm lambda wait function-active-v2 --function-name "$NAME"
+    say "function $NAME: created ($ARCH, $MEMORY MB, ${TIMEOUT}s)"
+}
+
+ensure_function() {
+    FUNCTION_CREATED=0
+    if ! awsr lambda get-function --function-name "$NAME" --query "$(function_query)" --output text; then
+        not_found || die 1 "aws lambda get-function failed: $(aws_msg)"
+        create_function
+        FUNCTION_CREATED=1
+        return
+    fi
+    local rest=$AWS_OUT tag sha arch status
+    tag=${rest%%$'\t'*}; rest=${rest#*$'\t'}
+    sha=${rest%%$'\t'*}; rest=${rest#*$'\t'}
+    arch=${rest%%$'\t'*}; rest=${rest#*$'\t'}
+    status=${rest%%$'\t'*}; rest=${rest#*$'\t'}
+    [ "$tag" = "$NAME" ] || die 1 "function $NAME exists but deploy.sh did not create it (no $TAG_KEY=$NAME tag); choose another NAME"
+    [ "$status" != InProgress ] || wait_updated
+    local changed=0
+    if [ "$sha" != "$CODE_SHA" ] || [ "$arch" != "$ARCH" ]; then
+        awsm lambda update-function-code --function-name "$NAME" --zip-file "fileb://$ZIP" \
+            --architectures "$ARCH" --query CodeSha256 --output text
+        wait_updated
+        say "function $NAME: code updated"
+        changed=1
+    fi
+    if [ "$rest" != "$(desired_config)" ]; then
+        awsm lambda update-function-configuration --function-name "$NAME" --role "$ROLE_ARN" \
+            --runtime "$RUNTIME" --handler "$HANDLER" --memory-size "$MEMORY" --timeout "$TIMEOUT" \
+            --environment "$(env_json)" --logging-config "$(logging_config)" \
+            --query LastUpdateStatus --output text
+        wait_updated
+        say "function $NAME: configuration updated"
+        changed=1
+    fi
+    [ $changed = 1 ] || say "function $NAME: up to date"
+}
+
+ensure_concurrency() {
+    local have=None
+    if [ "$FUNCTION_CREATED" = 0 ]; then
+        awsm lambda get-function-concurrency --function-name "$NAME" --query ReservedConcurrentExecutions --output text
+        have=$AWS_OUT
+    fi
+    if [ -n "$RESERVED_CONCURRENCY" ] && [ "$have" != "$RESERVED_CONCURRENCY" ]; then
+        awsm lambda put-function-concurrency --function-name "$NAME" --reserved-concurrent-executions "$RESERVED_CONCURRENCY"
+        say "reserved concurrency: $RESERVED_CONCURRENCY"
+    elif [ -z "$RESERVED_CONCURRENCY" ] && [ "$have" != None ]; then
+        awsm lambda delete-function-concurrency --function-name "$NAME"
+        say "reserved concurrency: removed"
+    fi
+}
+
+publish_and_alias() {
+    # Lambda returns the latest version instead of a new one when nothing changed since.
+    awsm lambda publish-version --function-name "$NAME" --code-sha256 "$CODE_SHA" --query Version --output text
+    VERSION=$AWS_OUT
+    if awsr lambda get-alias --function-name "$NAME" --name "$ALIAS" --query FunctionVersion --output text; then
+        if [ "$AWS_OUT" = "$VERSION" ]; then
+            say "alias $ALIAS: version $VERSION, up to date"
+        else
+            awsm lambda update-alias --function-name "$NAME" --name "$ALIAS" --function-version "$VERSION"
+            say "alias $ALIAS: version $AWS_OUT -> $VERSION"
+        fi
+    else
+        not_found || die 1 "aws lambda get-alias failed: $(aws_msg)"
+        awsm lambda create-alias --function-name "$NAME" --name "$ALIAS" --function-version "$VERSION" \
+            --description "What the function URL serves; deploy.sh rollback moves it back"
+        say "alias $ALIAS: created at version $VERSION"
+    fi
+}
+
+cors_json() {
+    [ -n "$CORS_ORIGINS" ] || { printf '{}'; return; }
+    printf '{"AllowOrigins":%s,"AllowMethods":["GET","POST","DELETE"],"AllowHeaders":%s,"ExposeHeaders":["mcp-session-id"],"MaxAge":86400}' \
+        "$(json_list "${CORS_LIST[@]}")" \
+        '["content-type","accept","authorization","mcp-session-id","mcp-protocol-version","mcp-method","mcp-name","last-event-id","x-amz-date","x-amz-security-token","x-amz-content-sha256"]'
+}
+
+ensure_url() {
+    local -a cors=()
+    [ -z "$CORS_ORIGINS" ] || cors=(--cors "$(cors_json)")
+    if awsr lambda get-function-url-config --function-name "$NAME" --qualifier "$ALIAS" \
+        --query "[FunctionUrl, AuthType, InvokeMode || 'BUFFERED', join(',', Cors.AllowOrigins || \`[]\`)]" --output text; then
+        local url auth mode origins
+        IFS=$'\t' read -r url auth mode origins <<<"$AWS_OUT"
+        FUNCTION_URL=$url
+        if [ "$auth" = "$AUTH" ] && [ "$mode" = "$INVOKE_MODE" ] && [ "${origins:-}" = "$CORS_ORIGINS" ]; then
+            say "function URL: up to date ($AUTH, $INVOKE_MODE)"
+            return
+        fi
+        awsm lambda update-function-url-config --function-name "$NAME" --qualifier "$ALIAS" --auth-type "$AUTH" \
+            --invoke-mode "$INVOKE_MODE" --cors "$(cors_json)" --query FunctionUrl --output text
+        FUNCTION_URL=$AWS_OUT
+        say "function URL: updated ($AUTH, $INVOKE_MODE)"
+    else
+        not_found || die 1 "aws lambda get-function-url-config failed: $(aws_msg)"
+        awsm lambda create-function-url-config --function-name "$NAME" --qualifier "$ALIAS" --auth-type "$AUTH" \
+            --invoke-mode "$INVOKE_MODE" "${cors[@]}" --query FunctionUrl --output text
+        FUNCTION_URL=$AWS_OUT
+        say "function URL: created ($AUTH, $INVOKE_MODE)"
+    fi
+}
+
+has_sid() { [[ $1 =~ \"Sid\"[[:space:]]*:[[:space:]]*\"$2\" ]]; }
+
+# The alias's resource policy: for AUTH=NONE, lambda:InvokeFunctionUrl (FunctionUrlAuthType
+# NONE) and, required since October 2025, lambda:InvokeFunction only via the function URL.
+ensure_permission() {
+    local policy=""
+    if awsr lambda get-policy --function-name "$NAME" --qualifier "$ALIAS" --query Policy --output text; then
+        policy=$AWS_OUT
+    else
+        not_found || die 1 "aws lambda get-policy failed: $(aws_msg)"
+    fi
+    if [ "$AUTH" = NONE ]; then
+        if ! has_sid "$policy" "$SID_URL"; then
+            awsm lambda add-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$SID_URL" \
+                --action lambda:InvokeFunctionUrl --principal '*' --function-url-auth-type NONE \
+                --query Statement --output text
+            say "permission: public lambda:InvokeFunctionUrl on $NAME:$ALIAS"
+        fi
+        if ! has_sid "$policy" "$SID_INVOKE"; then
+            if ! awsr lambda add-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$SID_INVOKE" \
+                --action lambda:InvokeFunction --principal '*' --invoked-via-function-url \
+                --query Statement --output text; then
+                if [[ $AWS_ERR == *"Unknown options"* || $AWS_ERR == *"invoked-via-function-url"* ]]; then
+                    die 1 "this AWS CLI cannot add lambda:InvokeFunction limited to the function URL (--invoked-via-function-url is newer); upgrade the AWS CLI and run deploy again: the public URL answers 403 until then"
+                fi
+                die 1 "aws lambda add-permission failed: $(aws_msg)"
+            fi
+            say "permission: lambda:InvokeFunction via the function URL only"
+        fi
+        has_sid "$policy" "$SID_URL" && has_sid "$policy" "$SID_INVOKE" && say "permission: up to date (public)"
+    else
+        local sid removed=0
+        for sid in "$SID_URL" "$SID_INVOKE"; do
+            if has_sid "$policy" "$sid"; then
+                awsr lambda remove-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$sid" ||
+                    not_found || die 1 "aws lambda remove-permission failed: $(aws_msg)"
+                removed=1
+            fi
+        done
+        if [ $removed = 1 ]; then say "permission: public access removed (AWS_IAM)"; else say "permission: none needed (AWS_IAM)"; fi
+    fi
+}
+
+alarm_line() { # alarm_line NAME THRESHOLD: as describe-alarms' query prints it
+    printf '%s\t%s.0\t%s' "$1" "$2" "$ALARM_TOPIC"
+}
+
+ensure_alarms() {
+    awsm cloudwatch describe-alarms --alarm-names "${ALARMS[@]}" \
+        --query "MetricAlarms[].[AlarmName, Threshold, join(',', AlarmActions)]" --output text
+    local have=$AWS_OUT
+    local -a actions=() common=(--namespace AWS/Lambda --dimensions "Name=FunctionName,Value=$NAME" --period 300
+                                --evaluation-periods 1 --comparison-operator GreaterThanThreshold --treat-missing-data notBreaching)
+    [ -z "$ALARM_TOPIC" ] || actions=(--alarm-actions "$ALARM_TOPIC" --ok-actions "$ALARM_TOPIC")
+    local n=0
+    if ! grep -qxF "$(alarm_line "${ALARMS[0]}" 0)" <<<"$have"; then
+        awsm cloudwatch put-metric-alarm --alarm-name "${ALARMS[0]}" --alarm-description "MCP server $NAME: invocations failed" \
+            --metric-name Errors --statistic Sum --threshold 0 "${common[@]}" "${actions[@]}"
+        n=$((n + 1))
+    fi
+    if ! grep -qxF "$(alarm_line "${ALARMS[1]}" "$DURATION_MS")" <<<"$have"; then
+        awsm cloudwatch put-metric-alarm --alarm-name "${ALARMS[1]}" \
+            --alarm-description "MCP server $NAME: p99 duration above 80% of the ${TIMEOUT}s timeout" \
+            --metric-name Duration --extended-statistic p99 --threshold "$DURATION_MS" "${common[@]}" "${actions[@]}"
+        n=$((n + 1))
+    fi
+    if ! grep -qxF "$(alarm_line "${ALARMS[2]}" 0)" <<<"$have"; then
+        awsm cloudwatch put-metric-alarm --alarm-name "${ALARMS[2]}" --alarm-description "MCP server $NAME: invocations throttled" \
+            --metric-name Throttles --statistic Sum --threshold 0 "${common[@]}" "${actions[@]}"
+        n=$((n + 1))
+    fi
+    if [ $n = 0 ]; then say "alarms: up to date"; else say "alarms: $n written"; fi
+}
+
+# --- smoke test -------------------------------------------------------------------------------
+
+DISCOVER_BODY='{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"'$PROTO'","io.modelcontextprotocol/clientCapabilities":{}}}}'
+
+# http_call OUTFILE CURL-ARGS...: prints the HTTP status (000 when curl failed).
+http_call() {
+    local out=$1 code
+    shift
+    local -a sign=()
+    if [ "$AUTH" = AWS_IAM ]; then sign=(--aws-sigv4 "aws:amz:$REGION:lambda" -K "$TMP/curl-credentials"); fi
+    code=$(curl -sS --max-time 30 -o "$out" -w '%{http_code}' "${sign[@]}" "$@" 2>"$TMP/curl-stderr") || code=000
+    printf '%s' "$code"
+}
+
+sigv4_credentials() { # curl config with the caller's credentials: never on curl's command line
+    awsr configure export-credentials --format env-no-export ||
+        die 1 "--sigv4: aws configure export-credentials failed (AWS CLI 2.9 or later): $(aws_msg)"
+    local line id="" secret="" token=""
+    while IFS= read -r line; do
+        case $line in
+        AWS_ACCESS_KEY_ID=*) id=${line#*=} ;;
+        AWS_SECRET_ACCESS_KEY=*) secret=${line#*=} ;;
+        AWS_SESSION_TOKEN=*) token=${line#*=} ;;
+        esac
+    done <<<"$AWS_OUT"
+    { [ -n "$id" ] && [ -n "$secret" ]; } || die 1 "--sigv4: no credentials from aws configure export-credentials"
+    (
+        umask 077
+        printf 'user = "%s:%s"\n' "$id" "$secret" >"$TMP/curl-credentials"
+        [ -z "$token" ] || printf 'header = "x-amz-security-token: %s"\n' "$token" >>"$TMP/curl-credentials"
+    )
+}
+
+smoke_test() {
+    if [ "$AUTH" = AWS_IAM ] && [ "$SIGV4" = 0 ]; then
+        say "smoke test: skipped (AUTH=AWS_IAM; --sigv4 signs the requests with your credentials)"
+        return 0
+    fi
+    command -v curl >/dev/null 2>&1 || { say "smoke test: skipped (no curl)"; return 0; }
+    [ "$AUTH" = NONE ] || sigv4_credentials
+    local try=1 code body ok=0
+    while [ $try -le "$SMOKE_TRIES" ]; do
+        code=$(http_call "$TMP/health" "${FUNCTION_URL}health")
+        if [ "$code" = 200 ] && grep -Eq '"status"[[:space:]]*:[[:space:]]*"ok"' "$TMP/health"; then ok=1; break; fi
+        # A new URL or permission takes a few seconds to take effect.
+        [ $try -lt "$SMOKE_TRIES" ] && sleep "$RETRY_SLEEP"
+        try=$((try + 1))
+    done
+    if [ $ok = 0 ]; then
+        body=$(head -c 300 "$TMP/health" 2>/dev/null || true)
+        say "smoke test: GET ${FUNCTION_URL}health answered $code: $body $(cat "$TMP/curl-stderr")"
+        return 4
+    fi
+    say "smoke test: GET /health ok"
+    code=$(http_call "$TMP/discover" -X POST "${FUNCTION_URL}mcp" \
+        -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+        -H "MCP-Protocol-Version: $PROTO" -H 'Mcp-Method: server/discover' --data-binary "$DISCOVER_BODY")
+    if [ "$code" != 200 ] || ! grep -q '"supportedVersions"' "$TMP/discover"; then
+        body=$(head -c 300 "$TMP/discover" 2>/dev/null || true)
+        say "smoke test: POST ${FUNCTION_URL}mcp server/discover answered $code: $body $(cat "$TMP/curl-stderr")"
+        return 4
+    fi
+    local server
+    server=$(sed -n 's/.*"io.modelcontextprotocol\/serverInfo"[[:space:]]*:[[:space:]]*{[[:space:]]*"name"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$TMP/discover")
+    say "smoke test: server/discover ok${server:+ (server $server)}"
+}
+
+# --- outputs -------------------------------------------------------------------------------
+
+print_outputs() { # print_outputs URL VERSION
+    local url=$1 version=$2 mcp
+    mcp="${url}mcp"
+    cat <<EOF
+$NAME is live: alias $ALIAS -> version $version, $REGION, auth $AUTH, $INVOKE_MODE
+
+Endpoints
+  MCP (Streamable HTTP)   POST ${url}mcp
+  JSON-RPC                POST ${url}rpc
+  Health                  GET  ${url}health
+  Metrics                 GET  ${url}metrics
+  Call a tool             POST ${url}tools/{name}
+
+EOF
+    if [ "$AUTH" = NONE ]; then
+        cat <<EOF
+MCP clients that speak Streamable HTTP (Claude Code, Cursor, VS Code, ...):
+{
+  "mcpServers": {
+    "$NAME": { "type": "http", "url": "$mcp" }
+  }
+}
+  claude mcp add --transport http $NAME $mcp
+
+MCP clients that only launch commands (stdio), through the server binary's proxy mode:
+{
+  "mcpServers": {
+    "$NAME": { "command": "$REPO/build/bootstrap", "args": ["proxy", "$mcp"] }
+  }
+}
+EOF
+    else
+        cat <<EOF
+The URL takes SigV4-signed requests only (service lambda, region $REGION); callers need
+lambda:InvokeFunctionUrl and lambda:InvokeFunction on $NAME:$ALIAS. Clients connect through
+the server binary's proxy mode, which signs with the usual AWS credentials (AWS_PROFILE, ...):
+{
+  "mcpServers": {
+    "$NAME": {
+      "command": "$REPO/build/bootstrap",
+      "args": ["proxy", "$mcp"],
+      "env": { "AWS_REGION": "$REGION" }
+    }
+  }
+}
+  claude mcp add $NAME -- $REPO/build/bootstrap proxy $mcp
+EOF
+    fi
+}
+
+# --- commands -------------------------------------------------------------------------------
+
+cmd_deploy() {
+    check_cli_and_identity
+    check_references
+    build_package
+    ensure_role
+    ensure_log_group
+    ensure_function
+    ensure_concurrency
+    publish_and_alias
+    ensure_url
+    ensure_permission
+    ensure_alarms
+    local rc=0
+    smoke_test || rc=$?
+    print_outputs "$FUNCTION_URL" "$VERSION"
+    return $rc
+}
+
+cmd_outputs() {
+    check_cli_and_identity
+    if ! awsr lambda get-function-url-config --function-name "$NAME" --qualifier "$ALIAS" \
+        --query '[FunctionUrl, AuthType, InvokeMode]' --output text; then
+        not_found && die 1 "$NAME has no function URL on alias $ALIAS in $REGION: run deploy first"
+        die 1 "aws lambda get-function-url-config failed: $(aws_msg)"
+    fi
+    local url mode
+    IFS=$'\t' read -r url AUTH mode <<<"$AWS_OUT"
+    [ "$mode" = None ] || INVOKE_MODE=$mode
+    awsm lambda get-alias --function-name "$NAME" --name "$ALIAS" --query FunctionVersion --output text
+    print_outputs "$url" "$AWS_OUT"
+}
+
+cmd_logs() {
+    command -v aws >/dev/null 2>&1 || die 3 "the AWS CLI is not installed (no aws on PATH)"
+    local -a follow=()
+    [ "$FOLLOW" = 0 ] || follow=(--follow)
+    aws logs tail "$LOG_GROUP" --since "$SINCE" "${follow[@]}" --format short --region "$REGION"
+}
+
+cmd_invoke() {
+    local payload=${POSITIONAL[1]:-}
+    [ -n "$payload" ] || payload='{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"'$PROTO'","io.modelcontextprotocol/clientCapabilities":{}}}}'
+    [[ $payload == "{"* || $payload == "["* ]] || die 2 "invoke takes a JSON-RPC message (a JSON object), not: $payload"
+    command -v aws >/dev/null 2>&1 || die 3 "the AWS CLI is not installed (no aws on PATH)"
+    awsm lambda invoke --function-name "$NAME" --qualifier "$ALIAS" --cli-binary-format raw-in-base64-out \
+        --payload "$payload" "$TMP/response.json" --query '[StatusCode, ExecutedVersion, FunctionError]' --output text
+    local status version error
+    IFS=$'\t' read -r status version error <<<"$AWS_OUT"
+    cat "$TMP/response.json"
+    echo
+    say "invoked $NAME:$ALIAS (version $version), status $status"
+    if [ -n "$error" ] && [ "$error" != None ]; then die 1 "the function failed: $error"; fi
+}
+
+cmd_rollback() {
+    check_cli_and_identity
+    awsm lambda get-alias --function-name "$NAME" --name "$ALIAS" --query FunctionVersion --output text
+    local current=$AWS_OUT target="" v
+    awsm lambda list-versions-by-function --function-name "$NAME" --query 'Versions[].Version' --output text
+    local -a versions
+    read -r -a versions <<<"$(tr '\t\n' '  ' <<<"$AWS_OUT")"
+    if [ -n "$TO" ]; then
+        in_list "$TO" "${versions[@]}" || die 1 "$NAME has no version $TO (versions: ${versions[*]})"
+        [ "$TO" != "\$LATEST" ] || die 2 "--to takes a published version, not \$LATEST"
+        target=$TO
+    else
+        for v in "${versions[@]}"; do
+            is_uint "$v" || continue
+            if [ "$v" -lt "$current" ] && { [ -z "$target" ] || [ "$v" -gt "$target" ]; }; then target=$v; fi
+        done
+        [ -n "$target" ] || die 1 "$ALIAS is at version $current and there is no earlier published version to roll back to"
+    fi
+    if [ "$target" = "$current" ]; then say "$ALIAS is at version $current already"; return 0; fi
+    awsm lambda update-alias --function-name "$NAME" --name "$ALIAS" --function-version "$target"
+    say "rolled back: $ALIAS now serves version $target (was $current)"
+}
+
+# gone_ok WHAT ARGS...: an AWS call of destroy; not found counts as done.
+DESTROY_FAILED=0
+gone_ok() {
+    local what=$1
+    shift
+    if awsr "$@"; then
+        say "removed $what"
+    elif not_found; then
+        say "$what: already gone"
+    else
+        say "could not remove $what: $(aws_msg)"
+        DESTROY_FAILED=1
+    fi
+}
+
+cmd_destroy() {
+    check_cli_and_identity
+    # Only what deploy.sh made: the function and role carry its tag.
+    if awsr lambda get-function --function-name "$NAME" --query "Tags.\"$TAG_KEY\"" --output text; then
+        [ "$AWS_OUT" = "$NAME" ] || die 1 "function $NAME was not created by deploy.sh (no $TAG_KEY=$NAME tag); not touching it"
+    else
+        not_found || die 1 "aws lambda get-function failed: $(aws_msg)"
+    fi
+    local role_ours=1
+    if awsr iam get-role --role-name "$ROLE_NAME" --query "Role.Tags[?Key=='$TAG_KEY'].Value | [0]" --output text; then
+        [ "$AWS_OUT" = "$NAME" ] || role_ours=0
+    fi
+    if [ "$YES" = 0 ]; then
+        [ -t 0 ] || die 2 "destroy removes $NAME and its URL, alias, versions, role, log group and alarms in $REGION; add --yes to confirm"
+        printf 'Remove the MCP server %s in %s: function URL, permission, alias, function and every version, role %s, log group %s, alarms? Type the name to confirm: ' \
+            "$NAME" "$REGION" "$ROLE_NAME" "$LOG_GROUP" >&2
+        local answer
+        read -r answer || true
+        [ "$answer" = "$NAME" ] || die 2 "not confirmed; nothing removed"
+    fi
+    gone_ok "function URL of $NAME:$ALIAS" lambda delete-function-url-config --function-name "$NAME" --qualifier "$ALIAS"
+    gone_ok "permission $SID_URL" lambda remove-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$SID_URL"
+    gone_ok "permission $SID_INVOKE" lambda remove-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$SID_INVOKE"
+    gone_ok "alias $ALIAS" lambda delete-alias --function-name "$NAME" --name "$ALIAS"
+    gone_ok "function $NAME" lambda delete-function --function-name "$NAME"
+    if [ $role_ours = 1 ]; then
+        gone_ok "role policy $POLICY_NAME" iam delete-role-policy --role-name "$ROLE_NAME" --policy-name "$POLICY_NAME"
+        gone_ok "role $ROLE_NAME" iam delete-role --role-name "$ROLE_NAME"
+    else
+        say "role $ROLE_NAME was not created by deploy.sh; left in place"
+    fi
+    gone_ok "log group $LOG_GROUP" logs delete-log-group --log-group-name "$LOG_GROUP"
+    # delete-alarms deletes nothing when one name is unknown: ask which exist first.
+    if awsr cloudwatch describe-alarms --alarm-names "${ALARMS[@]}" --query 'MetricAlarms[].AlarmName' --output text; then
+        local -a have=()
+        read -r -a have <<<"$(tr '\t\n' '  ' <<<"$AWS_OUT")"
+        if [ ${#have[@]} -gt 0 ]; then
+            gone_ok "alarms ${have[*]}" cloudwatch delete-alarms --alarm-names "${have[@]}"
+        else
+            say "alarms: already gone"
+        fi
+    else
+        say "could not list the alarms: $(aws_msg)"
+        DESTROY_FAILED=1
+    fi
+    [ $DESTROY_FAILED = 0 ] || die 1 "destroy left something behind (see above)"
+    say "destroyed $NAME in $REGION"
+}
+
+main() {
+    parse_args "$@"
+    local cmd=${POSITIONAL[0]:-}
+    case $cmd in
+    help) usage; return 0 ;;
+    "") usage >&2; exit 2 ;;
+    deploy | outputs | logs | invoke | rollback | destroy) ;;
+    *) usage >&2; die 2 "unknown command: $cmd" ;;
+    esac
+    [ "$cmd" = invoke ] || [ ${#POSITIONAL[@]} -le 1 ] || die 2 "$cmd takes no arguments: ${POSITIONAL[*]:1}"
+    [ ${#POSITIONAL[@]} -le 2 ] || die 2 "invoke takes one JSON argument"
+    resolve_settings
+    resolve_region
+    start_tmp
+    "cmd_$cmd"
+}
+
+main "$@"

@@ -556,7 +556,17 @@ static mcp_json *jpush(jparser *P) {
 static int jstring(jparser *P, char **pp, mcp_json *v) {
     unsigned char *p = (unsigned char *)*pp + 1, *end = (unsigned char *)P->end;
     unsigned char *s = p;
-    for (;;) { /* fast scan: no escapes yet, nothing to move */
+    for (;;) { /* fast scan: no escapes yet, nothing to move; eight plain bytes at a time */
+        while (end - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+            /* a high bit marks a byte below 0x20, a quote, a backslash or a non-ASCII byte
+             * (borrows may mark more: the byte loop below sorts those out) */
+            if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs) break;
+            p += 8;
+        }
         while (!json_sclass[*p]) p++;
         if (*p == '"') {
             v->type = MCP_JSON_STRING;

@@ -604,7 +604,7 @@ static int jstring(jparser *P, char **pp, mcp_json *v) {
                 uint32_t cp = 0;
                 for (int i = 1; i <= 4; i++) {
                     int h = hexval(p[i]);
-                    if (h < 0) return jfail(P, (char *)p, MCP_JSON_E_STRING, "bad \\u escape");
+                    if (h < 0) return jfail(P, (char *)p - 1, MCP_JSON_E_STRING, "bad \\u escape");
                     cp = cp << 4 | (uint32_t)h;
                 }
                 p += 5;
@@ -888,9 +888,15 @@ static size_t jsize(const mcp_json *v) {
     return t == MCP_JSON_ARRAY || t == MCP_JSON_OBJECT ? v->u.next : 1;
 }
 
+static const mcp_json *json_get_n(const mcp_json *o, const char *key, size_t kn);
+
 const mcp_json *mcp_json_get(const mcp_json *o, const char *key) {
+    return json_get_n(o, key, strlen(key));
+}
+
+/* A member by a key of kn bytes (which may hold NULs). */
+static const mcp_json *json_get_n(const mcp_json *o, const char *key, size_t kn) {
     if (MCP_JSON_TYPE(o) != MCP_JSON_OBJECT) return NULL;
-    size_t kn = strlen(key);
     const mcp_json *k = o + 1;
     for (uint32_t i = 0; i < o->len; i++) {
         const mcp_json *val = k + 1;
@@ -915,22 +921,41 @@ double mcp_json_num(const mcp_json *v) {
 }
 int mcp_json_bool(const mcp_json *v) { return MCP_JSON_TYPE(v) == MCP_JSON_TRUE; }
 
+/* Exact, from the number's text: 12, 1.0, 2e3 and 1200e-2 are integers; 1.5 and
+ * 1.0000000000000000001 are not; nothing outside int64 is. */
 int mcp_json_int(const mcp_json *v, int64_t *out) {
     if (MCP_JSON_TYPE(v) != MCP_JSON_NUMBER) return 0;
-    if (v->type & MCP_JSON_F_INT) {
-        const char *p = v->s, *e = v->s + v->len;
-        int neg = *p == '-';
-        uint64_t m = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-        for (p += neg; p < e; p++) {
-            if (m > (lim - (uint64_t)(*p - '0')) / 10) return 0;
-            m = m * 10 + (uint64_t)(*p - '0');
-        }
-        *out = neg ? (int64_t)(0 - m) : (int64_t)m;
-        return 1;
+    const char *p = v->s, *e = v->s + v->len;
+    int neg = *p == '-', in_frac = 0, nd = 0;
+    char d[24];
+    long ex = 0, zeros = 0;
+    for (p += neg; p < e && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') { in_frac = 1; continue; }
+        if (in_frac) ex--;
+        if (!nd && *p == '0') continue;
+        if (nd < (int)sizeof d) d[nd++] = *p;
+        else if (*p == '0') zeros++; /* value = digits x 10^zeros x 10^ex */
+        else return 0;               /* over 24 significant digits: not an int64 */
     }
-    double d = v->u.d; /* 1.0, 2e3: integral values written another way */
-    if (d != floor(d) || d < -9007199254740992.0 || d > 9007199254740992.0) return 0;
-    *out = (int64_t)d;
+    if (p < e) { /* exponent */
+        int eneg = 0;
+        long x = 0;
+        p++;
+        if (*p == '+' || *p == '-') eneg = *p++ == '-';
+        for (; p < e; p++) if (x < 100000) x = x * 10 + (*p - '0');
+        ex += eneg ? -x : x;
+    }
+    while (nd && d[nd - 1] == '0') { nd--; ex++; }
+    ex += zeros;
+    if (!nd) { *out = 0; return 1; }
+    if (ex < 0 || nd + ex > 19) return 0;
+    uint64_t m = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (int i = 0; i < nd + ex; i++) {
+        unsigned dig = i < nd ? (unsigned)(d[i] - '0') : 0;
+        if (m > (lim - dig) / 10) return 0;
+        m = m * 10 + dig;
+    }
+    *out = neg ? (int64_t)(0 - m) : (int64_t)m;
     return 1;
 }
 
@@ -2787,7 +2812,7 @@ static int json_equal(const mcp_json *a, const mcp_json *b) {
         mcp_json_iter ia = mcp_json_iterate(a);
         const mcp_json *k, *x;
         while ((x = mcp_json_iter_next(&ia, &k))) {
-            const mcp_json *y = mcp_json_get(b, k->s);
+            const mcp_json *y = json_get_n(b, k->s, k->len);
             if (!y || !json_equal(x, y)) return 0;
         }
         return 1;
@@ -2984,7 +3009,7 @@ static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
         const mcp_json *name, *val;
         size_t plen = strlen(x->path);
         while ((val = mcp_json_iter_next(&it, &name))) {
-            const mcp_json *ps = mcp_json_get(props, name->s);
+            const mcp_json *ps = json_get_n(props, name->s, name->len);
             snprintf(x->path + plen, sizeof x->path - plen, "%s%s", plen ? "." : "", name->s);
             int r = 1;
             if (ps) r = validate(x, ps, val);
@@ -3043,17 +3068,17 @@ static int schema_expand(const char *spec, buf *out) {
     int nreq = 0, first = 1;
     buf_puts(out, "{\"type\":\"object\",\"properties\":{");
     for (const char *p = spec; *p;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == ',') p++;
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',') p++;
         if (!*p) break;
         const char *name = p;
-        while (*p && *p != ':' && *p != ' ' && *p != '?' && *p != ',') p++;
+        while (*p && !strchr(":?, \t\n\r", *p)) p++;
         size_t nn = (size_t)(p - name);
         const char *type = "string";
         size_t tn = 6;
         int optional = 0;
         if (*p == ':') {
             const char *t = ++p;
-            while (*p && *p != ' ' && *p != '?' && *p != ',') p++;
+            while (*p && !strchr("?, \t\n\r", *p)) p++;
             type = t;
             tn = (size_t)(p - t);
             int known = 0;
@@ -3432,7 +3457,7 @@ struct mcp_call {
     const char *role;
     const char *mime;         /* resources: the registered type */
     const char *comp_arg, *comp_value;
-    int ncomp, comp_more;
+    int ncomp, comp_more, comp_total;
     /* 2026-07-28 multi-round-trip: answers sent back, and requests still open */
     const mcp_json *input_responses;
     buf input_requests;       /* "key":{request},... */
@@ -3470,6 +3495,7 @@ const char *mcp_complete_value(mcp_call *c) { return c->comp_value ? c->comp_val
 
 int mcp_complete(mcp_call *c, const char *value) {
     if (c->kind != CALL_COMPLETE || !value) return -1;
+    c->comp_total++;
     if (c->ncomp >= 100) { c->comp_more = 1; return 0; } /* the spec's cap per response */
     if (c->ncomp++) buf_putc(&c->content, ',');
     json_escape_lossy(&c->content, value, strlen(value));
@@ -4075,7 +4101,7 @@ static void m_complete(rpc *x, jw *w, rpc_fail *f) {
     jw_arr(w);
     buf_put(w->b, c.content.p, c.content.len);
     jw_end_arr(w);
-    jw_key(w, "total"); jw_int(w, c.ncomp + c.comp_more);
+    jw_key(w, "total"); jw_int(w, c.comp_total);
     jw_key(w, "hasMore"); jw_bool(w, c.comp_more);
     jw_end_obj(w);
     call_free(&c);
@@ -4593,7 +4619,8 @@ static int origin_allowed(slice o) {
  * the session eras, or its _meta names a version, or it asks server/discover. */
 static int is_stateless_msg(const hreq *rq, const mcp_json *msg) {
     slice pv = req_header(rq, "mcp-protocol-version");
-    if (pv.p && (era_find(pv.p, pv.n) < 0 || era_find(pv.p, pv.n) >= ERA_2026_07_28)) return 1;
+    if (pv.p && !req_header(rq, "mcp-session-id").p && (era_find(pv.p, pv.n) < 0 || era_find(pv.p, pv.n) >= ERA_2026_07_28))
+        return 1;
     if (MCP_JSON_TYPE(msg) != MCP_JSON_OBJECT) return 0;
     const char *m = mcp_json_str(mcp_json_get(msg, "method"));
     if (m && !strcmp(m, "server/discover")) return 1;
@@ -4648,7 +4675,10 @@ static void res_final(hres *rs, buf *out, int is_batch, int n) {
 
 static void http_stateless(mcp_server *s, const hreq *rq, hres *rs, arena *a, const mcp_json *msg) {
     const mcp_json *id = mcp_json_get(msg, "id");
-    if (MCP_JSON_TYPE(id) != MCP_JSON_STRING && MCP_JSON_TYPE(id) != MCP_JSON_NUMBER) id = NULL;
+    if (id && MCP_JSON_TYPE(id) != MCP_JSON_STRING && MCP_JSON_TYPE(id) != MCP_JSON_NUMBER) {
+        res_rpc_error(rs, 400, NULL, RPC_INVALID, "Invalid Request: id must be a string or a number");
+        return;
+    }
     if (MCP_JSON_TYPE(msg) != MCP_JSON_OBJECT) {
         res_rpc_error(rs, 400, NULL, RPC_INVALID, "Invalid Request: batches are not supported in protocol version 2026-07-28");
         return;
@@ -4822,8 +4852,8 @@ static void http_session(mcp_server *s, const hreq *rq, hres *rs, arena *a, cons
             x.caps = mcp_json_root(capdoc);
         }
         if (nresp++) buf_putc(&out, ',');
-        rpc_dispatch(&x, msg, &out);
-        if (is_init && !strstr(out.p, "\"error\"")) {
+        int code = rpc_dispatch(&x, msg, &out);
+        if (is_init && !code) {
             session *ns = NULL;
             if (s->stateless) {
                 char id[40];

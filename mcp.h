@@ -128,7 +128,9 @@ void mcp_server_instructions(mcp_server *s, const char *text);
 /* A dependency check for GET /health: fn returns 0 when healthy, else writes why to err. */
 void mcp_health(mcp_server *s, const char *name, int (*fn)(void *data, char *err, size_t errsz), void *data);
 
-/* Tools. The schema is checked when registered; a bad one aborts with a message. */
+/* Tools. Schemas are parsed when first needed: serve, stdio and call check every one at
+ * start and exit with a message naming a bad one; on Lambda, where start-up does nothing a
+ * request does not need, a bad schema makes tools/list and calls of that tool fail. */
 mcp_tool *mcp_tool_add(mcp_server *s, const char *name, const char *description,
                        const char *input_schema, mcp_handler fn);
 #define mcp_tool(...) mcp_tool_add(__VA_ARGS__)

@@ -164,6 +164,8 @@ static void test_schema(void) {
          "(arguments): must be at least 3 characters long");
     schk("$ref # recursion", "{'type':'object','properties':{'child':{'$ref':'#'}},'additionalProperties':false}",
          "{'child':{'child':{'x':1}}}", "child.child.x: unknown property");
+    schk("$ref chain through $defs", "{'$defs':{'a':{'$ref':'#/$defs/b'},'b':{'type':'string'}},'$ref':'#/$defs/a'}", "1",
+         "(arguments): expected string, got integer");
     schk("$ref # self-loop stops at the nesting limit", "{'$ref':'#'}", "1", "(arguments): schema nests too deeply");
 
     schk("anyOf: one matches", "{'anyOf':[{'type':'string'},{'type':'integer'}]}", "1", NULL);
@@ -1307,6 +1309,68 @@ static void test_handler_api(void) {
     free(ss.sid);
 }
 
+/* ---- registration: what mcp.h says aborts ---- */
+
+static mcp_server *g_reg;
+
+static int child_exit(void (*fn)(void)) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) dup2(fd, 2);
+        fn();
+        exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+static void reg_twice(void) {
+    g_reg = mcp_server_new("reg", "1");
+    mcp_tool(g_reg, "x", NULL, "", h_add);
+    mcp_tool(g_reg, "x", NULL, "", h_add);
+}
+static void reg_no_handler(void) {
+    g_reg = mcp_server_new("reg", "1");
+    mcp_tool(g_reg, "x", NULL, "", NULL);
+}
+static void reg_bad_compact(void) {
+    g_reg = mcp_server_new("reg", "1");
+    mcp_tool(g_reg, "x", NULL, "a:float", h_add);
+}
+static void reg_bad_json(void) {
+    g_reg = mcp_server_new("reg", "1");
+    mcp_tool(g_reg, "x", NULL, "{\"type\":", h_add);
+}
+static void reg_bad_for_stdio(void) {
+    g_reg = mcp_server_new("reg", "1");
+    mcp_tool(g_reg, "x", NULL, "a:float", h_add);
+    exit(stdio_main(g_reg));
+}
+
+static mcp_server *g_bad;
+
+static void test_registration(void) {
+    T_EQ_INT("registering a tool name twice exits 2", child_exit(reg_twice), 2);
+    T_EQ_INT("registering a tool without a handler exits 2", child_exit(reg_no_handler), 2);
+    T_EQ_INT("stdio refuses to start with a bad schema (exit 2)", child_exit(reg_bad_for_stdio), 2);
+    /* mcp.h: "The schema is checked when registered; a bad one aborts with a message." */
+    T_EQ_INT("registering a compact schema with an unknown type aborts (exit 2)", child_exit(reg_bad_compact), 2);
+    T_EQ_INT("registering a JSON schema that does not parse aborts (exit 2)", child_exit(reg_bad_json), 2);
+    /* where nothing checked at start (Lambda), the bad tool fails at use */
+    g_bad = mcp_server_new("bad", "1");
+    mcp_tool(g_bad, "ok", NULL, "", h_add);
+    mcp_tool(g_bad, "typo", NULL, "a:float", h_add);
+    sess_t ss = open_session(g_bad, E25c, NULL);
+    check("tools/call on a tool with a bad compact schema: -32603 naming the problem", spost(g_bad, ss, call_body(1, "typo", "{}")), 200, JSON,
+          err_body(1, -32603, "tool typo: the compact input schema has an unknown type"));
+    check("tools/call on the good tool still works", spost(g_bad, ss, call_body(2, "ok", "{}")), 200, JSON,
+          ok_body(2, "{'content':[{'type':'text','text':'0'}]}"));
+    free(ss.sid);
+}
+
 /* ---- extra routes ---- */
 
 static void test_routes(void) {
@@ -1322,9 +1386,32 @@ static void test_routes(void) {
           Q("{'error':'Bad Request: the body is not JSON: unexpected end of input at byte 1'}"));
     check("GET /tools/add: 405", route_req(g_srv, "GET", "/tools/add", "", "", 0), 405, JSON,
           Q("{'error':'Method Not Allowed: call a tool with POST'}"));
+    check("POST /tools/add with invalid arguments: an isError result",
+          route_req(g_srv, "POST", "/tools/add", "", Q("{'a':'x','b':1}"), 0), 200, JSON,
+          Q("{'content':[{'type':'text','text':'Invalid arguments for tool add: a: expected number, got string'}],'isError':true}"));
     resp r = route_req(g_srv, "OPTIONS", "/mcp", "", "", 0);
     T_EQ_STR("OPTIONS: Allow header", r.head, "Allow: GET, POST, DELETE, OPTIONS\r\n");
     check("OPTIONS: 204", r, 204, NULL, "");
+    const char *ping = Q("{'jsonrpc':'2.0','id':1,'method':'ping'}");
+    check("path / is the endpoint when not local", route_req(g_srv, "POST", "/", HJ, ping, 0), 400, JSON,
+          err_null(-32600, "Bad Request: Mcp-Session-Id header is required"));
+    check("path / is not the endpoint when local", route_req(g_srv, "POST", "/", HJ "Host: localhost\n", ping, 1), 404, JSON,
+          Q("{'error':'Not Found: the MCP endpoint is /mcp'}"));
+    setenv("MCP_CORS_ORIGINS", "https://app.test", 1);
+    r = route_req(g_srv, "OPTIONS", "/mcp", "Host: localhost\nOrigin: https://app.test\n", "", 1);
+    T_EQ_STR("CORS preflight from an allowed origin: headers",
+             r.head, "Access-Control-Allow-Origin: https://app.test\r\nAccess-Control-Expose-Headers: Mcp-Session-Id\r\n"
+                     "Vary: Origin\r\nAccess-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
+                     "Access-Control-Allow-Headers: Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, "
+                     "Mcp-Method, Mcp-Name, Last-Event-ID\r\nAccess-Control-Max-Age: 86400\r\nAllow: GET, POST, DELETE, OPTIONS\r\n");
+    check("CORS preflight: 204", r, 204, NULL, "");
+    r = route_req(g_srv, "POST", "/mcp", HJ "Host: localhost\nOrigin: https://app.test\n", ping, 1);
+    T_EQ_STR("CORS: an allowed origin passes the local Origin check and gets its headers", r.head,
+             "Access-Control-Allow-Origin: https://app.test\r\nAccess-Control-Expose-Headers: Mcp-Session-Id\r\nVary: Origin\r\n");
+    check("CORS: the request goes on", r, 400, JSON, err_null(-32600, "Bad Request: Mcp-Session-Id header is required"));
+    check("CORS: another origin is still refused", route_req(g_srv, "POST", "/mcp", HJ "Host: localhost\nOrigin: https://other.test\n", ping, 1),
+          403, JSON, Q("{'error':'Forbidden: Origin not allowed'}"));
+    unsetenv("MCP_CORS_ORIGINS");
 }
 
 int main(void) {
@@ -1358,6 +1445,7 @@ int main(void) {
     test_http_elicitation();
     test_session_lru();
     test_handler_api();
+    test_registration();
     q_free();
     return t_done();
 }

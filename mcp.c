@@ -1528,7 +1528,9 @@ static int tcp_connect(const char *host, const char *port, int timeout_ms) {
                 struct pollfd pfd = {fd, POLLOUT, 0};
                 int err = 0;
                 socklen_t el = sizeof err;
-                if (poll(&pfd, 1, timeout_ms) == 1 && !getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) && !err) r = 0;
+                int pr = poll(&pfd, 1, timeout_ms);
+                if (pr == 1 && !getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) && !err) r = 0;
+                else errno = pr == 0 ? ETIMEDOUT : err ? err : errno;
             }
             fcntl(fd, F_SETFL, fl);
             if (r == 0) break;
@@ -5284,6 +5286,11 @@ static int serve_main(mcp_server *s, const char *listen_at) {
     }
     freeaddrinfo(res);
     signal(SIGPIPE, SIG_IGN);
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    if (!getsockname(fd, (struct sockaddr *)&bound, &bl)) /* port 0: say which one we got */
+        snprintf(port, sizeof port, "%u", ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                                             : ((struct sockaddr_in *)&bound)->sin_port));
     fprintf(stderr, "mcp: %s %s serving MCP on http://%s%s%s:%s/mcp\n", s->name, s->version,
             strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
     pthread_attr_t attr;
@@ -6098,7 +6105,319 @@ static int lambda_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 15. Command line (Public: mcp_main) ===*/
+/*=== MARK: - 15. stdio proxy (Private) ===*/
+/*
+ * `proxy URL`: MCP over stdio on one side, Streamable HTTP to a remote server (an mcp.c
+ * function URL) on the other, for clients that only launch commands. Requests are signed
+ * with SigV4 (service "lambda") when the URL is a function URL and credentials are found
+ * (the environment, or AWS_PROFILE in ~/.aws/credentials and ~/.aws/config), or always
+ * with --sigv4. Throttling and network failures are retried with backoff; a remote
+ * failure becomes a JSON-RPC error the client can show.
+ */
+
+typedef struct {
+    const char *url;
+    int sign;
+    char region[64];
+    char ak[128], sk[128], tok[2048];
+    pthread_mutex_t out_lock;  /* whole lines to stdout */
+    pthread_mutex_t state_lock;
+    char session[128];
+    char version[32];
+    int active;                /* requests in flight */
+    pthread_cond_t idle;
+} proxy;
+
+static void proxy_line(proxy *px, const char *p, size_t n) {
+    pthread_mutex_lock(&px->out_lock);
+    if (write(1, p, n) < 0 || write(1, "\n", 1) < 0) { /* the client went away */ }
+    pthread_mutex_unlock(&px->out_lock);
+}
+
+/* One value of an INI file section ([name] or [profile name]). */
+static int ini_get(const char *path, const char *section, const char *key, char *out, size_t outn) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[4096];
+    int in = 0, found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        slice l = {line, strcspn(line, "\r\n")};
+        l = sl_trim(l);
+        if (!l.n || l.p[0] == '#' || l.p[0] == ';') continue;
+        if (l.p[0] == '[') {
+            slice name = {l.p + 1, l.n > 2 ? l.n - 2 : 0};
+            name = sl_trim(name);
+            if (name.n > 8 && !memcmp(name.p, "profile ", 8)) { name.p += 8; name.n -= 8; name = sl_trim(name); }
+            in = sl_eq(name, section);
+            continue;
+        }
+        const char *eq = memchr(l.p, '=', l.n);
+        if (!in || !eq) continue;
+        slice k = {l.p, (size_t)(eq - l.p)}, v = {eq + 1, l.n - (size_t)(eq - l.p) - 1};
+        k = sl_trim(k);
+        v = sl_trim(v);
+        if (sl_eq(k, key) && v.n < outn) { memcpy(out, v.p, v.n); out[v.n] = 0; found = 1; }
+    }
+    fclose(f);
+    return found;
+}
+
+static void proxy_credentials(proxy *px) {
+    const char *e;
+    if ((e = getenv("AWS_ACCESS_KEY_ID")) && getenv("AWS_SECRET_ACCESS_KEY")) {
+        snprintf(px->ak, sizeof px->ak, "%s", e);
+        snprintf(px->sk, sizeof px->sk, "%s", getenv("AWS_SECRET_ACCESS_KEY"));
+        snprintf(px->tok, sizeof px->tok, "%s", getenv("AWS_SESSION_TOKEN") ? getenv("AWS_SESSION_TOKEN") : "");
+        return;
+    }
+    const char *home = getenv("HOME"), *prof = getenv("AWS_PROFILE");
+    char creds[1024], conf[1024];
+    if (!prof || !*prof) prof = "default";
+    snprintf(creds, sizeof creds, "%s", getenv("AWS_SHARED_CREDENTIALS_FILE") ? getenv("AWS_SHARED_CREDENTIALS_FILE") : "");
+    if (!creds[0] && home) snprintf(creds, sizeof creds, "%s/.aws/credentials", home);
+    snprintf(conf, sizeof conf, "%s", getenv("AWS_CONFIG_FILE") ? getenv("AWS_CONFIG_FILE") : "");
+    if (!conf[0] && home) snprintf(conf, sizeof conf, "%s/.aws/config", home);
+    for (int i = 0; i < 2; i++) {
+        const char *f = i ? conf : creds;
+        if (ini_get(f, prof, "aws_access_key_id", px->ak, sizeof px->ak) &&
+            ini_get(f, prof, "aws_secret_access_key", px->sk, sizeof px->sk)) {
+            ini_get(f, prof, "aws_session_token", px->tok, sizeof px->tok);
+            break;
+        }
+        px->ak[0] = 0;
+    }
+    if (!px->region[0] && !ini_get(conf, prof, "region", px->region, sizeof px->region)) px->region[0] = 0;
+}
+
+/* SSE from the remote, parsed as it arrives: each event's data is one message. */
+typedef struct { proxy *px; buf line, data; int sse; buf whole; } proxy_rx;
+
+static int proxy_body(void *ud, const char *p, size_t n) {
+    proxy_rx *rx = ud;
+    if (rx->sse < 0) { /* JSON starts with a bracket; an event stream with a field name or ':' */
+        size_t i = 0;
+        while (i < n && (p[i] == ' ' || p[i] == '\r' || p[i] == '\n' || p[i] == '\t')) i++;
+        if (i == n) return 0;
+        rx->sse = p[i] != '{' && p[i] != '[';
+    }
+    if (!rx->sse) { buf_put(&rx->whole, p, n); return rx->whole.len > ((size_t)64 << 20); }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != '\n') { buf_putc(&rx->line, p[i]); continue; }
+        if (rx->line.len && rx->line.p[rx->line.len - 1] == '\r') rx->line.len--;
+        if (!rx->line.len) { /* end of event */
+            if (rx->data.len) proxy_line(rx->px, rx->data.p, rx->data.len);
+            rx->data.len = 0;
+        } else if (rx->line.len >= 5 && !memcmp(rx->line.p, "data:", 5)) {
+            size_t off = rx->line.len > 5 && rx->line.p[5] == ' ' ? 6 : 5;
+            if (rx->data.len) buf_putc(&rx->data, '\n');
+            buf_put(&rx->data, rx->line.p + off, rx->line.len - off);
+        }
+        rx->line.len = 0;
+    }
+    return 0;
+}
+
+typedef struct { proxy *px; char *msg; } proxy_job;
+
+static void proxy_error(proxy *px, const mcp_json *id, const char *fmt, ...) MCP_PRINTF(3, 4);
+static void proxy_error(proxy *px, const mcp_json *id, const char *fmt, ...) {
+    if (!id) return; /* a notification: nobody to tell */
+    buf m = {0}, out = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&m, fmt, ap);
+    va_end(ap);
+    rpc_error(&out, id, RPC_INTERNAL, m.p);
+    proxy_line(px, out.p, out.len);
+    buf_free(&m);
+    buf_free(&out);
+}
+
+static void *proxy_send(void *arg) {
+    proxy_job *job = arg;
+    proxy *px = job->px;
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(job->msg, strlen(job->msg), 0, &e);
+    const mcp_json *m = mcp_json_root(d), *id = mcp_json_get(m, "id");
+    const char *method = mcp_json_str(mcp_json_get(m, "method"));
+    const mcp_json *params = mcp_json_get(m, "params");
+    const char *mv = mcp_json_str(mcp_json_get(mcp_json_get(params, "_meta"), META_VERSION));
+    buf h = {0};
+    buf_puts(&h, "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n");
+    pthread_mutex_lock(&px->state_lock);
+    if (px->session[0]) buf_printf(&h, "Mcp-Session-Id: %s\r\n", px->session);
+    if (mv) buf_printf(&h, "MCP-Protocol-Version: %s\r\n", mv);
+    else if (px->version[0]) buf_printf(&h, "MCP-Protocol-Version: %s\r\n", px->version);
+    pthread_mutex_unlock(&px->state_lock);
+    if (mv && method) {
+        buf_printf(&h, "Mcp-Method: %s\r\n", method);
+        const char *nm = mcp_json_str(mcp_json_get(params, !strcmp(method, "resources/read") ? "uri" : "name"));
+        if (nm && (!strcmp(method, "tools/call") || !strcmp(method, "prompts/get") || !strcmp(method, "resources/read")))
+            buf_printf(&h, "Mcp-Name: %s\r\n", nm);
+    }
+    int delay = 200;
+    for (int attempt = 0;; attempt++) {
+        buf hs = {0};
+        buf_put(&hs, h.p, h.len);
+        if (px->sign) {
+            mcp_sigv4 k;
+            memset(&k, 0, sizeof k);
+            k.access_key = px->ak;
+            k.secret_key = px->sk;
+            k.session_token = px->tok[0] ? px->tok : NULL;
+            k.region = px->region[0] ? px->region : NULL;
+            k.service = "lambda";
+            char *sig = mcp_sigv4_sign(&k, "POST", px->url, h.p, job->msg, strlen(job->msg));
+            if (sig) { buf_puts(&hs, sig); free(sig); }
+        }
+        proxy_rx rx;
+        memset(&rx, 0, sizeof rx);
+        rx.px = px;
+        mcp_http_request rq;
+        memset(&rq, 0, sizeof rq);
+        rq.method = "POST";
+        rq.url = px->url;
+        rq.headers = hs.p;
+        rq.body = job->msg;
+        rq.body_len = strlen(job->msg);
+        rq.timeout_ms = 900000; /* a tool may run for Lambda's whole 15 minutes */
+        rq.on_body = proxy_body;
+        rq.ud = &rx;
+        mcp_http_response rs;
+        rx.sse = -1;
+        int r = mcp_http_do(&rq, &rs);
+        (void)r;
+        buf_free(&hs);
+        int retry = 0;
+        if (rs.status == 0) retry = 1;
+        else if (rs.status == 429 || rs.status == 502 || rs.status == 503 || rs.status == 504) retry = 1;
+        if (retry && attempt < 4) {
+            mcp_http_free(&rs);
+            buf_free(&rx.line); buf_free(&rx.data); buf_free(&rx.whole);
+            struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+            delay *= 2;
+            continue;
+        }
+        if (rs.status == 0) proxy_error(px, id, "cannot reach the MCP server at %s: %s", px->url, rs.error);
+        else {
+            size_t sl;
+            const char *sid = mcp_http_header(&rs, "mcp-session-id", &sl);
+            if (sid && sl < sizeof px->session) {
+                pthread_mutex_lock(&px->state_lock);
+                memcpy(px->session, sid, sl);
+                px->session[sl] = 0;
+                pthread_mutex_unlock(&px->state_lock);
+            }
+            if (rs.status / 100 == 2 && rx.whole.len && rx.sse == 0) {
+                /* a JSON answer; remember the negotiated version after initialize */
+                mcp_json_doc *rd = mcp_json_parse(rx.whole.p, rx.whole.len, 0, &e);
+                const char *pv = mcp_json_str(mcp_json_get(mcp_json_get(mcp_json_root(rd), "result"), "protocolVersion"));
+                if (pv && method && !strcmp(method, "initialize")) {
+                    pthread_mutex_lock(&px->state_lock);
+                    snprintf(px->version, sizeof px->version, "%s", pv);
+                    pthread_mutex_unlock(&px->state_lock);
+                }
+                mcp_json_free(rd);
+                proxy_line(px, rx.whole.p, rx.whole.len);
+            } else if (rs.status / 100 != 2) {
+                /* the remote's JSON-RPC error if it sent one, else the HTTP status in words */
+                mcp_json_doc *rd = rx.whole.len ? mcp_json_parse(rx.whole.p, rx.whole.len, 0, &e) : NULL;
+                if (rd && mcp_json_get(mcp_json_root(rd), "error") && id) proxy_line(px, rx.whole.p, rx.whole.len);
+                else proxy_error(px, id, "the MCP server answered HTTP %d%s%.200s", rs.status,
+                                 rx.whole.len ? ": " : "", rx.whole.len ? rx.whole.p : "");
+                mcp_json_free(rd);
+            }
+        }
+        mcp_http_free(&rs);
+        buf_free(&rx.line); buf_free(&rx.data); buf_free(&rx.whole);
+        break;
+    }
+    buf_free(&h);
+    mcp_json_free(d);
+    free(job->msg);
+    free(job);
+    pthread_mutex_lock(&px->state_lock);
+    if (!--px->active) pthread_cond_signal(&px->idle);
+    pthread_mutex_unlock(&px->state_lock);
+    return NULL;
+}
+
+static int proxy_main(int argc, char **argv) {
+    proxy px;
+    memset(&px, 0, sizeof px);
+    pthread_mutex_init(&px.out_lock, NULL);
+    pthread_mutex_init(&px.state_lock, NULL);
+    pthread_cond_init(&px.idle, NULL);
+    int force = -1;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--sigv4")) force = 1;
+        else if (!strcmp(argv[i], "--no-sigv4")) force = 0;
+        else if (!strcmp(argv[i], "--region") && i + 1 < argc) snprintf(px.region, sizeof px.region, "%s", argv[++i]);
+        else if (!px.url && (!strncmp(argv[i], "https://", 8) || !strncmp(argv[i], "http://", 7))) px.url = argv[i];
+        else { fprintf(stderr, "mcp: proxy: unexpected argument %s\n", argv[i]); return 2; }
+    }
+    url_parts u;
+    if (!px.url || url_parse(px.url, &u)) { fprintf(stderr, "mcp: usage: proxy URL [--sigv4|--no-sigv4] [--region R]\n"); return 2; }
+    /* a function URL names its region: <id>.lambda-url.<region>.on.aws */
+    const char *lu = strstr(u.host, ".lambda-url.");
+    if (!px.region[0] && lu) {
+        const char *r = lu + 12, *dot = strchr(r, '.');
+        if (dot && (size_t)(dot - r) < sizeof px.region) { memcpy(px.region, r, (size_t)(dot - r)); px.region[dot - r] = 0; }
+    }
+    if (force != 0) proxy_credentials(&px);
+    px.sign = force == 1 || (force == -1 && lu && px.ak[0]);
+    if (px.sign && (!px.ak[0] || !px.sk[0])) {
+        fprintf(stderr, "mcp: proxy: --sigv4 needs AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile in ~/.aws)\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    stdio_tx t;
+    memset(&t, 0, sizeof t);
+    t.in.fd = 0;
+    t.in.timeout_ms = -1;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    size_t n;
+    char *line;
+    while ((line = stdio_line(&t, &n))) {
+        if (!n) continue;
+        mcp_json_err e;
+        mcp_json_doc *d = mcp_json_parse(line, n, 0, &e);
+        if (!d) {
+            char m[160];
+            buf out = {0};
+            snprintf(m, sizeof m, "Parse error: %s at byte %zu", e.msg ? e.msg : "invalid JSON", e.pos);
+            rpc_error(&out, NULL, RPC_PARSE, m);
+            proxy_line(&px, out.p, out.len);
+            buf_free(&out);
+            continue;
+        }
+        const char *method = mcp_json_str(mcp_json_get(mcp_json_root(d), "method"));
+        int init = method && !strcmp(method, "initialize");
+        mcp_json_free(d);
+        proxy_job *job = xmalloc(sizeof *job);
+        job->px = &px;
+        job->msg = memcpy(xmalloc(n + 1), line, n);
+        job->msg[n] = 0;
+        pthread_t th;
+        pthread_mutex_lock(&px.state_lock);
+        px.active++;
+        pthread_mutex_unlock(&px.state_lock);
+        /* initialize runs alone: what follows needs its session */
+        if (init) proxy_send(job);
+        else if (pthread_create(&th, &attr, proxy_send, job)) proxy_send(job);
+    }
+    /* stdin closed: let the requests in flight finish */
+    pthread_mutex_lock(&px.state_lock);
+    while (px.active) pthread_cond_wait(&px.idle, &px.state_lock);
+    pthread_mutex_unlock(&px.state_lock);
+    buf_free(&t.in.in);
+    return 0;
+}
+
+/*=== MARK: - 16. Command line (Public: mcp_main) ===*/
 
 static int call_main(mcp_server *s, const char *tool, const char *args) {
     buf req = {0};
@@ -6148,11 +6467,12 @@ static void usage(mcp_server *s, FILE *f) {
             "  %s serve [--listen HOST:PORT]   Streamable HTTP on http://HOST:PORT/mcp (default 127.0.0.1:8080)\n"
             "  %s stdio                        MCP over stdin and stdout\n"
             "  %s call TOOL ['JSON-ARGS']      run one tool once and print its result\n"
+            "  %s proxy URL [--sigv4]          stdio to a remote MCP server (SigV4 for AWS_IAM function URLs)\n"
             "  %s --help | --version\n"
             "\n"
             "With AWS_LAMBDA_RUNTIME_API set and no arguments it runs as an AWS Lambda custom runtime.\n"
             "MCP_ALLOWED_HOSTS and MCP_ALLOWED_ORIGINS (comma-separated) extend serve's localhost allow-list.\n",
-            s->name, s->version, MCP_VERSION, s->name, s->name, s->name, s->name);
+            s->name, s->version, MCP_VERSION, s->name, s->name, s->name, s->name, s->name);
 }
 
 int mcp_main(mcp_server *s, int argc, char **argv) {
@@ -6179,6 +6499,7 @@ int mcp_main(mcp_server *s, int argc, char **argv) {
         return serve_main(s, listen_at);
     }
     if (!strcmp(cmd, "stdio")) return stdio_main(s);
+    if (!strcmp(cmd, "proxy")) return proxy_main(argc, argv);
     if (!strcmp(cmd, "call")) {
         if (argc < 3 || argc > 4) { fprintf(stderr, "mcp: usage: %s call TOOL ['JSON-ARGS']\n", argv[0]); return 2; }
         if (!tool_find(s, argv[2])) { fprintf(stderr, "mcp: call: no tool named %s\n", argv[2]); return 2; }

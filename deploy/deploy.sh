@@ -706,7 +706,7 @@ ensure_permission() {
             fi
             say "permission: lambda:InvokeFunction via the function URL only"
         fi
-        has_sid "$policy" "$SID_URL" && has_sid "$policy" "$SID_INVOKE" && say "permission: up to date (public)"
+        if has_sid "$policy" "$SID_URL" && has_sid "$policy" "$SID_INVOKE"; then say "permission: up to date (public)"; fi
     else
         local sid removed=0
         for sid in "$SID_URL" "$SID_INVOKE"; do

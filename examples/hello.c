@@ -2,6 +2,7 @@
  *   ./build.sh && build/hello serve        (or: stdio, call add '{"a":1,"b":2}')  */
 #include "../mcp.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +20,10 @@ static int readme(mcp_call *c) {
 }
 
 static int user_profile(mcp_call *c) {
-    return mcp_text(c, "{\"user\":\"%s\"}", mcp_str(c, "id"));
+    const char *id = mcp_str(c, "id");
+    for (const char *p = id; *p; p++)
+        if (!isalnum((unsigned char)*p)) return mcp_fail(c, -32602, "user ids are letters and digits");
+    return mcp_text(c, "{\"user\":\"%s\"}", id);
 }
 
 static int review(mcp_call *c) {

@@ -1309,17 +1309,19 @@ static void test_handler_api(void) {
     free(ss.sid);
 }
 
-/* ---- registration: what mcp.h says aborts ---- */
+/* ---- registration, and where bad schemas are caught (mcp.h) ---- */
 
 static mcp_server *g_reg;
 
+/* Run fn in a child with stdout and stderr sent to /dev/null; its exit status. */
 static int child_exit(void (*fn)(void)) {
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0) dup2(fd, 2);
+        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
+        alarm(10); /* a serve that got past its checks would wait forever */
         fn();
         exit(0);
     }
@@ -1336,18 +1338,35 @@ static void reg_no_handler(void) {
     g_reg = mcp_server_new("reg", "1");
     mcp_tool(g_reg, "x", NULL, "", NULL);
 }
-static void reg_bad_compact(void) {
+static void reg_no_name(void) {
     g_reg = mcp_server_new("reg", "1");
-    mcp_tool(g_reg, "x", NULL, "a:float", h_add);
+    mcp_tool(g_reg, "", NULL, "", h_add);
 }
-static void reg_bad_json(void) {
+static void reg_bad(void) { /* registering is fine: the schema is parsed when first needed */
     g_reg = mcp_server_new("reg", "1");
-    mcp_tool(g_reg, "x", NULL, "{\"type\":", h_add);
-}
-static void reg_bad_for_stdio(void) {
-    g_reg = mcp_server_new("reg", "1");
+    mcp_tool(g_reg, "ok", NULL, "", h_add);
     mcp_tool(g_reg, "x", NULL, "a:float", h_add);
+    mcp_tool(g_reg, "y", NULL, "{\"type\":", h_add);
+}
+static void run_stdio_bad(void) {
+    reg_bad();
     exit(stdio_main(g_reg));
+}
+static void run_call_bad(void) {
+    reg_bad();
+    char *argv[] = {"reg", "call", "ok", "{}", NULL};
+    exit(mcp_main(g_reg, 4, argv));
+}
+static void run_serve_bad(void) {
+    reg_bad();
+    char *argv[] = {"reg", "serve", "--listen", "127.0.0.1:0", NULL};
+    exit(mcp_main(g_reg, 4, argv));
+}
+static void run_call_good(void) {
+    g_reg = mcp_server_new("reg", "1");
+    mcp_tool(g_reg, "ok", NULL, "", h_add);
+    char *argv[] = {"reg", "call", "ok", "{}", NULL};
+    exit(mcp_main(g_reg, 4, argv));
 }
 
 static mcp_server *g_bad;
@@ -1355,19 +1374,26 @@ static mcp_server *g_bad;
 static void test_registration(void) {
     T_EQ_INT("registering a tool name twice exits 2", child_exit(reg_twice), 2);
     T_EQ_INT("registering a tool without a handler exits 2", child_exit(reg_no_handler), 2);
-    T_EQ_INT("stdio refuses to start with a bad schema (exit 2)", child_exit(reg_bad_for_stdio), 2);
-    /* mcp.h: "The schema is checked when registered; a bad one aborts with a message." */
-    T_EQ_INT("registering a compact schema with an unknown type aborts (exit 2)", child_exit(reg_bad_compact), 2);
-    T_EQ_INT("registering a JSON schema that does not parse aborts (exit 2)", child_exit(reg_bad_json), 2);
-    /* where nothing checked at start (Lambda), the bad tool fails at use */
+    T_EQ_INT("registering a tool without a name exits 2", child_exit(reg_no_name), 2);
+    T_EQ_INT("registering bad schemas does not abort (they are parsed when first needed)", child_exit(reg_bad), 0);
+    T_EQ_INT("stdio checks every schema at start and exits 2", child_exit(run_stdio_bad), 2);
+    T_EQ_INT("serve checks every schema at start and exits 2", child_exit(run_serve_bad), 2);
+    T_EQ_INT("call checks every schema at start and exits 2", child_exit(run_call_bad), 2);
+    T_EQ_INT("call with good schemas exits 0", child_exit(run_call_good), 0);
+    /* where nothing is checked at start (Lambda), the bad schema fails tools/list and its tool */
     g_bad = mcp_server_new("bad", "1");
     mcp_tool(g_bad, "ok", NULL, "", h_add);
     mcp_tool(g_bad, "typo", NULL, "a:float", h_add);
+    mcp_tool(g_bad, "broken", NULL, "{\"type\":", h_add);
     sess_t ss = open_session(g_bad, E25c, NULL);
-    check("tools/call on a tool with a bad compact schema: -32603 naming the problem", spost(g_bad, ss, call_body(1, "typo", "{}")), 200, JSON,
-          err_body(1, -32603, "tool typo: the compact input schema has an unknown type"));
-    check("tools/call on the good tool still works", spost(g_bad, ss, call_body(2, "ok", "{}")), 200, JSON,
-          ok_body(2, "{'content':[{'type':'text','text':'0'}]}"));
+    check("tools/list with a bad schema: -32603", spost(g_bad, ss, Q("{'jsonrpc':'2.0','id':1,'method':'tools/list'}")), 200, JSON,
+          err_body(1, -32603, "a tool`s schema is not valid JSON"));
+    check("tools/call on a tool with a bad compact schema: -32603 naming the problem", spost(g_bad, ss, call_body(2, "typo", "{}")), 200, JSON,
+          err_body(2, -32603, "tool typo: the compact input schema has an unknown type"));
+    check("tools/call on a tool whose JSON schema does not parse: -32603", spost(g_bad, ss, call_body(3, "broken", "{}")), 200, JSON,
+          err_body(3, -32603, "tool broken: the input schema is not a JSON object"));
+    check("tools/call on the good tool still works", spost(g_bad, ss, call_body(4, "ok", "{}")), 200, JSON,
+          ok_body(4, "{'content':[{'type':'text','text':'0'}]}"));
     free(ss.sid);
 }
 

@@ -195,6 +195,16 @@ static void test_numbers(void) {
     for (size_t i = 0; i < COUNT(vals); i++)
         num_is(NAME("number %s parses to the correctly rounded double", vals[i]), vals[i], strtod(vals[i], NULL),
                !strpbrk(vals[i], ".eE"));
+    /* more than 19 significant digits: the digits past the 19th still decide the rounding
+     * (each of these sits just above a point halfway between two doubles) */
+    const char *longs[] = {
+        "14599339987076240385", "36100422049235662849", "10260693830329141559297", "1280529414638468788649985",
+        "2756982363559861308882945", "1.4599339987076240385e19", "0.1651926580007884864942370",
+        "0.1337460925977864284464048", "0.1816417120094785536688065",
+    };
+    for (size_t i = 0; i < COUNT(longs); i++)
+        num_is(NAME("number %s (over 19 digits) parses to the correctly rounded double", longs[i]), longs[i],
+               strtod(longs[i], NULL), !strpbrk(longs[i], ".eE"));
     num_is("number -0 is negative zero", "-0", -0.0, 1);
     num_is("number -0.0 is negative zero", "-0.0", -0.0, 0);
     num_is("huge number 1e400 is +infinity", "1e400", HUGE_VAL, 0);

@@ -3161,6 +3161,7 @@ typedef struct {
 
 struct mcp_tool {
     stat st;
+    char *scopes;                 /* OAuth scopes a caller needs, space-separated */
     char *name, *title, *desc, *schema_src, *out_src, *annotations;
     char *schema;                 /* JSON text of the input schema (expanded if compact) */
     mcp_json_doc *in_doc, *out_doc; /* parsed on first use */
@@ -3292,6 +3293,7 @@ void mcp_tool_title(mcp_tool *t, const char *v) { free(t->title); t->title = xst
 void mcp_tool_output_schema(mcp_tool *t, const char *v) { free(t->out_src); t->out_src = xstrdup(v); }
 void mcp_tool_annotations(mcp_tool *t, const char *v) { free(t->annotations); t->annotations = xstrdup(v); }
 void mcp_tool_data(mcp_tool *t, void *d) { t->data = d; }
+void mcp_tool_scopes(mcp_tool *t, const char *scopes) { free(t->scopes); t->scopes = xstrdup(scopes); }
 
 static mcp_resource *resource_new(mcp_server *s, const char *uri, const char *name,
                                   const char *desc, const char *mime, mcp_handler fn, int tmpl) {
@@ -3744,6 +3746,8 @@ static int template_match(const char *tmpl, const char *uri, mcp_json_doc **vars
 }
 
 static void state_verify(mcp_call *c, const mcp_json *st);
+typedef struct rpc_fail rpc_fail;
+static int auth_tool_scopes(const mcp_tool *t, rpc_fail *f);
 static int call_input_required(rpc *x, jw *w, mcp_call *c);
 
 static void call_init(mcp_call *c, rpc *x, int kind, const char *name, void *data) {
@@ -3874,7 +3878,7 @@ static mcp_tool *tool_find(mcp_server *s, const char *name) {
 }
 
 /* Write an error response for a failed call. */
-typedef struct { int code; buf msg, data; } rpc_fail;
+struct rpc_fail { int code; buf msg, data; };
 
 static void fail_uri(rpc_fail *f, const char *uri) {
     f->data.len = 0;
@@ -3892,6 +3896,7 @@ static void m_tools_call(rpc *x, jw *w, rpc_fail *f) {
     mcp_tool *t = tool_find(x->s, name);
     if (!t) { f->code = RPC_BAD_PARAMS; buf_printf(&f->msg, "Unknown tool: %s", name); return; }
     x->tool = t;
+    if (auth_tool_scopes(t, f)) return;
     const char *perr = tool_prepare(t);
     if (perr) { f->code = RPC_INTERNAL; buf_printf(&f->msg, "tool %s: %s", name, perr); return; }
     const mcp_json *args = mcp_json_get(x->params, "arguments");
@@ -4428,6 +4433,8 @@ typedef struct {
     char *body;     /* writable, with one spare byte after blen */
     size_t blen;
     int local;      /* serve: Host and Origin are checked against the allow-lists */
+    const char *iam_arn;        /* Lambda: the caller AWS IAM authenticated */
+    const mcp_json *gw_claims;  /* Lambda: claims an API Gateway JWT authorizer verified */
 } hreq;
 
 typedef struct hres hres;
@@ -4929,6 +4936,457 @@ static void http_mcp(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
 
 /* Route one HTTP request. Handlers run without the server lock: in serve, calls on different
  * connections run at the same time. */
+/*=== MARK: - Authentication (Private; mcp_auth is public) ===*/
+/*
+ * Who may call, the same on Lambda and in serve, configured by environment (values may be
+ * ssm:/secretsmanager: references, resolved at start):
+ *   MCP_API_KEYS        bearer keys, comma-separated (several at once, for rotation);
+ *                       "Authorization: Bearer KEY" or "X-Api-Key: KEY"; compared in
+ *                       constant time
+ *   MCP_JWT_ISSUER, MCP_JWT_AUDIENCE, MCP_JWT_JWKS_URL (default ISSUER/.well-known/jwks.json),
+ *   MCP_JWT_HS256_SECRET, MCP_JWT_LEEWAY (seconds, default 60)
+ *                       JWTs signed RS256, ES256 (keys from the JWKS, fetched over HTTPS,
+ *                       cached, fetched again for an unknown kid) or HS256 (only when a
+ *                       secret is configured); "alg":"none" and algorithm confusion refused
+ *   MCP_IAM_ALLOW       ARN patterns (* matches any run) for callers authenticated by AWS
+ *                       IAM (function URL or API Gateway with AWS_IAM)
+ *   MCP_OAUTH_RESOURCE, MCP_OAUTH_AUTHORIZATION_SERVERS, MCP_OAUTH_SCOPES
+ *                       the OAuth protected-resource metadata (RFC 9728) the MCP
+ *                       authorization spec asks for
+ * Claims an API Gateway JWT authorizer already verified are accepted from the event. With
+ * nothing configured, nothing is checked (a function URL with auth NONE is public). Every
+ * refusal is logged with its reason, never the credential, and counted.
+ */
+
+typedef struct {
+    char kid[128];
+    int kty;                    /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+    unsigned char *n, *e;       /* RSA */
+    size_t nl, el;
+    unsigned char q[65];        /* EC P-256, uncompressed */
+} jwk;
+
+typedef struct {
+    int configured;
+    char **keys; int nkeys;
+    char *iss, *aud, *jwks_url, *hs;
+    long leeway;
+    char **iam; int niam;
+    jwk *jwks; int njwks;
+    uint64_t jwks_at;           /* when the JWKS was last fetched (ms) */
+    unsigned long refusals;
+} auth_conf;
+
+static auth_conf authc;
+static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The identity of the request being served (NULL when nothing was checked). */
+typedef struct {
+    const char *kind;           /* "key", "jwt", "gateway-jwt", "iam" */
+    char principal[256];
+    char scopes[512];           /* space-separated; "*" for callers trusted with every scope */
+    mcp_json_doc *claims;       /* verified JWT claims (owned) */
+    const mcp_json *gw_claims;  /* claims from an API Gateway JWT authorizer */
+    char missing_scope[256];    /* set when a tool needed a scope the caller lacks */
+} auth_ctx;
+
+static _Thread_local auth_ctx *cur_auth;
+
+static char **split_list(const char *s, int *n) {
+    char **v = NULL;
+    *n = 0;
+    while (s && *s) {
+        const char *e = strchr(s, ',');
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        slice it = {s, l};
+        it = sl_trim(it);
+        if (it.n) {
+            GROW(v, *n);
+            v[*n] = memcpy(xmalloc(it.n + 1), it.p, it.n);
+            v[*n][it.n] = 0;
+            (*n)++;
+        }
+        if (!e) break;
+        s = e + 1;
+    }
+    return v;
+}
+
+static char *env_dup(const char *name) {
+    const char *v = getenv(name);
+    return v && *v ? xstrdup(v) : NULL;
+}
+
+static void auth_setup(void) {
+    authc.keys = split_list(getenv("MCP_API_KEYS"), &authc.nkeys);
+    authc.iam = split_list(getenv("MCP_IAM_ALLOW"), &authc.niam);
+    authc.iss = env_dup("MCP_JWT_ISSUER");
+    authc.aud = env_dup("MCP_JWT_AUDIENCE");
+    authc.hs = env_dup("MCP_JWT_HS256_SECRET");
+    authc.jwks_url = env_dup("MCP_JWT_JWKS_URL");
+    if (!authc.jwks_url && authc.iss) {
+        buf u = {0};
+        buf_puts(&u, authc.iss);
+        while (u.len && u.p[u.len - 1] == '/') u.p[--u.len] = 0;
+        buf_puts(&u, "/.well-known/jwks.json");
+        authc.jwks_url = u.p;
+    }
+    const char *lw = getenv("MCP_JWT_LEEWAY");
+    authc.leeway = lw ? atol(lw) : 60;
+    authc.configured = authc.nkeys || authc.niam || authc.iss || authc.hs || authc.aud;
+}
+
+/* Constant time in the length of the secret: both sides are hashed first. */
+static int secret_eq(const char *a, size_t an, const char *b, size_t bn) {
+    unsigned char x[32], y[32];
+    hmac_sha256("mcp.c key", 9, a, an, x);
+    hmac_sha256("mcp.c key", 9, b, bn, y);
+    unsigned d = 0;
+    for (int i = 0; i < 32; i++) d |= (unsigned)(x[i] ^ y[i]);
+    return !d;
+}
+
+static int glob_match(const char *pat, const char *s) {
+    if (!*pat) return !*s;
+    if (*pat == '*') {
+        for (;; s++) {
+            if (glob_match(pat + 1, s)) return 1;
+            if (!*s) return 0;
+        }
+    }
+    return *s && *pat == *s && glob_match(pat + 1, s + 1);
+}
+
+/* base64url (padding optional) into a malloc'ed buffer. */
+static unsigned char *b64url_dup(const char *s, size_t n, size_t *out) {
+    unsigned char *o = xmalloc(n * 3 / 4 + 4);
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '-' || s[i] == '_' || s[i] == '=')) { free(o); return NULL; }
+    long k = base64_decode(s, n, o);
+    if (k < 0) { free(o); return NULL; }
+    o[k] = 0;
+    *out = (size_t)k;
+    return o;
+}
+
+#if MCP_ENABLE_TLS
+/* Fetch the JWKS (RSA and P-256 keys). Called with auth_lock held. */
+static int jwks_fetch(char *why, size_t whyn) {
+    mcp_http_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.url = authc.jwks_url;
+    rq.timeout_ms = 5000;
+    rq.max_response = 1 << 20;
+    mcp_http_response rs;
+    authc.jwks_at = now_ms();
+    if (mcp_http_do(&rq, &rs) || rs.status != 200) {
+        snprintf(why, whyn, "the JWKS at %.100s could not be fetched (%.60s)", authc.jwks_url,
+                 rs.status ? "HTTP error" : rs.error);
+        mcp_http_free(&rs);
+        return -1;
+    }
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &e);
+    mcp_http_free(&rs);
+    for (int i = 0; i < authc.njwks; i++) { free(authc.jwks[i].n); free(authc.jwks[i].e); }
+    free(authc.jwks);
+    authc.jwks = NULL;
+    authc.njwks = 0;
+    mcp_json_iter it = mcp_json_iterate(mcp_json_get(mcp_json_root(d), "keys"));
+    const mcp_json *k;
+    while ((k = mcp_json_iter_next(&it, NULL))) {
+        const char *kty = mcp_json_str(mcp_json_get(k, "kty")), *kid = mcp_json_str(mcp_json_get(k, "kid"));
+        jwk j;
+        memset(&j, 0, sizeof j);
+        snprintf(j.kid, sizeof j.kid, "%s", kid ? kid : "");
+        if (kty && !strcmp(kty, "RSA")) {
+            const mcp_json *n = mcp_json_get(k, "n"), *ex = mcp_json_get(k, "e");
+            if (!mcp_json_str(n) || !mcp_json_str(ex)) continue;
+            j.kty = BR_KEYTYPE_RSA;
+            j.n = b64url_dup(n->s, n->len, &j.nl);
+            j.e = b64url_dup(ex->s, ex->len, &j.el);
+            if (!j.n || !j.e) { free(j.n); free(j.e); continue; }
+        } else if (kty && !strcmp(kty, "EC")) {
+            const char *crv = mcp_json_str(mcp_json_get(k, "crv"));
+            const mcp_json *x = mcp_json_get(k, "x"), *y = mcp_json_get(k, "y");
+            size_t xl, yl;
+            if (!crv || strcmp(crv, "P-256") || !mcp_json_str(x) || !mcp_json_str(y)) continue;
+            unsigned char *xb = b64url_dup(x->s, x->len, &xl), *yb = b64url_dup(y->s, y->len, &yl);
+            if (!xb || !yb || xl != 32 || yl != 32) { free(xb); free(yb); continue; }
+            j.kty = BR_KEYTYPE_EC;
+            j.q[0] = 4;
+            memcpy(j.q + 1, xb, 32);
+            memcpy(j.q + 33, yb, 32);
+            free(xb);
+            free(yb);
+        } else continue;
+        GROW(authc.jwks, authc.njwks);
+        authc.jwks[authc.njwks++] = j;
+    }
+    mcp_json_free(d);
+    return 0;
+}
+#endif
+
+/* Verify a JWT: signature, then exp/nbf/iss/aud. On success a->claims holds the payload. */
+static int jwt_verify(const char *tok, size_t n, auth_ctx *a, char *why, size_t whyn) {
+    const char *d1 = memchr(tok, '.', n), *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - tok)) : NULL;
+    if (!d1 || !d2 || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - tok))) { snprintf(why, whyn, "the token is not a JWT"); return -1; }
+    size_t hl, pl, sl;
+    unsigned char *h = b64url_dup(tok, (size_t)(d1 - tok), &hl);
+    unsigned char *p = b64url_dup(d1 + 1, (size_t)(d2 - d1 - 1), &pl);
+    unsigned char *sig = b64url_dup(d2 + 1, n - (size_t)(d2 + 1 - tok), &sl);
+    mcp_json_doc *hd = NULL, *pd = NULL;
+    int rc = -1;
+    mcp_json_err e;
+    if (!h || !p || !sig || !(hd = mcp_json_parse((char *)h, hl, 16, &e)) || !(pd = mcp_json_parse((char *)p, pl, 32, &e)) ||
+        MCP_JSON_TYPE(mcp_json_root(pd)) != MCP_JSON_OBJECT) {
+        snprintf(why, whyn, "the JWT is malformed");
+        goto out;
+    }
+    const char *alg = mcp_json_str(mcp_json_get(mcp_json_root(hd), "alg"));
+    const char *kid = mcp_json_str(mcp_json_get(mcp_json_root(hd), "kid"));
+    (void)kid;
+    if (!alg || !strcmp(alg, "none") || !strcmp(alg, "None") || !strcmp(alg, "NONE")) {
+        snprintf(why, whyn, "unsigned JWTs (alg none) are refused");
+        goto out;
+    }
+    unsigned char hash[32];
+    sha256_ctx sc;
+    sha256_init(&sc);
+    sha256_update(&sc, tok, (size_t)(d2 - tok));
+    sha256_final(&sc, hash);
+    if (!strcmp(alg, "HS256")) {
+        if (!authc.hs) { snprintf(why, whyn, "HS256 tokens are not accepted (no shared secret is configured)"); goto out; }
+        unsigned char mac[32];
+        hmac_sha256(authc.hs, strlen(authc.hs), tok, (size_t)(d2 - tok), mac);
+        unsigned diff = sl != 32;
+        for (size_t i = 0; i < 32 && sl == 32; i++) diff |= (unsigned)(mac[i] ^ sig[i]);
+        if (diff) { snprintf(why, whyn, "the JWT signature does not verify"); goto out; }
+    } else if (!strcmp(alg, "RS256") || !strcmp(alg, "ES256")) {
+#if MCP_ENABLE_TLS
+        int want = alg[0] == 'R' ? BR_KEYTYPE_RSA : BR_KEYTYPE_EC, ok = 0, found = 0;
+        if (!authc.jwks_url) { snprintf(why, whyn, "%s tokens need MCP_JWT_JWKS_URL or MCP_JWT_ISSUER", alg); goto out; }
+        pthread_mutex_lock(&auth_lock);
+        for (int pass = 0; pass < 2 && !found; pass++) {
+            /* fetch when empty, and again for an unknown kid (at most every 10 s) */
+            if (pass || !authc.njwks) {
+                if (pass && now_ms() - authc.jwks_at < 10000) break;
+                if (jwks_fetch(why, whyn)) break;
+            }
+            for (int i = 0; i < authc.njwks && !found; i++) {
+                jwk *k = &authc.jwks[i];
+                if ((kid && strcmp(k->kid, kid)) || k->kty != want) continue;
+                found = 1;
+                if (want == BR_KEYTYPE_RSA) {
+                    br_rsa_public_key pk = {k->n, k->nl, k->e, k->el};
+                    unsigned char out[32];
+                    ok = br_rsa_pkcs1_vrfy_get_default()(sig, sl, BR_HASH_OID_SHA256, 32, &pk, out) &&
+                         !memcmp(out, hash, 32);
+                } else {
+                    br_ec_public_key pk = {BR_EC_secp256r1, k->q, 65};
+                    ok = sl == 64 && br_ecdsa_vrfy_raw_get_default()(br_ec_get_default(), hash, 32, &pk, sig, 64);
+                }
+            }
+        }
+        pthread_mutex_unlock(&auth_lock);
+        if (!found) { if (!why[0]) snprintf(why, whyn, "no %s key%s%.100s in the JWKS", alg, kid ? " with kid " : "", kid ? kid : ""); goto out; }
+        if (!ok) { snprintf(why, whyn, "the JWT signature does not verify"); goto out; }
+#else
+        snprintf(why, whyn, "%s tokens need a build with MCP_ENABLE_TLS", alg);
+        goto out;
+#endif
+    } else {
+        snprintf(why, whyn, "JWT algorithm %.20s is not accepted (RS256, ES256, HS256 are)", alg);
+        goto out;
+    }
+    const mcp_json *c = mcp_json_root(pd), *v;
+    int64_t now = (int64_t)(now_ms() / 1000), t;
+    if ((v = mcp_json_get(c, "exp")) && (!mcp_json_int(v, &t) || now > t + authc.leeway)) { snprintf(why, whyn, "the JWT has expired"); goto out; }
+    if ((v = mcp_json_get(c, "nbf")) && (!mcp_json_int(v, &t) || now + authc.leeway < t)) { snprintf(why, whyn, "the JWT is not valid yet (nbf)"); goto out; }
+    if (authc.iss && (!mcp_json_str(mcp_json_get(c, "iss")) || strcmp(mcp_json_get(c, "iss")->s, authc.iss))) {
+        snprintf(why, whyn, "the JWT was issued by someone else (iss)");
+        goto out;
+    }
+    if (authc.aud) {
+        const mcp_json *au = mcp_json_get(c, "aud");
+        int match = mcp_json_str(au) && !strcmp(au->s, authc.aud);
+        mcp_json_iter it = mcp_json_iterate(au);
+        while ((v = mcp_json_iter_next(&it, NULL))) if (mcp_json_str(v) && !strcmp(v->s, authc.aud)) match = 1;
+        if (!match) { snprintf(why, whyn, "the JWT is for another audience (aud)"); goto out; }
+    }
+    a->kind = "jwt";
+    snprintf(a->principal, sizeof a->principal, "%s", mcp_json_str(mcp_json_get(c, "sub")) ? mcp_json_get(c, "sub")->s : "");
+    const mcp_json *sc2 = mcp_json_get(c, "scope");
+    if (!sc2) sc2 = mcp_json_get(c, "scp");
+    if (mcp_json_str(sc2)) snprintf(a->scopes, sizeof a->scopes, "%s", sc2->s);
+    else {
+        mcp_json_iter it = mcp_json_iterate(sc2);
+        size_t at = 0;
+        while ((v = mcp_json_iter_next(&it, NULL)))
+            if (mcp_json_str(v) && at + v->len + 2 < sizeof a->scopes) at += (size_t)snprintf(a->scopes + at, sizeof a->scopes - at, "%s%s", at ? " " : "", v->s);
+    }
+    a->claims = pd;
+    pd = NULL;
+    rc = 0;
+out:
+    free(h); free(p); free(sig);
+    mcp_json_free(hd);
+    mcp_json_free(pd);
+    return rc;
+}
+
+static int has_scope(const char *granted, const char *want, size_t wn) {
+    if (!strcmp(granted, "*")) return 1;
+    for (const char *p = granted; *p;) {
+        while (*p == ' ') p++;
+        const char *e = p;
+        while (*e && *e != ' ') e++;
+        if ((size_t)(e - p) == wn && !memcmp(p, want, wn)) return 1;
+        p = e;
+    }
+    return 0;
+}
+
+/* Check the caller. Returns 0 (a filled in), or the HTTP status to refuse with (why says
+ * why, invalid says whether a presented token was bad). */
+static int auth_check(const hreq *rq, auth_ctx *a, char *why, size_t whyn, int *invalid) {
+    pthread_once(&auth_once, auth_setup);
+    memset(a, 0, sizeof *a);
+    *invalid = 0;
+    const char *iam_arn = rq->iam_arn;
+    if (authc.niam) {
+        if (!iam_arn) { snprintf(why, whyn, "the request is not signed with AWS IAM"); return 403; }
+        for (int i = 0; i < authc.niam; i++)
+            if (glob_match(authc.iam[i], iam_arn)) {
+                a->kind = "iam";
+                snprintf(a->principal, sizeof a->principal, "%s", iam_arn);
+                strcpy(a->scopes, "*");
+                return 0;
+            }
+        snprintf(why, whyn, "IAM principal %.200s is not allowed", iam_arn);
+        return 403;
+    }
+    if (rq->gw_claims) { /* verified by an API Gateway JWT authorizer */
+        a->kind = "gateway-jwt";
+        a->gw_claims = rq->gw_claims;
+        const char *sub = mcp_json_str(mcp_json_get(rq->gw_claims, "sub"));
+        const char *sc = mcp_json_str(mcp_json_get(rq->gw_claims, "scope"));
+        snprintf(a->principal, sizeof a->principal, "%s", sub ? sub : "");
+        snprintf(a->scopes, sizeof a->scopes, "%s", sc ? sc : "");
+        return 0;
+    }
+    if (!authc.configured) {
+        if (iam_arn) { a->kind = "iam"; snprintf(a->principal, sizeof a->principal, "%s", iam_arn); strcpy(a->scopes, "*"); }
+        return 0;
+    }
+    slice h = req_header(rq, "authorization"), tok = {NULL, 0};
+    if (h.p && h.n > 7 && !strncasecmp(h.p, "Bearer ", 7)) { tok.p = h.p + 7; tok.n = h.n - 7; tok = sl_trim(tok); }
+    slice xk = req_header(rq, "x-api-key");
+    if (!tok.n && xk.p) tok = xk;
+    if (!tok.n) { snprintf(why, whyn, "no credentials (a bearer token is required)"); return 401; }
+    for (int i = 0; i < authc.nkeys; i++)
+        if (secret_eq(tok.p, tok.n, authc.keys[i], strlen(authc.keys[i]))) {
+            a->kind = "key";
+            snprintf(a->principal, sizeof a->principal, "key-%d", i + 1);
+            strcpy(a->scopes, "*");
+            return 0;
+        }
+    *invalid = 1;
+    if (authc.iss || authc.hs || authc.aud) {
+        char *t = memcpy(xmalloc(tok.n + 1), tok.p, tok.n);
+        t[tok.n] = 0;
+        int r = jwt_verify(t, tok.n, a, why, whyn);
+        free(t);
+        return r ? 401 : 0;
+    }
+    snprintf(why, whyn, "the API key is not valid");
+    return 401;
+}
+
+const char *mcp_auth(mcp_call *c, const char *name) {
+    auth_ctx *a = cur_auth;
+    (void)c;
+    if (!name) return NULL;
+    if (!strcmp(name, "kind")) return a && a->kind ? a->kind : "none";
+    if (!a || !a->kind) return NULL;
+    if (!strcmp(name, "principal")) return a->principal;
+    if (!strcmp(name, "scope")) return a->scopes;
+    const mcp_json *claims = a->claims ? mcp_json_root(a->claims) : a->gw_claims;
+    return mcp_json_str(mcp_json_get(claims, name));
+}
+
+/* A tool that needs scopes the caller lacks: -32003 here, 403 insufficient_scope at the HTTP layer. */
+static int auth_tool_scopes(const mcp_tool *t, rpc_fail *f) {
+    if (!t->scopes || !cur_auth || !cur_auth->kind) return 0;
+    for (const char *p = t->scopes; *p;) {
+        while (*p == ' ') p++;
+        const char *e = p;
+        while (*e && *e != ' ') e++;
+        if (e > p && !has_scope(cur_auth->scopes, p, (size_t)(e - p))) {
+            snprintf(cur_auth->missing_scope, sizeof cur_auth->missing_scope, "%s", t->scopes);
+            f->code = -32003;
+            buf_printf(&f->msg, "Forbidden: tool %s needs scope %.*s", t->name, (int)(e - p), p);
+            return -1;
+        }
+        p = e;
+    }
+    return 0;
+}
+
+static void auth_refused(mcp_server *s, const hreq *rq, const char *why) {
+    (void)s;
+    pthread_mutex_lock(&auth_lock);
+    authc.refusals++;
+    pthread_mutex_unlock(&auth_lock);
+    fprintf(stderr, "mcp: refused %.*s %.*s: %s\n", (int)rq->method.n, rq->method.p, (int)rq->path.n, rq->path.p, why);
+}
+
+/* The base URL clients reach this server at, for the metadata document. */
+static void auth_base(const hreq *rq, buf *out) {
+    const char *res = getenv("MCP_OAUTH_RESOURCE");
+    if (res && *res) {
+        const char *p = strstr(res, "://");
+        const char *slash = p ? strchr(p + 3, '/') : NULL;
+        buf_put(out, res, slash ? (size_t)(slash - res) : strlen(res));
+        return;
+    }
+    slice host = req_header(rq, "host");
+    buf_printf(out, "%s://%.*s", rq->local ? "http" : "https", (int)host.n, host.p ? host.p : "localhost");
+}
+
+/* GET /.well-known/oauth-protected-resource (RFC 9728). */
+static void http_resource_metadata(const hreq *rq, hres *rs) {
+    buf base = {0};
+    auth_base(rq, &base);
+    const char *res = getenv("MCP_OAUTH_RESOURCE");
+    rs->status = 200;
+    rs->ctype = "application/json";
+    jw w = {&rs->body, 0};
+    jw_obj(&w);
+    jw_key(&w, "resource");
+    if (res && *res) jw_str(&w, res);
+    else { buf r = {0}; buf_printf(&r, "%s/mcp", base.p); jw_str(&w, r.p); buf_free(&r); }
+    int n;
+    char **v = split_list(getenv("MCP_OAUTH_AUTHORIZATION_SERVERS"), &n);
+    if (!n && authc.iss) { jw_key(&w, "authorization_servers"); jw_arr(&w); jw_str(&w, authc.iss); jw_end_arr(&w); }
+    else if (n) { jw_key(&w, "authorization_servers"); jw_arr(&w); for (int i = 0; i < n; i++) { jw_str(&w, v[i]); free(v[i]); } jw_end_arr(&w); }
+    free(v);
+    const char *sc = getenv("MCP_OAUTH_SCOPES");
+    if (sc && *sc) {
+        v = split_list(sc, &n);
+        jw_key(&w, "scopes_supported"); jw_arr(&w);
+        for (int i = 0; i < n; i++) { jw_str(&w, v[i]); free(v[i]); }
+        jw_end_arr(&w);
+        free(v);
+    }
+    jw_key(&w, "bearer_methods_supported"); jw_arr(&w); jw_str(&w, "header"); jw_end_arr(&w);
+    jw_end_obj(&w);
+    buf_free(&base);
+}
+
 /* GET /health: the server, its counters, and each registered dependency check. */
 static void http_health(mcp_server *s, hres *rs) {
     jw w = {&rs->body, 0};
@@ -5011,6 +5469,7 @@ static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
         jw_key(&w, "uptimeSeconds"); jw_num(&w, (double)((mono_us() - s->started_us) / 1000) / 1000.0);
         jw_key(&w, "httpRequests"); jw_int(&w, (long long)s->http_requests);
         jw_key(&w, "tlsHandshakes"); jw_int(&w, (long long)tls_handshake_count());
+        jw_key(&w, "authRefusals"); jw_int(&w, (long long)authc.refusals);
         jw_key(&w, "methods"); jw_obj(&w);
         for (size_t i = 0; i < N_STAT_METHODS; i++)
             if (s->mstat[i].count) { jw_key(&w, stat_methods[i]); metric_json(&w, &s->mstat[i]); }
@@ -5126,8 +5585,37 @@ static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
         res_header(rs, "Allow", "GET, POST, DELETE, OPTIONS");
         goto out;
     }
-    if (sl_eq(rq->path, "/mcp") || sl_eq(rq->path, "/rpc") || sl_eq(rq->path, "/mcp/") ||
-        (!rq->local && sl_eq(rq->path, "/"))) {
+    int is_mcp = sl_eq(rq->path, "/mcp") || sl_eq(rq->path, "/rpc") || sl_eq(rq->path, "/mcp/") ||
+                 (!rq->local && sl_eq(rq->path, "/"));
+    int protected_path = is_mcp || sl_eq(rq->path, "/metrics") || (rq->path.n > 7 && !memcmp(rq->path.p, "/tools/", 7));
+    auth_ctx actx;
+    memset(&actx, 0, sizeof actx);
+    if (sl_eq(rq->path, "/.well-known/oauth-protected-resource") ||
+        sl_eq(rq->path, "/.well-known/oauth-protected-resource/mcp")) {
+        pthread_once(&auth_once, auth_setup);
+        http_resource_metadata(rq, rs);
+        goto out;
+    }
+    if (protected_path) {
+        char why[256] = "";
+        int invalid, st = auth_check(rq, &actx, why, sizeof why, &invalid);
+        if (st) {
+            auth_refused(s, rq, why);
+            buf base = {0};
+            auth_base(rq, &base);
+            if (st == 401)
+                res_header(rs, "WWW-Authenticate", "Bearer resource_metadata=\"%s/.well-known/oauth-protected-resource\"%s%s%s",
+                           base.p, invalid ? ", error=\"invalid_token\", error_description=\"" : "", invalid ? why : "", invalid ? "\"" : "");
+            buf_free(&base);
+            buf m = {0};
+            buf_printf(&m, "%s: %s", st == 401 ? "Unauthorized" : "Forbidden", why);
+            res_text(rs, st, m.p);
+            buf_free(&m);
+            goto out;
+        }
+        cur_auth = &actx;
+    }
+    if (is_mcp) {
         http_mcp(s, rq, rs, a);
     } else if (sl_eq(rq->path, "/health")) {
         if (sl_eq(rq->method, "GET") || sl_eq(rq->method, "HEAD")) http_health(s, rs);
@@ -5141,6 +5629,12 @@ static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
     } else {
         res_text(rs, 404, "Not Found: the MCP endpoint is /mcp");
     }
+    if (actx.missing_scope[0] && !rs->streaming) { /* a tool needed a scope the caller lacks */
+        rs->status = 403;
+        res_header(rs, "WWW-Authenticate", "Bearer error=\"insufficient_scope\", scope=\"%s\"", actx.missing_scope);
+    }
+    cur_auth = NULL;
+    mcp_json_free(actx.claims);
 out:
     pthread_mutex_lock(&s->mlock);
     s->http_requests++;
@@ -5562,6 +6056,14 @@ static int event_decode(const mcp_json *ev, lev *e, arena *a, const char **err) 
         e->multi = mv != NULL;
     }
     if (!e->rq.method.p || !e->rq.path.p) { *err = "the event has no HTTP method or path"; return -1; }
+    /* who AWS says is calling: IAM (function URL or API with AWS_IAM), or a JWT authorizer */
+    const mcp_json *az = mcp_json_get(rc, "authorizer");
+    const char *arn = mcp_json_str(mcp_json_get(mcp_json_get(az, "iam"), "userArn"));
+    if (!arn) arn = mcp_json_str(mcp_json_get(mcp_json_get(rc, "identity"), "userArn"));
+    e->rq.iam_arn = arn;
+    const mcp_json *claims = mcp_json_get(mcp_json_get(az, "jwt"), "claims");
+    if (!claims && e->kind == EV_V1) claims = mcp_json_get(az, "claims"); /* Cognito user pool authorizer */
+    e->rq.gw_claims = MCP_JSON_TYPE(claims) == MCP_JSON_OBJECT ? claims : NULL;
     mcp_json_iter it = mcp_json_iterate(mv ? mv : hdrs);
     const mcp_json *k, *v;
     while ((v = mcp_json_iter_next(&it, &k))) {

@@ -139,6 +139,9 @@ void mcp_tool_output_schema(mcp_tool *t, const char *schema);
 /* Annotations as a JSON object, e.g. "{\"readOnlyHint\":true}". */
 void mcp_tool_annotations(mcp_tool *t, const char *json);
 void mcp_tool_data(mcp_tool *t, void *data); /* returned by mcp_data() in its calls */
+/* OAuth scopes (space-separated) a caller's token must hold to call this tool; callers
+ * without them get HTTP 403 with WWW-Authenticate: Bearer error="insufficient_scope". */
+void mcp_tool_scopes(mcp_tool *t, const char *scopes);
 
 /* Resources: a fixed URI, or a template with {var} parts whose values the reader gets
  * with mcp_str(c, "var"). The reader adds contents with mcp_text() or mcp_blob(). */
@@ -225,6 +228,10 @@ int mcp_client_can(mcp_call *c, const char *capability); /* "sampling", "elicita
 /* The invocation's context. On Lambda: "request-id", "deadline-ms", "function-arn",
  * "trace-id", "client-context", "cognito-identity", "tenant-id". NULL when unknown. */
 const char *mcp_context(mcp_call *c, const char *key);
+/* Who is calling, when authentication is configured (see the Authentication section of
+ * mcp.c): "kind" (none, key, jwt, gateway-jwt, iam), "principal" (JWT sub, IAM ARN, or
+ * key-N), "scope", or any string claim of a verified JWT ("email", "iss", ...). */
+const char *mcp_auth(mcp_call *c, const char *name);
 /* Milliseconds left before the Lambda deadline; INT64_MAX outside Lambda. */
 int64_t mcp_remaining_ms(mcp_call *c);
 

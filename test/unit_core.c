@@ -1,8 +1,10 @@
 /* unit_core.c: the JSON Schema subset, URI templates, the MCP core through http_route()
  * for every protocol era, and the stdio transport in a child process.
  *
- *   gcc -std=c11 -Wall -Wextra -Wpedantic -Wno-unused-function -g -fsanitize=address,undefined \
- *       -o /tmp/unit_core test/unit_core.c -lm -lpthread && /tmp/unit_core
+ *   gcc -std=c11 -Wall -Wextra -Wpedantic -g -fsanitize=address,undefined \
+ *       -o /tmp/unit_core test/unit_core.c -lbearssl -lm -lpthread && /tmp/unit_core
+ * (or -DMCP_ENABLE_TLS=0 without -lbearssl; add -Wno-unused-function if mcp.c has functions
+ * nothing calls yet)
  *
  * Expected JSON is written with single quotes for readability; Q() turns them into double
  * quotes, and a backquote into an apostrophe. Every HTTP check compares the
@@ -583,6 +585,9 @@ static void test_sessions(void) {
     check("session request with an unsupported MCP-Protocol-Version: 400 naming the version",
           post(g_srv, QF("Mcp-Session-Id: %s\nMCP-Protocol-Version: 1999-01-01\n", ss.sid), Q("{'jsonrpc':'2.0','id':1,'method':'ping'}")),
           400, JSON, err_null(-32600, "Bad Request: unsupported MCP-Protocol-Version: 1999-01-01"));
+    check("session request with MCP-Protocol-Version 2026-07-28 (not a session era): 400",
+          post(g_srv, QF("Mcp-Session-Id: %s\nMCP-Protocol-Version: 2026-07-28\n", ss.sid), Q("{'jsonrpc':'2.0','id':2,'method':'tools/list'}")),
+          400, JSON, err_null(-32600, "Bad Request: unsupported MCP-Protocol-Version: 2026-07-28"));
     free(ss.sid);
 
     /* Lambda-style sessions: the id carries the era, nothing is stored */
@@ -1245,6 +1250,7 @@ static void test_session_lru(void) {
     for (int i = 0; i < MAX_SESSIONS; i++) {
         all[i] = open_session(g_lru, E25a, NULL);
         if (!all[i].sid) ok = 0;
+        if (i == 1) { struct timespec ts = {0, 2000000}; nanosleep(&ts, NULL); } /* all[1] is strictly the oldest after all[0] */
     }
     T_OK("MAX_SESSIONS sessions can be opened", ok);
     check("touching the oldest session", spost(g_lru, all[0], Q("{'jsonrpc':'2.0','id':1,'method':'ping'}")), 200, JSON, ok_body(1, "{}"));
@@ -1397,6 +1403,69 @@ static void test_registration(void) {
     free(ss.sid);
 }
 
+/* ---- HTTP/1.1 framing (RFC 9112) ---- */
+
+/* "LEN METHOD PATH QUERY clen=N chunked=N close=N nh=N", or the negative status */
+static void head_is(const char *name, const char *text, const char *want) {
+    http_msg m;
+    long r = http_parse_head(text, strlen(text), &m, 0);
+    char got[256];
+    if (r <= 0) snprintf(got, sizeof got, "%ld", r);
+    else snprintf(got, sizeof got, "%ld %.*s %.*s %.*s clen=%lld chunked=%d close=%d nh=%d", r, (int)m.method.n, m.method.p,
+                  (int)m.path.n, m.path.p, (int)m.query.n, m.query.p ? m.query.p : "", m.clen, m.chunked, m.close, m.nh);
+    T_EQ_STR(name, got, want);
+}
+static void dechunk_is(const char *name, const char *text, const char *want) {
+    char b[256];
+    snprintf(b, sizeof b, "%s", text);
+    size_t ol = 0;
+    long r = http_dechunk(b, strlen(b), &ol, 64);
+    char got[300];
+    if (r > 0) snprintf(got, sizeof got, "%ld '%.*s'", r, (int)ol, b);
+    else snprintf(got, sizeof got, "%ld", r);
+    T_EQ_STR(name, got, want);
+}
+
+static void test_http_framing(void) {
+    head_is("head: request line and a header", "GET /mcp HTTP/1.1\r\nHost: a\r\n\r\n", "30 GET /mcp  clen=-1 chunked=0 close=0 nh=1");
+    head_is("head: query split from the path", "POST /a/b?x=1&y HTTP/1.1\r\n\r\n", "28 POST /a/b x=1&y clen=-1 chunked=0 close=0 nh=0");
+    head_is("head: incomplete is 0", "GET / HTTP/1.1\r\nHost: a\r\n", "0");
+    head_is("head: HTTP/1.0 closes by default", "GET / HTTP/1.0\r\n\r\n", "18 GET /  clen=-1 chunked=0 close=1 nh=0");
+    head_is("head: HTTP/1.0 with keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "42 GET /  clen=-1 chunked=0 close=0 nh=1");
+    head_is("head: Connection close", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "37 GET /  clen=-1 chunked=0 close=1 nh=1");
+    head_is("head: one empty line before the request line is ignored", "\r\nGET / HTTP/1.1\r\n\r\n", "20 GET /  clen=-1 chunked=0 close=0 nh=0");
+    head_is("head: two empty lines before the request line are ignored", "\r\n\r\nGET / HTTP/1.1\r\n\r\n", "22 GET /  clen=-1 chunked=0 close=0 nh=0");
+    head_is("head: equal Content-Lengths accepted", "POST / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n",
+            "57 POST /  clen=5 chunked=0 close=0 nh=2");
+    head_is("head: conflicting Content-Lengths: 400", "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", "-400");
+    head_is("head: Content-Length and chunked: 400", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n", "-400");
+    head_is("head: negative Content-Length: 400", "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "-400");
+    head_is("head: empty Content-Length: 400", "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", "-400");
+    head_is("head: overflowing Content-Length: 400", "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", "-400");
+    head_is("head: chunked, any case", "POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n", "47 POST /  clen=-1 chunked=1 close=0 nh=1");
+    head_is("head: another transfer coding: 501", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "-501");
+    head_is("head: space before the colon: 400", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", "-400");
+    head_is("head: obs-fold: 400", "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", "-400");
+    head_is("head: bare CR in a value: 400", "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", "-400");
+    head_is("head: bare LF in a value: 400", "GET / HTTP/1.1\r\nX: a\nb\r\n\r\n", "-400");
+    head_is("head: control character in the method: 400", "G\x01T / HTTP/1.1\r\n\r\n", "-400");
+    head_is("head: two spaces after the method: 400", "GET  / HTTP/1.1\r\n\r\n", "-400");
+    head_is("head: HTTP/2.0: 505", "GET / HTTP/2.0\r\n\r\n", "-505");
+    head_is("head: not HTTP: 400", "GET / FTP/1.1\r\n\r\n", "-400");
+    dechunk_is("chunked: one chunk", "5\r\nhello\r\n0\r\n\r\n", "15 'hello'");
+    dechunk_is("chunked: two chunks, hex size in capitals", "5\r\nhello\r\nB\r\n, big world\r\n0\r\n\r\n", "31 'hello, big world'");
+    dechunk_is("chunked: extensions and trailers skipped", "5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n", "33 'hello'");
+    dechunk_is("chunked: empty body", "0\r\n\r\n", "5 ''");
+    dechunk_is("chunked: incomplete is 0", "5\r\nhel", "0");
+    dechunk_is("chunked: final CRLF missing is 0", "0\r\n", "0");
+    dechunk_is("chunked: bare LF after the size: -1", "5\nhello\r\n0\r\n\r\n", "-1");
+    dechunk_is("chunked: data longer than the size: -1", "5\r\nhelloXX0\r\n\r\n", "-1");
+    dechunk_is("chunked: no size: -1", "\r\n5\r\nhello\r\n0\r\n\r\n", "-1");
+    dechunk_is("chunked: a size that overflows: -1", "fffffffffffffffffffff\r\n", "-1");
+    dechunk_is("chunked: over the limit: -2", "41\r\n", "-2");
+    dechunk_is("chunked: at the limit", "40\r\n", "0");
+}
+
 /* ---- extra routes ---- */
 
 static void test_routes(void) {
@@ -1472,6 +1541,7 @@ int main(void) {
     test_session_lru();
     test_handler_api();
     test_registration();
+    test_http_framing();
     q_free();
     return t_done();
 }

@@ -1,7 +1,9 @@
 /* unit_json.c: the JSON reader and writer of mcp.c, base64, SHA-256 and HMAC-SHA256.
  *
- *   gcc -std=c11 -Wall -Wextra -Wpedantic -Wno-unused-function -g -fsanitize=address,undefined \
- *       -o /tmp/unit_json test/unit_json.c -lm -lpthread && /tmp/unit_json
+ *   gcc -std=c11 -Wall -Wextra -Wpedantic -g -fsanitize=address,undefined \
+ *       -o /tmp/unit_json test/unit_json.c -lbearssl -lm -lpthread && /tmp/unit_json
+ * (or -DMCP_ENABLE_TLS=0 without -lbearssl; add -Wno-unused-function if mcp.c has functions
+ * nothing calls yet)
  *
  * The accept/reject cases are written from RFC 8259's grammar, rule by rule; every rejection
  * asserts the error code and the byte offset where the error is. Hash vectors are the
@@ -91,7 +93,7 @@ static void num_is(const char *name, const char *text, double want, int is_int) 
     const mcp_json *v = mcp_json_root(d);
     int ok = v && MCP_JSON_TYPE(v) == MCP_JSON_NUMBER && !memcmp(&v->u.d, &want, sizeof want) &&
              !!(v->type & MCP_JSON_F_INT) == is_int && v->len == strlen(text) && !memcmp(v->s, text, v->len);
-    if (!ok && v) printf("#   got %.17g (int flag %d)\n", v->u.d, !!(v->type & MCP_JSON_F_INT));
+    if (!ok && v) printf("#   got %.17g (int flag %d), want %.17g\n", v->u.d, !!(v->type & MCP_JSON_F_INT), want);
     T_OK(name, ok);
     mcp_json_free(d);
 }
@@ -356,20 +358,21 @@ static void test_structure(void) {
 
 static void test_depth(void) {
     char *s;
-    s = repeat("[", 128, "", "]", 128);
-    acc("128 nested arrays (the default limit) are accepted", s, strlen(s), s, strlen(s));
+    const int D = MCP_MAX_DEPTH; /* the default limit (128 unless configured) */
+    s = repeat("[", D, "", "]", D);
+    acc(NAME("%d nested arrays (the default limit) are accepted", D), s, strlen(s), s, strlen(s));
     free(s);
-    s = repeat("[", 129, "", "]", 129);
-    rej("129 nested arrays: E_DEPTH at the 129th bracket", s, strlen(s), MCP_JSON_E_DEPTH, 128);
+    s = repeat("[", D + 1, "", "]", D + 1);
+    rej(NAME("%d nested arrays: E_DEPTH at the bracket one over the limit", D + 1), s, strlen(s), MCP_JSON_E_DEPTH, (size_t)D);
     free(s);
-    s = repeat("{\"a\":", 128, "1", "}", 128);
-    acc("128 nested objects are accepted", s, strlen(s), s, strlen(s));
+    s = repeat("{\"a\":", D, "1", "}", D);
+    acc(NAME("%d nested objects are accepted", D), s, strlen(s), s, strlen(s));
     free(s);
-    s = repeat("{\"a\":", 129, "1", "}", 129);
-    rej("129 nested objects: E_DEPTH at the 129th brace", s, strlen(s), MCP_JSON_E_DEPTH, 128 * 5);
+    s = repeat("{\"a\":", D + 1, "1", "}", D + 1);
+    rej(NAME("%d nested objects: E_DEPTH at the brace one over the limit", D + 1), s, strlen(s), MCP_JSON_E_DEPTH, (size_t)D * 5);
     free(s);
     s = repeat("[", 100000, "", "", 0);
-    rej("100000 open brackets stop at the limit without recursion", s, strlen(s), MCP_JSON_E_DEPTH, 128);
+    rej("100000 open brackets stop at the limit without recursion", s, strlen(s), MCP_JSON_E_DEPTH, (size_t)D);
     free(s);
     s = repeat("[", 3, "1", "]", 3);
     mcp_json_err e;
@@ -398,6 +401,12 @@ static void test_depth(void) {
     T_OK("max_depth 300: 300 levels accepted (stack beyond the built-in 64)", d != NULL);
     mcp_json_free(d);
     free(s);
+    s = repeat("[", 301, "", "]", 301);
+    rej_depth("max_depth 300: 301 levels give E_DEPTH at 300", s, strlen(s), 300, MCP_JSON_E_DEPTH, 300);
+    free(s);
+    d = mcp_json_parse("[[1]]", 5, -1, &e);
+    T_OK("negative max_depth means the default", d != NULL);
+    mcp_json_free(d);
 }
 
 static void test_misc_parse(void) {
@@ -549,6 +558,21 @@ static void test_access(void) {
         T_OK("int 9007199254740993.0 is either refused or exact", !ok || out == 9007199254740993LL);
         mcp_json_free(dd);
     }
+    int_is("int 1200e-2 is 12", "1200e-2", 1, 12);
+    int_is("int 1.50e1 is 15", "1.50e1", 1, 15);
+    int_is("int 1.05e1 is not", "1.05e1", 0, 0);
+    int_is("int 1e16 is exact", "1e16", 1, 10000000000000000LL);
+    int_is("int 9.2e18", "9.2e18", 1, 9200000000000000000LL);
+    int_is("int 9.223372036854775807e18 is INT64_MAX", "9.223372036854775807e18", 1, INT64_MAX);
+    int_is("int 9.223372036854775808e18 overflows", "9.223372036854775808e18", 0, 0);
+    int_is("int -9.223372036854775808e18 is INT64_MIN", "-9.223372036854775808e18", 1, INT64_MIN);
+    int_is("int 1e19 overflows", "1e19", 0, 0);
+    int_is("int 1 and 27 zeros, e-10, is 1e17", "1000000000000000000000000000e-10", 1, 100000000000000000LL);
+    int_is("int 0.0000000000000000000000000001e28 is 1", "0.0000000000000000000000000001e28", 1, 1);
+    int_is("int 0.000 is 0", "0.000", 1, 0);
+    int_is("int 0e-99999 is 0", "0e-99999", 1, 0);
+    int_is("int 1e-99999999 is not", "1e-99999999", 0, 0);
+    int_is("int 1e99999999 is not", "1e99999999", 0, 0);
     int_is("int of a string is not", "\"1\"", 0, 0);
     int_is("int of true is not", "true", 0, 0);
     int64_t out = 7;

@@ -77,6 +77,16 @@
 #ifndef MCP_IDLE_TIMEOUT
 #define MCP_IDLE_TIMEOUT 30
 #endif
+/* Lambda's buffered response limit (6 MB, less room for the envelope): a larger answer is
+ * replaced by a JSON-RPC error that says so. */
+#ifndef MCP_LAMBDA_MAX_RESPONSE
+#define MCP_LAMBDA_MAX_RESPONSE (6u * 1024 * 1024 - 4096)
+#endif
+/* How long before the Lambda deadline a still-running handler's invocation is answered
+ * with an error by the watchdog thread (one thread per loop, 64 KB of stack). */
+#ifndef MCP_DEADLINE_MARGIN_MS
+#define MCP_DEADLINE_MARGIN_MS 300
+#endif
 /* Tools per tools/list page. */
 #ifndef MCP_PAGE_SIZE
 #define MCP_PAGE_SIZE 100
@@ -652,7 +662,7 @@ static int jstring(jparser *P, char **pp, mcp_json *v) {
 
 static int jnumber(jparser *P, char **pp, mcp_json *v) {
     const char *p = *pp, *s = p;
-    int neg = 0, isint = 1;
+    int neg = 0, isint = 1, dropped = 0;
     uint64_t m = 0;
     int digits = 0, exp10 = 0;
     if (*p == '-') { neg = 1; p++; }
@@ -662,7 +672,7 @@ static int jnumber(jparser *P, char **pp, mcp_json *v) {
     } else if (*p >= '1' && *p <= '9') {
         while (*p >= '0' && *p <= '9') {
             if (digits < 19) m = m * 10 + (uint64_t)(*p - '0'), digits++;
-            else exp10++;
+            else exp10++, dropped |= *p != '0';
             p++;
         }
     } else return jfail(P, p, MCP_JSON_E_NUMBER, "malformed number");
@@ -675,7 +685,7 @@ static int jnumber(jparser *P, char **pp, mcp_json *v) {
                 m = m * 10 + (uint64_t)(*p - '0');
                 if (m) digits++;
                 exp10--;
-            }
+            } else dropped |= *p != '0';
             p++;
         }
     }
@@ -704,7 +714,7 @@ static int jnumber(jparser *P, char **pp, mcp_json *v) {
     /* Up to 19 digits: x87's 64-bit mantissa holds m and 10^|e| (|e| <= 27) exactly, so one
      * rounding gives q; rounding q to a double is then correct unless q sits within one
      * unit of its last place of a halfway point between two doubles, which is checked. */
-    else if (digits <= 19 && m && exp10 >= -27 && exp10 <= 27) {
+    else if (!dropped && m && exp10 >= -27 && exp10 <= 27) {
         long double q = (long double)m;
         q = exp10 < 0 ? q / json_pow10l[-exp10] : q * json_pow10l[exp10];
         uint64_t mant;
@@ -1151,7 +1161,9 @@ static int tchar(int c) {
  * (400 malformed, 431 too many or too large headers, 505 version, 501 transfer coding). */
 static long http_parse_head(const char *p, size_t n, http_msg *m, int response) {
     const char *end = NULL;
-    for (size_t i = 3; i < n; i++)
+    size_t lead = 0; /* empty lines before a request line (RFC 9112 2.2) */
+    while (!response && lead + 1 < n && p[lead] == '\r' && p[lead + 1] == '\n') lead += 2;
+    for (size_t i = lead + 3; i < n; i++)
         if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r') { end = p + i + 1; break; }
     if (!end) {
         if (n > MCP_MAX_HEAD) return -431;
@@ -3415,7 +3427,19 @@ static int server_check(mcp_server *s) {
 }
 
 /* What one Lambda invocation did, for its metrics line (NULL outside the Lambda loop). */
-typedef struct { int requests, errors; char tool[128]; } inv_stats;
+/* The Lambda deadline watchdog's view of the invocation in progress (see lambda_watchdog). */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int armed;              /* an invocation is in progress */
+    int answered;           /* its answer was claimed, by the loop or the watchdog */
+    uint64_t deadline;      /* Unix ms */
+    int kind, multi;        /* the event's shape, once decoded (-1 before) */
+    char id[128];           /* the invocation's request id */
+    char rpc_id[128];       /* the JSON-RPC id being served, as JSON text */
+} watchdog;
+
+typedef struct { int requests, errors; char tool[128]; watchdog *wd; } inv_stats;
 static _Thread_local inv_stats *cur_inv;
 
 /* One JSON-RPC request being served. The transport fills the sinks. */
@@ -4328,6 +4352,14 @@ static int rpc_dispatch(rpc *x, const mcp_json *msg, buf *out) {
         return RPC_BAD_PARAMS;
     }
     uint64_t t0 = mono_us();
+    if (cur_inv && cur_inv->wd && id) { /* the watchdog answers for this id if time runs out */
+        buf t = {0};
+        json_write_value(&t, id);
+        pthread_mutex_lock(&cur_inv->wd->mu);
+        snprintf(cur_inv->wd->rpc_id, sizeof cur_inv->wd->rpc_id, "%s", t.len < 120 ? t.p : "null");
+        pthread_mutex_unlock(&cur_inv->wd->mu);
+        buf_free(&t);
+    }
     x->id = id;
     x->params = params ? params : empty_object();
     x->meta = mcp_json_get(params, "_meta");
@@ -4785,7 +4817,7 @@ static void http_session(mcp_server *s, const hreq *rq, hres *rs, arena *a, cons
     int era = ERA_2025_03_26;
     if (pv.p) {
         era = era_find(pv.p, pv.n);
-        if (era < 0) {
+        if (era < 0 || era > ERA_LATEST_SESSION) { /* 2026-07-28 has no sessions */
             buf m = {0};
             buf_printf(&m, "Bad Request: unsupported MCP-Protocol-Version: %.*s", (int)pv.n, pv.p);
             res_rpc_error(rs, 400, NULL, RPC_INVALID, m.p);
@@ -6214,6 +6246,7 @@ typedef struct {
     buf out;              /* the response being built */
     int streaming;        /* MCP_LAMBDA_STREAMING: function URL in RESPONSE_STREAM mode */
     int stream_failed;
+    watchdog *wd;
 } lrt;
 
 /* Logs, as Lambda's advanced logging controls ask: AWS_LAMBDA_LOG_FORMAT (Text or JSON) and
@@ -6361,8 +6394,11 @@ static int lstream_chunk(lrt *L, const char *p, size_t n) {
     return 0;
 }
 
+static int wd_claim(watchdog *w);
+
 static int lstream_start(hres *r) {
     lrt *L = r->tx;
+    if (!wd_claim(L->wd)) { L->stream_failed = 1; return -1; } /* the watchdog answered already */
     buf h = {0};
     buf_printf(&h, "POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: %s\r\n"
                    "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
@@ -6413,16 +6449,116 @@ static void lstream_end(lrt *L, const char *error_type, const char *error_msg) {
 }
 
 /* Serve one event; the answer (or an error) is posted before returning. */
+/* Only one answer per invocation: the loop and the watchdog both claim before posting. */
+static int wd_claim(watchdog *w) {
+    if (!w) return 1;
+    pthread_mutex_lock(&w->mu);
+    int mine = !w->answered;
+    w->answered = 1;
+    pthread_mutex_unlock(&w->mu);
+    return mine;
+}
+
+/* A JSON-RPC error for rpc_id, in the shape of the event (kind, multi). */
+static void lambda_error_answer(int kind, int multi, const char *rpc_id, const char *msg, buf *out) {
+    buf body = {0};
+    buf_printf(&body, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":-32001,\"message\":", rpc_id);
+    json_escape(&body, msg, strlen(msg));
+    buf_puts(&body, "}}");
+    out->len = 0;
+    if (kind == EV_DIRECT || kind < 0) buf_put(out, body.p, body.len);
+    else {
+        lev e;
+        memset(&e, 0, sizeof e);
+        e.kind = kind;
+        e.multi = multi;
+        hres r;
+        memset(&r, 0, sizeof r);
+        r.status = 200;
+        r.ctype = "application/json";
+        r.body = body;
+        event_response(&e, &r, out);
+    }
+    buf_free(&body);
+}
+
+/* The deadline watchdog: a handler still running MCP_DEADLINE_MARGIN_MS before the Lambda
+ * deadline gets its invocation answered with a JSON-RPC error, on a connection of its own,
+ * so the client learns why instead of seeing the platform's timeout. C code cannot be
+ * stopped, so the handler runs on; its own answer is then dropped. */
+static void *lambda_watchdog(void *arg) {
+    lrt *L0 = arg;
+    watchdog *w = L0->wd;
+    lrt W;
+    memset(&W, 0, sizeof W);
+    W.c.fd = -1;
+    W.c.timeout_ms = 2000;
+    W.api = L0->api;
+    memcpy(W.host, L0->host, sizeof W.host);
+    memcpy(W.port, L0->port, sizeof W.port);
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->armed) pthread_cond_wait(&w->cv, &w->mu);
+        uint64_t target = w->deadline > MCP_DEADLINE_MARGIN_MS ? w->deadline - MCP_DEADLINE_MARGIN_MS : 0;
+        while (w->armed && !w->answered && now_ms() < target) {
+            struct timespec ts = {(time_t)(target / 1000), (long)(target % 1000) * 1000000L};
+            pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+        }
+        if (w->armed && !w->answered) {
+            w->answered = 1;
+            int kind = w->kind, multi = w->multi;
+            char rid[128], id[128];
+            snprintf(rid, sizeof rid, "%s", w->rpc_id[0] ? w->rpc_id : "null");
+            memcpy(id, w->id, sizeof id);
+            pthread_mutex_unlock(&w->mu);
+            buf out = {0};
+            lambda_error_answer(kind, multi, rid, "the request did not finish before the Lambda function's timeout", &out);
+            char path[200];
+            snprintf(path, sizeof path, "invocation/%s/response", id);
+            snprintf(W.id, sizeof W.id, "%s", id);
+            http_msg *m = malloc(sizeof *m);
+            char *rb;
+            size_t rl;
+            int st = m ? rt_call(&W, "POST", path, "Content-Type: application/json\r\n", out.p, out.len, m, &rb, &rl) : -1;
+            rt_log(&W, LOG_ERROR, "the handler was still running near the deadline; answered with an error (HTTP %d)", st);
+            free(m);
+            buf_free(&out);
+            pthread_mutex_lock(&w->mu);
+        }
+        while (w->armed) pthread_cond_wait(&w->cv, &w->mu);
+    }
+    return NULL;
+}
+
 static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, size_t elen);
 
 static void lambda_event(mcp_server *s, lrt *L, arena *a, char *event, size_t elen) {
     inv_stats st;
     memset(&st, 0, sizeof st);
+    st.wd = L->wd;
+    if (L->wd) {
+        pthread_mutex_lock(&L->wd->mu);
+        L->wd->armed = 1;
+        L->wd->answered = 0;
+        L->wd->kind = -1;
+        L->wd->multi = 0;
+        L->wd->rpc_id[0] = 0;
+        L->wd->deadline = (uint64_t)strtoull(L->deadline, NULL, 10);
+        snprintf(L->wd->id, sizeof L->wd->id, "%s", L->id);
+        pthread_cond_signal(&L->wd->cv);
+        pthread_mutex_unlock(&L->wd->mu);
+    }
     cur_inv = &st;
     uint64_t t0 = mono_us();
     lambda_event_inner(s, L, a, event, elen);
     double ms = (double)(mono_us() - t0) / 1000.0;
     cur_inv = NULL;
+    if (L->wd) {
+        pthread_mutex_lock(&L->wd->mu);
+        L->wd->armed = 0;
+        pthread_cond_signal(&L->wd->cv);
+        pthread_mutex_unlock(&L->wd->mu);
+    }
     rt_log(L, LOG_DEBUG, "%d request(s), %d error(s), %.3f ms", st.requests, st.errors, ms);
     rt_emf_line(s, &st, ms);
 }
@@ -6435,16 +6571,22 @@ static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, siz
     if (!d) {
         char m[160];
         snprintf(m, sizeof m, "the event is not valid JSON: %s at byte %zu", e.msg ? e.msg : "?", e.pos);
-        rt_post_error(L, path, "Runtime.InvalidEvent", m);
+        if (wd_claim(L->wd)) rt_post_error(L, path, "Runtime.InvalidEvent", m);
         return;
     }
     lev ev;
     const char *err = NULL;
     L->out.len = 0;
     if (event_decode(mcp_json_root(d), &ev, a, &err)) {
-        rt_post_error(L, path, "Runtime.InvalidEvent", err);
+        if (wd_claim(L->wd)) rt_post_error(L, path, "Runtime.InvalidEvent", err);
         mcp_json_free(d);
         return;
+    }
+    if (L->wd) {
+        pthread_mutex_lock(&L->wd->mu);
+        L->wd->kind = ev.kind;
+        L->wd->multi = ev.multi;
+        pthread_mutex_unlock(&L->wd->mu);
     }
     L->stream_failed = 0;
     int streamed = 0;
@@ -6471,8 +6613,19 @@ static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, siz
         buf_free(&rs.body);
     }
     mcp_json_free(d);
-    if (streamed) return;
+    if (streamed || !wd_claim(L->wd)) return;
     if (L->out.oom) { rt_post_error(L, path, "Runtime.OutOfMemory", "the response could not be built"); return; }
+    if (L->out.len > MCP_LAMBDA_MAX_RESPONSE) { /* Lambda would refuse it: say so in MCP terms */
+        char rid[128] = "null", m[160];
+        if (L->wd) {
+            pthread_mutex_lock(&L->wd->mu);
+            if (L->wd->rpc_id[0]) memcpy(rid, L->wd->rpc_id, sizeof rid);
+            pthread_mutex_unlock(&L->wd->mu);
+        }
+        snprintf(m, sizeof m, "the result (%zu bytes) is larger than Lambda's 6 MB response limit", L->out.len);
+        rt_log(L, LOG_ERROR, "%s", m);
+        lambda_error_answer(ev.kind, ev.multi, rid, m, &L->out);
+    }
     char rpath[200];
     snprintf(rpath, sizeof rpath, "invocation/%s/response", L->id);
     http_msg *m = malloc(sizeof *m);
@@ -6568,6 +6721,21 @@ static void *lambda_loop(void *arg) {
         v = http_header(m, "lambda-runtime-cognito-identity");
         L.cognito = v.p ? memcpy(xmalloc(v.n + 1), v.p, v.n) : NULL;
         if (L.cognito) L.cognito[v.n] = 0;
+        if (!L.wd) { /* started with the first event, not before: cold start waits for nothing */
+            watchdog *wd = calloc(1, sizeof *wd);
+            if (wd) {
+                pthread_mutex_init(&wd->mu, NULL);
+                pthread_cond_init(&wd->cv, NULL);
+                L.wd = wd;
+                pthread_t th;
+                pthread_attr_t at;
+                pthread_attr_init(&at);
+                pthread_attr_setstacksize(&at, 64 * 1024);
+                pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+                if (pthread_create(&th, &at, lambda_watchdog, &L)) { free(wd); L.wd = NULL; }
+                pthread_attr_destroy(&at);
+            }
+        }
         lambda_event(s, &L, &a, event, elen);
         arena_reset(&a);
         buf_reset(&L.out);
@@ -7005,6 +7173,7 @@ int mcp_main(mcp_server *s, int argc, char **argv) {
     if (!strcmp(cmd, "call")) {
         if (argc < 3 || argc > 4) { fprintf(stderr, "mcp: usage: %s call TOOL ['JSON-ARGS']\n", argv[0]); return 2; }
         if (!tool_find(s, argv[2])) { fprintf(stderr, "mcp: call: no tool named %s\n", argv[2]); return 2; }
+        if (!server_check(s)) return 2;
         return call_main(s, argv[2], argc == 4 ? argv[3] : "{}");
     }
     fprintf(stderr, "mcp: unknown command %s\n", cmd);

@@ -1080,8 +1080,10 @@ static void json_num(buf *b, double d) {
     if (!isfinite(d)) { buf_puts(b, "null"); return; }
     if (d == floor(d) && fabs(d) < 1e15) { buf_printf(b, "%.0f", d); return; }
     char tmp[32];
-    snprintf(tmp, sizeof tmp, "%.15g", d); /* shortest of the two that reads back exactly */
-    if (strtod(tmp, NULL) != d) snprintf(tmp, sizeof tmp, "%.17g", d);
+    for (int prec = 15; prec <= 17; prec++) { /* the shortest that reads back exactly */
+        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) break;
+    }
     buf_puts(b, tmp);
 }
 static void jw_num(jw *w, double d) { jw_sep(w); json_num(w->b, d); }
@@ -1231,9 +1233,16 @@ static long http_parse_head(const char *p, size_t n, http_msg *m, int response) 
         } else if (sl_ieq(h->name, "transfer-encoding")) {
             if (!sl_ieq(h->value, "chunked")) return -501;
             m->chunked = 1;
-        } else if (sl_ieq(h->name, "connection")) {
-            if (sl_icontains(h->value, "close")) m->close = 1;
-            else if (sl_icontains(h->value, "keep-alive")) m->close = 0;
+        } else if (sl_ieq(h->name, "connection")) { /* a list of tokens */
+            for (size_t i = 0; i < h->value.n;) {
+                size_t j = i;
+                while (j < h->value.n && h->value.p[j] != ',') j++;
+                slice tk = {h->value.p + i, j - i};
+                tk = sl_trim(tk);
+                if (sl_ieq(tk, "close")) m->close = 1;
+                else if (sl_ieq(tk, "keep-alive")) m->close = 0;
+                i = j + 1;
+            }
         }
     }
     if (m->chunked && m->clen >= 0) return -400;
@@ -3850,7 +3859,7 @@ static void server_caps(rpc *x, jw *w) {
         jw_end_obj(w);
     }
     if (s->nprompts) { jw_key(w, "prompts"); jw_obj(w); if (legacy) { jw_key(w, "listChanged"); jw_bool(w, 0); } jw_end_obj(w); }
-    if (s->ncomps) { jw_key(w, "completions"); jw_obj(w); jw_end_obj(w); }
+    if (s->ncomps && x->era >= ERA_2025_03_26) { jw_key(w, "completions"); jw_obj(w); jw_end_obj(w); }
     jw_key(w, "logging"); jw_obj(w); jw_end_obj(w);
     jw_end_obj(w);
 }
@@ -3865,7 +3874,7 @@ static void server_info(rpc *x, jw *w) {
     if (x->s->instructions) { jw_key(w, "instructions"); jw_str(w, x->s->instructions); }
 }
 
-static void m_tools_list(rpc *x, jw *w, int *err) {
+static void m_tools_list(rpc *x, jw *w, int *err, buf *why) {
     mcp_server *s = x->s;
     int64_t start = 0;
     const mcp_json *cur = mcp_json_get(x->params, "cursor");
@@ -3881,7 +3890,7 @@ static void m_tools_list(rpc *x, jw *w, int *err) {
     for (i = (int)start; i < s->ntools && i < start + MCP_PAGE_SIZE; i++) {
         mcp_tool *t = s->tools[i];
         const char *e = tool_prepare(t);
-        if (e) { *err = RPC_INTERNAL; return; }
+        if (e) { *err = RPC_INTERNAL; buf_printf(why, "tool %s: %s", t->name, e); return; }
         jw_obj(w);
         jw_key(w, "name"); jw_str(w, t->name);
         if (t->title && x->era >= ERA_2025_06_18) { jw_key(w, "title"); jw_str(w, t->title); }
@@ -4396,8 +4405,8 @@ static int rpc_dispatch(rpc *x, const mcp_json *msg, buf *out) {
         result_cache(x, &w);
     } else if (!strcmp(method, "tools/list")) {
         int err = 0;
-        m_tools_list(x, &w, &err);
-        if (err) { f.code = err; buf_puts(&f.msg, err == RPC_BAD_PARAMS ? "Invalid params: unknown cursor" : "a tool's schema is not valid JSON"); }
+        m_tools_list(x, &w, &err, &f.msg);
+        if (err) { f.code = err; if (err == RPC_BAD_PARAMS) buf_puts(&f.msg, "Invalid params: unknown cursor"); }
     } else if (!strcmp(method, "tools/call")) {
         m_tools_call(x, &w, &f);
     } else if (!strcmp(method, "resources/list")) {

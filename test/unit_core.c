@@ -405,6 +405,9 @@ static const char *tools_json(int era) {
 
 static const char *caps_json(int era) {
     if (era == E26) return "{'tools':{},'resources':{},'prompts':{},'completions':{},'logging':{}}";
+    if (era == E24) /* completions arrived in 2025-03-26 */
+        return "{'tools':{'listChanged':false},'resources':{'subscribe':true,'listChanged':false},"
+               "'prompts':{'listChanged':false},'logging':{}}";
     return "{'tools':{'listChanged':false},'resources':{'subscribe':true,'listChanged':false},"
            "'prompts':{'listChanged':false},'completions':{},'logging':{}}";
 }
@@ -1393,7 +1396,7 @@ static void test_registration(void) {
     mcp_tool(g_bad, "broken", NULL, "{\"type\":", h_add);
     sess_t ss = open_session(g_bad, E25c, NULL);
     check("tools/list with a bad schema: -32603", spost(g_bad, ss, Q("{'jsonrpc':'2.0','id':1,'method':'tools/list'}")), 200, JSON,
-          err_body(1, -32603, "a tool`s schema is not valid JSON"));
+          err_body(1, -32603, "tool typo: the compact input schema has an unknown type"));
     check("tools/call on a tool with a bad compact schema: -32603 naming the problem", spost(g_bad, ss, call_body(2, "typo", "{}")), 200, JSON,
           err_body(2, -32603, "tool typo: the compact input schema has an unknown type"));
     check("tools/call on a tool whose JSON schema does not parse: -32603", spost(g_bad, ss, call_body(3, "broken", "{}")), 200, JSON,

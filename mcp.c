@@ -433,6 +433,29 @@ static uint64_t mono_us(void) {
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* UTC calendar fields of a Unix time (days to civil date after Howard Hinnant's
+ * days_from_civil inverse), without libc's time-zone machinery. */
+typedef struct { int year, mon, day, hour, min, sec; } utc_time;
+
+static utc_time utc_of(int64_t t) {
+    utc_time u;
+    int64_t days = t / 86400, rem = t % 86400;
+    if (rem < 0) { rem += 86400; days--; }
+    u.hour = (int)(rem / 3600);
+    u.min = (int)(rem / 60 % 60);
+    u.sec = (int)(rem % 60);
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    unsigned doe = (unsigned)(days - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    u.day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    u.mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+    u.year = (int)(yoe + era * 400 + (u.mon <= 2));
+    return u;
+}
+
 /* nbytes random bytes as hex into out (2*nbytes+1 bytes). */
 static void random_hex(char *out, size_t nbytes) {
     unsigned char r[32];
@@ -2285,7 +2308,8 @@ static void canonical_query(buf *out, const char *q, size_t n) {
         }
         i = j + 1;
     }
-    if (count) qsort(items, (size_t)count, sizeof *items, kv_cmp);
+    for (int i = 1; i < count; i++) /* a few parameters: insertion sort */
+        for (int j = i; j > 0 && kv_cmp(&items[j - 1], &items[j]) > 0; j--) { kv t = items[j]; items[j] = items[j - 1]; items[j - 1] = t; }
     for (int i = 0; i < count; i++) {
         if (i) buf_putc(out, '&');
         uri_encode(out, items[i].k, strlen(items[i].k), 0);
@@ -2313,9 +2337,11 @@ static void sigv4_key(const char *secret, const char *date, const char *region, 
 }
 
 static void amz_dates(time_t now, char amz[17], char date[9]) {
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(amz, 17, "%Y%m%dT%H%M%SZ", &tm);
+    utc_time u = utc_of((int64_t)now);
+    char t[48];
+    snprintf(t, sizeof t, "%04d%02d%02dT%02d%02d%02dZ", u.year, u.mon, u.day, u.hour, u.min, u.sec);
+    memcpy(amz, t, 16);
+    amz[16] = 0;
     memcpy(date, amz, 8);
     date[8] = 0;
 }
@@ -2390,7 +2416,8 @@ char *mcp_sigv4_sign(const mcp_sigv4 *k, const char *method, const char *url, co
             p = eol + 2;
         }
     }
-    qsort(hs, (size_t)nh, sizeof *hs, sighdr_cmp);
+    for (int i = 1; i < nh; i++) /* stable, so repeated names keep their order */
+        for (int j = i; j > 0 && sighdr_cmp(&hs[j - 1], &hs[j]) > 0; j--) { sighdr t = hs[j]; hs[j] = hs[j - 1]; hs[j - 1] = t; }
     /* canonical request */
     const char *path = u.path, *qm = strchr(path, '?');
     size_t plen = qm ? (size_t)(qm - path) : strlen(path);
@@ -6282,12 +6309,10 @@ static void rt_log(const lrt *L, int level, const char *fmt, ...) {
     va_end(ap);
     if (rt_json) {
         uint64_t ms = now_ms();
-        time_t t = (time_t)(ms / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
+        utc_time u = utc_of((int64_t)(ms / 1000));
         char ts[80];
-        snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+        snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", u.year, u.mon, u.day, u.hour, u.min, u.sec,
+                 (int)(ms % 1000));
         jw w = {&line, 0};
         jw_obj(&w);
         jw_key(&w, "timestamp"); jw_str(&w, ts);

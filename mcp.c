@@ -1277,42 +1277,51 @@ static long http_parse_head(const char *p, size_t n, http_msg *m, int response) 
  * bytes consumed (body and trailers) and sets *out_len to the decoded length; 0 if more
  * input is needed; -1 on malformed framing; -2 when the body exceeds max. */
 static long http_dechunk(char *src, size_t n, size_t *out_len, size_t max) {
-    size_t r = 0, w = 0;
-    for (;;) {
-        size_t size = 0, i = r;
-        int digits = 0;
-        for (; i < n; i++) {
-            int h = hexval((unsigned char)src[i]);
-            if (h < 0) break;
-            if (size > (SIZE_MAX >> 5)) return -1;
-            size = size << 4 | (size_t)h;
-            digits++;
-        }
-        if (i == n) return 0;
-        if (!digits) return -1;
-        while (i < n && src[i] != '\r') { /* chunk extensions: skipped */
-            if (src[i] == '\n') return -1;
-            i++;
-        }
-        if (i + 1 >= n) return 0;
-        if (src[i + 1] != '\n') return -1;
-        i += 2;
-        if (size == 0) { /* trailers, then the final CRLF */
-            for (;;) {
-                if (i + 1 >= n) return 0;
-                if (src[i] == '\r' && src[i + 1] == '\n') { *out_len = w; return (long)(i + 2); }
-                char *nl = memchr(src + i, '\n', n - i);
-                if (!nl) return 0;
-                i = (size_t)(nl - src) + 1;
+    /* Two passes: the first only checks that the whole body is there (the buffer is left as
+     * it was, so a caller can read more and call again); the second moves the data. */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t r = 0, w = 0;
+        for (;;) {
+            size_t size = 0, i = r;
+            int digits = 0;
+            for (; i < n; i++) {
+                int h = hexval((unsigned char)src[i]);
+                if (h < 0) break;
+                if (size > (SIZE_MAX >> 5)) return -1;
+                size = size << 4 | (size_t)h;
+                digits++;
             }
+            if (i == n) return 0;
+            if (!digits) return -1;
+            while (i < n && src[i] != '\r') { /* chunk extensions: skipped */
+                if (src[i] == '\n') return -1;
+                i++;
+            }
+            if (i + 1 >= n) return 0;
+            if (src[i + 1] != '\n') return -1;
+            i += 2;
+            if (size == 0) { /* trailers, then the final CRLF */
+                for (;;) {
+                    if (i + 1 >= n) return 0;
+                    if (src[i] == '\r' && src[i + 1] == '\n') {
+                        if (pass) { *out_len = w; return (long)(i + 2); }
+                        break;
+                    }
+                    char *nl = memchr(src + i, '\n', n - i);
+                    if (!nl) return 0;
+                    i = (size_t)(nl - src) + 1;
+                }
+                break;
+            }
+            if (w + size > max) return -2;
+            if (n - i < size + 2) return 0;
+            if (src[i + size] != '\r' || src[i + size + 1] != '\n') return -1;
+            if (pass) memmove(src + w, src + i, size);
+            w += size;
+            r = i + size + 2;
         }
-        if (w + size > max) return -2;
-        if (n - i < size + 2) return 0;
-        if (src[i + size] != '\r' || src[i + size + 1] != '\n') return -1;
-        memmove(src + w, src + i, size);
-        w += size;
-        r = i + size + 2;
     }
+    return -1;
 }
 
 static const char *http_reason(int status) {
@@ -1409,6 +1418,8 @@ static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
     }
     if (hl < 0) return (int)hl;
     size_t start = (size_t)hl;
+    char *base = c->in.p; /* reading the body may move the buffer; the head's slices then follow */
+#define HEAD_REBASE() do { if (c->in.p != base) http_parse_head(c->in.p, (size_t)hl, m, response); } while (0)
     if (no_body || (response && (m->status == 204 || m->status == 304 || m->status / 100 == 1))) {
         m->chunked = 0;
         m->clen = 0;
@@ -1430,6 +1441,7 @@ static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
                 c->off = start + dl + 1;
                 *body = c->in.p + start;
                 *blen = dl;
+                HEAD_REBASE();
                 return 1;
             }
             long r = conn_fill(c);
@@ -1464,7 +1476,9 @@ static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
     c->off = start + need + 1;
     *body = c->in.p + start;
     *blen = need;
+    HEAD_REBASE();
     return 1;
+#undef HEAD_REBASE
 }
 
 /* Read a message head, then hand its body to cb piece by piece (for bodies larger than
@@ -6383,8 +6397,12 @@ static int rt_call(lrt *L, const char *method, const char *path, const char *hea
                 buf_free(&req);
                 return m->status;
             }
+            /* sent but unanswered: the API may have taken it, so it is never sent twice */
+            close(L->c.fd);
+            L->c.fd = -1;
+            break;
         }
-        close(L->c.fd);
+        close(L->c.fd); /* a kept-alive connection the API closed: once more on a new one */
         L->c.fd = -1;
     }
     buf_free(&req);

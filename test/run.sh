@@ -134,6 +134,41 @@ run lambda "$NODE22" test/lambda/test.mjs build/conformance
 [ $QUICK = 1 ] || run lambda-asan "$NODE22" test/lambda/test.mjs build/asan/conformance
 run lambda-conformance bash test/lambda/conformance.sh build/conformance
 
+# 7. outbound: HTTPS over BearSSL against openssl s_server, an S3-compatible server, SigV4
+run outbound bash test/outbound/run.sh build
+
+# 8. who may call, and what survives bad input: auth modes, limits, soak, valgrind; fuzzing
+run auth bash test/auth/run.sh build
+run fuzz bash test/fuzz.sh "${FUZZ_SECONDS:-5}"
+
+# 9. deployment, with a stand-in aws CLI
+run deploy bash test/deploy/test.sh
+
+# 10. arm64 builds, their tests under qemu-user
+need qemu-user-static gcc-aarch64-linux-gnu >/dev/null 2>&1 || true
+arm64() {
+    ARCH=arm64 ./build.sh >/dev/null || { echo "not ok - ARCH=arm64 ./build.sh"; return 1; }
+    for b in hello conformance; do
+        printf '#!/bin/sh\nexec qemu-aarch64-static "$(dirname "$0")/%s" "$@"\n' "$b" >"build/arm64/qemu-$b"
+        chmod +x "build/arm64/qemu-$b"
+    done
+    local got
+    got=$(build/arm64/qemu-hello call add '{"a":2,"b":3}')
+    if [ "$got" = '{"content":[{"type":"text","text":"5"}]}' ]; then echo "ok - arm64 hello call add"; else echo "not ok - arm64 hello call add: $got"; fi
+    if file build/arm64/bootstrap | grep -q 'ARM aarch64.*statically linked'; then echo "ok - build/arm64/bootstrap is a static aarch64 binary"
+    else echo "not ok - build/arm64/bootstrap: $(file build/arm64/bootstrap)"; fi
+    if unzip -Z build/arm64/bootstrap.zip | grep -q '^-rwxr-xr-x.* bootstrap$'; then echo "ok - arm64 bootstrap.zip holds bootstrap, mode 0755"
+    else echo "not ok - arm64 bootstrap.zip layout"; fi
+}
+run arm64 arm64
+run sdk-arm64 "$NODE22" test/sdk.mjs build/arm64/qemu-hello
+run conformance-arm64 bash test/conformance.sh build/arm64/qemu-conformance
+[ $QUICK = 1 ] || run lambda-arm64 "$NODE22" test/lambda/test.mjs build/arm64/qemu-conformance
+
+# 11. the benchmark, in its quick mode, so it cannot rot
+run bench bash bench/run.sh
+run bench-aws bash bench/test_aws.sh
+
 echo
 if [ ${#FAILED[@]} -gt 0 ]; then echo "failed steps: ${FAILED[*]}"; fi
 echo "$PASS passed, $FAIL failed"

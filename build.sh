@@ -17,7 +17,7 @@ OUT=build
 
 need() { # need PACKAGE...: install the Debian packages that are missing
     local missing=()
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    for p in "$@"; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "build.sh: installing ${missing[*]}" >&2
     local sudo=""
@@ -30,7 +30,7 @@ TLS=${MCP_ENABLE_TLS:-1}
 case "$ARCH" in
 x86_64)
     need musl-tools zip
-    [ "$TLS" = 0 ] || need libbearssl-dev
+    [ "$TLS" = 0 ] || need "libbearssl-dev:$(dpkg --print-architecture)"
     CC=${CC:-musl-gcc}
     BEARSSL_LIB=/usr/lib/x86_64-linux-gnu/libbearssl.a
     ;;
@@ -103,7 +103,7 @@ if [ $# -gt 0 ]; then
     done
 else
     for src in examples/*.c; do build_one "$src" "$(basename "$src" .c)"; done
-    cp "$OUT/hello" "$OUT/bootstrap"
+    cp "$OUT/datatools" "$OUT/bootstrap" # the data-tools server is the default bootstrap
 fi
 printf '%-28s %8d bytes\n' "$OUT/bootstrap" "$(stat -c %s "$OUT/bootstrap")"
 zip_one "$OUT/bootstrap" "$OUT/bootstrap.zip"

@@ -1481,12 +1481,19 @@ static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
 #undef HEAD_REBASE
 }
 
+/* An error answer's body is kept (up to 64 KB), not streamed: it says what went wrong. */
+static int keep_error_body(void *ud, const char *p, size_t n) {
+    buf *b = ud;
+    if (b->len < 65536) buf_put(b, p, n < 65536 - b->len ? n : 65536 - b->len);
+    return 0;
+}
+
 /* Read a message head, then hand its body to cb piece by piece (for bodies larger than
- * memory). The head is copied to head_out first. Returns 1 when the whole body was
- * delivered, or -status (-400 framing, -408 timeout, -499 cb stopped it). The connection is
- * reusable only after 1. */
+ * memory); a response whose status is not 2xx goes to err_body instead. The head is copied
+ * to head_out first. Returns 1 when the whole body was delivered, or -status (-400
+ * framing, -408 timeout, -499 cb stopped it). The connection is reusable only after 1. */
 static int conn_stream_msg(conn *c, http_msg *m, int response, buf *head_out,
-                           int (*cb)(void *ud, const char *p, size_t n), void *ud) {
+                           int (*cb)(void *ud, const char *p, size_t n), void *ud, buf *err_body) {
     long hl;
     if (c->off) {
         memmove(c->in.p, c->in.p + c->off, c->in.len - c->off);
@@ -1500,6 +1507,7 @@ static int conn_stream_msg(conn *c, http_msg *m, int response, buf *head_out,
     if (hl < 0) return (int)hl;
     buf_put(head_out, c->in.p, (size_t)hl);
     c->off = (size_t)hl;
+    if (response && err_body && m->status / 100 != 2) { cb = keep_error_body; ud = err_body; }
     if (response == 2 || m->status == 204 || m->status == 304 || m->status / 100 == 1) return 1;
 #define AVAIL (c->in.len - c->off)
 #define MORE() do { \
@@ -2204,8 +2212,11 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
         char *body = NULL;
         size_t blen = 0;
         buf head = {0};
-        int r = rq->on_body ? conn_stream_msg(&o->c, m, strcmp(method, "HEAD") ? 1 : 2, &head, rq->on_body, rq->ud)
+        buf errb = {0};
+        int r = rq->on_body ? conn_stream_msg(&o->c, m, strcmp(method, "HEAD") ? 1 : 2, &head, rq->on_body, rq->ud, &errb)
                             : conn_read_msg(&o->c, m, strcmp(method, "HEAD") ? 1 : 2, max, &body, &blen);
+        if (errb.len) { body = errb.p; blen = errb.len; }
+        if (r != 1) buf_free(&errb);
         if (r == -499) { /* the callback stopped the body: the connection cannot be reused */
             outc_free(o);
             snprintf(rs->error, sizeof rs->error, "stopped by the body callback");
@@ -2234,6 +2245,7 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
         if (blen) memcpy(rs->body, body, blen);
         rs->body[blen] = 0;
         rs->len = blen;
+        buf_free(&errb);
         if (m->close) outc_free(o);
         else out_put(o);
         rc = 0;
@@ -7197,7 +7209,10 @@ static void usage(mcp_server *s, FILE *f) {
             s->name, s->version, MCP_VERSION, s->name, s->name, s->name, s->name, s->name);
 }
 
+static mcp_server *main_server; /* the server lives as long as the process: kept reachable */
+
 int mcp_main(mcp_server *s, int argc, char **argv) {
+    main_server = s;
     if (argc < 2) {
         if (getenv("AWS_LAMBDA_RUNTIME_API")) return lambda_main(s);
         usage(s, stderr);

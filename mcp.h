@@ -248,7 +248,8 @@ typedef struct {
     int timeout_ms;          /* default 10 s; never past the Lambda deadline */
     size_t max_response;     /* default 16 MB; a larger body is an error */
     /* When set, the body is handed over piece by piece instead of kept (no size limit);
-     * returning nonzero stops it. */
+     * returning nonzero stops it. An error answer (status not 2xx) is kept in rs->body
+     * instead (up to 64 KB), so it can be read. */
     int (*on_body)(void *ud, const char *p, size_t n);
     void *ud;
 } mcp_http_request;

@@ -20,9 +20,10 @@
  * set OPENAI_API_KEY=ssm:/mcp-server/openai-api-key and the runtime resolves it at start.
  *
  * describe_csv reads RFC 4180 CSV (quoted fields, "" escapes, CRLF or LF line ends, line
- * breaks inside quotes) in one streaming pass whose memory is bounded by the widest row, so
- * files larger than memory work. The first record is the header and names the columns;
- * `rows` counts the records after it; blank lines are skipped. An empty field is a null.
+ * breaks inside quotes; a UTF-8 byte order mark is skipped) in one streaming pass that
+ * keeps a few rows, never the file, so files larger than memory work. The first record is
+ * the header and names the columns; `rows` counts the records after it; blank lines are
+ * skipped. An empty field is a null.
  * A column's type is the first of integer, number, boolean (true/false, any case), date
  * (YYYY-MM-DD) and string that fits every non-null value (string when there is none); min
  * and max are numeric for integer and number columns and lexicographic (by UTF-8 bytes)
@@ -50,24 +51,28 @@
 
 typedef struct { char *p; size_t n, cap; } str;
 
-static void put(str *s, const char *p, size_t n) {
+static char *room(str *s, size_t n) { /* space for n more bytes and a NUL */
     if (s->n + n + 1 > s->cap) {
         s->cap = (s->n + n + 1) * 2;
         if (!(s->p = realloc(s->p, s->cap))) abort();
     }
-    memcpy(s->p + s->n, p, n);
+    return s->p + s->n;
+}
+static void put(str *s, const char *p, size_t n) {
+    memcpy(room(s, n), p, n);
     s->p[s->n += n] = 0;
 }
 static void puts_(str *s, const char *p) { put(s, p, strlen(p)); }
 
 static void putf(str *s, const char *fmt, ...) MCP_PRINTF(2, 3);
 static void putf(str *s, const char *fmt, ...) {
-    char tmp[512];
-    va_list ap;
+    va_list ap, aq;
     va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    if (n > 0) s->n += (size_t)vsnprintf(room(s, (size_t)n), (size_t)n + 1, fmt, aq);
+    va_end(aq);
     va_end(ap);
-    if (n >= 0) put(s, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 static void put_json(str *s, const char *p, size_t n) { /* p is valid UTF-8 */
@@ -210,7 +215,7 @@ static int field_end(csv *c) {
         put(&c->field, "", 0); /* NUL-terminated for the parsers */
         column_add(&c->col[i], c->field.p, c->field.n);
     }
-    if (c->records >= 1 && c->records <= SAMPLE_ROWS) {
+    if (c->records >= 1 && c->records <= SAMPLE_ROWS && i < MAX_COLUMNS) {
         put(&c->sample[c->records - 1], i ? "," : "[", 1);
         put_json(&c->sample[c->records - 1], c->field.p ? c->field.p : "", c->field.n);
     }
@@ -266,6 +271,7 @@ static int field_add(csv *c, char b) {
 /* Feed the next n bytes; nonzero stops (c->err says why). The shape of an on_body callback. */
 static int csv_feed(void *ud, const char *p, size_t n) {
     csv *c = ud;
+    if (c->off == 0 && n >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3, n -= 3, c->off = 3; /* a BOM */
     for (size_t i = 0; i < n; i++, c->off++) {
         unsigned char b = (unsigned char)p[i];
         if ((b >= 0x80 || c->utf8_need) && !utf8_ok(c, b))
@@ -368,9 +374,10 @@ static int read_s3(const char *src, csv *c) {
     snprintf(bucket, sizeof bucket, "%.*s", (int)(key - src - 5), src + 5);
     mcp_http_response rs;
     int r = mcp_s3_get(bucket, key + 1, NULL, csv_feed, c, &rs);
-    if (rs.status == 403) { c->err[0] = 0; csv_fail(c, "access denied (%s)", rs.error); }
-    else if (rs.status == 404) { c->err[0] = 0; csv_fail(c, "no such object (%s)", rs.error); }
-    else if (r && !c->err[0]) csv_fail(c, "%s", rs.error);
+    if (rs.status && rs.status / 100 != 2) c->err[0] = 0; /* S3 refused: what the parser saw was no object */
+    if (rs.status == 403) csv_fail(c, "access denied (%s)", rs.error);
+    else if (rs.status == 404) csv_fail(c, "no such object (%s)", rs.error);
+    else if (r) csv_fail(c, "%s", rs.error); /* kept when the parser stopped the stream */
     mcp_http_free(&rs);
     return c->err[0] ? -1 : 0;
 }
@@ -466,7 +473,8 @@ static int list_objects(mcp_call *call) {
         putf(&j, ",\"count\":%d,\"objects\":[", n);
         if (l.json.n) put(&j, l.json.p, l.json.n);
         puts_(&j, "]}");
-        mcp_text(call, "%d objects in s3://%s/%s (key, size, last modified)\n%s", n, bucket, prefix, l.text.p ? l.text.p : "");
+        mcp_text(call, "%d object%s in s3://%s/%s (key, size, last modified)\n%s", n, n == 1 ? "" : "s", bucket, prefix,
+                 l.text.p ? l.text.p : "");
         mcp_structured(call, j.p);
         free(j.p);
     }

@@ -136,6 +136,7 @@ run lambda-conformance bash test/lambda/conformance.sh build/conformance
 
 # 7. outbound: HTTPS over BearSSL against openssl s_server, an S3-compatible server, SigV4
 run outbound bash test/outbound/run.sh build
+[ $QUICK = 1 ] || run outbound-asan bash test/outbound/run.sh build/asan
 
 # 8. who may call, and what survives bad input: auth modes, limits, soak, valgrind; fuzzing
 run auth bash test/auth/run.sh build

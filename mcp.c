@@ -77,10 +77,10 @@
 #ifndef MCP_IDLE_TIMEOUT
 #define MCP_IDLE_TIMEOUT 30
 #endif
-/* Lambda's buffered response limit (6 MB, less room for the envelope): a larger answer is
+/* Lambda's buffered response limit (the whole payload, 6 MB): a larger answer is
  * replaced by a JSON-RPC error that says so. */
 #ifndef MCP_LAMBDA_MAX_RESPONSE
-#define MCP_LAMBDA_MAX_RESPONSE (6u * 1024 * 1024 - 4096)
+#define MCP_LAMBDA_MAX_RESPONSE 6291556u
 #endif
 /* How long before the Lambda deadline a still-running handler's invocation is answered
  * with an error by the watchdog thread (one thread per loop, 64 KB of stack). */

@@ -144,6 +144,10 @@ parse_args() {
         -f | --follow) FOLLOW=1 ;;
         --*=*) key=${a%%=*}; val=${a#*=}; set_flag "$key" "$val" ;;
         --*)
+            case $a in
+            --config | --since | --to | --env) ;;
+            *) key=${a#--}; key=${key//-/_}; is_setting "${key^^}" || die 2 "unknown flag $a (see --help)" ;;
+            esac
             [ $# -gt 0 ] || die 2 "$a needs a value"
             set_flag "$a" "$1"
             shift ;;
@@ -476,13 +480,30 @@ role_policy() {
     printf '{"Version":"2012-10-17","Statement":[%s]}' "$st"
 }
 
-ensure_role() {
-    local doc
-    doc=$(role_policy)
+# Pre-flight: the role and the function, if they exist, must be deploy.sh's own (tagged
+# mcp-deploy=NAME); their state is kept for ensure_role and ensure_function.
+inspect_existing() {
+    ROLE_ARN="" FUNCTION_STATE=""
     if awsr iam get-role --role-name "$ROLE_NAME" --query "[Role.Arn, Role.Tags[?Key=='$TAG_KEY'].Value | [0]]" --output text; then
         ROLE_ARN=$(cut -f1 <<<"$AWS_OUT")
         [ "$(cut -f2 <<<"$AWS_OUT")" = "$NAME" ] ||
-            die 1 "role $ROLE_NAME exists but deploy.sh did not create it (no $TAG_KEY=$NAME tag); remove it or choose another NAME"
+            die 3 "pre-flight: role $ROLE_NAME exists but deploy.sh did not create it (no $TAG_KEY=$NAME tag); remove it or choose another NAME; nothing was changed"
+    else
+        not_found || die 3 "pre-flight: aws iam get-role failed: $(aws_msg)"
+    fi
+    if awsr lambda get-function --function-name "$NAME" --query "$(function_query)" --output text; then
+        FUNCTION_STATE=$AWS_OUT
+        [ "${FUNCTION_STATE%%$'\t'*}" = "$NAME" ] ||
+            die 3 "pre-flight: function $NAME exists but deploy.sh did not create it (no $TAG_KEY=$NAME tag); choose another NAME; nothing was changed"
+    else
+        not_found || die 3 "pre-flight: aws lambda get-function failed: $(aws_msg)"
+    fi
+}
+
+ensure_role() {
+    local doc
+    doc=$(role_policy)
+    if [ -n "$ROLE_ARN" ]; then
         awsr iam get-role-policy --role-name "$ROLE_NAME" --policy-name "$POLICY_NAME" --query 'to_string(PolicyDocument)' --output text ||
             not_found || die 1 "aws iam get-role-policy failed: $(aws_msg)"
         if [ "$AWS_OUT" = "$doc" ]; then
@@ -490,7 +511,6 @@ ensure_role() {
             return
         fi
     else
-        not_found || die 1 "aws iam get-role failed: $(aws_msg)"
         awsm iam create-role --role-name "$ROLE_NAME" --assume-role-policy-document "$(trust_policy)" \
             --description "Execution role of the MCP server $NAME (mcp.c deploy.sh)" \
             --tags "Key=$TAG_KEY,Value=$NAME" --query Role.Arn --output text
@@ -542,7 +562,7 @@ desired_config() {
 
 function_query() {
     local q k
-    q="[Tags.\"$TAG_KEY\", Configuration.CodeSha256, join(',', Configuration.Architectures), Configuration.LastUpdateStatus,"
+    q="[Tags.\"$TAG_KEY\", Configuration.CodeSha256, join(',', Configuration.Architectures || \`[]\`), Configuration.LastUpdateStatus,"
     q+=" Configuration.Role, Configuration.Runtime, Configuration.Handler, Configuration.MemorySize, Configuration.Timeout,"
     q+=" Configuration.LoggingConfig.LogFormat, Configuration.LoggingConfig.ApplicationLogLevel,"
     q+=" join(',', sort(keys(Configuration.Environment.Variables || \`{}\`)))"
@@ -578,18 +598,16 @@ create_function() {
 
 ensure_function() {
     FUNCTION_CREATED=0
-    if ! awsr lambda get-function --function-name "$NAME" --query "$(function_query)" --output text; then
-        not_found || die 1 "aws lambda get-function failed: $(aws_msg)"
+    if [ -z "$FUNCTION_STATE" ]; then
         create_function
         FUNCTION_CREATED=1
         return
     fi
-    local rest=$AWS_OUT tag sha arch status
-    tag=${rest%%$'\t'*}; rest=${rest#*$'\t'}
+    local rest=$FUNCTION_STATE sha arch status
+    rest=${rest#*$'\t'}
     sha=${rest%%$'\t'*}; rest=${rest#*$'\t'}
     arch=${rest%%$'\t'*}; rest=${rest#*$'\t'}
     status=${rest%%$'\t'*}; rest=${rest#*$'\t'}
-    [ "$tag" = "$NAME" ] || die 1 "function $NAME exists but deploy.sh did not create it (no $TAG_KEY=$NAME tag); choose another NAME"
     [ "$status" != InProgress ] || wait_updated
     local changed=0
     if [ "$sha" != "$CODE_SHA" ] || [ "$arch" != "$ARCH" ]; then
@@ -767,7 +785,7 @@ http_call() {
 
 sigv4_credentials() { # curl config with the caller's credentials: never on curl's command line
     awsr configure export-credentials --format env-no-export ||
-        die 1 "--sigv4: aws configure export-credentials failed (AWS CLI 2.9 or later): $(aws_msg)"
+        die 1 "--sigv4: aws configure export-credentials failed (it needs a recent AWS CLI v2): $(aws_msg)"
     local line id="" secret="" token=""
     while IFS= read -r line; do
         case $line in
@@ -855,17 +873,18 @@ EOF
         cat <<EOF
 The URL takes SigV4-signed requests only (service lambda, region $REGION); callers need
 lambda:InvokeFunctionUrl and lambda:InvokeFunction on $NAME:$ALIAS. Clients connect through
-the server binary's proxy mode, which signs with the usual AWS credentials (AWS_PROFILE, ...):
+the server binary's proxy mode, which signs with the credentials of the environment
+(AWS_ACCESS_KEY_ID, ...) or of a profile in ~/.aws (AWS_PROFILE):
 {
   "mcpServers": {
     "$NAME": {
       "command": "$REPO/build/bootstrap",
-      "args": ["proxy", "$mcp"],
-      "env": { "AWS_REGION": "$REGION" }
+      "args": ["proxy", "$mcp", "--sigv4"],
+      "env": { "AWS_PROFILE": "default" }
     }
   }
 }
-  claude mcp add $NAME -- $REPO/build/bootstrap proxy $mcp
+  claude mcp add $NAME -e AWS_PROFILE=default -- $REPO/build/bootstrap proxy $mcp --sigv4
 EOF
     fi
 }
@@ -873,8 +892,14 @@ EOF
 # --- commands -------------------------------------------------------------------------------
 
 cmd_deploy() {
+    case ${FENV[MCP_STATE_KEY]:-} in
+    "") say "note: no ENV_MCP_STATE_KEY: multi-round (input_required) state is signed with a key of each sandbox, so a round answered by another sandbox fails; set ENV_MCP_STATE_KEY=secretsmanager:NAME" ;;
+    ssm:* | secretsmanager:*) ;;
+    *) say "note: ENV_MCP_STATE_KEY is stored in the function's configuration as plain text; a secretsmanager: reference keeps it out" ;;
+    esac
     check_cli_and_identity
     check_references
+    inspect_existing
     build_package
     ensure_role
     ensure_log_group

@@ -131,7 +131,7 @@ export class RuntimeApiEmulator extends EventEmitter {
     this.answerPosts = 0;
     this.stats = {
       nextCalls: 0, queued: 0, delivered: 0, responses: 0, errors: 0, streams: 0, initErrors: 0,
-      answered: 0, tooLarge: 0, unknownId: 0, answeredTwice: 0, afterTooLarge: 0, badRequests: 0,
+      answered: 0, resets: 0, tooLarge: 0, unknownId: 0, answeredTwice: 0, afterTooLarge: 0, badRequests: 0,
       lost: 0, afterLost: 0, timeouts: 0, maxConcurrentNext: 0,
     };
     this.server = http.createServer({ requestTimeout: 0, headersTimeout: 60000, keepAliveTimeout: 0, maxHeaderSize: 1 << 20 },
@@ -145,7 +145,8 @@ export class RuntimeApiEmulator extends EventEmitter {
       s.on('close', () => this.sockets.delete(s));
     });
     this.server.on('clientError', (err, socket) => {
-      this.stats.badRequests++;
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') this.stats.resets++; // the runtime closed with data unread
+      else this.stats.badRequests++;                                              // malformed HTTP (HPE_*)
       this.requests.push({ t: Date.now(), method: '?', path: '?', clientError: String(err.code || err) });
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
@@ -470,7 +471,8 @@ export class RuntimeApiEmulator extends EventEmitter {
 
 /**
  * Start a runtime binary against an emulator: env AWS_LAMBDA_RUNTIME_API=api plus the usual
- * reserved variables, plus opts.env. Returns {proc, pid, exited (Promise<{code, signal, ms}>),
+ * reserved variables, the sanitizer options of this process (ASAN_OPTIONS, ...), plus opts.env
+ * (opts.inheritEnv: the whole environment of this process). Returns {proc, pid, exited (Promise<{code, signal, ms}>),
  * stderr() (text so far), stdout(), alive(), kill(signal)}.
  */
 export function spawnRuntime(binary, opts = {}) {
@@ -484,6 +486,7 @@ export function spawnRuntime(binary, opts = {}) {
     _HANDLER: 'bootstrap',
     LAMBDA_TASK_ROOT: process.cwd(),
     TZ: ':UTC',
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(ASAN|UBSAN|LSAN|MSAN|TSAN)_OPTIONS$/.test(k))),
     ...(opts.inheritEnv ? process.env : {}),
     ...(opts.env || {}),
   };

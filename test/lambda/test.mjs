@@ -70,7 +70,10 @@ async function withRuntime(opts, fn) {
   const emu = new RuntimeApiEmulator({ defaultTimeoutMs: 10000 * SLOW, ...(opts.emulator || {}), faults: opts.faults || {} });
   await emu.listen();
   const rt = spawnRuntime(BINARY, { api: emu.api, env: { MCP_EMF: '0', ...(opts.env || {}) } });
-  const cleanup = async () => { await rt.kill('SIGKILL'); await emu.close(); };
+  let killed = false;
+  // a runtime that dies fails its invocation at once (as Lambda does), not at the deadline
+  rt.exited.then((e) => { if (!killed) emu.failInFlight('Runtime.ExitError', `the runtime exited (${e.signal || e.code})`); });
+  const cleanup = async () => { killed = true; await rt.kill('SIGKILL'); await emu.close(); };
   cleanups.add(cleanup);
   try {
     if (opts.wait !== false) await emu.waitForNext(opts.waitFor || 1, 5000 * SLOW).catch((e) => { throw new Fail(`${e.message}; runtime stderr: ${rt.stderr().slice(-500)}`); });
@@ -80,6 +83,14 @@ async function withRuntime(opts, fn) {
     assert(emu.stats.answeredTwice === 0 && emu.stats.unknownId === 0 && emu.stats.afterTooLarge === 0 && emu.stats.afterLost === 0,
       () => `Runtime API protocol violations: ${show(emu.stats)}; requests: ${show(emu.requests.filter((r) => r.status >= 400).slice(0, 3))}`);
     assert(emu.stats.badRequests === 0, () => `the runtime sent malformed HTTP: ${show(emu.requests.filter((r) => r.clientError))}`);
+  } catch (e) {
+    // say why when the runtime died under the test
+    if (!killed && !rt.alive() && e instanceof Fail) {
+      const x = rt.proc;
+      const why = sanitizerReport(rt) || rt.stderr().trim().split('\n').slice(-2).join(' | ');
+      e.message += `; the runtime died (${x.signalCode || `exit ${x.exitCode}`})${why ? `: ${why}` : ''}`;
+    }
+    throw e;
   } finally {
     cleanups.delete(cleanup);
     await cleanup();
@@ -498,12 +509,22 @@ test('large Lambda-Runtime-Client-Context and Cognito-Identity headers, a tenant
 test('events above 1 KB arrive chunked (200 KB event, 700-byte chunks) and are answered', async () => {
   await withRuntime({}, async ({ emu }) => {
     const msg = call26(1, 'test_simple_text', {}, { 'x-pad': 'p'.repeat(200000) });
-    const r = await emu.invoke(msg);
+    const r = await emu.invoke(msg, { timeoutMs: 5000 * SLOW });
     eq(emu.requests.find((q) => q.requestId === r.id && q.kind === 'next')?.chunked, true, 'event sent chunked');
+    eq(r.kind, 'response', `result kind (${r.errorType || ''} ${r.errorMessage || ''}; GET /next requests: ${emu.stats.nextCalls}, connections reset by the runtime: ${emu.stats.resets})`);
     eq(r.json?.result?.content?.[0]?.text, SIMPLE_TEXT, 'result');
     const url = { version: '2.0', rawPath: '/mcp', rawQueryString: '', headers: { 'content-type': 'application/json', accept: ACCEPT, ...Object.fromEntries(Object.entries(headers26('tools/call', 'test_simple_text')).map(([k, v]) => [k.toLowerCase(), v])) }, requestContext: { http: { method: 'POST', path: '/mcp' } }, body: JSON.stringify(msg), isBase64Encoded: false };
     const r2 = await emu.invoke(url);
     eq(r2.json?.statusCode, 200, 'function URL event: statusCode');
+  });
+});
+
+test('a 100 KB event sent with Content-Length (larger than the first read) is answered; the process survives', async () => {
+  await withRuntime({}, async ({ emu, rt }) => {
+    const r = await within(emu.invoke(call26(1, 'json_schema_2020_12_tool', { name: 'n'.repeat(100000), email: 'a@b.c' }), { chunked: false, timeoutMs: 5000 * SLOW }), 6000 * SLOW, 'invocation');
+    assert(rt.alive(), 'the runtime died');
+    eq(r.kind, 'response', `result kind (${r.errorMessage || ''})`);
+    eq(r.json?.result?.content?.[0]?.text, `Received: ${'n'.repeat(100000)}`, 'result');
   });
 });
 
@@ -571,18 +592,45 @@ test('an event that is not JSON: POST /error with errorType Runtime.InvalidEvent
   });
 });
 
-test('a response above 6,291,556 bytes gets 413; the runtime does not then POST /error and serves the next event', async () => {
+test('a result above the 6,291,556-byte limit: answered once, within the limit or refused with 413, never /error after a 413; next event served', async () => {
   await withRuntime({}, async ({ emu }) => {
     const big = 'b'.repeat(BUFFERED_LIMIT + 1000);
     // sent with Content-Length: this test is about the answer, not about reading a 6 MB chunked event
     const r = await within(emu.invoke(call26(1, 'json_schema_2020_12_tool', { name: big, email: 'a@b.c' }), { chunked: false }), 10000 * SLOW, 'oversize invocation');
-    eq(r.kind, 'error', 'kind');
-    eq(r.errorType, 'Function.ResponseSizeTooLarge', 'errorType');
-    assert(r.bytes > BUFFERED_LIMIT, `response bytes ${r.bytes}`);
+    if (r.kind === 'error') { // the runtime posted it all: the API refused it
+      eq(r.errorType, 'Function.ResponseSizeTooLarge', `errorType (${r.errorMessage || ''})`);
+      assert(r.bytes > BUFFERED_LIMIT, `response bytes ${r.bytes}`);
+    } else { // the runtime saw it coming and answered the request with an error that fits
+      eq(r.kind, 'response', 'kind');
+      assert(r.bytes <= BUFFERED_LIMIT, `response bytes ${r.bytes}`);
+      eq(r.json?.id, 1, 'JSON-RPC id of the error');
+      assert(Number.isInteger(r.json?.error?.code) && typeof r.json.error.message === 'string', `JSON-RPC error: ${show(r.json)}`);
+    }
     const r2 = await emu.invoke(call26(2, 'test_simple_text'));
     eq(r2.json?.id, 2, 'next event');
     await sleep(100);
-    eq(emu.requests.filter((q) => q.requestId === r.id && q.kind === 'error').length, 0, 'POST /error after the 413');
+    eq(emu.requests.filter((q) => q.requestId === r.id && (q.kind === 'error' || q.kind === 'response')).length, 1, 'POSTs for the oversize invocation');
+  });
+});
+
+test('a handler still running at the deadline: the invocation is answered once, before the deadline, with a JSON-RPC error; the late result is dropped', async () => {
+  await withRuntime({}, async ({ emu }) => {
+    // test_tool_with_progress runs ~100 ms; a 320 ms function timeout leaves it 20 ms before the runtime's margin
+    const r = await emu.invoke(call26(31, 'test_tool_with_progress', {}, { progressToken: 1 }), { timeoutMs: 320 });
+    eq(r.kind, 'response', `direct: kind (${r.errorType || ''} ${r.errorMessage || ''})`);
+    eq(r.json?.id, 31, 'direct: id');
+    assert(Number.isInteger(r.json?.error?.code) && /time/i.test(r.json.error.message), `direct: JSON-RPC error: ${show(r.json)}`);
+    const url = { version: '2.0', rawPath: '/mcp', rawQueryString: '', headers: { 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': V26, 'mcp-method': 'tools/call', 'mcp-name': 'test_tool_with_progress' }, requestContext: { http: { method: 'POST', path: '/mcp' } }, body: JSON.stringify(call26(32, 'test_tool_with_progress', {}, { progressToken: 2 })), isBase64Encoded: false };
+    const u = await emu.invoke(url, { timeoutMs: 320 });
+    eq(u.kind, 'response', `function URL: kind (${u.errorType || ''})`);
+    assert(Number.isInteger(u.json?.statusCode) && Array.isArray(u.json.cookies), `function URL: shape ${show(u.json)}`);
+    const m = JSON.parse(u.json.body);
+    eq(m.id, 32, 'function URL: id');
+    assert(Number.isInteger(m.error?.code), `function URL: JSON-RPC error ${show(m)}`);
+    const n = await emu.invoke(call26(33, 'test_simple_text'));
+    eq(n.json?.result?.content?.[0]?.text, SIMPLE_TEXT, 'next event');
+    await sleep(200);
+    for (const x of [r, u]) eq(emu.requests.filter((q) => q.requestId === x.id && q.kind !== 'next').length, 1, `POSTs for ${x.id}`);
   });
 });
 
@@ -646,7 +694,7 @@ test('200 mixed invocations (direct, URL+SSE, REST, ALB, invalid, >1 KB chunked)
   });
 }, 90000);
 
-test('1,000-invocation soak: RSS after 1,000 stays within 512 KB of RSS after 100', async () => {
+test(`1,000-invocation soak: RSS after 1,000 stays within 512 KB of RSS after 100${SANITIZED ? ' (bound not applied: sanitized build)' : ''}`, async () => {
   await withRuntime({}, async ({ emu, rt }) => {
     let after100 = null;
     for (let i = 0; i < 1000; i++) {

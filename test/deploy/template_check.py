@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""Checks deploy/template.yaml against deploy/deploy.sh: structure, references, and that it
+declares what the script creates, the same way (resource kinds, function, URL, permissions,
+alarms, role policy statements, defaults of the parameters).
+
+    template_check.py deploy/template.yaml CALLS
+CALLS: the aws calls of a first deploy (test/deploy/expected/first-deploy.txt, one shell-quoted
+argv a line). Prints "ok - ..." / "not ok - ...: why" lines; exits 1 on any failure.
+"""
+import json
+import os
+import re
+import shlex
+import sys
+
+import yaml
+
+TEMPLATE, CALLS = sys.argv[1], sys.argv[2]
+DEPLOY_SH = os.path.join(os.path.dirname(os.path.abspath(TEMPLATE)), "deploy.sh")
+failed = 0
+
+
+def result(name, good, why=""):
+    global failed
+    if good:
+        print("ok - template: %s" % name)
+    else:
+        failed += 1
+        print("not ok - template: %s: %s" % (name, why))
+
+
+# --- YAML with CloudFormation's short forms ----------------------------------------------------
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct(tag):
+    long = "Ref" if tag == "Ref" else ("Condition" if tag == "Condition" else "Fn::" + tag)
+
+    def f(loader, node):
+        if isinstance(node, yaml.ScalarNode):
+            v = loader.construct_scalar(node)
+            if tag == "GetAtt":
+                v = v.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            v = loader.construct_sequence(node, deep=True)
+        else:
+            v = loader.construct_mapping(node, deep=True)
+        return {long: v}
+    return f
+
+
+for t in ("Ref", "Condition", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Split", "Select",
+          "FindInMap", "GetAZs", "ImportValue", "Base64", "Cidr", "ToJsonString", "Length"):
+    CfnLoader.add_constructor("!" + t, _construct(t))
+
+try:
+    with open(TEMPLATE) as f:
+        tpl = yaml.load(f, Loader=CfnLoader)
+    result("parses as YAML with CloudFormation tags (!Ref !GetAtt !Sub !If ...)", isinstance(tpl, dict))
+except yaml.YAMLError as e:
+    result("parses as YAML with CloudFormation tags", False, str(e).replace("\n", " "))
+    sys.exit(1)
+
+params = tpl.get("Parameters", {})
+conds = tpl.get("Conditions", {})
+res = tpl.get("Resources", {})
+outs = tpl.get("Outputs", {})
+result("has AWSTemplateFormatVersion, Parameters, Conditions, Resources, Outputs",
+       tpl.get("AWSTemplateFormatVersion") == "2010-09-09" and params and conds and res and outs)
+
+# --- references resolve ------------------------------------------------------------------------
+PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::StackName", "AWS::StackId", "AWS::NoValue",
+          "AWS::URLSuffix", "AWS::NotificationARNs"}
+bad = []
+
+
+def walk(node, where):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "Ref":
+                if v not in params and v not in res and v not in PSEUDO:
+                    bad.append("%s: !Ref %s" % (where, v))
+            elif k == "Fn::GetAtt":
+                if v[0] not in res:
+                    bad.append("%s: !GetAtt %s" % (where, ".".join(v)))
+            elif k == "Fn::Sub":
+                text, local = (v, {}) if isinstance(v, str) else (v[0], v[1])
+                for var in re.findall(r"\$\{([^}!]+)\}", text):
+                    base = var.split(".")[0]
+                    if var not in local and base not in params and base not in res and var not in PSEUDO:
+                        bad.append("%s: ${%s}" % (where, var))
+                if not isinstance(v, str):
+                    walk(v[1], where)
+                continue
+            elif k in ("Fn::If",):
+                if v[0] not in conds:
+                    bad.append("%s: !If %s" % (where, v[0]))
+            elif k == "Condition" and isinstance(v, str):
+                if v not in conds:
+                    bad.append("%s: Condition %s" % (where, v))
+            walk(v, where)
+    elif isinstance(node, list):
+        for x in node:
+            walk(x, where)
+
+
+for section in ("Conditions", "Resources", "Outputs"):
+    for name, body in tpl.get(section, {}).items():
+        walk(body, "%s.%s" % (section, name))
+        if section == "Resources" and "DependsOn" in body:
+            for d in body["DependsOn"] if isinstance(body["DependsOn"], list) else [body["DependsOn"]]:
+                if d not in res:
+                    bad.append("%s: DependsOn %s" % (name, d))
+result("every !Ref, !GetAtt, ${...}, !If and Condition names a declared parameter, resource or condition",
+       not bad, "; ".join(bad))
+
+# --- what the script did --------------------------------------------------------------------------
+calls = []
+with open(CALLS) as f:
+    for line in f:
+        if line.strip():
+            calls.append(shlex.split(line))
+
+
+def opt(argv, name, default=None):
+    return argv[argv.index(name) + 1] if name in argv else default
+
+
+def ops(service, op):
+    return [c for c in calls if c[1:3] == [service, op]]
+
+
+KIND = {("iam", "create-role"): "AWS::IAM::Role", ("logs", "create-log-group"): "AWS::Logs::LogGroup",
+        ("lambda", "create-function"): "AWS::Lambda::Function", ("lambda", "publish-version"): "AWS::Lambda::Version",
+        ("lambda", "create-alias"): "AWS::Lambda::Alias", ("lambda", "create-function-url-config"): "AWS::Lambda::Url",
+        ("lambda", "add-permission"): "AWS::Lambda::Permission", ("cloudwatch", "put-metric-alarm"): "AWS::CloudWatch::Alarm"}
+script_kinds = sorted(KIND[tuple(c[1:3])] for c in calls if tuple(c[1:3]) in KIND)
+template_kinds = sorted(r["Type"] for r in res.values())
+result("declares the resource kinds deploy.sh creates, as many of each (%s)" % ", ".join(sorted(set(script_kinds))),
+       script_kinds == template_kinds, "script %s, template %s" % (script_kinds, template_kinds))
+
+# the rest of what the script sets becomes properties
+of_type = lambda t: [(n, r) for n, r in res.items() if r["Type"] == t]
+role = of_type("AWS::IAM::Role")[0][1]["Properties"]
+fn = of_type("AWS::Lambda::Function")[0][1]["Properties"]
+lg = of_type("AWS::Logs::LogGroup")[0][1]["Properties"]
+result("put-role-policy, put-retention-policy and put-function-concurrency are properties (inline policy mcp-deploy, "
+       "RetentionInDays, ReservedConcurrentExecutions)",
+       [p["PolicyName"] for p in role.get("Policies", [])] == [opt(ops("iam", "put-role-policy")[0], "--policy-name")]
+       and lg.get("RetentionInDays") == {"Ref": "LogRetentionDays"} and "ReservedConcurrentExecutions" in fn)
+
+# --- parameters: one per setting, same defaults and choices -----------------------------------------
+with open(DEPLOY_SH) as f:
+    sh = f.read()
+m = re.search(r"declare -A DEFAULT=\(([^)]*)\)", sh)
+defaults = dict(re.findall(r"\[(\w+)\]=(\S+)", m.group(1))) if m else {}
+SETTING_PARAM = {"NAME": "FunctionName", "ARCH": "Architecture", "MEMORY": "MemorySize", "TIMEOUT": "Timeout",
+                 "AUTH": "AuthType", "INVOKE_MODE": "InvokeMode", "RESERVED_CONCURRENCY": "ReservedConcurrency",
+                 "LOG_RETENTION_DAYS": "LogRetentionDays", "LOG_FORMAT": "LogFormat", "LOG_LEVEL": "LogLevel",
+                 "CORS_ORIGINS": "CorsOrigins", "S3_PREFIXES": "S3Bucket1", "ALARM_TOPIC": "AlarmTopicArn",
+                 "ZIP": "CodeS3Key"}
+missing = [s for s, p in SETTING_PARAM.items() if p not in params]
+result("a parameter for each deploy.sh setting", not missing, "missing for %s" % missing)
+wrong = ["%s=%s but %s defaults to %s" % (k, v, SETTING_PARAM[k], params.get(SETTING_PARAM[k], {}).get("Default"))
+         for k, v in defaults.items() if str(params.get(SETTING_PARAM[k], {}).get("Default")) != v]
+result("parameter defaults equal deploy.sh's (%s)" % ", ".join("%s=%s" % kv for kv in sorted(defaults.items())),
+       bool(defaults) and not wrong, "; ".join(wrong) or "no DEFAULT table found in deploy.sh")
+result("AuthType NONE|AWS_IAM, InvokeMode BUFFERED|RESPONSE_STREAM, Architecture arm64|x86_64, Timeout up to 900",
+       sorted(params["AuthType"]["AllowedValues"]) == ["AWS_IAM", "NONE"]
+       and sorted(params["InvokeMode"]["AllowedValues"]) == ["BUFFERED", "RESPONSE_STREAM"]
+       and sorted(params["Architecture"]["AllowedValues"]) == ["arm64", "x86_64"]
+       and params["Timeout"]["MaxValue"] == 900 and params["MemorySize"]["MaxValue"] == 10240)
+
+# --- the function -------------------------------------------------------------------------------
+cf = ops("lambda", "create-function")[0]
+env = fn.get("Environment", {}).get("Variables", {})
+result("function like deploy.sh's: runtime %s, handler %s, architecture, memory, timeout, role, logging config, tags"
+       % (opt(cf, "--runtime"), opt(cf, "--handler")),
+       fn["Runtime"] == opt(cf, "--runtime") and fn["Handler"] == opt(cf, "--handler")
+       and fn["Architectures"] == [{"Ref": "Architecture"}] and fn["MemorySize"] == {"Ref": "MemorySize"}
+       and fn["Timeout"] == {"Ref": "Timeout"} and fn["Role"] == {"Fn::GetAtt": ["Role", "Arn"]}
+       and fn["LoggingConfig"]["LogFormat"] == {"Ref": "LogFormat"}
+       and {"Key": "mcp-deploy", "Value": {"Ref": "FunctionName"}} in fn.get("Tags", []))
+result("environment: MCP_LAMBDA_STREAMING=1 when RESPONSE_STREAM, MCP_CORS_ORIGINS from CorsOrigins",
+       env.get("MCP_LAMBDA_STREAMING") == {"Fn::If": ["IsStreaming", "1", {"Ref": "AWS::NoValue"}]}
+       and conds.get("IsStreaming") == {"Fn::Equals": [{"Ref": "InvokeMode"}, "RESPONSE_STREAM"]}
+       and env.get("MCP_CORS_ORIGINS", {}).get("Fn::If", [None])[0] == "HasCors")
+result("log group /aws/lambda/${FunctionName}, like the script's",
+       lg.get("LogGroupName") == {"Fn::Sub": "/aws/lambda/${FunctionName}"}
+       and opt(ops("logs", "create-log-group")[0], "--log-group-name") == "/aws/lambda/" + opt(cf, "--function-name"))
+role_name = opt(ops("iam", "create-role")[0], "--role-name")
+result("role named ${FunctionName}-role, trust lambda.amazonaws.com, like the script's",
+       role.get("RoleName") == {"Fn::Sub": "${FunctionName}-role"} and role_name == opt(cf, "--function-name") + "-role"
+       and role["AssumeRolePolicyDocument"] == json.loads(opt(ops("iam", "create-role")[0], "--assume-role-policy-document")))
+
+# --- version, alias, URL, permissions ------------------------------------------------------------
+ver = of_type("AWS::Lambda::Version")[0]
+alias_name, alias = of_type("AWS::Lambda::Alias")[0]
+url = of_type("AWS::Lambda::Url")[0][1]["Properties"]
+ca = ops("lambda", "create-alias")[0]
+result("alias %s on the published version; the URL on the alias" % opt(ca, "--name"),
+       alias["Properties"]["Name"] == opt(ca, "--name")
+       and alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [ver[0], "Version"]}
+       and url["TargetFunctionArn"] == {"Ref": alias_name} and url["AuthType"] == {"Ref": "AuthType"}
+       and url["InvokeMode"] == {"Ref": "InvokeMode"})
+cu = ops("lambda", "create-function-url-config")[0]
+script_cors = json.loads(opt(cu, "--cors", "{}"))
+tcors = url.get("Cors", {}).get("Fn::If", [None, {}])[1]
+result("URL CORS like the script's (methods, headers, exposed headers, max age)",
+       all(tcors.get(k) == script_cors.get(k) for k in ("AllowMethods", "AllowHeaders", "ExposeHeaders", "MaxAge"))
+       and bool(script_cors), "template %s, script %s" % (tcors, script_cors))
+perms = [r for _, r in of_type("AWS::Lambda::Permission")]
+script_perms = sorted((opt(c, "--action"), opt(c, "--principal"), opt(c, "--function-url-auth-type"),
+                       "--invoked-via-function-url" in c) for c in ops("lambda", "add-permission"))
+tpl_perms = sorted((p["Properties"]["Action"], p["Properties"]["Principal"], p["Properties"].get("FunctionUrlAuthType"),
+                    p["Properties"].get("InvokedViaFunctionUrl", False)) for p in perms)
+result("permissions only when AuthType is NONE, on the alias, the same two statements as the script's",
+       script_perms == tpl_perms and all(p.get("Condition") == "IsPublic" for p in perms)
+       and all(p["Properties"]["FunctionName"] == {"Ref": alias_name} for p in perms)
+       and conds.get("IsPublic") == {"Fn::Equals": [{"Ref": "AuthType"}, "NONE"]}
+       and all(opt(c, "--qualifier") == opt(ca, "--name") for c in ops("lambda", "add-permission")),
+       "template %s, script %s" % (tpl_perms, script_perms))
+
+# --- alarms ---------------------------------------------------------------------------------
+alarms = {r["Properties"]["MetricName"]: r["Properties"] for _, r in of_type("AWS::CloudWatch::Alarm")}
+diffs = []
+for c in ops("cloudwatch", "put-metric-alarm"):
+    metric = opt(c, "--metric-name")
+    t = alarms.get(metric)
+    if not t:
+        diffs.append("no %s alarm" % metric)
+        continue
+    want = {"Namespace": opt(c, "--namespace"), "Period": int(opt(c, "--period")),
+            "EvaluationPeriods": int(opt(c, "--evaluation-periods")), "ComparisonOperator": opt(c, "--comparison-operator"),
+            "TreatMissingData": opt(c, "--treat-missing-data")}
+    if "--statistic" in c:
+        want["Statistic"] = opt(c, "--statistic")
+    else:
+        want["ExtendedStatistic"] = opt(c, "--extended-statistic")
+    for k, v in want.items():
+        if t.get(k) != v:
+            diffs.append("%s %s: template %s, script %s" % (metric, k, t.get(k), v))
+    name_suffix = opt(c, "--alarm-name")[len(opt(cf, "--function-name")):]
+    if t["AlarmName"] != {"Fn::Sub": "${FunctionName}" + name_suffix}:
+        diffs.append("%s name %s" % (metric, t["AlarmName"]))
+    if metric != "Duration" and t["Threshold"] != float(opt(c, "--threshold")):
+        diffs.append("%s threshold" % metric)
+result("alarms like the script's: %s" % ", ".join(sorted(alarms)), not diffs and len(alarms) == 3, "; ".join(diffs))
+
+# --- the role's policy ---------------------------------------------------------------------------
+def unwrap_statements(stmts):
+    out = []
+    for s in stmts:
+        if "Fn::If" in s:
+            s = s["Fn::If"][1]
+        out.append(s)
+    return out
+
+
+doc = json.loads(opt(ops("iam", "put-role-policy")[0], "--policy-document"))
+tstmts = {s["Sid"]: s for s in unwrap_statements(role["Policies"][0]["PolicyDocument"]["Statement"])}
+as_set = lambda a: sorted(a) if isinstance(a, list) else [a]
+problems = []
+for s in doc["Statement"]:
+    t = tstmts.get(s["Sid"])
+    if not t:
+        problems.append("no statement %s" % s["Sid"])
+    elif as_set(t["Action"]) != as_set(s["Action"]):
+        problems.append("%s actions: template %s, script %s" % (s["Sid"], t["Action"], s["Action"]))
+    elif ("Condition" in s) and ("Condition" not in t):
+        problems.append("%s has no condition" % s["Sid"])
+extra = sorted(set(tstmts) - {s["Sid"] for s in doc["Statement"]} - {"S3Objects3", "S3List3"})
+result("role policy statements like the script's: %s" % ", ".join(s["Sid"] for s in doc["Statement"]),
+       not problems and not extra, "; ".join(problems + ["extra %s" % e for e in extra]))
+result("no wildcard actions or resources but kms keys (scoped by kms:ViaService)",
+       not [s for s in tstmts.values() if "*" in str(s["Action"]) or s.get("Resource") == "*"]
+       and "kms:ViaService" in json.dumps(tstmts["KmsDecryptViaService"]["Condition"]))
+
+# --- outputs -------------------------------------------------------------------------------
+want = {"McpEndpoint": "mcp", "RpcEndpoint": "rpc", "HealthEndpoint": "health", "MetricsEndpoint": "metrics",
+        "ToolsEndpoint": "tools/{name}"}
+wrong = [k for k, p in want.items() if outs.get(k, {}).get("Value") != {"Fn::Sub": "${Url.FunctionUrl}" + p}]
+result("outputs: the endpoints /mcp /rpc /health /metrics /tools/{name} under the function URL", not wrong, "wrong: %s" % wrong)
+
+sys.exit(1 if failed else 0)

@@ -3798,9 +3798,10 @@ int mcp_client_can(mcp_call *c, const char *cap) {
     return mcp_json_get(c->x->caps, cap) != NULL;
 }
 
-/* Match uri against a template with {var} parts; on success the variables are returned as
- * a JSON object (malloc'ed doc). A variable matches one or more characters other than '/'
- * ({+var} and {/var}-style operators are not supported: the template must use simple ones). */
+/* Match uri against a template with {var} parts; on success the variables, percent-decoded,
+ * are returned as a JSON object (malloc'ed doc). A variable matches one or more characters
+ * other than '/' (RFC 6570 simple expansion; the {+var} and {/var} operators are not
+ * supported). */
 static int template_match(const char *tmpl, const char *uri, mcp_json_doc **vars) {
     buf b = {0};
     jw w = {&b, 0};
@@ -3819,7 +3820,9 @@ static int template_match(const char *tmpl, const char *uri, mcp_json_doc **vars
             json_escape(&b, t + 1, (size_t)(close - t - 1));
             buf_putc(&b, ':');
             w.comma = 0;
-            jw_strn(&w, vs, (size_t)(u - vs));
+            char *val = memcpy(xmalloc((size_t)(u - vs) + 1), vs, (size_t)(u - vs)); /* %XX decoded */
+            jw_strn(&w, val, uri_decode(val, (size_t)(u - vs)));
+            free(val);
             t = close + 1;
         } else if (*t++ != *u++) { buf_free(&b); return 0; }
     }

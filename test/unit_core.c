@@ -254,6 +254,8 @@ static void test_template(void) {
     tmatch("template: no variables, equal", "x://fixed", "x://fixed", "{}");
     tmatch("template: value with a quote is escaped", "x://{q}", "x://a\"b", "{'q':'a\\'b'}");
     tmatch("template: value with invalid UTF-8 is made valid", "x://{q}", "x://a\xFF", "{'q':'a\xEF\xBF\xBD'}");
+    tmatch("template: values are percent-decoded", "x://users/{id}", "x://users/a%20b%2Fc", "{'id':'a b/c'}");
+    tmatch("template: a stray % stays as it is", "x://{q}", "x://50%", "{'q':'50%'}");
 }
 
 /* ---- (c) the core through http_route ---- */

@@ -1356,6 +1356,8 @@ typedef struct conn {
     buf in;
     size_t off;
     int timeout_ms; /* per read; -1 waits forever (the Runtime API's /next) */
+    uint64_t deadline_us; /* when set, no read waits past it */
+    int request_ms;       /* serve: a request must arrive whole this long after its first byte */
     /* TLS connections read through this (NULL: plain read on fd); it applies the timeout. */
     long (*recv)(struct conn *c, char *p, size_t n);
     void *tls;
@@ -1373,7 +1375,13 @@ static long conn_fill(conn *c) {
     for (;;) {
         if (c->timeout_ms >= 0) {
             struct pollfd pfd = {c->fd, POLLIN, 0};
-            int r = poll(&pfd, 1, c->timeout_ms);
+            int wait = c->timeout_ms;
+            if (c->deadline_us) { /* a client trickling a request byte by byte still meets it */
+                uint64_t now = mono_us();
+                int64_t left = now >= c->deadline_us ? 0 : (int64_t)((c->deadline_us - now) / 1000);
+                if (left < wait) wait = (int)left;
+            }
+            int r = poll(&pfd, 1, wait);
             if (r == 0) { errno = ETIMEDOUT; return -1; }
             if (r < 0) { if (errno == EINTR) continue; return -1; }
         }
@@ -1411,10 +1419,12 @@ static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
         c->in.len -= c->off;
         c->off = 0;
     }
+    if (c->request_ms && c->in.len) c->deadline_us = mono_us() + (uint64_t)c->request_ms * 1000;
     while ((hl = http_parse_head(c->in.p ? c->in.p : "", c->in.len, m, response)) == 0) {
         long r = conn_fill(c);
         if (r == 0) return c->in.len ? -400 : 0;
         if (r < 0) return errno == ETIMEDOUT && c->in.len ? -408 : 0;
+        if (c->request_ms && !c->deadline_us) c->deadline_us = mono_us() + (uint64_t)c->request_ms * 1000;
     }
     if (hl < 0) return (int)hl;
     size_t start = (size_t)hl;
@@ -5071,6 +5081,7 @@ typedef struct {
     char **iam; int niam;
     jwk *jwks; int njwks;
     uint64_t jwks_at;           /* when the JWKS was last fetched (ms) */
+    char jwks_err[256];         /* why the last fetch failed; empty when it worked */
     unsigned long refusals;
 } auth_conf;
 
@@ -5131,7 +5142,7 @@ static void auth_setup(void) {
     }
     const char *lw = getenv("MCP_JWT_LEEWAY");
     authc.leeway = lw ? atol(lw) : 60;
-    authc.configured = authc.nkeys || authc.niam || authc.iss || authc.hs || authc.aud;
+    authc.configured = authc.nkeys || authc.niam || authc.iss || authc.hs || authc.aud || authc.jwks_url;
 }
 
 /* Constant time in the length of the secret: both sides are hashed first. */
@@ -5179,11 +5190,13 @@ static int jwks_fetch(char *why, size_t whyn) {
     mcp_http_response rs;
     authc.jwks_at = now_ms();
     if (mcp_http_do(&rq, &rs) || rs.status != 200) {
-        snprintf(why, whyn, "the JWKS at %.100s could not be fetched (%.60s)", authc.jwks_url,
+        snprintf(authc.jwks_err, sizeof authc.jwks_err, "the JWKS at %.100s could not be fetched (%.60s)", authc.jwks_url,
                  rs.status ? "HTTP error" : rs.error);
+        snprintf(why, whyn, "%s", authc.jwks_err);
         mcp_http_free(&rs);
         return -1;
     }
+    authc.jwks_err[0] = 0;
     mcp_json_err e;
     mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &e);
     mcp_http_free(&rs);
@@ -5268,9 +5281,13 @@ static int jwt_verify(const char *tok, size_t n, auth_ctx *a, char *why, size_t 
         if (!authc.jwks_url) { snprintf(why, whyn, "%s tokens need MCP_JWT_JWKS_URL or MCP_JWT_ISSUER", alg); goto out; }
         pthread_mutex_lock(&auth_lock);
         for (int pass = 0; pass < 2 && !found; pass++) {
-            /* fetch when empty, and again for an unknown kid (at most every 10 s) */
+            /* fetch when empty, and again for an unknown kid: at most every 10 s, so an
+             * unreachable JWKS or a stream of unknown kids cannot make every request wait */
             if (pass || !authc.njwks) {
-                if (pass && now_ms() - authc.jwks_at < 10000) break;
+                if (authc.jwks_at && now_ms() - authc.jwks_at < 10000) {
+                    if (authc.jwks_err[0]) snprintf(why, whyn, "%s", authc.jwks_err); /* the last fetch failed */
+                    break;
+                }
                 if (jwks_fetch(why, whyn)) break;
             }
             for (int i = 0; i < authc.njwks && !found; i++) {
@@ -5301,7 +5318,7 @@ static int jwt_verify(const char *tok, size_t n, auth_ctx *a, char *why, size_t 
     }
     const mcp_json *c = mcp_json_root(pd), *v;
     int64_t now = (int64_t)(now_ms() / 1000), t;
-    if ((v = mcp_json_get(c, "exp")) && (!mcp_json_int(v, &t) || now > t + authc.leeway)) { snprintf(why, whyn, "the JWT has expired"); goto out; }
+    if ((v = mcp_json_get(c, "exp")) && (!mcp_json_int(v, &t) || now - authc.leeway > t)) { snprintf(why, whyn, "the JWT has expired"); goto out; }
     if ((v = mcp_json_get(c, "nbf")) && (!mcp_json_int(v, &t) || now + authc.leeway < t)) { snprintf(why, whyn, "the JWT is not valid yet (nbf)"); goto out; }
     if (authc.iss && (!mcp_json_str(mcp_json_get(c, "iss")) || strcmp(mcp_json_get(c, "iss")->s, authc.iss))) {
         snprintf(why, whyn, "the JWT was issued by someone else (iss)");
@@ -5392,7 +5409,7 @@ static int auth_check(const hreq *rq, auth_ctx *a, char *why, size_t whyn, int *
             return 0;
         }
     *invalid = 1;
-    if (authc.iss || authc.hs || authc.aud) {
+    if (authc.iss || authc.hs || authc.aud || authc.jwks_url) {
         char *t = memcpy(xmalloc(tok.n + 1), tok.p, tok.n);
         t[tok.n] = 0;
         int r = jwt_verify(t, tok.n, a, why, whyn);
@@ -5696,12 +5713,14 @@ static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
     if (protected_path) {
         char why[256] = "";
         int invalid, st = auth_check(rq, &actx, why, sizeof why, &invalid);
+        for (char *p = why; *p; p++) /* it goes into a header and a log line: nothing that could break either */
+            if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\') *p = '?';
         if (st) {
             auth_refused(s, rq, why);
             buf base = {0};
             auth_base(rq, &base);
             if (st == 401)
-                res_header(rs, "WWW-Authenticate", "Bearer resource_metadata=\"%s/.well-known/oauth-protected-resource\"%s%s%s",
+                res_header(rs, "WWW-Authenticate", "Bearer resource_metadata=\"%s/.well-known/oauth-protected-resource/mcp\"%s%s%s",
                            base.p, invalid ? ", error=\"invalid_token\", error_description=\"" : "", invalid ? why : "", invalid ? "\"" : "");
             buf_free(&base);
             buf m = {0};
@@ -5726,7 +5745,13 @@ static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
     } else {
         res_text(rs, 404, "Not Found: the MCP endpoint is /mcp");
     }
-    if (actx.missing_scope[0] && !rs->streaming) { /* a tool needed a scope the caller lacks */
+    if (actx.missing_scope[0]) { /* a tool needed a scope the caller lacks */
+        char why[384];
+        snprintf(why, sizeof why, "%.100s lacks a scope of \"%.200s\"", actx.principal[0] ? actx.principal : "the caller", actx.missing_scope);
+        for (char *p = why; *p; p++) if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+        auth_refused(s, rq, why);
+    }
+    if (actx.missing_scope[0] && !rs->streaming) {
         rs->status = 403;
         res_header(rs, "WWW-Authenticate", "Bearer error=\"insufficient_scope\", scope=\"%s\"", actx.missing_scope);
     }
@@ -5779,6 +5804,23 @@ static int serve_write(hres *r, const char *p, size_t n) {
     return 0;
 }
 
+/* Close after an error without resetting the connection: a client still sending a body
+ * it was refused (413) must be able to read the answer first, so the rest is drained,
+ * briefly and within a bound. */
+static void linger_close(int fd) {
+    shutdown(fd, SHUT_WR);
+    char sink[16384];
+    uint64_t until = mono_us() + 2000000;
+    size_t total = 0;
+    while (total < ((size_t)64 << 20) && mono_us() < until) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 200) <= 0) break;
+        ssize_t n = read(fd, sink, sizeof sink);
+        if (n <= 0) break;
+        total += (size_t)n;
+    }
+}
+
 static void serve_error(int fd, int status) {
     buf o = {0}, body = {0};
     char m[96];
@@ -5802,14 +5844,16 @@ static void *serve_thread(void *arg) {
     memset(&c, 0, sizeof c);
     c.fd = sc->fd;
     c.timeout_ms = MCP_IDLE_TIMEOUT * 1000;
+    c.request_ms = MCP_IDLE_TIMEOUT * 1000;
     arena a = {0};
     http_msg *m = malloc(sizeof *m);
     for (; m;) {
         char *body;
         size_t blen;
+        c.deadline_us = 0; /* waiting for a request: the idle timeout; once it starts, all of it must come in time */
         int r = conn_read_msg(&c, m, 0, MCP_MAX_BODY, &body, &blen);
         if (r == 0) break;
-        if (r < 0) { serve_error(sc->fd, -r); break; }
+        if (r < 0) { serve_error(sc->fd, -r); linger_close(sc->fd); break; }
         hreq rq;
         memset(&rq, 0, sizeof rq);
         rq.method = m->method; rq.path = m->path; rq.query = m->query;

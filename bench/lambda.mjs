@@ -1,7 +1,8 @@
 // lambda.mjs: the benchmark's runtime measurements (sections 1-3 of bench/run.sh).
 //
 //   node bench/lambda.mjs --mode quick|full --mcp BINARY --peer BOOTSTRAP --launch LAUNCHER
-//        --records FILE [--work DIR] [--only cold,callgrind,warm,rss,serve] [--peer-callgrind]
+//        --records FILE [--work DIR] [--only same,cold,callgrind,profile,warm,rss,serve]
+//        [--peer-callgrind] [--syms UNSTRIPPED_BINARY]
 //
 // Appends one JSON record per measured figure to FILE (report.mjs turns them into the table):
 //   {sec, key, label, unit, a: {name, samples}, b: {name, samples} | null, note}
@@ -40,6 +41,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--work') opt.work = path.resolve(v());
   else if (a === '--only') opt.only = new Set(v().split(','));
   else if (a === '--peer-callgrind') opt.peerCallgrind = true;
+  else if (a === '--syms') opt.syms = path.resolve(v());
   else { console.error(`lambda.mjs: unknown option ${a}`); process.exit(2); }
 }
 for (const k of ['mcp', 'peer', 'launch', 'records']) if (!opt[k]) { console.error(`lambda.mjs: --${k} is required`); process.exit(2); }
@@ -218,11 +220,11 @@ async function sectionCold() {
     res[A].next.push(d.next);
   }
   const n = CFG.cold;
-  record({ sec: 1, key: 'cold.next', label: 'cold start: exec → first GET /next', unit: 'ms', a: { name: A, samples: res[A].next }, b: { name: B, samples: res[B].next },
+  record({ sec: 1, order: 1, key: 'cold.next', label: 'cold start: exec → first GET /next', unit: 'ms', a: { name: A, samples: res[A].next }, b: { name: B, samples: res[B].next },
     note: `launcher stamp → emulator arrival; mcp.c pooled over its initialize and discover starts (${2 * n})` });
-  record({ sec: 1, key: 'cold.init', label: 'cold start: exec → initialize answered (function URL event)', unit: 'ms', a: { name: A, samples: res[A].init }, b: { name: B, samples: res[B].init },
+  record({ sec: 1, order: 2, key: 'cold.init', label: 'cold start: exec → initialize answered (function URL event)', unit: 'ms', a: { name: A, samples: res[A].init }, b: { name: B, samples: res[B].init },
     note: 'event queued before exec; answer received in full' });
-  record({ sec: 1, key: 'cold.discover', label: `cold start: exec → server/discover answered (${V26})`, unit: 'ms', a: { name: A, samples: res[A].disc }, b: null,
+  record({ sec: 1, order: 3, key: 'cold.discover', label: `cold start: exec → server/discover answered (${V26})`, unit: 'ms', a: { name: A, samples: res[A].disc }, b: null,
     note: 'peer n/a: SDK 1.32.2 answers 400 "Unsupported protocol version: 2026-07-28"' });
 }
 
@@ -236,13 +238,13 @@ function callgrindTotal(file) {
 }
 
 /** Run argv under callgrind with `events` queued; the /next after them answers 500 and the runtime exits. */
-async function callgrindRun(impl, events, tag) {
+async function callgrindRun(impl, events, tag, argv = IMPL[impl].cg) {
   const out = path.join(opt.work, `callgrind.${impl === A ? 'mcp' : 'peer'}.${tag}.out`);
   fs.rmSync(out, { force: true });
   const emu = new RuntimeApiEmulator({ defaultTimeoutMs: 600000, faults: { failNextAt: events.length + 1 } });
   await emu.listen();
   const invs = events.map(([name, ev]) => [name, emu.enqueue(ev)]);
-  const p = startProc(['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, ...IMPL[impl].cg], runtimeEnv(emu.api));
+  const p = startProc(['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, ...argv], runtimeEnv(emu.api));
   try {
     const ex = await within(p.exited, 900000, `${impl} under callgrind`);
     for (const [name, inv] of invs) {
@@ -271,10 +273,19 @@ async function sectionCallgrind() {
   }
   const peerNote = opt.peerCallgrind ? 'peer: node itself under callgrind (all threads: JIT, GC)' : 'peer n/a in quick mode (node under callgrind takes ~10 s a run; --full measures it). perf stat -e instructions: <not supported> here (no PMU in this VM)';
   const b = (s) => (opt.peerCallgrind ? { name: B, samples: s } : null);
-  record({ sec: 1, key: 'cg.start', label: 'cold start: instructions exec → first GET /next (callgrind)', unit: 'instr', a: { name: A, samples: start[A] }, b: b(start[B]),
+  record({ sec: 1, order: 4, key: 'cg.start', label: 'cold start: instructions exec → first GET /next (callgrind)', unit: 'instr', a: { name: A, samples: start[A] }, b: b(start[B]),
     note: `includes reading the 500 the emulator answers and exiting (so callgrind writes its totals); ${peerNote}` });
-  record({ sec: 2, key: 'cg.list', label: 'warm: instructions per tools/list invocation (callgrind, (11 − 1)/10)', unit: 'instr', a: { name: A, samples: per.list[A] }, b: b(per.list[B]), note: 'whole process: Runtime API HTTP, event parse, MCP, response' });
-  record({ sec: 2, key: 'cg.call', label: 'warm: instructions per tools/call add invocation (callgrind, (11 − 1)/10)', unit: 'instr', a: { name: A, samples: per.call[A] }, b: b(per.call[B]), note: '' });
+  record({ sec: 2, order: 4.5, key: 'cg.list', label: 'warm: instructions per tools/list invocation (callgrind, (11 − 1)/10)', unit: 'instr', a: { name: A, samples: per.list[A] }, b: b(per.list[B]), note: 'whole process: Runtime API HTTP, event parse, MCP, response' });
+  record({ sec: 2, order: 4.6, key: 'cg.call', label: 'warm: instructions per tools/call add invocation (callgrind, (11 − 1)/10)', unit: 'instr', a: { name: A, samples: per.call[A] }, b: b(per.call[B]), note: '' });
+}
+
+/** Where the instructions go: the unstripped build (same code) with 100 tools/call after
+ * initialize, under callgrind; run.sh annotates the output file. */
+async function sectionProfile() {
+  if (!opt.syms) return;
+  const evs = [['initialize', EV.initialize()], ['initialized', EV.initialized(SID)], ...Array.from({ length: 100 }, () => ['call', EV.call(SID)])];
+  await callgrindRun(A, evs, 'profile', [opt.syms]);
+  await callgrindRun(A, [], 'profile-start', [opt.syms]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -301,9 +312,9 @@ async function sectionWarm() {
     }
     const n = `${CFG.batches} batches of ${CFG.batch} sequential invocations after ${CFG.warmup} warm-up`;
     for (const [name, what] of [['list', 'tools/list'], ['call', 'tools/call add']]) {
-      record({ sec: 2, key: `warm.lat.${name}`, label: `warm: ${what} latency through the emulator`, unit: 'ms', a: { name: A, samples: lat[name][A] }, b: { name: B, samples: lat[name][B] },
+      record({ sec: 2, order: name === 'list' ? 1 : 3, key: `warm.lat.${name}`, label: `warm: ${what} latency through the emulator`, unit: 'ms', a: { name: A, samples: lat[name][A] }, b: { name: B, samples: lat[name][B] },
         note: `each invocation: queued → answer received; ${n}` });
-      record({ sec: 2, key: `warm.rate.${name}`, label: `warm: ${what} invocations/s (one runtime, sequential)`, unit: 'inv/s', higher: true, a: { name: A, samples: rate[name][A] }, b: { name: B, samples: rate[name][B] },
+      record({ sec: 2, order: name === 'list' ? 2 : 4, key: `warm.rate.${name}`, label: `warm: ${what} invocations/s (one runtime, sequential)`, unit: 'inv/s', higher: true, a: { name: A, samples: rate[name][A] }, b: { name: B, samples: rate[name][B] },
         note: 'per batch; bounded by the Node emulator too' });
     }
   } finally { await rts[A].close(); await rts[B].close(); }
@@ -331,8 +342,8 @@ async function sectionRss() {
       } finally { await p.kill(); await emu.close(); }
     }
   }
-  record({ sec: 2, key: 'rss.init', label: 'memory: peak RSS (VmHWM) at the first GET /next', unit: 'KB', a: { name: A, samples: init[A] }, b: { name: B, samples: init[B] }, note: '/proc/PID/status' });
-  record({ sec: 2, key: 'rss.after', label: `memory: peak RSS (VmHWM) after ${CFG.rssN.toLocaleString('en')} tools/call invocations`, unit: 'KB', a: { name: A, samples: after[A] }, b: { name: B, samples: after[B] }, note: `${CFG.rssReps} fresh runtimes each` });
+  record({ sec: 2, order: 7, key: 'rss.init', label: 'memory: peak RSS (VmHWM) at the first GET /next', unit: 'KB', a: { name: A, samples: init[A] }, b: { name: B, samples: init[B] }, note: '/proc/PID/status' });
+  record({ sec: 2, order: 8, key: 'rss.after', label: `memory: peak RSS (VmHWM) after ${CFG.rssN.toLocaleString('en')} tools/call invocations`, unit: 'KB', a: { name: A, samples: after[A] }, b: { name: B, samples: after[B] }, note: `${CFG.rssReps} fresh runtimes each` });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,9 +409,9 @@ async function sectionServe() {
     }
   } finally { await srv[A].p.kill(); await srv[B].p.kill(); }
   const how = `wrk -t1 -c${CFG.wrkConns} -d${CFG.wrkSec}s, keep-alive, POST tools/call add; ${CFG.wrkReps} runs, 0 errors each`;
-  record({ sec: 2, key: 'serve.rps', label: 'serve: tools/call requests/s (Streamable HTTP, wrk)', unit: 'req/s', higher: true, a: { name: A, samples: res[A].rps }, b: { name: B, samples: res[B].rps }, note: `${how}; peer: SDK Express app, stateless` });
-  record({ sec: 2, key: 'serve.p50', label: 'serve: tools/call latency p50 (wrk)', unit: 'ms', a: { name: A, samples: res[A].p50 }, b: { name: B, samples: res[B].p50 }, note: '' });
-  record({ sec: 2, key: 'serve.p99', label: 'serve: tools/call latency p99 (wrk)', unit: 'ms', a: { name: A, samples: res[A].p99 }, b: { name: B, samples: res[B].p99 }, note: '' });
+  record({ sec: 2, order: 9, key: 'serve.rps', label: 'serve: tools/call requests/s (Streamable HTTP, wrk)', unit: 'req/s', higher: true, a: { name: A, samples: res[A].rps }, b: { name: B, samples: res[B].rps }, note: `${how}; peer: SDK Express app, stateless` });
+  record({ sec: 2, order: 10, key: 'serve.p50', label: 'serve: tools/call latency p50 (wrk)', unit: 'ms', a: { name: A, samples: res[A].p50 }, b: { name: B, samples: res[B].p50 }, note: '' });
+  record({ sec: 2, order: 11, key: 'serve.p99', label: 'serve: tools/call latency p99 (wrk)', unit: 'ms', a: { name: A, samples: res[A].p99 }, b: { name: B, samples: res[B].p99 }, note: '' });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,7 +450,7 @@ const T0 = Date.now();
   SID = rt.sid;
   await rt.close();
 }
-const sections = [['same', sectionSame], ['cold', sectionCold], ['callgrind', sectionCallgrind], ['warm', sectionWarm], ['rss', sectionRss], ['serve', sectionServe]];
+const sections = [['same', sectionSame], ['cold', sectionCold], ['callgrind', sectionCallgrind], ['profile', sectionProfile], ['warm', sectionWarm], ['rss', sectionRss], ['serve', sectionServe]];
 for (const [name, fn] of sections) {
   if (!want(name)) continue;
   const t = Date.now();

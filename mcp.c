@@ -765,7 +765,22 @@ static int jnumber(jparser *P, char **pp, mcp_json *v) {
     return 1;
 }
 
-#define JWS(p) while (*(p) == ' ' || *(p) == '\n' || *(p) == '\r' || *(p) == '\t') (p)++
+/* Whitespace: most often none (one compare), else indentation, skipped eight spaces at a
+ * time. The text ends in a NUL, which stops every loop. */
+static char *jws(char *p, const char *end) {
+    if ((unsigned char)*p > ' ') return p;
+    for (;;) {
+        while (end - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            if (x != 0x2020202020202020ull) break;
+            p += 8;
+        }
+        if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++;
+        else return p;
+    }
+}
+#define JWS(p) ((p) = jws((p), P->end))
 
 /* Parse [text, text+len), which must be followed by a writable NUL. */
 static int jparse(jparser *P, int max_depth) {

@@ -1192,10 +1192,19 @@ static slice http_header(const http_msg *m, const char *name) {
     return none;
 }
 
-static int tchar(int c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
+/* RFC 9110 tchar: letters, digits and !#$%&'*+-.^_`|~ */
+static const unsigned char tchar_tab[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1,
+    ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+static int tchar(int c) { return tchar_tab[(unsigned char)c]; }
 
 /* Parse a head in p[0..n). Returns its length, 0 if incomplete, or -status on a bad one
  * (400 malformed, 431 too many or too large headers, 505 version, 501 transfer coding). */
@@ -6417,17 +6426,36 @@ static void rt_log(const lrt *L, int level, const char *fmt, ...) {
 }
 
 /* One CloudWatch Embedded Metric Format line per invocation (MCP_EMF=0 turns it off). */
-static void rt_emf_line(mcp_server *s, const inv_stats *st, double ms) {
+/* Decimal digits without printf: this runs on every invocation. */
+static void buf_u64(buf *b, uint64_t v) {
+    char t[24];
+    int i = 24;
+    do t[--i] = (char)('0' + v % 10); while ((v /= 10));
+    buf_put(b, t + i, (size_t)(24 - i));
+}
+
+static void rt_emf_line(mcp_server *s, const inv_stats *st, uint64_t us) {
     if (!rt_emf) return;
     buf b = {0};
-    buf_printf(&b, "{\"_aws\":{\"Timestamp\":%llu,\"CloudWatchMetrics\":[{\"Namespace\":\"mcp.c\",\"Dimensions\":[[\"Service\"]%s],"
-                   "\"Metrics\":[{\"Name\":\"Requests\",\"Unit\":\"Count\"},{\"Name\":\"Errors\",\"Unit\":\"Count\"},"
-                   "{\"Name\":\"Duration\",\"Unit\":\"Milliseconds\"}%s]}]},\"Service\":",
-               (unsigned long long)now_ms(), st->tool[0] ? ",[\"Service\",\"Tool\"]" : "",
-               st->tool[0] ? ",{\"Name\":\"ToolCalls\",\"Unit\":\"Count\"}" : "");
+    buf_puts(&b, "{\"_aws\":{\"Timestamp\":");
+    buf_u64(&b, now_ms());
+    buf_puts(&b, ",\"CloudWatchMetrics\":[{\"Namespace\":\"mcp.c\",\"Dimensions\":[[\"Service\"]");
+    if (st->tool[0]) buf_puts(&b, ",[\"Service\",\"Tool\"]");
+    buf_puts(&b, "],\"Metrics\":[{\"Name\":\"Requests\",\"Unit\":\"Count\"},{\"Name\":\"Errors\",\"Unit\":\"Count\"},"
+                 "{\"Name\":\"Duration\",\"Unit\":\"Milliseconds\"}");
+    if (st->tool[0]) buf_puts(&b, ",{\"Name\":\"ToolCalls\",\"Unit\":\"Count\"}");
+    buf_puts(&b, "]}]},\"Service\":");
     json_escape_lossy(&b, s->name, strlen(s->name));
     if (st->tool[0]) { buf_puts(&b, ",\"Tool\":"); json_escape_lossy(&b, st->tool, strlen(st->tool)); buf_puts(&b, ",\"ToolCalls\":1"); }
-    buf_printf(&b, ",\"Requests\":%d,\"Errors\":%d,\"Duration\":%.3f}\n", st->requests, st->errors, ms);
+    buf_puts(&b, ",\"Requests\":");
+    buf_u64(&b, (uint64_t)st->requests);
+    buf_puts(&b, ",\"Errors\":");
+    buf_u64(&b, (uint64_t)st->errors);
+    buf_puts(&b, ",\"Duration\":");
+    buf_u64(&b, us / 1000);
+    char frac[5] = {'.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10), (char)('0' + us % 10), 0};
+    buf_puts(&b, frac);
+    buf_puts(&b, "}\n");
     if (!b.oom && write(1, b.p, b.len) < 0) { /* as above */ }
     buf_free(&b);
 }
@@ -6677,7 +6705,7 @@ static void lambda_event(mcp_server *s, lrt *L, arena *a, char *event, size_t el
     cur_inv = &st;
     uint64_t t0 = mono_us();
     lambda_event_inner(s, L, a, event, elen);
-    double ms = (double)(mono_us() - t0) / 1000.0;
+    uint64_t us = mono_us() - t0;
     cur_inv = NULL;
     if (L->wd) {
         pthread_mutex_lock(&L->wd->mu);
@@ -6685,8 +6713,8 @@ static void lambda_event(mcp_server *s, lrt *L, arena *a, char *event, size_t el
         pthread_cond_signal(&L->wd->cv);
         pthread_mutex_unlock(&L->wd->mu);
     }
-    rt_log(L, LOG_DEBUG, "%d request(s), %d error(s), %.3f ms", st.requests, st.errors, ms);
-    rt_emf_line(s, &st, ms);
+    rt_log(L, LOG_DEBUG, "%d request(s), %d error(s), %.3f ms", st.requests, st.errors, (double)us / 1000.0);
+    rt_emf_line(s, &st, us);
 }
 
 static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, size_t elen) {

@@ -9,10 +9,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { RuntimeApiEmulator, spawnRuntime } from '../lambda/emulator.mjs';
 
 const require = createRequire(import.meta.url);
 const S3rver = require('s3rver');
@@ -673,6 +675,36 @@ async function main() {
       assert.equal(status, 200);
       assert.deepEqual(body, { content: [{ type: 'text', text: `ragged.csv: ${RAGGED_MSG}` }], isError: true });
     } finally { await srv.stop(); }
+  });
+
+  await test('lambda: describe_csv through the Runtime API (direct invocations) gives the same result as call, local and S3', async () => {
+    const emu = new RuntimeApiEmulator({ defaultTimeoutMs: 60000 });
+    await emu.listen();
+    const rt = spawnRuntime(BIN, { api: emu.api, env: { ...baseEnv(), MCP_EMF: '0' } });
+    try {
+      for (const src of ['quoted.csv', 's3://data/fixtures/quoted.csv']) {
+        const r = await emu.invoke({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'describe_csv', arguments: { source: src } } });
+        assert.equal(r.kind, 'response', `${r.kind}: ${(r.text || '').slice(0, 300)}; stderr: ${rt.stderr().slice(-500)}`);
+        const msg = JSON.parse(r.text);
+        const { res } = await callOk('describe_csv', { source: src });
+        assert.equal(msg.id, 7);
+        assert.deepEqual(msg.result, res);
+      }
+    } finally { await rt.kill('SIGKILL'); await emu.close(); }
+  });
+
+  await test('mcp_http_do: a response over max_response is refused with a message naming the limit', async () => {
+    const big = 'x'.repeat(5000);
+    const srv = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(big); });
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${srv.address().port}/`;
+      const { res, r } = await call('fetch', { url, max: 1000 }, {}, { bin: FETCH, timeout: 30000 });
+      assert.equal(res.isError, true, describeRun(r));
+      assert.equal(res.content[0].text, 'the response from 127.0.0.1 is larger than 1000 bytes');
+      const ok = await call('fetch', { url, max: 5000 }, {}, { bin: FETCH, timeout: 30000 });
+      assert.equal(ok.res.content[0].text, `HTTP 200\n${big}`);
+    } finally { srv.close(); }
   });
 
   /* list_objects */

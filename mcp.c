@@ -57,6 +57,10 @@
 #ifndef MCP_MAX_DEPTH
 #define MCP_MAX_DEPTH 128
 #endif
+/* Longest JSON string accepted, in bytes as written; a longer one is a parse error. */
+#ifndef MCP_MAX_STRING
+#define MCP_MAX_STRING (4u << 20)
+#endif
 /* Largest request body accepted (serve: 413 above it; Lambda caps events at 6 MB). */
 #ifndef MCP_MAX_BODY
 #define MCP_MAX_BODY (8u << 20)
@@ -602,6 +606,7 @@ static int jstring(jparser *P, char **pp, mcp_json *v) {
         }
         while (!json_sclass[*p]) p++;
         if (*p == '"') {
+            if ((size_t)(p - s) > MCP_MAX_STRING) return jfail(P, (char *)s - 1, MCP_JSON_E_STRING, "string longer than the limit (MCP_MAX_STRING)");
             v->type = MCP_JSON_STRING;
             v->s = (const char *)s;
             v->len = (uint32_t)(p - s);
@@ -675,6 +680,7 @@ static int jstring(jparser *P, char **pp, mcp_json *v) {
         if (p >= end) return jfail(P, (char *)p, MCP_JSON_E_EOF, "unterminated string");
         return jfail(P, (char *)p, MCP_JSON_E_STRING, "control character in string");
     }
+    if ((size_t)(p - s) > MCP_MAX_STRING) return jfail(P, (char *)s - 1, MCP_JSON_E_STRING, "string longer than the limit (MCP_MAX_STRING)");
     v->type = MCP_JSON_STRING;
     v->s = (const char *)s;
     v->len = (uint32_t)(w - s);

@@ -2266,9 +2266,15 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
         }
         if (r != 1) {
             int fresh_eof = (r == 0 || (r == -400 && reused && !o->c.in.len)) && !head.len;
-            buf_free(&head);
             outc_free(o);
-            if (reused && fresh_eof) continue;
+            if (reused && fresh_eof) { buf_free(&head); continue; }
+            if (head.len) { /* the head came, the body was cut short: the status stays known */
+                rs->status = m->status;
+                rs->head = head.p;
+                snprintf(rs->error, sizeof rs->error, "the response from %.96s was cut short", u.host);
+                break;
+            }
+            buf_free(&head);
             if (r == -413) snprintf(rs->error, sizeof rs->error, "the response from %.96s is larger than %zu bytes", u.host, max);
             else if (r == -408 || errno == ETIMEDOUT) snprintf(rs->error, sizeof rs->error, "%.96s did not answer within %lld ms", u.host, (long long)timeout);
             else snprintf(rs->error, sizeof rs->error, "%.96s sent no valid HTTP response", u.host);
@@ -7020,10 +7026,40 @@ static void proxy_credentials(proxy *px) {
 }
 
 /* SSE from the remote, parsed as it arrives: each event's data is one message. */
-typedef struct { proxy *px; buf line, data; int sse; buf whole; } proxy_rx;
+typedef struct {
+    proxy *px;
+    buf line, data;
+    int sse;            /* -1 until the first byte says */
+    buf whole;          /* a JSON (not SSE) body */
+    const mcp_json *id; /* the request's id, NULL for a notification */
+    int answered;       /* a response with that id was passed on */
+    size_t delivered;   /* body bytes seen */
+} proxy_rx;
+
+/* Pass one message from the remote to the client: one line, compact, whatever the remote's
+ * layout; note whether it answers our request. */
+static void proxy_message(proxy_rx *rx, const char *p, size_t n) {
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(p, n, 0, &e);
+    if (!d) { /* not JSON: said on one line all the same */
+        char *t = memcpy(xmalloc(n + 1), p, n);
+        for (size_t i = 0; i < n; i++) if (t[i] == '\n' || t[i] == '\r') t[i] = ' ';
+        proxy_line(rx->px, t, n);
+        free(t);
+        return;
+    }
+    const mcp_json *m = mcp_json_root(d), *mid = mcp_json_get(m, "id");
+    if (rx->id && mid && !mcp_json_get(m, "method") && json_equal(mid, rx->id)) rx->answered = 1;
+    size_t len;
+    char *line = mcp_json_write(m, &len);
+    if (line) proxy_line(rx->px, line, len);
+    free(line);
+    mcp_json_free(d);
+}
 
 static int proxy_body(void *ud, const char *p, size_t n) {
     proxy_rx *rx = ud;
+    rx->delivered += n;
     if (rx->sse < 0) { /* JSON starts with a bracket; an event stream with a field name or ':' */
         size_t i = 0;
         while (i < n && (p[i] == ' ' || p[i] == '\r' || p[i] == '\n' || p[i] == '\t')) i++;
@@ -7035,7 +7071,7 @@ static int proxy_body(void *ud, const char *p, size_t n) {
         if (p[i] != '\n') { buf_putc(&rx->line, p[i]); continue; }
         if (rx->line.len && rx->line.p[rx->line.len - 1] == '\r') rx->line.len--;
         if (!rx->line.len) { /* end of event */
-            if (rx->data.len) proxy_line(rx->px, rx->data.p, rx->data.len);
+            if (rx->data.len) proxy_message(rx, rx->data.p, rx->data.len);
             rx->data.len = 0;
         } else if (rx->line.len >= 5 && !memcmp(rx->line.p, "data:", 5)) {
             size_t off = rx->line.len > 5 && rx->line.p[5] == ' ' ? 6 : 5;
@@ -7080,10 +7116,28 @@ static void *proxy_send(void *arg) {
     else if (px->version[0]) buf_printf(&h, "MCP-Protocol-Version: %s\r\n", px->version);
     pthread_mutex_unlock(&px->state_lock);
     if (mv && method) {
-        buf_printf(&h, "Mcp-Method: %s\r\n", method);
         const char *nm = mcp_json_str(mcp_json_get(params, !strcmp(method, "resources/read") ? "uri" : "name"));
-        if (nm && (!strcmp(method, "tools/call") || !strcmp(method, "prompts/get") || !strcmp(method, "resources/read")))
-            buf_printf(&h, "Mcp-Name: %s\r\n", nm);
+        if (!(nm && (!strcmp(method, "tools/call") || !strcmp(method, "prompts/get") || !strcmp(method, "resources/read"))))
+            nm = NULL;
+        int bad = 0; /* header values: no control characters; non-ASCII names go base64 (SEP-2243) */
+        for (const char *q = method; *q; q++) bad |= (unsigned char)*q < 0x20 || *q == 0x7f || (unsigned char)*q >= 0x80;
+        for (const char *q = nm ? nm : ""; *q; q++) bad |= (unsigned char)*q < 0x20 || *q == 0x7f;
+        if (bad) {
+            proxy_error(px, id, "Invalid params: the method or name holds characters a header cannot carry");
+            buf_free(&h);
+            goto done;
+        }
+        buf_printf(&h, "Mcp-Method: %s\r\n", method);
+        if (nm) {
+            int ascii = 1;
+            for (const char *q = nm; *q; q++) ascii &= (unsigned char)*q < 0x80;
+            if (ascii) buf_printf(&h, "Mcp-Name: %s\r\n", nm);
+            else {
+                buf_puts(&h, "Mcp-Name: =?base64?");
+                base64_put(&h, (const unsigned char *)nm, strlen(nm));
+                buf_puts(&h, "?=\r\n");
+            }
+        }
     }
     int delay = 200;
     for (int attempt = 0;; attempt++) {
@@ -7103,6 +7157,7 @@ static void *proxy_send(void *arg) {
         proxy_rx rx;
         memset(&rx, 0, sizeof rx);
         rx.px = px;
+        rx.id = id;
         mcp_http_request rq;
         memset(&rq, 0, sizeof rq);
         rq.method = "POST";
@@ -7118,8 +7173,9 @@ static void *proxy_send(void *arg) {
         int r = mcp_http_do(&rq, &rs);
         (void)r;
         buf_free(&hs);
+        /* again only when the remote cannot have acted: nothing came back, or it said so */
         int retry = 0;
-        if (rs.status == 0) retry = 1;
+        if (rs.status == 0 && !rx.delivered && !rs.head) retry = 1;
         else if (rs.status == 429 || rs.status == 502 || rs.status == 503 || rs.status == 504) retry = 1;
         if (retry && attempt < 4) {
             mcp_http_free(&rs);
@@ -7129,8 +7185,10 @@ static void *proxy_send(void *arg) {
             delay *= 2;
             continue;
         }
-        if (rs.status == 0) proxy_error(px, id, "cannot reach the MCP server at %s: %s", px->url, rs.error);
-        else {
+        if (rs.status == 0 && !rx.delivered && !rs.head) proxy_error(px, id, "cannot reach the MCP server at %s: %s", px->url, rs.error);
+        else if (rs.status == 0 || (rs.status / 100 == 2 && r)) {
+            if (!rx.answered) proxy_error(px, id, "the MCP server's answer was cut short: %s", rs.error);
+        } else {
             size_t sl;
             const char *sid = mcp_http_header(&rs, "mcp-session-id", &sl);
             if (sid && sl < sizeof px->session) {
@@ -7138,6 +7196,10 @@ static void *proxy_send(void *arg) {
                 memcpy(px->session, sid, sl);
                 px->session[sl] = 0;
                 pthread_mutex_unlock(&px->state_lock);
+            }
+            if (rs.status / 100 != 2 && rs.len) { /* an error answer's body is kept, not streamed */
+                buf_free(&rx.whole);
+                buf_put(&rx.whole, rs.body, rs.len);
             }
             if (rs.status / 100 == 2 && rx.whole.len && rx.sse == 0) {
                 /* a JSON answer; remember the negotiated version after initialize */
@@ -7149,21 +7211,25 @@ static void *proxy_send(void *arg) {
                     pthread_mutex_unlock(&px->state_lock);
                 }
                 mcp_json_free(rd);
-                proxy_line(px, rx.whole.p, rx.whole.len);
+                proxy_message(&rx, rx.whole.p, rx.whole.len);
             } else if (rs.status / 100 != 2) {
                 /* the remote's JSON-RPC error if it sent one, else the HTTP status in words */
                 mcp_json_doc *rd = rx.whole.len ? mcp_json_parse(rx.whole.p, rx.whole.len, 0, &e) : NULL;
-                if (rd && mcp_json_get(mcp_json_root(rd), "error") && id) proxy_line(px, rx.whole.p, rx.whole.len);
+                if (rd && mcp_json_get(mcp_json_root(rd), "error") && id) proxy_message(&rx, rx.whole.p, rx.whole.len);
                 else proxy_error(px, id, "the MCP server answered HTTP %d%s%.200s", rs.status,
                                  rx.whole.len ? ": " : "", rx.whole.len ? rx.whole.p : "");
                 mcp_json_free(rd);
+                rx.answered = 1;
             }
+            if (rs.status / 100 == 2 && id && !rx.answered) /* a 2xx without our answer (or not MCP at all) */
+                proxy_error(px, id, "the MCP server's answer (HTTP %d) held no response to this request", rs.status);
         }
         mcp_http_free(&rs);
         buf_free(&rx.line); buf_free(&rx.data); buf_free(&rx.whole);
         break;
     }
     buf_free(&h);
+done:
     mcp_json_free(d);
     free(job->msg);
     free(job);
@@ -7195,6 +7261,8 @@ static int proxy_main(int argc, char **argv) {
         const char *r = lu + 12, *dot = strchr(r, '.');
         if (dot && (size_t)(dot - r) < sizeof px.region) { memcpy(px.region, r, (size_t)(dot - r)); px.region[dot - r] = 0; }
     }
+    if (!px.region[0] && (getenv("AWS_REGION") || getenv("AWS_DEFAULT_REGION")))
+        snprintf(px.region, sizeof px.region, "%s", getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION"));
     if (force != 0) proxy_credentials(&px);
     px.sign = force == 1 || (force == -1 && lu && px.ak[0]);
     if (px.sign && (!px.ak[0] || !px.sk[0])) {
@@ -7305,7 +7373,7 @@ static void usage(mcp_server *s, FILE *f) {
             s->name, s->version, MCP_VERSION, s->name, s->name, s->name, s->name, s->name);
 }
 
-static mcp_server *main_server; /* the server lives as long as the process: kept reachable */
+static mcp_server *volatile main_server; /* the server lives as long as the process: kept reachable */
 
 int mcp_main(mcp_server *s, int argc, char **argv) {
     main_server = s;

@@ -262,8 +262,9 @@ typedef struct {
     char error[256];         /* why it failed, in words */
 } mcp_http_response;
 
-/* Returns 0 when a response arrived (any status), -1 with rs->error set otherwise.
- * Free the response with mcp_http_free. */
+/* Returns 0 when a response arrived (any status), -1 with rs->error set otherwise (with
+ * rs->status kept when the head arrived but a streamed body was cut short). Free the
+ * response with mcp_http_free. */
 int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs);
 const char *mcp_http_header(const mcp_http_response *rs, const char *name, size_t *len);
 void mcp_http_free(mcp_http_response *rs);

@@ -57,13 +57,14 @@
 #ifndef MCP_MAX_DEPTH
 #define MCP_MAX_DEPTH 128
 #endif
-/* Longest JSON string accepted, in bytes as written; a longer one is a parse error. */
-#ifndef MCP_MAX_STRING
-#define MCP_MAX_STRING (4u << 20)
-#endif
 /* Largest request body accepted (serve: 413 above it; Lambda caps events at 6 MB). */
 #ifndef MCP_MAX_BODY
 #define MCP_MAX_BODY (8u << 20)
+#endif
+/* Longest JSON string accepted, in bytes as written; a longer one is a parse error. By
+ * default a body may be one string; lower it to bound what a handler is handed. */
+#ifndef MCP_MAX_STRING
+#define MCP_MAX_STRING MCP_MAX_BODY
 #endif
 /* Largest HTTP request head (request line and headers) in serve; 431 above it. */
 #ifndef MCP_MAX_HEAD

@@ -2565,7 +2565,8 @@ char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url,
                strchr(u.host, ':') ? "]" : "", default_port ? "" : ":", default_port ? "" : u.port);
     buf sig = {0};
     sigv4_sign_cr(k, sk, amz, date, region, &cr, &sig);
-    buf_put(&full, url, (size_t)(u.path - url) + plen);
+    if (u.path >= url && u.path <= url + strlen(url)) buf_put(&full, url, (size_t)(u.path - url) + plen);
+    else { buf_puts(&full, url); buf_putc(&full, '/'); } /* no path in the URL: it is "/" */
     buf_putc(&full, '?');
     buf_put(&full, q.p, q.len);
     buf_printf(&full, "&X-Amz-Signature=%s", sig.p);
@@ -3620,7 +3621,10 @@ double mcp_num(mcp_call *c, const char *n) { return mcp_json_num(mcp_json_get(c-
 int64_t mcp_int(mcp_call *c, const char *n) {
     int64_t v = 0;
     const mcp_json *j = mcp_json_get(c->args, n);
-    if (!mcp_json_int(j, &v) && MCP_JSON_TYPE(j) == MCP_JSON_NUMBER) v = (int64_t)j->u.d;
+    if (!mcp_json_int(j, &v) && MCP_JSON_TYPE(j) == MCP_JSON_NUMBER) { /* not an int64: truncated, clamped */
+        double d = j->u.d;
+        v = d != d ? 0 : d >= 9223372036854775807.0 ? INT64_MAX : d <= -9223372036854775808.0 ? INT64_MIN : (int64_t)d;
+    }
     return v;
 }
 int mcp_bool(mcp_call *c, const char *n) { return mcp_json_bool(mcp_json_get(c->args, n)); }
@@ -4605,10 +4609,13 @@ static void res_header(hres *r, const char *name, const char *fmt, ...) MCP_PRIN
 static void res_header(hres *r, const char *name, const char *fmt, ...) {
     buf_puts(&r->head, name);
     buf_puts(&r->head, ": ");
+    size_t at = r->head.len;
     va_list ap;
     va_start(ap, fmt);
     buf_vprintf(&r->head, fmt, ap);
     va_end(ap);
+    for (size_t i = at; i < r->head.len; i++) /* a value never breaks the header block */
+        if (r->head.p[i] == '\r' || r->head.p[i] == '\n' || !r->head.p[i]) r->head.p[i] = ' ';
     buf_puts(&r->head, "\r\n");
 }
 
@@ -4641,9 +4648,19 @@ static int sse_put(hres *r, const char *json, size_t n) {
         }
     }
     buf ev = {0};
-    buf_puts(&ev, "event: message\ndata: ");
-    buf_put(&ev, json, n);
-    buf_puts(&ev, "\n\n");
+    buf_puts(&ev, "event: message\n");
+    /* each line of the payload (CR, LF or CRLF ends one, as for an SSE reader) is a data:
+     * field of its own; the reader joins them with LF, which JSON reads as whitespace */
+    for (size_t i = 0;;) {
+        size_t end = i;
+        while (end < n && json[end] != '\n' && json[end] != '\r') end++;
+        buf_puts(&ev, "data: ");
+        buf_put(&ev, json + i, end - i);
+        buf_putc(&ev, '\n');
+        if (end == n) break;
+        i = end + (json[end] == '\r' && end + 1 < n && json[end + 1] == '\n' ? 2 : 1);
+    }
+    buf_putc(&ev, '\n');
     int rc = 0;
     if (ev.oom) rc = -1;
     else if (r->streaming) rc = r->write(r, ev.p, ev.len);

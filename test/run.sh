@@ -142,6 +142,21 @@ run outbound bash test/outbound/run.sh build
 run auth bash test/auth/run.sh build
 run fuzz bash test/fuzz.sh "${FUZZ_SECONDS:-5}"
 
+# the stdio proxy, through a SigV4-verifying front and the Lambda gateway
+run proxy bash test/proxy/run.sh build/hello
+[ $QUICK = 1 ] || run proxy-asan bash test/proxy/run.sh build/asan/hello
+
+# valgrind over the SDK client's session (stdio ends with an exit status valgrind sets)
+need valgrind >/dev/null 2>&1 || true
+valgrind_sdk() {
+    mkdir -p build/valgrind
+    gcc -std=c11 -g -O0 -o build/valgrind/hello-bin examples/hello.c mcp.c -lbearssl -lm -lpthread || return 1
+    printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$(dirname "$0")/hello-bin" "$@"\n' >build/valgrind/hello
+    chmod +x build/valgrind/hello
+    "$NODE22" test/sdk.mjs build/valgrind/hello
+}
+[ $QUICK = 1 ] || run valgrind valgrind_sdk
+
 # 9. deployment, with a stand-in aws CLI
 run deploy bash test/deploy/test.sh
 

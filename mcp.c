@@ -5374,15 +5374,18 @@ static int jwt_verify(const char *tok, size_t n, auth_ctx *a, char *why, size_t 
     int64_t now = (int64_t)(now_ms() / 1000), t;
     if ((v = mcp_json_get(c, "exp")) && (!mcp_json_int(v, &t) || now - authc.leeway > t)) { snprintf(why, whyn, "the JWT has expired"); goto out; }
     if ((v = mcp_json_get(c, "nbf")) && (!mcp_json_int(v, &t) || now + authc.leeway < t)) { snprintf(why, whyn, "the JWT is not valid yet (nbf)"); goto out; }
-    if (authc.iss && (!mcp_json_str(mcp_json_get(c, "iss")) || strcmp(mcp_json_get(c, "iss")->s, authc.iss))) {
+    const mcp_json *iss = mcp_json_get(c, "iss");
+    if (authc.iss && (!mcp_json_str(iss) || iss->len != strlen(authc.iss) || memcmp(iss->s, authc.iss, iss->len))) {
         snprintf(why, whyn, "the JWT was issued by someone else (iss)");
         goto out;
     }
-    if (authc.aud) {
+    if (authc.aud) { /* a string, or an array of strings; compared byte for byte */
         const mcp_json *au = mcp_json_get(c, "aud");
-        int match = mcp_json_str(au) && !strcmp(au->s, authc.aud);
-        mcp_json_iter it = mcp_json_iterate(au);
-        while ((v = mcp_json_iter_next(&it, NULL))) if (mcp_json_str(v) && !strcmp(v->s, authc.aud)) match = 1;
+        size_t al = strlen(authc.aud);
+        int match = mcp_json_str(au) && au->len == al && !memcmp(au->s, authc.aud, al);
+        mcp_json_iter it = mcp_json_iterate(MCP_JSON_TYPE(au) == MCP_JSON_ARRAY ? au : NULL);
+        while ((v = mcp_json_iter_next(&it, NULL)))
+            if (mcp_json_str(v) && v->len == al && !memcmp(v->s, authc.aud, al)) match = 1;
         if (!match) { snprintf(why, whyn, "the JWT is for another audience (aud)"); goto out; }
     }
     a->kind = "jwt";
@@ -5522,7 +5525,13 @@ static void auth_base(const hreq *rq, buf *out) {
         return;
     }
     slice host = req_header(rq, "host");
-    buf_printf(out, "%s://%.*s", rq->local ? "http" : "https", (int)host.n, host.p ? host.p : "localhost");
+    buf_printf(out, "%s://", rq->local ? "http" : "https");
+    if (!host.p) buf_puts(out, "localhost");
+    for (size_t i = 0; host.p && i < host.n; i++) { /* it goes inside a quoted header value */
+        char ch = host.p[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr(".-:[]", ch);
+        buf_putc(out, ok && ch ? ch : '_');
+    }
 }
 
 /* GET /.well-known/oauth-protected-resource (RFC 9728). */

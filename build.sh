@@ -17,7 +17,7 @@ OUT=build
 
 need() { # need PACKAGE...: install the Debian packages that are missing
     local missing=()
-    for p in "$@"; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+    for p in "$@"; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep 'ok installed' >/dev/null || missing+=("$p"); done
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "build.sh: installing ${missing[*]}" >&2
     local sudo=""
@@ -36,7 +36,7 @@ x86_64)
     ;;
 arm64 | aarch64)
     ARCH=arm64
-    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    if ! dpkg --print-foreign-architectures | grep -x arm64 >/dev/null; then
         [ "$(id -u)" -eq 0 ] && dpkg --add-architecture arm64 || sudo dpkg --add-architecture arm64
     fi
     need gcc-aarch64-linux-gnu musl-dev:arm64 zip

@@ -43,7 +43,7 @@ run() {
 
 need() {
     local missing=()
-    for p in "$@"; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+    for p in "$@"; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep 'ok installed' >/dev/null || missing+=("$p"); done
     [ ${#missing[@]} -eq 0 ] && return 0
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -72,10 +72,10 @@ int main() { return 0; }'; then echo "ok - mcp.h compiles as C++"; else echo "no
     bad=$(nm -g --defined-only "$LOG/../mcp.o" | awk '{print $3}' | grep -v '^mcp_' || true)
     if [ -z "$bad" ]; then echo "ok - every exported symbol starts with mcp_"; else echo "not ok - exported without mcp_: $bad"; fi
     for b in build/bootstrap build/hello build/conformance; do
-        if file "$b" | grep -q 'statically linked'; then echo "ok - $b is static"; else echo "not ok - $b is not static"; fi
+        if file "$b" | grep 'statically linked' >/dev/null; then echo "ok - $b is static"; else echo "not ok - $b is not static"; fi
         if [ "$(stat -c %s "$b")" -lt 1048576 ]; then echo "ok - $b is under 1 MB"; else echo "not ok - $b is over 1 MB"; fi
     done
-    if unzip -Z build/bootstrap.zip | grep -q '^-rwxr-xr-x.* bootstrap$'; then echo "ok - bootstrap.zip holds bootstrap, mode 0755"
+    if unzip -Z build/bootstrap.zip | grep '^-rwxr-xr-x.* bootstrap$' >/dev/null; then echo "ok - bootstrap.zip holds bootstrap, mode 0755"
     else echo "not ok - bootstrap.zip layout"; unzip -Z build/bootstrap.zip; fi
 }
 run build-matrix build_matrix
@@ -171,9 +171,9 @@ arm64() {
     local got
     got=$(build/arm64/qemu-hello call add '{"a":2,"b":3}')
     if [ "$got" = '{"content":[{"type":"text","text":"5"}]}' ]; then echo "ok - arm64 hello call add"; else echo "not ok - arm64 hello call add: $got"; fi
-    if file build/arm64/bootstrap | grep -q 'ARM aarch64.*statically linked'; then echo "ok - build/arm64/bootstrap is a static aarch64 binary"
+    if file build/arm64/bootstrap | grep 'ARM aarch64.*statically linked' >/dev/null; then echo "ok - build/arm64/bootstrap is a static aarch64 binary"
     else echo "not ok - build/arm64/bootstrap: $(file build/arm64/bootstrap)"; fi
-    if unzip -Z build/arm64/bootstrap.zip | grep -q '^-rwxr-xr-x.* bootstrap$'; then echo "ok - arm64 bootstrap.zip holds bootstrap, mode 0755"
+    if unzip -Z build/arm64/bootstrap.zip | grep '^-rwxr-xr-x.* bootstrap$' >/dev/null; then echo "ok - arm64 bootstrap.zip holds bootstrap, mode 0755"
     else echo "not ok - arm64 bootstrap.zip layout"; fi
 }
 run arm64 arm64

@@ -26,7 +26,7 @@ FULL=${OUTBOUND_BIG:-0}
 need() {
     local missing=()
     for p in "$@"; do # installed for any architecture (arm64 may sit beside amd64)
-        dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
+        dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -x installed >/dev/null || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     local sudo=""

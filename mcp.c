@@ -6833,6 +6833,19 @@ static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, siz
 
 static _Thread_local lrt *cur_rt; /* the invocation this thread serves, for mcp_context */
 
+/* _X_AMZN_TRACE_ID for the event being served. One buffer handed to putenv once and
+ * rewritten in place: setenv would keep every old value (glibc does), and trace ids are
+ * all different. With several loops the variable holds the latest event's id. */
+static void trace_env(const char *trace) {
+    static char env[sizeof "_X_AMZN_TRACE_ID=" + 512] = "_X_AMZN_TRACE_ID=";
+    static int put;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mu);
+    snprintf(env + 17, sizeof env - 17, "%s", trace);
+    if (!put && trace[0]) put = !putenv(env);
+    pthread_mutex_unlock(&mu);
+}
+
 const char *mcp_context(mcp_call *c, const char *key) {
     lrt *L = cur_rt;
     (void)c;
@@ -6892,8 +6905,8 @@ static void *lambda_loop(void *arg) {
         if (v.p && v.n < sizeof L.trace) {
             memcpy(L.trace, v.p, v.n);
             L.trace[v.n] = 0;
-            setenv("_X_AMZN_TRACE_ID", L.trace, 1);
-        } else { L.trace[0] = 0; unsetenv("_X_AMZN_TRACE_ID"); }
+        } else L.trace[0] = 0;
+        trace_env(L.trace);
         static const struct { const char *h; size_t off, size; } small[] = {
             {"lambda-runtime-deadline-ms", offsetof(lrt, deadline), sizeof L.deadline},
             {"lambda-runtime-invoked-function-arn", offsetof(lrt, arn), sizeof L.arn},

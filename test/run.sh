@@ -146,16 +146,28 @@ run fuzz bash test/fuzz.sh "${FUZZ_SECONDS:-5}"
 run proxy bash test/proxy/run.sh build/hello
 [ $QUICK = 1 ] || run proxy-asan bash test/proxy/run.sh build/asan/hello
 
-# valgrind over the SDK client's session (stdio ends with an exit status valgrind sets)
+# valgrind over the integration suites: the SDK session (stdio ends with the exit status
+# valgrind sets), the conformance suites over serve and through the Lambda gateway (each
+# process's errors go to a log of its own, which must stay empty)
 need valgrind >/dev/null 2>&1 || true
-valgrind_sdk() {
+valgrind_suite() {
     mkdir -p build/valgrind
-    gcc -std=c11 -g -O0 -o build/valgrind/hello-bin examples/hello.c mcp.c -lbearssl -lm -lpthread || return 1
-    printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$(dirname "$0")/hello-bin" "$@"\n' >build/valgrind/hello
-    chmod +x build/valgrind/hello
+    rm -f build/valgrind/vg.*.log
+    for b in hello conformance; do
+        gcc -std=c11 -g -O0 -o "build/valgrind/$b-bin" "examples/$b.c" mcp.c -lbearssl -lm -lpthread || return 1
+        printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file="$(dirname "$0")/vg.%%p.log" "$(dirname "$0")/%s-bin" "$@"\n' "$b" >"build/valgrind/$b"
+        chmod +x "build/valgrind/$b"
+    done
     "$NODE22" test/sdk.mjs build/valgrind/hello
+    bash test/conformance.sh build/valgrind/conformance
+    bash test/lambda/conformance.sh build/valgrind/conformance
+    local n errs
+    n=$(ls build/valgrind/vg.*.log 2>/dev/null | wc -l)
+    errs=$(cat build/valgrind/vg.*.log 2>/dev/null | grep -c '==[0-9]*==' || true)
+    if [ "$n" -gt 0 ] && [ "$errs" -eq 0 ]; then echo "ok - valgrind: no error in $n server processes"
+    else echo "not ok - valgrind: $errs report lines in $n logs"; cat build/valgrind/vg.*.log | head -40; fi
 }
-[ $QUICK = 1 ] || run valgrind valgrind_sdk
+[ $QUICK = 1 ] || run valgrind valgrind_suite
 
 # 9. deployment, with a stand-in aws CLI
 run deploy bash test/deploy/test.sh

@@ -4785,6 +4785,51 @@ static int origin_allowed(slice o) {
     return host_allowed(host);
 }
 
+/* Strict base64 (standard alphabet, whole quads, correct padding) into out; -1 if not. */
+static long b64_strict(const char *s, size_t n, unsigned char *out) {
+    if (n % 4) return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+                 (c == '=' && i >= n - 2 && (i == n - 1 || s[n - 1] == '='));
+        if (!ok) return -1;
+    }
+    return base64_decode(s, n, out);
+}
+
+/* Tool parameters mirrored in headers (SEP-2243): an input-schema property with
+ * "x-mcp-header": "Suffix" must arrive as Mcp-Param-Suffix too, plain or as
+ * =?base64?...?=, with the same value as the argument. Returns 0, or -1 with why. */
+static int param_headers_check(mcp_server *s, const hreq *rq, const char *tool, const mcp_json *args, char *why, size_t whyn) {
+    mcp_tool *t = tool_find(s, tool);
+    if (!t || tool_prepare(t)) return 0; /* the call itself will say what is wrong */
+    mcp_json_iter it = mcp_json_iterate(mcp_json_get(mcp_json_root(t->in_doc), "properties"));
+    const mcp_json *k, *p;
+    while ((p = mcp_json_iter_next(&it, &k))) {
+        const char *suffix = mcp_json_str(mcp_json_get(p, "x-mcp-header"));
+        if (!suffix) continue;
+        char hname[128];
+        snprintf(hname, sizeof hname, "mcp-param-%s", suffix);
+        slice h = req_header(rq, hname);
+        const mcp_json *a = json_get_n(args, k->s, k->len);
+        if (!a && !h.p) continue;
+        if (!h.p || !mcp_json_str(a)) { snprintf(why, whyn, "Mcp-Param-%.60s header and argument %.60s must come together", suffix, k->s); return -1; }
+        slice v = h;
+        unsigned char *dec = NULL;
+        if (v.n >= 12 && !memcmp(v.p, "=?base64?", 9) && !memcmp(v.p + v.n - 2, "?=", 2)) {
+            dec = xmalloc(v.n);
+            long dn = b64_strict(v.p + 9, v.n - 11, dec);
+            if (dn < 0) { free(dec); snprintf(why, whyn, "Mcp-Param-%.60s header is not valid base64", suffix); return -1; }
+            v.p = (const char *)dec;
+            v.n = (size_t)dn;
+        }
+        int same = v.n == a->len && !memcmp(v.p, a->s, a->len);
+        free(dec);
+        if (!same) { snprintf(why, whyn, "Mcp-Param-%.60s header does not match argument %.60s", suffix, k->s); return -1; }
+    }
+    return 0;
+}
+
 /* Is this POST of the 2026-07-28 (stateless) kind? Its MCP-Protocol-Version is not one of
  * the session eras, or its _meta names a version, or it asks server/discover. */
 static int is_stateless_msg(const hreq *rq, const mcp_json *msg) {
@@ -4903,6 +4948,13 @@ static void http_stateless(mcp_server *s, const hreq *rq, hres *rs, arena *a, co
     if ((hn.p || name) && (!name || !hn.p || !sl_eq(hn, name))) {
         res_rpc_error(rs, 400, id, MCP_E_HEADER_MISMATCH, "Mcp-Name header does not match the request's name");
         return;
+    }
+    if (!strcmp(method, "tools/call") && name) {
+        char why[200];
+        if (param_headers_check(s, rq, name, mcp_json_get(params, "arguments"), why, sizeof why)) {
+            res_rpc_error(rs, 400, id, MCP_E_HEADER_MISMATCH, why);
+            return;
+        }
     }
     if (!id) { rs->status = 202; return; }
     if (removed_2026(method)) {

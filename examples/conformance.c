@@ -119,6 +119,7 @@ static int elicit_enums(mcp_call *c) {
 
 static int schema_2020_12(mcp_call *c) { return mcp_text(c, "Received: %s", mcp_has(c, "name") ? mcp_str(c, "name") : "(no name)"); }
 static int reconnection(mcp_call *c) { return mcp_text(c, "Reconnection test completed"); }
+static int custom_header(mcp_call *c) { return mcp_text(c, "Region: %s", mcp_str(c, "region")); }
 
 /* 2026-07-28 fixtures */
 static int missing_capability(mcp_call *c) {
@@ -268,6 +269,9 @@ int main(int argc, char **argv) {
     mcp_tool(s, "test_elicitation_sep1330_enums", "Tests elicitation with enum schemas (SEP-1330)", "", elicit_enums);
     mcp_tool(s, "json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features", SCHEMA_2020_12, schema_2020_12);
     mcp_tool(s, "test_reconnection", "Tests a call that outlives its stream", "", reconnection);
+    mcp_tool(s, "test_custom_header", "Takes a parameter that is mirrored in the Mcp-Param-Region header",
+             "{\"type\":\"object\",\"properties\":{\"region\":{\"type\":\"string\",\"x-mcp-header\":\"Region\"}},"
+             "\"required\":[\"region\"]}", custom_header);
     mcp_tool(s, "test_missing_capability", "Needs the client's sampling capability", "", missing_capability);
     mcp_tool(s, "test_streaming_elicitation", "Asks the client to confirm", "", streaming_elicitation);
     mcp_tool(s, "test_logging_tool", "Logs one message when the client asked for logs", "", logging_tool);

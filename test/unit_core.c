@@ -260,7 +260,7 @@ static void test_template(void) {
 
 /* ---- (c) the core through http_route ---- */
 
-static mcp_server *g_srv, *g_big, *g_lambda, *g_err, *g_child; /* reachable at exit: not leaks */
+static mcp_server *g_srv, *g_big, *g_lambda, *g_err, *g_child, *g_ph; /* reachable at exit: not leaks */
 
 static int h_add(mcp_call *c) { return mcp_text(c, "%g", mcp_num(c, "a") + mcp_num(c, "b")); }
 static int h_echo(mcp_call *c) {
@@ -942,6 +942,25 @@ static const char *call26(int id, const char *tool, const char *args, const char
 
 #define STATE1 "cm91bmQx.570d0120642dd35c33a95389a4d065dbfa6e9cfa1d94b5f88ae02ae72b622f8e"
 
+
+/* SEP-2243: a parameter marked x-mcp-header travels in Mcp-Param-NAME too */
+static void test_param_headers(void) {
+    g_ph = mcp_server_new("ph", "1");
+    mcp_tool(g_ph, "where", "Where", Q("{'type':'object','properties':{'region':{'type':'string','x-mcp-header':'Region'}}}"), h_echo);
+    const char *body = QF("{'jsonrpc':'2.0','id':1,'method':'tools/call','params':{'name':'where','arguments':{'region':'Hello'},"
+                          "'_meta':{'io.modelcontextprotocol/protocolVersion':'2026-07-28','io.modelcontextprotocol/clientCapabilities':{}}}}");
+    const char *base = "MCP-Protocol-Version: 2026-07-28\nMcp-Method: tools/call\nMcp-Name: where\n";
+    const char *okb = Q("{'jsonrpc':'2.0','id':1,'result':{'content':[{'type':'text','text':'{\\'region\\':\\'Hello\\'}'}],'resultType':'complete'}}");
+    check("Mcp-Param: a plain value equal to the argument is accepted", post(g_ph, QF("%sMcp-Param-Region: Hello\n", base), body), 200, JSON, okb);
+    check("Mcp-Param: a =?base64?...?= value is decoded", post(g_ph, QF("%sMcp-Param-Region: =?base64?SGVsbG8=?=\n", base), body), 200, JSON, okb);
+    check("Mcp-Param: a different value is refused (-32020)", post(g_ph, QF("%sMcp-Param-Region: World\n", base), body), 400, JSON,
+          err_body(1, -32020, "Mcp-Param-Region header does not match argument region"));
+    check("Mcp-Param: bad base64 padding is refused (-32020)", post(g_ph, QF("%sMcp-Param-Region: =?base64?SGVsbG8?=\n", base), body), 400, JSON,
+          err_body(1, -32020, "Mcp-Param-Region header is not valid base64"));
+    check("Mcp-Param: a missing header for a present argument is refused (-32020)", post(g_ph, base, body), 400, JSON,
+          err_body(1, -32020, "Mcp-Param-Region header and argument region must come together"));
+}
+
 static void test_2026(void) {
     check("server/discover: exact result",
           post26("server/discover", NULL, req26(1, "server/discover", NULL)), 200, JSON,
@@ -1541,6 +1560,7 @@ int main(void) {
     test_resources_prompts();
     test_batches();
     test_2026();
+    test_param_headers();
     test_routes();
     test_http_elicitation();
     test_session_lru();

@@ -71,14 +71,16 @@ free_port() {
     "$NODE22" -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
 
-# start_gateway LOG ARGS...: start the gateway on a free port, wait (10 s at most) for its
+# start_gateway LOG ARGS...: start the gateway on a free port (timeout --foreground: stopping
+# it signals the gateway alone, which then stops its runtime; a signal to the whole group would
+# kill the runtime first and count as a sandbox restart), wait (10 s at most) for its
 # "listening" line. Another port is tried if it exits at once (the port was taken meanwhile).
 start_gateway() {
     local log=$1 _
     shift
     for _ in 1 2 3; do
         port=$(free_port) || return 1
-        timeout -k 5 3600 "$NODE22" "$here/gateway.mjs" --shape url "$@" --listen "127.0.0.1:$port" \
+        timeout --foreground -k 5 3600 "$NODE22" "$here/gateway.mjs" --shape url "$@" --listen "127.0.0.1:$port" \
             --timeout 10 --quiet -- "$bin" >"$log" 2>&1 &
         gw_pid=$!
         for _ in $(seq 100); do

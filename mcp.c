@@ -3571,7 +3571,6 @@ struct rpc {
     /* Wait for the client's response to request key; returns malloc'ed JSON or NULL. */
     char *(*await)(rpc *x, const char *key);
     void *tx;                 /* the transport's state */
-    int emitted;              /* messages sent through emit */
     int typed;                /* resultType written */
     mcp_tool *tool;           /* tools/call: the tool, and whether its result was an error */
     int tool_error;
@@ -3802,7 +3801,6 @@ static int rpc_notify(rpc *x, const char *method, buf *params) {
     buf_put(&b, params->p, params->len);
     buf_putc(&b, '}');
     int r = b.oom ? -1 : x->emit(x, b.p, b.len);
-    if (!r) x->emitted++;
     buf_free(&b);
     return r;
 }
@@ -4375,7 +4373,6 @@ static const mcp_json *ask_client(mcp_call *c, const char *key, const char *meth
     int r = b.oom ? -1 : x->emit(x, b.p, b.len);
     buf_free(&b);
     if (r) return NULL;
-    x->emitted++;
     char *ans = x->await(x, id);
     if (!ans) return NULL;
     mcp_json_err e;
@@ -4851,6 +4848,20 @@ static void rpc_init(rpc *x, mcp_server *s, arena *a, hres *rs) {
     x->emit = http_emit;
 }
 
+/* A 2026-07-28 request carries its era and the client's capabilities in params._meta and
+ * asks for no log messages unless it names a level. Returns 1 when msg is such a request. */
+static int rpc_meta_era(rpc *x, const mcp_json *msg) {
+    const mcp_json *meta = mcp_json_get(mcp_json_get(msg, "params"), "_meta");
+    const mcp_json *mv = mcp_json_get(meta, META_VERSION);
+    if (!mcp_json_str(mv)) return 0;
+    int era = era_find(mv->s, mv->len);
+    x->era = era < 0 ? ERA_LATEST : era;
+    x->caps = mcp_json_get(meta, META_CAPS);
+    const char *lv = mcp_json_str(mcp_json_get(meta, "io.modelcontextprotocol/logLevel"));
+    x->level = lv && level_find(lv) >= 0 ? level_find(lv) : 99;
+    return 1;
+}
+
 /* Methods the 2026-07-28 era removed. */
 static int removed_2026(const char *m) {
     return !strcmp(m, "initialize") || !strcmp(m, "ping") || !strcmp(m, "logging/setLevel") ||
@@ -4966,11 +4977,7 @@ static void http_stateless(mcp_server *s, const hreq *rq, hres *rs, arena *a, co
     }
     rpc x;
     rpc_init(&x, s, a, rs);
-    x.era = era;
-    x.caps = caps;
-    const char *lv = mcp_json_str(mcp_json_get(meta, "io.modelcontextprotocol/logLevel"));
-    x.level = lv ? level_find(lv) : 99; /* no level asked for: no log notifications */
-    if (x.level < 0) x.level = 99;
+    rpc_meta_era(&x, msg); /* era, capabilities and log level, as checked above */
     buf out = {0};
     int code = rpc_dispatch(&x, msg, &out);
     res_final(rs, &out, 0, 1);
@@ -6183,22 +6190,16 @@ static void stdio_message(mcp_server *s, stdio_tx *t, arena *a, char *line, size
             x.s = s; x.a = a; x.tx = t;
             x.emit = stdio_emit;
             x.await = stdio_await;
-            const mcp_json *meta = mcp_json_get(mcp_json_get(msg, "params"), "_meta");
-            const mcp_json *mv = mcp_json_get(meta, META_VERSION);
             mcp_json_doc *capdoc = NULL;
-            if (mcp_json_str(mv)) { /* 2026-07-28: everything is in the request */
-                int era = era_find(mv->s, mv->len);
-                x.era = era < 0 ? ERA_LATEST : era;
-                x.caps = mcp_json_get(meta, META_CAPS);
-                x.level = 99;
-            } else {
+            int stateless = rpc_meta_era(&x, msg); /* 2026-07-28: everything is in the request */
+            if (!stateless) {
                 x.era = t->have_sess ? t->sess.era : ERA_2025_03_26;
                 x.sess = &t->sess;
                 x.level = t->sess.level;
                 if (t->sess.caps) { capdoc = mcp_json_parse(t->sess.caps, strlen(t->sess.caps), 0, &e); x.caps = mcp_json_root(capdoc); }
             }
             const char *method = mcp_json_str(mcp_json_get(msg, "method"));
-            int init = method && !strcmp(method, "initialize") && !mv;
+            int init = method && !strcmp(method, "initialize") && !stateless;
             if (init) x.caps = mcp_json_get(mcp_json_get(msg, "params"), "capabilities");
             if (nresp++) buf_putc(&out, ',');
             rpc_dispatch(&x, msg, &out);
@@ -6428,14 +6429,7 @@ static void direct_dispatch(mcp_server *s, arena *a, const mcp_json *root, buf *
         memset(&x, 0, sizeof x);
         x.s = s;
         x.a = a;
-        const mcp_json *meta = mcp_json_get(mcp_json_get(msg, "params"), "_meta");
-        const mcp_json *mv = mcp_json_get(meta, META_VERSION);
-        if (mcp_json_str(mv)) {
-            int era = era_find(mv->s, mv->len);
-            x.era = era < 0 ? ERA_LATEST : era;
-            x.caps = mcp_json_get(meta, META_CAPS);
-            x.level = 99;
-        } else {
+        if (!rpc_meta_era(&x, msg)) {
             const char *pv = mcp_json_str(mcp_json_get(mcp_json_get(msg, "params"), "protocolVersion"));
             int era = pv ? era_find(pv, strlen(pv)) : -1;
             x.era = era >= 0 && era <= ERA_LATEST_SESSION ? era : ERA_LATEST_SESSION;
@@ -6551,6 +6545,19 @@ static void rt_emf_line(mcp_server *s, const inv_stats *st, uint64_t us) {
     buf_free(&b);
 }
 
+
+/* An lrt for the API in AWS_LAMBDA_RUNTIME_API (host:port), not yet connected. */
+static void rt_init(lrt *L) {
+    memset(L, 0, sizeof *L);
+    L->c.fd = -1;
+    L->c.timeout_ms = -1; /* /next blocks for as long as the sandbox is frozen */
+    L->api = getenv("AWS_LAMBDA_RUNTIME_API");
+    const char *colon = strrchr(L->api, ':');
+    size_t hl = colon ? (size_t)(colon - L->api) : strlen(L->api);
+    if (hl >= sizeof L->host) hl = sizeof L->host - 1;
+    memcpy(L->host, L->api, hl);
+    snprintf(L->port, sizeof L->port, "%s", colon ? colon + 1 : "80");
+}
 
 static int rt_connect(lrt *L) {
     if (L->c.fd >= 0) close(L->c.fd);
@@ -6926,15 +6933,7 @@ int64_t mcp_remaining_ms(mcp_call *c) {
 static void *lambda_loop(void *arg) {
     mcp_server *s = arg;
     lrt L;
-    memset(&L, 0, sizeof L);
-    L.c.fd = -1;
-    L.c.timeout_ms = -1; /* /next blocks for as long as the sandbox is frozen */
-    L.api = getenv("AWS_LAMBDA_RUNTIME_API");
-    const char *colon = strrchr(L.api, ':');
-    size_t hl = colon ? (size_t)(colon - L.api) : strlen(L.api);
-    if (hl >= sizeof L.host) hl = sizeof L.host - 1;
-    memcpy(L.host, L.api, hl);
-    snprintf(L.port, sizeof L.port, "%s", colon ? colon + 1 : "80");
+    rt_init(&L);
     const char *st = getenv("MCP_LAMBDA_STREAMING");
     L.streaming = st && *st && strcmp(st, "0");
     cur_rt = &L;
@@ -7007,14 +7006,7 @@ static int lambda_main(mcp_server *s) {
     char err[512];
     if (config_resolve(err, sizeof err)) { /* Lambda shows this to the first invocation */
         lrt L;
-        memset(&L, 0, sizeof L);
-        L.c.fd = -1;
-        L.api = getenv("AWS_LAMBDA_RUNTIME_API");
-        const char *colon = strrchr(L.api, ':');
-        size_t hl = colon ? (size_t)(colon - L.api) : strlen(L.api);
-        if (hl >= sizeof L.host) hl = sizeof L.host - 1;
-        memcpy(L.host, L.api, hl);
-        snprintf(L.port, sizeof L.port, "%s", colon ? colon + 1 : "80");
+        rt_init(&L);
         rt_post_error(&L, "init/error", "Runtime.ConfigurationError", err);
         return 1;
     }

@@ -1171,6 +1171,80 @@ char *mcp_json_write(const mcp_json *v, size_t *len) {
     return b.p;
 }
 
+/* A document of its own holding a copy of v (NULL for NULL). */
+static mcp_json_doc *json_copy(const mcp_json *v) {
+    if (!v) return NULL;
+    buf b = {0};
+    json_write_value(&b, v);
+    mcp_json_err e;
+    mcp_json_doc *d = b.oom ? NULL : json_parse_inplace(b.p, b.len, 0, &e);
+    if (d) d->own_text = 1; /* the text is the buffer's */
+    else buf_free(&b);
+    return d;
+}
+
+/*=== MARK: - 5. Request context (Private) ===*/
+
+/* The caller, as authentication found it (kind NULL when nothing was checked). */
+typedef struct {
+    const char *kind;           /* "key", "jwt", "gateway-jwt", "iam" */
+    char principal[256];
+    char scopes[512];           /* space-separated; "*" for callers trusted with every scope */
+    mcp_json_doc *claims;       /* verified JWT claims (owned) */
+    const mcp_json *gw_claims;  /* claims from an API Gateway JWT authorizer */
+    char missing_scope[256];    /* set when a tool needed a scope the caller lacks */
+} auth_ctx;
+
+/* A Lambda invocation, from the headers of GET /next. */
+typedef struct {
+    char id[128];               /* Lambda-Runtime-Aws-Request-Id */
+    char trace[512];            /* Lambda-Runtime-Trace-Id */
+    char deadline[24], arn[256], tenant[128];
+    char *client_context, *cognito; /* malloc'ed per event, may be large */
+} invocation;
+
+typedef struct watchdog watchdog;
+
+/* One request, from the transport that read it to the answer: what every layer between
+ * needs and nothing more. A transport owns one per connection or loop and resets it for
+ * each request, so its arena's first block is reused and memory stays flat. */
+typedef struct {
+    mcp_server *s;
+    const invocation *inv;      /* Lambda: the invocation; NULL elsewhere */
+    uint64_t deadline_ms;       /* Unix ms by which the answer is due; 0 when none */
+    watchdog *wd;               /* Lambda: answers for the request if the deadline comes first */
+    auth_ctx auth;              /* the caller */
+    int requests, errors;       /* JSON-RPC requests served and failed, for the metrics line */
+    char tool[128];             /* the tool called last */
+    arena a;                    /* memory that lives until the answer is sent */
+} req;
+
+static void req_init(req *r, mcp_server *s) {
+    memset(r, 0, sizeof *r);
+    r->s = s;
+}
+
+/* Ready r for the next request on the same connection or loop. */
+static void req_reset(req *r) {
+    mcp_json_free(r->auth.claims);
+    memset(&r->auth, 0, sizeof r->auth);
+    r->requests = r->errors = 0;
+    r->tool[0] = 0;
+    arena_reset(&r->a);
+}
+
+static void req_free(req *r) {
+    req_reset(r);
+    arena_free(&r->a);
+}
+
+/* The request this thread serves. This is the one thread-local: the outbound helpers
+ * (mcp_http_do, mcp_ssm_get, ...) take no call, yet must not run past the deadline of the
+ * request a handler serves; they read it here. Set by every transport around a request. */
+static _Thread_local req *cur_req;
+
+static uint64_t req_deadline(void) { return cur_req ? cur_req->deadline_ms : 0; }
+
 /*=== MARK: - 5. HTTP/1.1 messages (Private) ===*/
 /*
  * RFC 9112 framing for both sides: a head is parsed into slices of the receive buffer, a
@@ -2114,7 +2188,6 @@ static int url_parse(const char *url, url_parts *u) {
     return 0;
 }
 
-static int64_t deadline_left_ms(void);
 
 /* Take an idle pooled connection for key, or open a new one. */
 static outc *out_get(const url_parts *u, int timeout_ms, char *err, size_t errn, int *reused) {
@@ -2224,8 +2297,11 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
     }
     const char *method = rq->method ? rq->method : "GET";
     int64_t timeout = rq->timeout_ms > 0 ? rq->timeout_ms : 10000;
-    int64_t left = deadline_left_ms() - 500; /* leave time to answer before Lambda stops us */
-    if (left < timeout) timeout = left;
+    uint64_t deadline = req_deadline();
+    if (deadline) { /* leave time to answer before Lambda stops us */
+        int64_t left = (int64_t)deadline - (int64_t)now_ms() - 500;
+        if (left < timeout) timeout = left;
+    }
     if (timeout < 1) { snprintf(rs->error, sizeof rs->error, "no time left before the invocation deadline"); return -1; }
     size_t max = rq->max_response ? rq->max_response : (size_t)16 << 20;
     buf req = {0};
@@ -3268,12 +3344,8 @@ enum {
 #define LAT_BUCKETS 24
 typedef struct { uint64_t count, errors, total_us; uint32_t hist[LAT_BUCKETS]; } stat;
 
-static const char *const stat_methods[] = {
-    "initialize", "ping", "server/discover", "tools/list", "tools/call", "resources/list",
-    "resources/templates/list", "resources/read", "resources/subscribe", "resources/unsubscribe",
-    "prompts/list", "prompts/get", "completion/complete", "logging/setLevel", "other",
-};
-#define N_STAT_METHODS (sizeof stat_methods / sizeof stat_methods[0])
+/* Counter slots: one per entry of the method table (see Dispatch) and one for the rest. */
+#define MAX_METHODS 24
 
 typedef struct {
     char *name;
@@ -3320,12 +3392,21 @@ typedef struct waiter {
 
 typedef struct session {
     struct session *next;
-    char id[40];
+    char id[36];           /* SESSION_ID_LEN and a NUL */
     int era;
     int level;             /* logging threshold, index into log_levels */
-    char *caps;            /* client capabilities, JSON text */
+    mcp_json_doc *caps;    /* client capabilities, as initialize declared them */
     uint64_t last_used;
+    int refs;              /* requests using it now; a dropped session is freed after the last */
+    int dropped;
 } session;
+
+/* What a transport knows of a message's session before reading the message. */
+typedef struct {
+    int era;               /* the session's era, or the transport's default */
+    const mcp_json *caps;  /* the session's client capabilities (NULL: none declared) */
+    int level;             /* its log threshold */
+} sess_view;
 
 struct mcp_server {
     char *name, *version, *title, *instructions;
@@ -3339,7 +3420,7 @@ struct mcp_server {
     waiter *waiters;
     unsigned long long seq; /* server-to-client request ids */
     pthread_mutex_t mlock;  /* guards the counters below */
-    stat mstat[N_STAT_METHODS];
+    stat mstat[MAX_METHODS];
     uint64_t started_us, http_requests, http_errors;
     health_check *checks; int nchecks;
     int stateless;          /* no session table (Lambda): ids are self-describing */
@@ -3348,6 +3429,7 @@ struct mcp_server {
 static const char *const log_levels[] = {
     "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency",
 };
+#define LEVEL_OFF ((int)COUNT(log_levels)) /* above every level: no log notifications */
 static int level_find(const char *s) {
     for (int i = 0; s && i < (int)COUNT(log_levels); i++) if (!strcmp(log_levels[i], s)) return i;
     return -1;
@@ -3536,34 +3618,23 @@ static int server_check(mcp_server *s) {
     return ok;
 }
 
-/* What one Lambda invocation did, for its metrics line (NULL outside the Lambda loop). */
-/* The Lambda deadline watchdog's view of the invocation in progress (see lambda_watchdog). */
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int armed;              /* an invocation is in progress */
-    int answered;           /* its answer was claimed, by the loop or the watchdog */
-    uint64_t deadline;      /* Unix ms */
-    int kind, multi;        /* the event's shape, once decoded (-1 before) */
-    char id[128];           /* the invocation's request id */
-    char rpc_id[128];       /* the JSON-RPC id being served, as JSON text */
-} watchdog;
-
-typedef struct { int requests, errors; char tool[128]; watchdog *wd; } inv_stats;
-static _Thread_local inv_stats *cur_inv;
 
 /* One JSON-RPC request being served. The transport fills the sinks. */
 typedef struct rpc rpc;
+/* A request that failed: its JSON-RPC error code, message and data (JSON text). */
+typedef struct rpc_fail { int code; buf msg, data; } rpc_fail;
+static void wd_serving(watchdog *w, const mcp_json *id);
 struct rpc {
     mcp_server *s;
-    arena *a;
+    req *r;                   /* the request context */
+    const char *method;
     int era;
     session *sess;            /* NULL when stateless */
+    sess_view *view;          /* the session as the transport saw it (NULL: none) */
     const mcp_json *id;       /* request id; NULL for notifications */
     const mcp_json *params;
     const mcp_json *meta;     /* params._meta */
     const mcp_json *caps;     /* client capabilities (this request's, or the session's) */
-    mcp_json_doc *caps_doc;   /* when they came from the session */
     int level;                /* logging threshold */
     /* Send a message (notification or request) to the client now; 0 on success. NULL when
      * the transport has no channel for it. */
@@ -3884,8 +3955,7 @@ static int template_match(const char *tmpl, const char *uri, mcp_json_doc **vars
 }
 
 static void state_verify(mcp_call *c, const mcp_json *st);
-typedef struct rpc_fail rpc_fail;
-static int auth_tool_scopes(const mcp_tool *t, rpc_fail *f);
+static int auth_tool_scopes(const mcp_tool *t, auth_ctx *a, rpc_fail *f);
 static int call_input_required(rpc *x, jw *w, mcp_call *c);
 
 static void call_init(mcp_call *c, rpc *x, int kind, const char *name, void *data) {
@@ -3979,7 +4049,7 @@ static void server_info(rpc *x, jw *w) {
     if (x->s->instructions) { jw_key(w, "instructions"); jw_str(w, x->s->instructions); }
 }
 
-static void m_tools_list(rpc *x, jw *w, int *err, buf *why) {
+static void m_tools_list(rpc *x, jw *w, rpc_fail *f) {
     mcp_server *s = x->s;
     int64_t start = 0;
     const mcp_json *cur = mcp_json_get(x->params, "cursor");
@@ -3987,7 +4057,11 @@ static void m_tools_list(rpc *x, jw *w, int *err, buf *why) {
         const char *cs = mcp_json_str(cur);
         char *end = NULL;
         if (cs) start = strtoll(cs, &end, 10);
-        if (!cs || !*cs || *end || start < 0 || start > s->ntools) { *err = RPC_BAD_PARAMS; return; }
+        if (!cs || !*cs || *end || start < 0 || start > s->ntools) {
+            f->code = RPC_BAD_PARAMS;
+            buf_puts(&f->msg, "Invalid params: unknown cursor");
+            return;
+        }
     }
     jw_key(w, "tools");
     jw_arr(w);
@@ -3995,7 +4069,7 @@ static void m_tools_list(rpc *x, jw *w, int *err, buf *why) {
     for (i = (int)start; i < s->ntools && i < start + MCP_PAGE_SIZE; i++) {
         mcp_tool *t = s->tools[i];
         const char *e = tool_prepare(t);
-        if (e) { *err = RPC_INTERNAL; buf_printf(why, "tool %s: %s", t->name, e); return; }
+        if (e) { f->code = RPC_INTERNAL; buf_printf(&f->msg, "tool %s: %s", t->name, e); return; }
         jw_obj(w);
         jw_key(w, "name"); jw_str(w, t->name);
         if (t->title && x->era >= ERA_2025_06_18) { jw_key(w, "title"); jw_str(w, t->title); }
@@ -4015,8 +4089,6 @@ static mcp_tool *tool_find(mcp_server *s, const char *name) {
     return NULL;
 }
 
-/* Write an error response for a failed call. */
-struct rpc_fail { int code; buf msg, data; };
 
 static void fail_uri(rpc_fail *f, const char *uri) {
     f->data.len = 0;
@@ -4034,7 +4106,7 @@ static void m_tools_call(rpc *x, jw *w, rpc_fail *f) {
     mcp_tool *t = tool_find(x->s, name);
     if (!t) { f->code = RPC_BAD_PARAMS; buf_printf(&f->msg, "Unknown tool: %s", name); return; }
     x->tool = t;
-    if (auth_tool_scopes(t, f)) return;
+    if (auth_tool_scopes(t, &x->r->auth, f)) return;
     const char *perr = tool_prepare(t);
     if (perr) { f->code = RPC_INTERNAL; buf_printf(&f->msg, "tool %s: %s", name, perr); return; }
     const mcp_json *args = mcp_json_get(x->params, "arguments");
@@ -4303,7 +4375,7 @@ static void state_verify(mcp_call *c, const mcp_json *st) {
     const char *dot = MCP_JSON_TYPE(st) == MCP_JSON_STRING ? strrchr(st->s, '.') : NULL;
     if (dot && strlen(dot + 1) == 64) {
         size_t n = (size_t)(dot - st->s);
-        char *payload = arena_alloc(c->x->a, n + 4);
+        char *payload = arena_alloc(&c->x->r->a, n + 4);
         long k = payload ? base64_decode(st->s, n, (unsigned char *)payload) : -1;
         if (k >= 0) {
             char hex[65];
@@ -4442,8 +4514,124 @@ static void fail_from_call(rpc_fail *f, mcp_call *c) {
     buf_put(&f->data, c->fail_data.p, c->fail_data.len);
 }
 
+static void m_initialize(rpc *x, jw *w, rpc_fail *f) {
+    (void)f; /* the era was picked by era_resolve */
+    jw_key(w, "protocolVersion"); jw_str(w, era_names[x->era]);
+    jw_key(w, "capabilities"); server_caps(x, w);
+    server_info(x, w);
+}
+
+static void m_ping(rpc *x, jw *w, rpc_fail *f) { (void)x; (void)w; (void)f; }
+
+static void m_discover(rpc *x, jw *w, rpc_fail *f) {
+    (void)f;
+    jw_key(w, "supportedVersions");
+    jw_arr(w);
+    for (int i = ERA_COUNT - 1; i >= 0; i--) jw_str(w, era_names[i]);
+    jw_end_arr(w);
+    jw_key(w, "capabilities"); server_caps(x, w);
+    if (x->s->instructions) { jw_key(w, "instructions"); jw_str(w, x->s->instructions); }
+    jw_key(w, "_meta"); jw_obj(w);
+    jw_key(w, "io.modelcontextprotocol/serverInfo"); jw_obj(w);
+    jw_key(w, "name"); jw_str(w, x->s->name);
+    if (x->s->title) { jw_key(w, "title"); jw_str(w, x->s->title); }
+    jw_key(w, "version"); jw_str(w, x->s->version);
+    jw_end_obj(w); jw_end_obj(w);
+    result_cache(x, w);
+}
+
+static void m_subscribe(rpc *x, jw *w, rpc_fail *f) {
+    (void)w;
+    if (!mcp_json_str(mcp_json_get(x->params, "uri"))) {
+        f->code = RPC_BAD_PARAMS;
+        buf_printf(&f->msg, "%s: params.uri must be a string", x->method);
+    }
+}
+
+static void m_set_level(rpc *x, jw *w, rpc_fail *f) {
+    (void)w;
+    int lv = level_find(mcp_json_str(mcp_json_get(x->params, "level")));
+    if (lv < 0) { f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "logging/setLevel: unknown level"); return; }
+    x->level = lv;
+    if (x->view) x->view->level = lv; /* later requests of the same batch or stream */
+    if (x->sess) { /* kept for the session's later requests */
+        pthread_mutex_lock(&x->s->lock);
+        x->sess->level = lv;
+        pthread_mutex_unlock(&x->s->lock);
+    }
+}
+
+static void m_resources_list_fixed(rpc *x, jw *w, rpc_fail *f) { (void)f; m_resources_list(x, w, 0); }
+static void m_resources_templates(rpc *x, jw *w, rpc_fail *f) { (void)f; m_resources_list(x, w, 1); }
+static void m_prompts_list_all(rpc *x, jw *w, rpc_fail *f) { (void)f; m_prompts_list(x, w); }
+
+/* Every method, with the eras it exists in. The index is the method's slot in the
+ * server's counters (/metrics); unknown methods count under the last slot, "other".
+ * A request for a method outside its eras is -32601, as for one that never existed. */
+static const struct method {
+    const char *name;
+    unsigned char from, to;     /* first and last era */
+    void (*fn)(rpc *x, jw *w, rpc_fail *f);
+} methods[] = {
+    {"initialize", ERA_2024_11_05, ERA_2025_11_25, m_initialize},
+    {"ping", ERA_2024_11_05, ERA_2025_11_25, m_ping},
+    {"server/discover", ERA_2024_11_05, ERA_LATEST, m_discover},
+    {"tools/list", ERA_2024_11_05, ERA_LATEST, m_tools_list},
+    {"tools/call", ERA_2024_11_05, ERA_LATEST, m_tools_call},
+    {"resources/list", ERA_2024_11_05, ERA_LATEST, m_resources_list_fixed},
+    {"resources/templates/list", ERA_2024_11_05, ERA_LATEST, m_resources_templates},
+    {"resources/read", ERA_2024_11_05, ERA_LATEST, m_resources_read},
+    {"resources/subscribe", ERA_2024_11_05, ERA_2025_11_25, m_subscribe},
+    {"resources/unsubscribe", ERA_2024_11_05, ERA_2025_11_25, m_subscribe},
+    {"prompts/list", ERA_2024_11_05, ERA_LATEST, m_prompts_list_all},
+    {"prompts/get", ERA_2024_11_05, ERA_LATEST, m_prompts_get},
+    {"completion/complete", ERA_2024_11_05, ERA_LATEST, m_complete},
+    {"logging/setLevel", ERA_2024_11_05, ERA_2025_11_25, m_set_level},
+    /* a notification, never a request; listed so that 2026-07-28 can say it was removed */
+    {"notifications/initialized", ERA_2024_11_05, ERA_2025_11_25, NULL},
+};
+_Static_assert(COUNT(methods) < MAX_METHODS, "MAX_METHODS counts the method table and one more slot");
+#define M_OTHER COUNT(methods)
+
+static const char *method_name(size_t i) { return i < M_OTHER ? methods[i].name : "other"; }
+
+static size_t method_find(const char *name) {
+    size_t i = 0;
+    while (i < COUNT(methods) && strcmp(methods[i].name, name)) i++;
+    return i;
+}
+
+/* The era of one message, and the client's capabilities and log threshold that go with it.
+ * A 2026-07-28 request names its era in _meta (and carries its capabilities there);
+ * initialize proposes one (answered with the latest session era when it proposes an era
+ * this server does not know); anything else is in the session's era (sv). */
+static void era_resolve(rpc *x, const mcp_json *msg, const sess_view *sv) {
+    const mcp_json *params = mcp_json_get(msg, "params");
+    const mcp_json *meta = mcp_json_get(params, "_meta");
+    const mcp_json *mv = mcp_json_get(meta, META_VERSION);
+    if (mcp_json_str(mv)) {
+        int era = era_find(mv->s, mv->len);
+        x->era = era < 0 ? ERA_LATEST : era;
+        x->caps = mcp_json_get(meta, META_CAPS);
+        const char *lv = mcp_json_str(mcp_json_get(meta, "io.modelcontextprotocol/logLevel"));
+        x->level = lv && level_find(lv) >= 0 ? level_find(lv) : LEVEL_OFF;
+        x->sess = NULL;
+        return;
+    }
+    x->era = sv->era;
+    x->caps = sv->caps;
+    x->level = sv->level;
+    const char *m = mcp_json_str(mcp_json_get(msg, "method"));
+    if (m && !strcmp(m, "initialize")) {
+        const char *pv = mcp_json_str(mcp_json_get(params, "protocolVersion"));
+        int e = pv ? era_find(pv, strlen(pv)) : -1;
+        x->era = e < 0 || e > ERA_LATEST_SESSION ? ERA_LATEST_SESSION : e;
+        x->caps = mcp_json_get(params, "capabilities");
+    }
+}
+
 /* Dispatch one JSON-RPC message that is not a response. Writes the response to out unless
- * the message is a notification. */
+ * the message is a notification; returns the JSON-RPC error code, or 0. */
 static int rpc_dispatch(rpc *x, const mcp_json *msg, buf *out) {
     jw w = {out, 0};
     const mcp_json *id = mcp_json_get(msg, "id");
@@ -4464,76 +4652,26 @@ static int rpc_dispatch(rpc *x, const mcp_json *msg, buf *out) {
         if (id) rpc_error(out, id, RPC_BAD_PARAMS, "Invalid params: params must be an object");
         return RPC_BAD_PARAMS;
     }
+    if (!id) return 0; /* notifications: nothing to answer */
     uint64_t t0 = mono_us();
-    if (cur_inv && cur_inv->wd && id) { /* the watchdog answers for this id if time runs out */
-        buf t = {0};
-        json_write_value(&t, id);
-        pthread_mutex_lock(&cur_inv->wd->mu);
-        snprintf(cur_inv->wd->rpc_id, sizeof cur_inv->wd->rpc_id, "%s", t.len < 120 ? t.p : "null");
-        pthread_mutex_unlock(&cur_inv->wd->mu);
-        buf_free(&t);
-    }
+    if (x->r->wd) wd_serving(x->r->wd, id);
     x->id = id;
+    x->method = method;
     x->params = params ? params : empty_object();
     x->meta = mcp_json_get(params, "_meta");
-    if (!id) return 0; /* notifications: nothing to answer */
-    int legacy = x->era < ERA_2026_07_28;
     rpc_fail f;
     memset(&f, 0, sizeof f);
     rpc_head(&w, id);
     size_t mark = out->len;
     jw_key(&w, "result");
     jw_obj(&w);
-    if (!strcmp(method, "initialize") && legacy) {
-        const char *pv = mcp_json_str(mcp_json_get(x->params, "protocolVersion"));
-        int e = pv ? era_find(pv, strlen(pv)) : -1;
-        if (e < 0 || e > ERA_LATEST_SESSION) e = ERA_LATEST_SESSION;
-        x->era = e;
-        jw_key(&w, "protocolVersion"); jw_str(&w, era_names[e]);
-        jw_key(&w, "capabilities"); server_caps(x, &w);
-        server_info(x, &w);
-    } else if (!strcmp(method, "ping") && legacy) {
-    } else if (!strcmp(method, "server/discover")) {
-        jw_key(&w, "supportedVersions");
-        jw_arr(&w);
-        for (int i = ERA_COUNT - 1; i >= 0; i--) jw_str(&w, era_names[i]);
-        jw_end_arr(&w);
-        jw_key(&w, "capabilities"); server_caps(x, &w);
-        if (x->s->instructions) { jw_key(&w, "instructions"); jw_str(&w, x->s->instructions); }
-        jw_key(&w, "_meta"); jw_obj(&w);
-        jw_key(&w, "io.modelcontextprotocol/serverInfo"); jw_obj(&w);
-        jw_key(&w, "name"); jw_str(&w, x->s->name);
-        if (x->s->title) { jw_key(&w, "title"); jw_str(&w, x->s->title); }
-        jw_key(&w, "version"); jw_str(&w, x->s->version);
-        jw_end_obj(&w); jw_end_obj(&w);
-        result_cache(x, &w);
-    } else if (!strcmp(method, "tools/list")) {
-        int err = 0;
-        m_tools_list(x, &w, &err, &f.msg);
-        if (err) { f.code = err; if (err == RPC_BAD_PARAMS) buf_puts(&f.msg, "Invalid params: unknown cursor"); }
-    } else if (!strcmp(method, "tools/call")) {
-        m_tools_call(x, &w, &f);
-    } else if (!strcmp(method, "resources/list")) {
-        m_resources_list(x, &w, 0);
-    } else if (!strcmp(method, "resources/templates/list")) {
-        m_resources_list(x, &w, 1);
-    } else if (!strcmp(method, "resources/read")) {
-        m_resources_read(x, &w, &f);
-    } else if ((!strcmp(method, "resources/subscribe") || !strcmp(method, "resources/unsubscribe")) && legacy) {
-        if (!mcp_json_str(mcp_json_get(x->params, "uri"))) { f.code = RPC_BAD_PARAMS; buf_printf(&f.msg, "%s: params.uri must be a string", method); }
-    } else if (!strcmp(method, "prompts/list")) {
-        m_prompts_list(x, &w);
-    } else if (!strcmp(method, "prompts/get")) {
-        m_prompts_get(x, &w, &f);
-    } else if (!strcmp(method, "completion/complete")) {
-        m_complete(x, &w, &f);
-    } else if (!strcmp(method, "logging/setLevel") && legacy) {
-        int lv = level_find(mcp_json_str(mcp_json_get(x->params, "level")));
-        if (lv < 0) { f.code = RPC_BAD_PARAMS; buf_puts(&f.msg, "logging/setLevel: unknown level"); }
-        else { x->level = lv; if (x->sess) x->sess->level = lv; }
+    size_t mi = method_find(method);
+    if (mi < M_OTHER && methods[mi].fn && x->era >= methods[mi].from && x->era <= methods[mi].to) {
+        methods[mi].fn(x, &w, &f);
     } else {
         f.code = RPC_NO_METHOD;
         buf_printf(&f.msg, "Method not found: %s", method);
+        if (mi < M_OTHER && x->era > methods[mi].to) buf_printf(&f.msg, " (removed in protocol version %s)", era_names[methods[mi].to + 1]);
     }
     if (f.code) {
         out->len = mark;
@@ -4548,18 +4686,80 @@ static int rpc_dispatch(rpc *x, const mcp_json *msg, buf *out) {
     buf_free(&f.msg);
     buf_free(&f.data);
     uint64_t us = mono_us() - t0;
-    size_t mi = 0;
-    while (mi < N_STAT_METHODS - 1 && strcmp(stat_methods[mi], method)) mi++;
+    int failed = f.code || x->tool_error;
     pthread_mutex_lock(&x->s->mlock);
-    stat_add(&x->s->mstat[mi], us, f.code);
-    if (x->tool) stat_add(&x->tool->st, us, f.code || x->tool_error);
+    stat_add(&x->s->mstat[mi], us, failed);
+    if (x->tool) stat_add(&x->tool->st, us, failed);
     pthread_mutex_unlock(&x->s->mlock);
-    if (cur_inv) {
-        cur_inv->requests++;
-        cur_inv->errors += f.code || x->tool_error;
-        if (x->tool) snprintf(cur_inv->tool, sizeof cur_inv->tool, "%s", x->tool->name);
-    }
+    x->r->requests++;
+    x->r->errors += failed;
+    if (x->tool) snprintf(x->r->tool, sizeof x->r->tool, "%s", x->tool->name);
     return f.code;
+}
+
+/* A response (from the client to the server's own request), not a request. */
+static int is_response(const mcp_json *m) {
+    return MCP_JSON_TYPE(m) == MCP_JSON_OBJECT && !mcp_json_get(m, "method") &&
+           (mcp_json_get(m, "result") || mcp_json_get(m, "error"));
+}
+
+/* The one loop over a JSON-RPC message or batch, for every transport. Requests are
+ * dispatched in order with the era era_resolve picks for each, their answers joined with
+ * commas in out; responses (the client answering the server) go to tx->response;
+ * notifications need no answer. tx->initialized runs after a successful initialize.
+ * Returns the number of answers written. */
+typedef struct rpc_tx {
+    /* the rpc every request starts from: s, r, emit, await, tx, sess */
+    rpc proto;
+    sess_view view;
+    void (*response)(struct rpc_tx *t, const mcp_json *msg);
+    void (*initialized)(struct rpc_tx *t, rpc *x);
+    void *ctx;
+    int requests;               /* requests among the messages */
+    int code;                   /* the JSON-RPC error code of the last one, or 0 */
+} rpc_tx;
+
+static int rpc_serve(rpc_tx *t, const mcp_json *root, buf *out) {
+    int batch = MCP_JSON_TYPE(root) == MCP_JSON_ARRAY, n = 0;
+    mcp_json_iter it = mcp_json_iterate(root);
+    const mcp_json *msg = batch ? mcp_json_iter_next(&it, NULL) : root;
+    for (; msg; msg = batch ? mcp_json_iter_next(&it, NULL) : NULL) {
+        if (MCP_JSON_TYPE(msg) != MCP_JSON_OBJECT) {
+            if (n++) buf_putc(out, ',');
+            rpc_error(out, NULL, RPC_INVALID, "Invalid Request: expected a JSON-RPC message object");
+            continue;
+        }
+        if (is_response(msg)) { if (t->response) t->response(t, msg); continue; }
+        if (!mcp_json_get(msg, "id")) continue; /* notifications (cancellation included: calls run to the end) */
+        t->requests++;
+        rpc x = t->proto;
+        era_resolve(&x, msg, &t->view);
+        if (n++) buf_putc(out, ',');
+        int code = t->code = rpc_dispatch(&x, msg, out);
+        const char *m = mcp_json_str(mcp_json_get(msg, "method"));
+        if (!code && t->initialized && x.era < ERA_2026_07_28 && !strcmp(m, "initialize")) t->initialized(t, &x);
+    }
+    return n;
+}
+
+/* Requests without a session or a back channel (direct invocations, POST /tools/NAME,
+ * `call`): the latest session era unless a message says otherwise, no log messages. */
+static int rpc_serve_plain(req *r, const mcp_json *root, buf *out) {
+    rpc_tx t;
+    memset(&t, 0, sizeof t);
+    t.proto.s = r->s;
+    t.proto.r = r;
+    t.view.era = ERA_LATEST_SESSION;
+    t.view.level = LEVEL_OFF;
+    return rpc_serve(&t, root, out);
+}
+
+/* Batches exist in 2025-03-26 only: NULL when root may be served, else why not. */
+static const char *batch_refused(const mcp_json *root, int era) {
+    if (MCP_JSON_TYPE(root) != MCP_JSON_ARRAY) return NULL;
+    if (!root->len) return "Invalid Request: empty batch";
+    if (era != ERA_2025_03_26) return "Invalid Request: batches are only accepted in protocol version 2025-03-26";
+    return NULL;
 }
 
 /*=== MARK: - 11. Streamable HTTP (Private) ===*/
@@ -4669,8 +4869,17 @@ static int sse_put(hres *r, const char *json, size_t n) {
 static int http_emit(rpc *x, const char *json, size_t n) { return sse_put(x->tx, json, n); }
 
 /* Sessions (serve). Ids are 32 random hex digits; on Lambda, where a sandbox cannot know
- * its peers' sessions, the id carries its era instead ("e3-<hex>") and no table is kept. */
+ * its peers' sessions, the id carries its era instead ("e3-<hex>") and no table is kept.
+ * All of these are called with s->lock held. A request holds its session (refs) while it
+ * runs, so a DELETE or an eviction meanwhile only unlinks it. */
 #define MAX_SESSIONS 1024
+#define SESSION_ID_LEN 35 /* "e3-" and 32 hex digits on Lambda; 32 hex digits in serve */
+
+static void session_free(session *e) {
+    mcp_json_doc *c = e->caps;
+    free(e);
+    mcp_json_free(c);
+}
 
 static session *session_find(mcp_server *s, slice id) {
     for (session *e = s->sessions; e; e = e->next)
@@ -4680,7 +4889,17 @@ static session *session_find(mcp_server *s, slice id) {
 
 static void session_drop(mcp_server *s, session *e) {
     for (session **pp = &s->sessions; *pp; pp = &(*pp)->next)
-        if (*pp == e) { *pp = e->next; s->nsessions--; free(e->caps); free(e); return; }
+        if (*pp == e) {
+            *pp = e->next;
+            s->nsessions--;
+            e->dropped = 1;
+            if (!e->refs) session_free(e);
+            return;
+        }
+}
+
+static void session_release(session *e) {
+    if (--e->refs == 0 && e->dropped) session_free(e);
 }
 
 static session *session_new(mcp_server *s, int era, const mcp_json *caps) {
@@ -4694,7 +4913,7 @@ static session *session_new(mcp_server *s, int era, const mcp_json *caps) {
     random_hex(e->id, 16);
     e->era = era;
     e->level = 0;
-    e->caps = caps ? mcp_json_write(caps, NULL) : NULL;
+    e->caps = json_copy(caps);
     e->last_used = mono_us();
     e->next = s->sessions;
     s->sessions = e;
@@ -4740,10 +4959,6 @@ static int waiter_answer(mcp_server *s, session *sess, const mcp_json *msg) {
     return 0;
 }
 
-static int is_response(const mcp_json *m) {
-    return MCP_JSON_TYPE(m) == MCP_JSON_OBJECT && !mcp_json_get(m, "method") &&
-           (mcp_json_get(m, "result") || mcp_json_get(m, "error"));
-}
 
 /* Host header allowed for a local server: localhost names on any port. */
 static int host_allowed(slice h) {
@@ -4840,54 +5055,31 @@ static int is_stateless_msg(const hreq *rq, const mcp_json *msg) {
     return mcp_json_get(meta, META_VERSION) || mcp_json_get(meta, META_CAPS);
 }
 
-static void rpc_init(rpc *x, mcp_server *s, arena *a, hres *rs) {
-    memset(x, 0, sizeof *x);
-    x->s = s;
-    x->a = a;
-    x->tx = rs;
-    x->emit = http_emit;
+/* The rpc every request of one HTTP POST starts from. */
+static void http_tx(rpc_tx *t, req *r, hres *rs) {
+    memset(t, 0, sizeof *t);
+    t->proto.s = r->s;
+    t->proto.r = r;
+    t->proto.tx = rs;
+    t->proto.emit = http_emit;
+    t->proto.view = &t->view;
 }
 
-/* A 2026-07-28 request carries its era and the client's capabilities in params._meta and
- * asks for no log messages unless it names a level. Returns 1 when msg is such a request. */
-static int rpc_meta_era(rpc *x, const mcp_json *msg) {
-    const mcp_json *meta = mcp_json_get(mcp_json_get(msg, "params"), "_meta");
-    const mcp_json *mv = mcp_json_get(meta, META_VERSION);
-    if (!mcp_json_str(mv)) return 0;
-    int era = era_find(mv->s, mv->len);
-    x->era = era < 0 ? ERA_LATEST : era;
-    x->caps = mcp_json_get(meta, META_CAPS);
-    const char *lv = mcp_json_str(mcp_json_get(meta, "io.modelcontextprotocol/logLevel"));
-    x->level = lv && level_find(lv) >= 0 ? level_find(lv) : 99;
-    return 1;
-}
-
-/* Methods the 2026-07-28 era removed. */
-static int removed_2026(const char *m) {
-    return !strcmp(m, "initialize") || !strcmp(m, "ping") || !strcmp(m, "logging/setLevel") ||
-           !strcmp(m, "resources/subscribe") || !strcmp(m, "resources/unsubscribe") ||
-           !strcmp(m, "notifications/initialized");
-}
-
-/* Answer the final JSON-RPC response: on the stream if one was started, else as JSON. */
-static void res_final(hres *rs, buf *out, int is_batch, int n) {
+/* The answer (out, a batch's already opened with '['): on the stream if one was started,
+ * else as the JSON body, where it moves without a copy. */
+static void res_final(hres *rs, buf *out, int batch) {
+    if (batch) buf_putc(out, ']');
     if (!rs->sse) {
         rs->status = 200;
         rs->ctype = "application/json";
-        rs->body.len = 0;
-        if (is_batch && n) buf_putc(&rs->body, '[');
-        buf_put(&rs->body, out->p, out->len);
-        if (is_batch && n) buf_putc(&rs->body, ']');
+        buf_free(&rs->body);
+        rs->body = *out;
+        memset(out, 0, sizeof *out);
         return;
     }
-    /* out holds one or more responses separated by commas: one event each */
-    if (!is_batch) { sse_put(rs, out->p, out->len); return; }
-    mcp_json_err e;
-    buf tmp = {0};
-    buf_putc(&tmp, '[');
-    buf_put(&tmp, out->p, out->len);
-    buf_putc(&tmp, ']');
-    mcp_json_doc *d = mcp_json_parse(tmp.p, tmp.len, 0, &e);
+    if (!batch) { sse_put(rs, out->p, out->len); return; }
+    mcp_json_err e; /* one event per response */
+    mcp_json_doc *d = mcp_json_parse(out->p, out->len, 0, &e);
     mcp_json_iter it = mcp_json_iterate(mcp_json_root(d));
     const mcp_json *m;
     while ((m = mcp_json_iter_next(&it, NULL))) {
@@ -4896,10 +5088,11 @@ static void res_final(hres *rs, buf *out, int is_batch, int n) {
         free(t);
     }
     mcp_json_free(d);
-    buf_free(&tmp);
 }
 
-static void http_stateless(mcp_server *s, const hreq *rq, hres *rs, arena *a, const mcp_json *msg) {
+/* A POST of the 2026-07-28 era: one request that says everything about itself. */
+static void http_stateless(req *r, const hreq *rq, hres *rs, const mcp_json *msg) {
+    mcp_server *s = r->s;
     const mcp_json *id = mcp_json_get(msg, "id");
     if (id && MCP_JSON_TYPE(id) != MCP_JSON_STRING && MCP_JSON_TYPE(id) != MCP_JSON_NUMBER) {
         res_rpc_error(rs, 400, NULL, RPC_INVALID, "Invalid Request: id must be a string or a number");
@@ -4968,40 +5161,57 @@ static void http_stateless(mcp_server *s, const hreq *rq, hres *rs, arena *a, co
         }
     }
     if (!id) { rs->status = 202; return; }
-    if (removed_2026(method)) {
-        buf m = {0};
-        buf_printf(&m, "Method not found: %s (removed in protocol version 2026-07-28)", method);
-        res_rpc_error(rs, 404, id, RPC_NO_METHOD, m.p);
-        buf_free(&m);
-        return;
-    }
-    rpc x;
-    rpc_init(&x, s, a, rs);
-    rpc_meta_era(&x, msg); /* era, capabilities and log level, as checked above */
+    rpc_tx t;
+    http_tx(&t, r, rs);
     buf out = {0};
-    int code = rpc_dispatch(&x, msg, &out);
-    res_final(rs, &out, 0, 1);
+    rpc_serve(&t, msg, &out); /* era, capabilities and log level from _meta, as checked above */
+    res_final(rs, &out, 0);
     if (!rs->sse) { /* errors with their own HTTP status in this era */
-        if (code == RPC_NO_METHOD) rs->status = 404;
-        else if (code == MCP_E_HEADER_MISMATCH || code == MCP_E_MISSING_CAPABILITY || code == MCP_E_UNSUPPORTED_VERSION)
+        if (t.code == RPC_NO_METHOD) rs->status = 404;
+        else if (t.code == MCP_E_HEADER_MISMATCH || t.code == MCP_E_MISSING_CAPABILITY || t.code == MCP_E_UNSUPPORTED_VERSION)
             rs->status = 400;
     }
     buf_free(&out);
 }
 
-static void http_session(mcp_server *s, const hreq *rq, hres *rs, arena *a, const mcp_json *root) {
+static void http_session_response(rpc_tx *t, const mcp_json *msg) {
+    mcp_server *s = t->proto.s;
+    pthread_mutex_lock(&s->lock);
+    waiter_answer(s, t->proto.sess, msg);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* initialize answered: the session's id goes back in Mcp-Session-Id. */
+static void http_session_created(rpc_tx *t, rpc *x) {
+    hres *rs = t->proto.tx;
+    mcp_server *s = x->s;
+    if (s->stateless) {
+        char id[SESSION_ID_LEN + 1];
+        id[0] = 'e'; id[1] = (char)('0' + x->era); id[2] = '-';
+        random_hex(id + 3, 16);
+        res_header(rs, "Mcp-Session-Id", "%s", id);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    session *ns = session_new(s, x->era, x->caps);
+    if (ns) res_header(rs, "Mcp-Session-Id", "%s", ns->id);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* A POST of the eras with sessions (2024-11-05 to 2025-11-25). */
+static void http_session(req *r, const hreq *rq, hres *rs, const mcp_json *root) {
+    mcp_server *s = r->s;
     int batch = MCP_JSON_TYPE(root) == MCP_JSON_ARRAY;
     slice sid = req_header(rq, "mcp-session-id");
     slice pv = req_header(rq, "mcp-protocol-version");
-    const mcp_json *first = batch ? mcp_json_at(root, 0) : root;
-    const char *m0 = mcp_json_str(mcp_json_get(first, "method"));
+    const char *m0 = mcp_json_str(mcp_json_get(root, "method"));
     int is_init = !batch && m0 && !strcmp(m0, "initialize");
     if (batch && !root->len) { res_rpc_error(rs, 400, NULL, RPC_INVALID, "Invalid Request: empty batch"); return; }
     if (MCP_JSON_TYPE(root) != MCP_JSON_OBJECT && !batch) {
         res_rpc_error(rs, 400, NULL, RPC_INVALID, "Invalid Request: expected a JSON-RPC message object");
         return;
     }
-    session *sess = NULL, tmp_sess;
+    session *sess = NULL, lambda_sess;
     int era = ERA_2025_03_26;
     if (pv.p) {
         era = era_find(pv.p, pv.n);
@@ -5013,105 +5223,58 @@ static void http_session(mcp_server *s, const hreq *rq, hres *rs, arena *a, cons
             return;
         }
     }
+    rpc_tx t;
+    http_tx(&t, r, rs);
     if (!is_init) {
         if (!sid.p) {
             res_rpc_error(rs, 400, NULL, RPC_INVALID, "Bad Request: Mcp-Session-Id header is required");
             return;
         }
         if (s->stateless) { /* "e<era>-<hex>" */
-            if (sid.n != 35 || sid.p[0] != 'e' || sid.p[2] != '-' || sid.p[1] < '0' || sid.p[1] > '3') {
+            if (sid.n != SESSION_ID_LEN || sid.p[0] != 'e' || sid.p[2] != '-' || sid.p[1] < '0' || sid.p[1] > '0' + ERA_LATEST_SESSION) {
                 res_rpc_error(rs, 404, NULL, RPC_INVALID, "Session not found");
                 return;
             }
-            memset(&tmp_sess, 0, sizeof tmp_sess);
-            memcpy(tmp_sess.id, sid.p, sid.n);
-            tmp_sess.era = sid.p[1] - '0';
-            sess = &tmp_sess;
+            memset(&lambda_sess, 0, sizeof lambda_sess);
+            memcpy(lambda_sess.id, sid.p, sid.n);
+            lambda_sess.era = sid.p[1] - '0';
+            sess = &lambda_sess;
         } else {
-            /* a snapshot: handlers run without the lock, and a DELETE may drop the entry */
             pthread_mutex_lock(&s->lock);
-            session *e = session_find(s, sid);
-            if (e) { tmp_sess = *e; tmp_sess.next = NULL; tmp_sess.caps = e->caps ? xstrdup(e->caps) : NULL; }
+            if ((sess = session_find(s, sid))) sess->refs++; /* held: a DELETE meanwhile only unlinks it */
+            if (sess) t.view.level = sess->level;
             pthread_mutex_unlock(&s->lock);
-            if (!e) { res_rpc_error(rs, 404, NULL, RPC_INVALID, "Session not found"); return; }
-            sess = &tmp_sess;
+            if (!sess) { res_rpc_error(rs, 404, NULL, RPC_INVALID, "Session not found"); return; }
         }
         if (!pv.p) era = sess->era;
+        t.view.caps = mcp_json_root(sess->caps);
     }
-    if (batch && (is_init || era != ERA_2025_03_26)) {
-        res_rpc_error(rs, 400, NULL, RPC_INVALID, "Invalid Request: batches are only accepted in protocol version 2025-03-26");
-        if (sess && !s->stateless) free(sess->caps);
-        return;
-    }
-    int level0 = sess ? sess->level : 0;
+    const char *why = batch_refused(root, era);
     buf out = {0};
-    int nresp = 0, nreq = 0;
-    mcp_json_iter it;
-    const mcp_json *msg;
-    if (batch) it = mcp_json_iterate(root);
-    for (msg = batch ? mcp_json_iter_next(&it, NULL) : root; msg; msg = batch ? mcp_json_iter_next(&it, NULL) : NULL) {
-        if (MCP_JSON_TYPE(msg) != MCP_JSON_OBJECT) {
-            if (nresp++) buf_putc(&out, ',');
-            rpc_error(&out, NULL, RPC_INVALID, "Invalid Request: expected a JSON-RPC message object");
-            continue;
-        }
-        if (is_response(msg)) {
-            pthread_mutex_lock(&s->lock);
-            waiter_answer(s, sess, msg);
-            pthread_mutex_unlock(&s->lock);
-            continue;
-        }
-        if (!mcp_json_get(msg, "id")) {
-            const char *m = mcp_json_str(mcp_json_get(msg, "method"));
-            if (m && !strcmp(m, "notifications/cancelled")) { /* nothing runs in parallel to cancel */ }
-            continue;
-        }
-        nreq++;
-        rpc x;
-        rpc_init(&x, s, a, rs);
-        x.era = era;
-        x.sess = sess;
-        x.await = http_await;
-        x.level = sess ? sess->level : 0;
-        mcp_json_doc *capdoc = NULL;
-        if (is_init) x.caps = mcp_json_get(mcp_json_get(msg, "params"), "capabilities");
-        else if (sess && sess->caps) {
-            mcp_json_err e;
-            capdoc = mcp_json_parse(sess->caps, strlen(sess->caps), 0, &e);
-            x.caps = mcp_json_root(capdoc);
-        }
-        if (nresp++) buf_putc(&out, ',');
-        int code = rpc_dispatch(&x, msg, &out);
-        if (is_init && !code) {
-            session *ns = NULL;
-            if (s->stateless) {
-                char id[40];
-                id[0] = 'e'; id[1] = (char)('0' + x.era); id[2] = '-';
-                random_hex(id + 3, 16);
-                res_header(rs, "Mcp-Session-Id", "%s", id);
-            } else {
-                pthread_mutex_lock(&s->lock);
-                if ((ns = session_new(s, x.era, x.caps))) res_header(rs, "Mcp-Session-Id", "%s", ns->id);
-                pthread_mutex_unlock(&s->lock);
-            }
-        }
-        mcp_json_free(capdoc);
+    int n = 0;
+    if (why) res_rpc_error(rs, 400, NULL, RPC_INVALID, why);
+    else {
+        t.view.era = era;
+        t.proto.sess = sess;
+        t.proto.await = http_await;
+        t.response = http_session_response;
+        t.initialized = http_session_created;
+        if (batch) buf_putc(&out, '[');
+        n = rpc_serve(&t, root, &out);
     }
     if (sess && !s->stateless) {
-        if (sess->level != level0) { /* logging/setLevel: write it back */
-            pthread_mutex_lock(&s->lock);
-            session *e = session_find(s, sid);
-            if (e) e->level = sess->level;
-            pthread_mutex_unlock(&s->lock);
-        }
-        free(sess->caps);
+        pthread_mutex_lock(&s->lock);
+        session_release(sess);
+        pthread_mutex_unlock(&s->lock);
     }
-    if (!nreq && !(batch && nresp)) { rs->status = 202; buf_free(&out); return; }
-    res_final(rs, &out, batch, nresp);
+    if (why) return;
+    if (!t.requests && !(batch && n)) { rs->status = 202; buf_free(&out); return; }
+    res_final(rs, &out, batch);
     buf_free(&out);
 }
 
-static void http_mcp(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
+static void http_mcp(req *r, const hreq *rq, hres *rs) {
+    mcp_server *s = r->s;
     if (sl_eq(rq->method, "DELETE")) {
         slice sid = req_header(rq, "mcp-session-id");
         if (!sid.p) { res_text(rs, 400, "Mcp-Session-Id header is required"); return; }
@@ -5149,8 +5312,8 @@ static void http_mcp(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
         return;
     }
     const mcp_json *root = mcp_json_root(d);
-    if (is_stateless_msg(rq, root)) http_stateless(s, rq, rs, a, root);
-    else http_session(s, rq, rs, a, root);
+    if (is_stateless_msg(rq, root)) http_stateless(r, rq, rs, root);
+    else http_session(r, rq, rs, root);
     mcp_json_free(d);
 }
 
@@ -5202,17 +5365,6 @@ static auth_conf authc;
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The identity of the request being served (NULL when nothing was checked). */
-typedef struct {
-    const char *kind;           /* "key", "jwt", "gateway-jwt", "iam" */
-    char principal[256];
-    char scopes[512];           /* space-separated; "*" for callers trusted with every scope */
-    mcp_json_doc *claims;       /* verified JWT claims (owned) */
-    const mcp_json *gw_claims;  /* claims from an API Gateway JWT authorizer */
-    char missing_scope[256];    /* set when a tool needed a scope the caller lacks */
-} auth_ctx;
-
-static _Thread_local auth_ctx *cur_auth;
 
 static char **split_list(const char *s, int *n) {
     char **v = NULL;
@@ -5537,8 +5689,7 @@ static int auth_check(const hreq *rq, auth_ctx *a, char *why, size_t whyn, int *
 }
 
 const char *mcp_auth(mcp_call *c, const char *name) {
-    auth_ctx *a = cur_auth;
-    (void)c;
+    const auth_ctx *a = c ? &c->x->r->auth : NULL;
     if (!name) return NULL;
     if (!strcmp(name, "kind")) return a && a->kind ? a->kind : "none";
     if (!a || !a->kind) return NULL;
@@ -5549,14 +5700,14 @@ const char *mcp_auth(mcp_call *c, const char *name) {
 }
 
 /* A tool that needs scopes the caller lacks: -32003 here, 403 insufficient_scope at the HTTP layer. */
-static int auth_tool_scopes(const mcp_tool *t, rpc_fail *f) {
-    if (!t->scopes || !cur_auth || !cur_auth->kind) return 0;
+static int auth_tool_scopes(const mcp_tool *t, auth_ctx *a, rpc_fail *f) {
+    if (!t->scopes || !a->kind) return 0;
     for (const char *p = t->scopes; *p;) {
         while (*p == ' ') p++;
         const char *e = p;
         while (*e && *e != ' ') e++;
-        if (e > p && !has_scope(cur_auth->scopes, p, (size_t)(e - p))) {
-            snprintf(cur_auth->missing_scope, sizeof cur_auth->missing_scope, "%s", t->scopes);
+        if (e > p && !has_scope(a->scopes, p, (size_t)(e - p))) {
+            snprintf(a->missing_scope, sizeof a->missing_scope, "%s", t->scopes);
             f->code = -32003;
             buf_printf(&f->msg, "Forbidden: tool %s needs scope %.*s", t->name, (int)(e - p), p);
             return -1;
@@ -5693,8 +5844,8 @@ static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
     pthread_mutex_lock(&s->mlock);
     if (sl_icontains(req_header(rq, "accept"), "text/plain")) {
         rs->ctype = "text/plain; version=0.0.4";
-        for (size_t i = 0; i < N_STAT_METHODS; i++)
-            if (s->mstat[i].count) metric_prom(&rs->body, "method", stat_methods[i], &s->mstat[i]);
+        for (size_t i = 0; i <= M_OTHER; i++)
+            if (s->mstat[i].count) metric_prom(&rs->body, "method", method_name(i), &s->mstat[i]);
         for (int i = 0; i < s->ntools; i++)
             if (s->tools[i]->st.count) metric_prom(&rs->body, "tool", s->tools[i]->name, &s->tools[i]->st);
         buf_printf(&rs->body, "mcp_uptime_seconds %g\n", (double)(mono_us() - s->started_us) / 1e6);
@@ -5707,8 +5858,8 @@ static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
         jw_key(&w, "tlsHandshakes"); jw_int(&w, (long long)tls_handshake_count());
         jw_key(&w, "authRefusals"); jw_int(&w, (long long)authc.refusals);
         jw_key(&w, "methods"); jw_obj(&w);
-        for (size_t i = 0; i < N_STAT_METHODS; i++)
-            if (s->mstat[i].count) { jw_key(&w, stat_methods[i]); metric_json(&w, &s->mstat[i]); }
+        for (size_t i = 0; i <= M_OTHER; i++)
+            if (s->mstat[i].count) { jw_key(&w, method_name(i)); metric_json(&w, &s->mstat[i]); }
         jw_end_obj(&w);
         jw_key(&w, "tools"); jw_obj(&w);
         for (int i = 0; i < s->ntools; i++)
@@ -5722,7 +5873,8 @@ static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
 
 /* POST /tools/NAME with the arguments as a JSON object: the tool's result as JSON, for
  * plain HTTP clients. 404 for an unknown tool, 400 for a body that is not an object. */
-static void http_tool(mcp_server *s, const hreq *rq, hres *rs, arena *a, slice name) {
+static void http_tool(req *r, const hreq *rq, hres *rs, slice name) {
+    mcp_server *s = r->s;
     if (!sl_eq(rq->method, "POST")) {
         res_header(rs, "Allow", "POST");
         res_text(rs, 405, "Method Not Allowed: call a tool with POST");
@@ -5762,22 +5914,18 @@ static void http_tool(mcp_server *s, const hreq *rq, hres *rs, arena *a, slice n
     mcp_json_doc *d = mcp_json_parse(req.p, req.len, 0, &e);
     buf_free(&req);
     if (!d) { res_text(rs, 400, "Bad Request: the body is not JSON"); return; }
-    rpc x;
-    memset(&x, 0, sizeof x);
-    x.s = s;
-    x.a = a;
-    x.era = ERA_LATEST_SESSION;
-    x.level = 99;
     buf out = {0};
-    int code = rpc_dispatch(&x, mcp_json_root(d), &out);
+    rpc_serve_plain(r, mcp_json_root(d), &out);
     mcp_json_free(d);
-    mcp_json_doc *r = mcp_json_parse(out.p, out.len, 0, &e);
-    const mcp_json *root = mcp_json_root(r);
-    const mcp_json *res = mcp_json_get(root, code ? "error" : "result");
-    rs->status = code ? (code == RPC_BAD_PARAMS ? 400 : 500) : 200;
+    mcp_json_doc *ans = mcp_json_parse(out.p, out.len, 0, &e);
+    const mcp_json *root = mcp_json_root(ans), *err = mcp_json_get(root, "error");
+    int64_t code = 0;
+    mcp_json_int(mcp_json_get(err, "code"), &code);
+    const mcp_json *res = err ? err : mcp_json_get(root, "result");
+    rs->status = err ? (code == RPC_BAD_PARAMS ? 400 : 500) : 200;
     rs->ctype = "application/json";
     json_write_value(&rs->body, res);
-    mcp_json_free(r);
+    mcp_json_free(ans);
     buf_free(&out);
 }
 
@@ -5797,7 +5945,8 @@ static int cors_origin(slice origin) {
     return 0;
 }
 
-static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
+static void http_route(req *r, const hreq *rq, hres *rs) {
+    mcp_server *s = r->s;
     rs->status = 200;
     slice origin = req_header(rq, "origin");
     int cors = cors_origin(origin);
@@ -5824,8 +5973,7 @@ static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
     int is_mcp = sl_eq(rq->path, "/mcp") || sl_eq(rq->path, "/rpc") || sl_eq(rq->path, "/mcp/") ||
                  (!rq->local && sl_eq(rq->path, "/"));
     int protected_path = is_mcp || sl_eq(rq->path, "/metrics") || (rq->path.n > 7 && !memcmp(rq->path.p, "/tools/", 7));
-    auth_ctx actx;
-    memset(&actx, 0, sizeof actx);
+    auth_ctx *actx = &r->auth;
     if (sl_eq(rq->path, "/.well-known/oauth-protected-resource") ||
         sl_eq(rq->path, "/.well-known/oauth-protected-resource/mcp")) {
         pthread_once(&auth_once, auth_setup);
@@ -5834,7 +5982,7 @@ static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
     }
     if (protected_path) {
         char why[256] = "";
-        int invalid, st = auth_check(rq, &actx, why, sizeof why, &invalid);
+        int invalid, st = auth_check(rq, actx, why, sizeof why, &invalid);
         for (char *p = why; *p; p++) /* it goes into a header and a log line: nothing that could break either */
             if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\') *p = '?';
         if (st) {
@@ -5851,10 +5999,9 @@ static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
             buf_free(&m);
             goto out;
         }
-        cur_auth = &actx;
     }
     if (is_mcp) {
-        http_mcp(s, rq, rs, a);
+        http_mcp(r, rq, rs);
     } else if (sl_eq(rq->path, "/health")) {
         if (sl_eq(rq->method, "GET") || sl_eq(rq->method, "HEAD")) http_health(s, rs);
         else { res_header(rs, "Allow", "GET"); res_text(rs, 405, "Method Not Allowed: use GET"); }
@@ -5863,22 +6010,20 @@ static void http_route(mcp_server *s, const hreq *rq, hres *rs, arena *a) {
         else { res_header(rs, "Allow", "GET"); res_text(rs, 405, "Method Not Allowed: use GET"); }
     } else if (rq->path.n > 7 && !memcmp(rq->path.p, "/tools/", 7)) {
         slice name = {rq->path.p + 7, rq->path.n - 7};
-        http_tool(s, rq, rs, a, name);
+        http_tool(r, rq, rs, name);
     } else {
         res_text(rs, 404, "Not Found: the MCP endpoint is /mcp");
     }
-    if (actx.missing_scope[0]) { /* a tool needed a scope the caller lacks */
+    if (actx->missing_scope[0]) { /* a tool needed a scope the caller lacks */
         char why[384];
-        snprintf(why, sizeof why, "%.100s lacks a scope of \"%.200s\"", actx.principal[0] ? actx.principal : "the caller", actx.missing_scope);
+        snprintf(why, sizeof why, "%.100s lacks a scope of \"%.200s\"", actx->principal[0] ? actx->principal : "the caller", actx->missing_scope);
         for (char *p = why; *p; p++) if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
         auth_refused(s, rq, why);
     }
-    if (actx.missing_scope[0] && !rs->streaming) {
+    if (actx->missing_scope[0] && !rs->streaming) {
         rs->status = 403;
-        res_header(rs, "WWW-Authenticate", "Bearer error=\"insufficient_scope\", scope=\"%s\"", actx.missing_scope);
+        res_header(rs, "WWW-Authenticate", "Bearer error=\"insufficient_scope\", scope=\"%s\"", actx->missing_scope);
     }
-    cur_auth = NULL;
-    mcp_json_free(actx.claims);
 out:
     pthread_mutex_lock(&s->mlock);
     s->http_requests++;
@@ -5967,15 +6112,17 @@ static void *serve_thread(void *arg) {
     c.fd = sc->fd;
     c.timeout_ms = MCP_IDLE_TIMEOUT * 1000;
     c.request_ms = MCP_IDLE_TIMEOUT * 1000;
-    arena a = {0};
+    req r;
+    req_init(&r, s);
+    cur_req = &r;
     http_msg *m = malloc(sizeof *m);
     for (; m;) {
         char *body;
         size_t blen;
         c.deadline_us = 0; /* waiting for a request: the idle timeout; once it starts, all of it must come in time */
-        int r = conn_read_msg(&c, m, 0, MCP_MAX_BODY, &body, &blen);
-        if (r == 0) break;
-        if (r < 0) { serve_error(sc->fd, -r); linger_close(sc->fd); break; }
+        int got = conn_read_msg(&c, m, 0, MCP_MAX_BODY, &body, &blen);
+        if (got == 0) break;
+        if (got < 0) { serve_error(sc->fd, -got); linger_close(sc->fd); break; }
         hreq rq;
         memset(&rq, 0, sizeof rq);
         rq.method = m->method; rq.path = m->path; rq.query = m->query;
@@ -5987,7 +6134,7 @@ static void *serve_thread(void *arg) {
         rs.start = serve_start;
         rs.write = serve_write;
         rs.tx = sc;
-        http_route(s, &rq, &rs, &a);
+        http_route(&r, &rq, &rs);
         int fail = 0;
         if (rs.streaming) fail = write_all(sc->fd, "0\r\n\r\n", 5);
         else {
@@ -6000,11 +6147,12 @@ static void *serve_thread(void *arg) {
         }
         buf_free(&rs.head);
         buf_free(&rs.body);
-        arena_reset(&a);
+        req_reset(&r);
         if (fail || m->close) break;
     }
     free(m);
-    arena_free(&a);
+    cur_req = NULL;
+    req_free(&r);
     buf_free(&c.in);
     close(sc->fd);
     free(sc);
@@ -6155,7 +6303,17 @@ static char *stdio_await(rpc *x, const char *id) {
     return NULL;
 }
 
-static void stdio_message(mcp_server *s, stdio_tx *t, arena *a, char *line, size_t n) {
+static void stdio_initialized(rpc_tx *tx, rpc *x) {
+    stdio_tx *t = tx->ctx;
+    t->have_sess = 1;
+    t->sess.era = x->era;
+    mcp_json_free(t->sess.caps);
+    t->sess.caps = json_copy(x->caps);
+    tx->view.era = x->era; /* for the rest of a batch */
+    tx->view.caps = mcp_json_root(t->sess.caps);
+}
+
+static void stdio_message(req *r, stdio_tx *t, char *line, size_t n) {
     buf out = {0};
     mcp_json_err e;
     /* a copy: answers read during the call may move the input buffer */
@@ -6169,59 +6327,32 @@ static void stdio_message(mcp_server *s, stdio_tx *t, arena *a, char *line, size
         return;
     }
     const mcp_json *root = mcp_json_root(d);
-    int batch = MCP_JSON_TYPE(root) == MCP_JSON_ARRAY, nresp = 0;
-    if (batch && !root->len) rpc_error(&out, NULL, RPC_INVALID, "Invalid Request: empty batch"), nresp = 1, batch = 0;
-    else if (batch && t->sess.era != ERA_2025_03_26) {
-        rpc_error(&out, NULL, RPC_INVALID, "Invalid Request: batches are only accepted in protocol version 2025-03-26");
+    int batch = MCP_JSON_TYPE(root) == MCP_JSON_ARRAY, nresp;
+    const char *why = batch_refused(root, t->sess.era);
+    if (why) {
+        rpc_error(&out, NULL, RPC_INVALID, why);
         nresp = 1;
         batch = 0;
     } else {
-        mcp_json_iter it = mcp_json_iterate(root);
-        const mcp_json *msg = batch ? mcp_json_iter_next(&it, NULL) : root;
-        for (; msg; msg = batch ? mcp_json_iter_next(&it, NULL) : NULL) {
-            if (MCP_JSON_TYPE(msg) != MCP_JSON_OBJECT) {
-                if (nresp++) buf_putc(&out, ',');
-                rpc_error(&out, NULL, RPC_INVALID, "Invalid Request: expected a JSON-RPC message object");
-                continue;
-            }
-            if (is_response(msg) || !mcp_json_get(msg, "id")) continue;
-            rpc x;
-            memset(&x, 0, sizeof x);
-            x.s = s; x.a = a; x.tx = t;
-            x.emit = stdio_emit;
-            x.await = stdio_await;
-            mcp_json_doc *capdoc = NULL;
-            int stateless = rpc_meta_era(&x, msg); /* 2026-07-28: everything is in the request */
-            if (!stateless) {
-                x.era = t->have_sess ? t->sess.era : ERA_2025_03_26;
-                x.sess = &t->sess;
-                x.level = t->sess.level;
-                if (t->sess.caps) { capdoc = mcp_json_parse(t->sess.caps, strlen(t->sess.caps), 0, &e); x.caps = mcp_json_root(capdoc); }
-            }
-            const char *method = mcp_json_str(mcp_json_get(msg, "method"));
-            int init = method && !strcmp(method, "initialize") && !stateless;
-            if (init) x.caps = mcp_json_get(mcp_json_get(msg, "params"), "capabilities");
-            if (nresp++) buf_putc(&out, ',');
-            rpc_dispatch(&x, msg, &out);
-            if (init) {
-                t->have_sess = 1;
-                t->sess.era = x.era;
-                free(t->sess.caps);
-                t->sess.caps = x.caps ? mcp_json_write(x.caps, NULL) : NULL;
-            }
-            mcp_json_free(capdoc);
-        }
+        rpc_tx tx;
+        memset(&tx, 0, sizeof tx);
+        tx.proto.s = r->s;
+        tx.proto.r = r;
+        tx.proto.tx = t;
+        tx.proto.emit = stdio_emit;
+        tx.proto.await = stdio_await;
+        tx.proto.sess = &t->sess;
+        tx.proto.view = &tx.view;
+        tx.view.era = t->sess.era;
+        tx.view.caps = mcp_json_root(t->sess.caps);
+        tx.view.level = t->sess.level;
+        tx.initialized = stdio_initialized;
+        tx.ctx = t;
+        if (batch) buf_putc(&out, '[');
+        nresp = rpc_serve(&tx, root, &out);
+        if (batch) buf_putc(&out, ']');
     }
-    if (nresp) {
-        if (batch) {
-            buf arr = {0};
-            buf_putc(&arr, '[');
-            buf_put(&arr, out.p, out.len);
-            buf_putc(&arr, ']');
-            stdio_write(t, arr.p, arr.len);
-            buf_free(&arr);
-        } else stdio_write(t, out.p, out.len);
-    }
+    if (nresp) stdio_write(t, out.p, out.len);
     buf_free(&out);
     mcp_json_free(d);
 }
@@ -6235,7 +6366,9 @@ static int stdio_main(mcp_server *s) {
     t.out = 1;
     t.sess.era = ERA_2025_03_26;
     signal(SIGPIPE, SIG_IGN);
-    arena a = {0};
+    req r;
+    req_init(&r, s);
+    cur_req = &r;
     size_t n;
     char *line;
     for (;;) {
@@ -6246,20 +6379,21 @@ static int stdio_main(mcp_server *s) {
             while (p < end) {
                 char *nl = memchr(p, '\n', (size_t)(end - p));
                 *nl = 0;
-                if (nl > p) stdio_message(s, &t, &a, p, (size_t)(nl - p));
+                if (nl > p) stdio_message(&r, &t, p, (size_t)(nl - p));
                 p = nl + 1;
-                arena_reset(&a);
+                req_reset(&r);
             }
             buf_free(&q);
             continue;
         }
         if (!(line = stdio_line(&t, &n))) break;
-        if (n) stdio_message(s, &t, &a, line, n);
-        arena_reset(&a);
+        if (n) stdio_message(&r, &t, line, n);
+        req_reset(&r);
     }
-    arena_free(&a);
+    cur_req = NULL;
+    req_free(&r);
     buf_free(&t.in.in);
-    free(t.sess.caps);
+    mcp_json_free(t.sess.caps);
     return 0;
 }
 
@@ -6413,36 +6547,12 @@ static void event_response(const lev *e, const hres *rs, buf *out) {
 /* A direct invocation: the event is a JSON-RPC message (or a 2025-03-26 batch), the
  * function's result is the response (null for a notification). No session: the era is the
  * request's _meta version, or initialize's, or 2025-11-25. */
-static void direct_dispatch(mcp_server *s, arena *a, const mcp_json *root, buf *out) {
-    int batch = MCP_JSON_TYPE(root) == MCP_JSON_ARRAY, n = 0;
-    mcp_json_iter it = mcp_json_iterate(root);
-    const mcp_json *msg = batch ? mcp_json_iter_next(&it, NULL) : root;
-    buf body = {0};
-    for (; msg; msg = batch ? mcp_json_iter_next(&it, NULL) : NULL) {
-        if (MCP_JSON_TYPE(msg) != MCP_JSON_OBJECT) {
-            if (n++) buf_putc(&body, ',');
-            rpc_error(&body, NULL, RPC_INVALID, "Invalid Request: expected a JSON-RPC message object");
-            continue;
-        }
-        if (!mcp_json_get(msg, "id") || is_response(msg)) continue;
-        rpc x;
-        memset(&x, 0, sizeof x);
-        x.s = s;
-        x.a = a;
-        if (!rpc_meta_era(&x, msg)) {
-            const char *pv = mcp_json_str(mcp_json_get(mcp_json_get(msg, "params"), "protocolVersion"));
-            int era = pv ? era_find(pv, strlen(pv)) : -1;
-            x.era = era >= 0 && era <= ERA_LATEST_SESSION ? era : ERA_LATEST_SESSION;
-            x.caps = mcp_json_get(mcp_json_get(msg, "params"), "capabilities");
-            x.level = 99;
-        }
-        if (n++) buf_putc(&body, ',');
-        rpc_dispatch(&x, msg, &body);
-    }
-    if (!n) buf_puts(out, "null");
-    else if (batch) { buf_putc(out, '['); buf_put(out, body.p, body.len); buf_putc(out, ']'); }
-    else buf_put(out, body.p, body.len);
-    buf_free(&body);
+static void direct_dispatch(req *r, const mcp_json *root, buf *out) {
+    int batch = MCP_JSON_TYPE(root) == MCP_JSON_ARRAY;
+    size_t at = out->len;
+    if (batch) buf_putc(out, '[');
+    if (rpc_serve_plain(r, root, out)) { if (batch) buf_putc(out, ']'); }
+    else { out->len = at; buf_puts(out, "null"); }
 }
 
 /*=== MARK: - 14. Lambda Runtime API (Private) ===*/
@@ -6453,14 +6563,24 @@ static void direct_dispatch(mcp_server *s, arena *a, const mcp_json *root, buf *
  * fails. Nothing runs before the first GET /next that the first event does not need.
  */
 
+/* The deadline watchdog's view of the invocation in progress (see lambda_watchdog). */
+struct watchdog {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int armed;              /* an invocation is in progress */
+    int answered;           /* its answer was claimed, by the loop or the watchdog */
+    uint64_t deadline;      /* Unix ms */
+    int kind, multi;        /* the event's shape, once decoded (-1 before) */
+    char id[128];           /* the invocation's request id */
+    char rpc_id[128];       /* the JSON-RPC id being served, as JSON text */
+};
+
 typedef struct {
     const char *api;      /* host:port */
     char host[256], port[16];
     conn c;
-    char id[128];         /* Lambda-Runtime-Aws-Request-Id */
-    char trace[512];
-    char deadline[24], arn[256], tenant[128];
-    char *client_context, *cognito; /* malloc'ed per event, may be large */
+    invocation inv;       /* the event being served */
+    req r;                /* its request context */
     buf out;              /* the response being built */
     int streaming;        /* MCP_LAMBDA_STREAMING: function URL in RESPONSE_STREAM mode */
     int stream_failed;
@@ -6499,11 +6619,11 @@ static void rt_log(const lrt *L, int level, const char *fmt, ...) {
         jw_obj(&w);
         jw_key(&w, "timestamp"); jw_str(&w, ts);
         jw_key(&w, "level"); jw_str(&w, rt_level_names[level]);
-        if (L && L->id[0]) { jw_key(&w, "requestId"); jw_str(&w, L->id); }
-        if (L && L->trace[0]) { jw_key(&w, "traceId"); jw_str(&w, L->trace); }
+        if (L && L->inv.id[0]) { jw_key(&w, "requestId"); jw_str(&w, L->inv.id); }
+        if (L && L->inv.trace[0]) { jw_key(&w, "traceId"); jw_str(&w, L->inv.trace); }
         jw_key(&w, "message"); jw_strn(&w, msg.p ? msg.p : "", msg.len);
         jw_end_obj(&w);
-    } else buf_printf(&line, "%s\t%s\t%s", rt_level_names[level], L && L->id[0] ? L->id : "-", msg.p ? msg.p : "");
+    } else buf_printf(&line, "%s\t%s\t%s", rt_level_names[level], L && L->inv.id[0] ? L->inv.id : "-", msg.p ? msg.p : "");
     buf_putc(&line, '\n');
     if (write(2, line.p, line.len) < 0) { /* nowhere left to say it */ }
     buf_free(&msg);
@@ -6519,7 +6639,8 @@ static void buf_u64(buf *b, uint64_t v) {
     buf_put(b, t + i, (size_t)(24 - i));
 }
 
-static void rt_emf_line(mcp_server *s, const inv_stats *st, uint64_t us) {
+static void rt_emf_line(const req *st, uint64_t us) {
+    const mcp_server *s = st->s;
     if (!rt_emf) return;
     buf b = {0};
     buf_puts(&b, "{\"_aws\":{\"Timestamp\":");
@@ -6657,7 +6778,7 @@ static int lstream_start(hres *r) {
                    "Content-Type: application/vnd.awslambda.http-integration-response\r\n"
                    "Transfer-Encoding: chunked\r\n"
                    "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n",
-               L->id, L->api);
+               L->inv.id, L->api);
     buf pre = {0};
     jw w = {&pre, 0};
     jw_obj(&w);
@@ -6767,7 +6888,7 @@ static void *lambda_watchdog(void *arg) {
             lambda_error_answer(kind, multi, rid, "the request did not finish before the Lambda function's timeout", &out);
             char path[200];
             snprintf(path, sizeof path, "invocation/%s/response", id);
-            snprintf(W.id, sizeof W.id, "%s", id);
+            snprintf(W.inv.id, sizeof W.inv.id, "%s", id);
             http_msg *m = malloc(sizeof *m);
             char *rb;
             size_t rl;
@@ -6782,12 +6903,23 @@ static void *lambda_watchdog(void *arg) {
     return NULL;
 }
 
-static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, size_t elen);
+static void lambda_event_inner(lrt *L, char *event, size_t elen);
 
-static void lambda_event(mcp_server *s, lrt *L, arena *a, char *event, size_t elen) {
-    inv_stats st;
-    memset(&st, 0, sizeof st);
-    st.wd = L->wd;
+/* Record the JSON-RPC id being served, for an answer the watchdog may have to give. */
+static void wd_serving(watchdog *w, const mcp_json *id) {
+    buf t = {0};
+    json_write_value(&t, id);
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->rpc_id, sizeof w->rpc_id, "%s", t.len < 120 ? t.p : "null");
+    pthread_mutex_unlock(&w->mu);
+    buf_free(&t);
+}
+
+static void lambda_event(lrt *L, char *event, size_t elen) {
+    req *r = &L->r;
+    r->inv = &L->inv;
+    r->deadline_ms = (uint64_t)strtoull(L->inv.deadline, NULL, 10);
+    r->wd = L->wd;
     if (L->wd) {
         pthread_mutex_lock(&L->wd->mu);
         L->wd->armed = 1;
@@ -6795,31 +6927,29 @@ static void lambda_event(mcp_server *s, lrt *L, arena *a, char *event, size_t el
         L->wd->kind = -1;
         L->wd->multi = 0;
         L->wd->rpc_id[0] = 0;
-        L->wd->deadline = (uint64_t)strtoull(L->deadline, NULL, 10);
-        snprintf(L->wd->id, sizeof L->wd->id, "%s", L->id);
+        L->wd->deadline = r->deadline_ms;
+        snprintf(L->wd->id, sizeof L->wd->id, "%s", L->inv.id);
         pthread_cond_signal(&L->wd->cv);
         pthread_mutex_unlock(&L->wd->mu);
     }
-    cur_inv = &st;
     uint64_t t0 = mono_us();
-    lambda_event_inner(s, L, a, event, elen);
+    lambda_event_inner(L, event, elen);
     uint64_t us = mono_us() - t0;
-    cur_inv = NULL;
     if (L->wd) {
         pthread_mutex_lock(&L->wd->mu);
         L->wd->armed = 0;
         pthread_cond_signal(&L->wd->cv);
         pthread_mutex_unlock(&L->wd->mu);
     }
-    rt_log(L, LOG_DEBUG, "%d request(s), %d error(s), %.3f ms", st.requests, st.errors, (double)us / 1000.0);
-    rt_emf_line(s, &st, us);
+    rt_log(L, LOG_DEBUG, "%d request(s), %d error(s), %.3f ms", r->requests, r->errors, (double)us / 1000.0);
+    rt_emf_line(r, us);
 }
 
-static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, size_t elen) {
+static void lambda_event_inner(lrt *L, char *event, size_t elen) {
     mcp_json_err e;
     mcp_json_doc *d = json_parse_inplace(event, elen, 0, &e);
     char path[200];
-    snprintf(path, sizeof path, "invocation/%s/error", L->id);
+    snprintf(path, sizeof path, "invocation/%s/error", L->inv.id);
     if (!d) {
         char m[160];
         snprintf(m, sizeof m, "the event is not valid JSON: %s at byte %zu", e.msg ? e.msg : "?", e.pos);
@@ -6829,7 +6959,7 @@ static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, siz
     lev ev;
     const char *err = NULL;
     L->out.len = 0;
-    if (event_decode(mcp_json_root(d), &ev, a, &err)) {
+    if (event_decode(mcp_json_root(d), &ev, &L->r.a, &err)) {
         if (wd_claim(L->wd)) rt_post_error(L, path, "Runtime.InvalidEvent", err);
         mcp_json_free(d);
         return;
@@ -6843,7 +6973,7 @@ static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, siz
     L->stream_failed = 0;
     int streamed = 0;
     if (ev.kind == EV_DIRECT) {
-        direct_dispatch(s, a, mcp_json_root(d), &L->out);
+        direct_dispatch(&L->r, mcp_json_root(d), &L->out);
     } else {
         hres rs;
         memset(&rs, 0, sizeof rs);
@@ -6852,7 +6982,7 @@ static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, siz
             rs.write = lstream_write;
             rs.tx = L;
         }
-        http_route(s, &ev.rq, &rs, a);
+        http_route(&L->r, &ev.rq, &rs);
         if (rs.streaming) {
             lstream_end(L, NULL, NULL);
             streamed = 1;
@@ -6879,7 +7009,7 @@ static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, siz
         lambda_error_answer(ev.kind, ev.multi, rid, m, &L->out);
     }
     char rpath[200];
-    snprintf(rpath, sizeof rpath, "invocation/%s/response", L->id);
+    snprintf(rpath, sizeof rpath, "invocation/%s/response", L->inv.id);
     http_msg *m = malloc(sizeof *m);
     char *rb;
     size_t rl;
@@ -6889,8 +7019,6 @@ static void lambda_event_inner(mcp_server *s, lrt *L, arena *a, char *event, siz
     else if (st != 202) rt_log(L, LOG_ERROR, "the response was refused (HTTP %d)", st);
     free(m);
 }
-
-static _Thread_local lrt *cur_rt; /* the invocation this thread serves, for mcp_context */
 
 /* _X_AMZN_TRACE_ID for the event being served. One buffer handed to putenv once and
  * rewritten in place: setenv would keep every old value (glibc does), and trace ids are
@@ -6906,28 +7034,21 @@ static void trace_env(const char *trace) {
 }
 
 const char *mcp_context(mcp_call *c, const char *key) {
-    lrt *L = cur_rt;
-    (void)c;
-    if (!L || !key) return NULL;
-    if (!strcmp(key, "request-id")) return L->id;
-    if (!strcmp(key, "deadline-ms")) return L->deadline[0] ? L->deadline : NULL;
-    if (!strcmp(key, "function-arn")) return L->arn[0] ? L->arn : NULL;
-    if (!strcmp(key, "trace-id")) return L->trace[0] ? L->trace : NULL;
-    if (!strcmp(key, "tenant-id")) return L->tenant[0] ? L->tenant : NULL;
-    if (!strcmp(key, "client-context")) return L->client_context;
-    if (!strcmp(key, "cognito-identity")) return L->cognito;
+    const invocation *v = c ? c->x->r->inv : NULL;
+    if (!v || !key) return NULL;
+    if (!strcmp(key, "request-id")) return v->id;
+    if (!strcmp(key, "deadline-ms")) return v->deadline[0] ? v->deadline : NULL;
+    if (!strcmp(key, "function-arn")) return v->arn[0] ? v->arn : NULL;
+    if (!strcmp(key, "trace-id")) return v->trace[0] ? v->trace : NULL;
+    if (!strcmp(key, "tenant-id")) return v->tenant[0] ? v->tenant : NULL;
+    if (!strcmp(key, "client-context")) return v->client_context;
+    if (!strcmp(key, "cognito-identity")) return v->cognito;
     return NULL;
 }
 
-static int64_t deadline_left_ms(void) {
-    const char *d = cur_rt && cur_rt->deadline[0] ? cur_rt->deadline : NULL;
-    return d ? (int64_t)strtoll(d, NULL, 10) - (int64_t)now_ms() : INT64_MAX;
-}
-
 int64_t mcp_remaining_ms(mcp_call *c) {
-    const char *d = mcp_context(c, "deadline-ms");
-    if (!d) return INT64_MAX;
-    return (int64_t)strtoll(d, NULL, 10) - (int64_t)now_ms();
+    uint64_t d = c ? c->x->r->deadline_ms : 0;
+    return d ? (int64_t)d - (int64_t)now_ms() : INT64_MAX;
 }
 
 static void *lambda_loop(void *arg) {
@@ -6936,8 +7057,8 @@ static void *lambda_loop(void *arg) {
     rt_init(&L);
     const char *st = getenv("MCP_LAMBDA_STREAMING");
     L.streaming = st && *st && strcmp(st, "0");
-    cur_rt = &L;
-    arena a = {0};
+    req_init(&L.r, s);
+    cur_req = &L.r;
     http_msg *m = malloc(sizeof *m);
     if (!m) exit(1);
     for (;;) {
@@ -6949,19 +7070,19 @@ static void *lambda_loop(void *arg) {
             exit(1);
         }
         slice v = http_header(m, "lambda-runtime-aws-request-id");
-        if (!v.p || v.n >= sizeof L.id) { fprintf(stderr, "mcp: /next gave no request id; exiting\n"); exit(1); }
-        memcpy(L.id, v.p, v.n);
-        L.id[v.n] = 0;
+        if (!v.p || v.n >= sizeof L.inv.id) { fprintf(stderr, "mcp: /next gave no request id; exiting\n"); exit(1); }
+        memcpy(L.inv.id, v.p, v.n);
+        L.inv.id[v.n] = 0;
         v = http_header(m, "lambda-runtime-trace-id");
-        if (v.p && v.n < sizeof L.trace) {
-            memcpy(L.trace, v.p, v.n);
-            L.trace[v.n] = 0;
-        } else L.trace[0] = 0;
-        trace_env(L.trace);
+        if (v.p && v.n < sizeof L.inv.trace) {
+            memcpy(L.inv.trace, v.p, v.n);
+            L.inv.trace[v.n] = 0;
+        } else L.inv.trace[0] = 0;
+        trace_env(L.inv.trace);
         static const struct { const char *h; size_t off, size; } small[] = {
-            {"lambda-runtime-deadline-ms", offsetof(lrt, deadline), sizeof L.deadline},
-            {"lambda-runtime-invoked-function-arn", offsetof(lrt, arn), sizeof L.arn},
-            {"lambda-runtime-aws-tenant-id", offsetof(lrt, tenant), sizeof L.tenant},
+            {"lambda-runtime-deadline-ms", offsetof(lrt, inv.deadline), sizeof L.inv.deadline},
+            {"lambda-runtime-invoked-function-arn", offsetof(lrt, inv.arn), sizeof L.inv.arn},
+            {"lambda-runtime-aws-tenant-id", offsetof(lrt, inv.tenant), sizeof L.inv.tenant},
         };
         for (size_t i = 0; i < COUNT(small); i++) {
             char *dst = (char *)&L + small[i].off;
@@ -6970,14 +7091,14 @@ static void *lambda_loop(void *arg) {
             memcpy(dst, v.p ? v.p : "", n);
             dst[n] = 0;
         }
-        free(L.client_context);
-        free(L.cognito);
+        free(L.inv.client_context);
+        free(L.inv.cognito);
         v = http_header(m, "lambda-runtime-client-context");
-        L.client_context = v.p ? memcpy(xmalloc(v.n + 1), v.p, v.n) : NULL;
-        if (L.client_context) L.client_context[v.n] = 0;
+        L.inv.client_context = v.p ? memcpy(xmalloc(v.n + 1), v.p, v.n) : NULL;
+        if (L.inv.client_context) L.inv.client_context[v.n] = 0;
         v = http_header(m, "lambda-runtime-cognito-identity");
-        L.cognito = v.p ? memcpy(xmalloc(v.n + 1), v.p, v.n) : NULL;
-        if (L.cognito) L.cognito[v.n] = 0;
+        L.inv.cognito = v.p ? memcpy(xmalloc(v.n + 1), v.p, v.n) : NULL;
+        if (L.inv.cognito) L.inv.cognito[v.n] = 0;
         if (!L.wd) { /* started with the first event, not before: cold start waits for nothing */
             watchdog *wd = calloc(1, sizeof *wd);
             if (wd) {
@@ -6993,8 +7114,8 @@ static void *lambda_loop(void *arg) {
                 pthread_attr_destroy(&at);
             }
         }
-        lambda_event(s, &L, &a, event, elen);
-        arena_reset(&a);
+        lambda_event(&L, event, elen);
+        req_reset(&L.r);
         buf_reset(&L.out);
     }
 }
@@ -7402,28 +7523,24 @@ static int proxy_main(int argc, char **argv) {
 /*=== MARK: - 16. Command line (Public: mcp_main) ===*/
 
 static int call_main(mcp_server *s, const char *tool, const char *args) {
-    buf req = {0};
-    buf_puts(&req, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":");
-    json_escape(&req, tool, strlen(tool));
-    buf_puts(&req, ",\"arguments\":");
-    buf_puts(&req, args && *args ? args : "{}");
-    buf_puts(&req, "}}");
+    buf msg = {0};
+    buf_puts(&msg, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":");
+    json_escape(&msg, tool, strlen(tool));
+    buf_puts(&msg, ",\"arguments\":");
+    buf_puts(&msg, args && *args ? args : "{}");
+    buf_puts(&msg, "}}");
     mcp_json_err e;
-    mcp_json_doc *d = mcp_json_parse(req.p, req.len, 0, &e);
-    buf_free(&req);
+    mcp_json_doc *d = mcp_json_parse(msg.p, msg.len, 0, &e);
+    buf_free(&msg);
     if (!d) { fprintf(stderr, "mcp: call: the arguments are not valid JSON\n"); return 2; }
-    arena a = {0};
-    rpc x;
-    memset(&x, 0, sizeof x);
-    x.s = s;
-    x.a = &a;
-    x.era = ERA_LATEST_SESSION;
-    x.level = 99;
+    req r;
+    req_init(&r, s);
+    cur_req = &r;
     buf out = {0};
-    rpc_dispatch(&x, mcp_json_root(d), &out);
+    rpc_serve_plain(&r, mcp_json_root(d), &out);
     mcp_json_free(d);
-    mcp_json_doc *r = mcp_json_parse(out.p, out.len, 0, &e);
-    const mcp_json *root = mcp_json_root(r), *res = mcp_json_get(root, "result"), *err = mcp_json_get(root, "error");
+    mcp_json_doc *ans = mcp_json_parse(out.p, out.len, 0, &e);
+    const mcp_json *root = mcp_json_root(ans), *res = mcp_json_get(root, "result"), *err = mcp_json_get(root, "error");
     int rc = 0;
     if (err) {
         fprintf(stderr, "mcp: %s\n", mcp_json_str(mcp_json_get(err, "message")));
@@ -7434,9 +7551,10 @@ static int call_main(mcp_server *s, const char *tool, const char *args) {
         free(t);
         rc = mcp_json_bool(mcp_json_get(res, "isError")) ? 1 : 0;
     }
-    mcp_json_free(r);
+    mcp_json_free(ans);
     buf_free(&out);
-    arena_free(&a);
+    cur_req = NULL;
+    req_free(&r);
     return rc;
 }
 

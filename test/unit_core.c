@@ -449,15 +449,16 @@ static resp route_req(mcp_server *s, const char *method, const char *path, const
     rq.local = local;
     hres rs;
     memset(&rs, 0, sizeof rs);
-    arena a = {0};
-    http_route(s, &rq, &rs, &a); /* takes s->lock itself where it needs it */
-    resp r = {rs.status, rs.ctype, xstrdup(rs.head.p ? rs.head.p : ""), xstrdup(rs.body.p ? rs.body.p : "")};
+    req r;
+    req_init(&r, s);
+    http_route(&r, &rq, &rs); /* takes s->lock itself where it needs it */
+    resp rr = {rs.status, rs.ctype, xstrdup(rs.head.p ? rs.head.p : ""), xstrdup(rs.body.p ? rs.body.p : "")};
     buf_free(&rs.head);
     buf_free(&rs.body);
-    arena_free(&a);
+    req_free(&r);
     free(b);
     free(hc);
-    return r;
+    return rr;
 }
 
 #define HJ "Content-Type: application/json\nAccept: application/json, text/event-stream\n"

@@ -55,13 +55,14 @@ int main(void) {
     rq.body = buf_body; rq.blen = sizeof body - 1;
     hres rs;
     memset(&rs, 0, sizeof rs);
-    arena a = {0};
-    http_route(s, &rq, &rs, &a);
+    req r;
+    req_init(&r, s);
+    http_route(&r, &rq, &rs);
     T_EQ_INT("a request with a string over the limit: HTTP 400", rs.status, 400);
     T_EQ_STR("... and -32700 naming the limit and where", rs.body.p,
              "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"Parse error: string longer than the limit (MCP_MAX_STRING) at byte 87\"}}");
     buf_free(&rs.head);
     buf_free(&rs.body);
-    arena_free(&a);
+    req_free(&r);
     return t_done();
 }

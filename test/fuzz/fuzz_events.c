@@ -23,7 +23,7 @@
 #include "fuzz_server.h"
 
 static mcp_server *srv;
-static arena ar;
+static req ar; /* the request context every input is served with */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc; (void)argv;
@@ -36,6 +36,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     unsetenv("MCP_IAM_ALLOW");
     unsetenv("AWS_LAMBDA_RUNTIME_API");
     srv = fz_server(1);
+    req_init(&ar, srv);
     return 0;
 }
 
@@ -98,10 +99,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lev ev;
     const char *err = NULL;
     buf out = {0};
-    if (event_decode(root, &ev, &ar, &err)) {
+    if (event_decode(root, &ev, &ar.a, &err)) {
         FUZZ_CHECK(err && *err, "event_decode failed without a message");
     } else if (ev.kind == EV_DIRECT) {
-        direct_dispatch(srv, &ar, root, &out);
+        direct_dispatch(&ar, root, &out);
         FUZZ_CHECK(!out.oom, "out of memory");
         check_direct(root, &out);
     } else {
@@ -117,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int is_mcp = sl_eq(rq->path, "/mcp") || sl_eq(rq->path, "/rpc") || sl_eq(rq->path, "/mcp/") || sl_eq(rq->path, "/");
         hres rs;
         memset(&rs, 0, sizeof rs);
-        http_route(srv, rq, &rs, &ar);
+        http_route(&ar, rq, &rs);
         fz_check_hres(&rs, is_mcp && (rt == MCP_JSON_STRING || rt == MCP_JSON_NUMBER) ? rid : NULL);
         mcp_json_free(req);
         event_response(&ev, &rs, &out);
@@ -129,6 +130,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     buf_free(&out);
     mcp_json_free(d);
     free(ev_text);
-    arena_reset(&ar);
+    req_reset(&ar);
     return 0;
 }

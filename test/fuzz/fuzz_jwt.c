@@ -30,7 +30,7 @@
 #define AUD "mcp"
 
 static mcp_server *srv;
-static arena ar;
+static req ar; /* the request context every input is served with */
 static br_rsa_private_key rsa_sk;
 static unsigned char rsa_priv[BR_RSA_KBUF_PRIV_SIZE(1024)], rsa_pub[BR_RSA_KBUF_PUB_SIZE(1024)];
 static br_ec_private_key ec_sk;
@@ -49,6 +49,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     unsetenv("MCP_CORS_ORIGINS");
     unsetenv("MCP_OAUTH_RESOURCE");
     srv = fz_server(1);
+    req_init(&ar, srv);
     pthread_once(&auth_once, auth_setup);
 
     /* keys: deterministic, from a fixed DRBG seed */
@@ -288,7 +289,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rq.blen = strlen(b);
     hres rs;
     memset(&rs, 0, sizeof rs);
-    http_route(srv, &rq, &rs, &ar);
+    http_route(&ar, &rq, &rs);
     fz_check_hres(&rs, NULL);
     int is_key = (tk.n == 7 && (!memcmp(tk.p, "key-one", 7) || !memcmp(tk.p, "key-two", 7)));
     if (!is_key && r != 0) FUZZ_CHECK(rs.status == 401, "an invalid token got %d", rs.status);
@@ -304,6 +305,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(tok);
     mcp_json_free(hd);
     mcp_json_free(pd);
-    arena_reset(&ar);
+    req_reset(&ar);
     return 0;
 }

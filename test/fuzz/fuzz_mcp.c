@@ -22,7 +22,7 @@
 #include "fuzz_server.h"
 
 static mcp_server *srv;
-static arena ar;
+static req ar; /* the request context every input is served with */
 static char sid[64];
 static session *fixed_sess;
 
@@ -48,7 +48,7 @@ static void route(const kvh *hv, int nh, const char *body, size_t blen, hres *rs
     rq.blen = blen;
     rq.local = 1;
     memset(rs, 0, sizeof *rs);
-    http_route(srv, &rq, rs, &ar);
+    http_route(&ar, &rq, rs);
     free(b);
 }
 
@@ -66,6 +66,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     unsetenv("MCP_ALLOWED_HOSTS");
     unsetenv("MCP_ALLOWED_ORIGINS");
     srv = fz_server(0);
+    req_init(&ar, srv);
     /* the session every A request uses: no capabilities, so nothing waits for a client */
     static const char init[] = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
                                "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"fuzz\",\"version\":\"1\"}}}";
@@ -78,7 +79,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     slice s = {sid, strlen(sid)};
     fixed_sess = session_find(srv, s);
     res_free(&rs);
-    arena_reset(&ar);
+    req_reset(&ar);
     return 0;
 }
 
@@ -160,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_check_hres(&rs, MCP_JSON_TYPE(root) == MCP_JSON_OBJECT ? id : NULL);
     res_free(&rs);
     fz_sessions_reset(srv, fixed_sess);
-    arena_reset(&ar);
+    req_reset(&ar);
 
     /* B: 2026-07-28 */
     nh = 0;
@@ -207,7 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     mcp_json_free(ans);
     res_free(&rs);
     fz_sessions_reset(srv, fixed_sess);
-    arena_reset(&ar);
+    req_reset(&ar);
     mcp_json_free(req);
     return 0;
 }

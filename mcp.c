@@ -3,20 +3,38 @@
  * microseconds as the `bootstrap` of an AWS Lambda custom runtime and to serve the same
  * tools over local HTTP and stdio. Public API and usage: mcp.h.
  *
- * Contents (leaves first; each section opens with a banner of the same name):
- *   1. Configuration          compile-time knobs and their costs
- *   2. Utilities              arena, growable buffer, base64, small string helpers
- *   3. JSON reader            RFC 8259 parser into one flat array of values
- *   4. JSON writer            streaming writer with exact escaping
- *   5. HTTP/1.1 messages      request/response heads, bodies sized or chunked
- *   6. Sockets                listening, connecting, timed reads and writes
- *   7. Lambda Runtime API     the custom-runtime loop (2018-06-01 API)
- *   8. Event adapters         function URL / HTTP API 2.0, REST 1.0, ALB, direct
- *   9. JSON Schema subset     validation of tool arguments before a handler runs
- *  10. MCP server core        registry, JSON-RPC 2.0, every spec era, dispatch
- *  11. Streamable HTTP        the HTTP-facing side of the core, shared by serve and Lambda
- *  12. Transports             `serve` (HTTP/1.1 server) and `stdio`
- *  13. Command line           mcp_main: Lambda, serve, stdio, call, --help, --version
+ * Contents (leaves first; each section opens with a banner of the same name, and
+ * test/map.sh checks that this list and the banners agree):
+ *   1. Configuration                 compile-time knobs and their costs
+ *   2. Utilities                     arena, growable buffer, base64, SHA-256, small helpers
+ *   3. JSON reader                   RFC 8259 parser into one flat array of values
+ *   4. JSON writer                   streaming writer with exact escaping
+ *   5. Request context               one request from transport to handler: req
+ *   6. HTTP/1.1 messages             request/response heads, bodies sized or chunked
+ *   7. Sockets                       listening, connecting, timed reads and writes
+ *   8. TLS and the HTTP client       BearSSL, trust anchors, pooled HTTP/1.1 client
+ *   9. AWS Signature Version 4 and AWS services   SigV4, SSM, Secrets Manager, S3
+ *  10. JSON Schema subset            validation of tool arguments before a handler runs
+ *  11. MCP registry                  eras, tools, resources, prompts, sessions, counters
+ *  12. Handler API                   mcp_call: arguments in, content and results out
+ *  13. Client requests and state     elicitation, sampling, roots; requestState
+ *  14. MCP methods                   one function per JSON-RPC method
+ *  15. Dispatch                      method table, era of a message, the one batch loop
+ *  16. Streamable HTTP               POST /mcp: sessions, SSE, the 2026-07-28 checks
+ *  17. Authentication                API keys, JWTs, IAM, OAuth metadata
+ *  18. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
+ *  19. Transports                    `serve` (HTTP/1.1 server) and `stdio`
+ *  20. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
+ *  21. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
+ *  22. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
+ *  23. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
+ *
+ * One request, walked: a transport reads it (serve_thread, stdio_main, lambda_loop) into
+ * a req (section 5); HTTP requests go through http_route (18) to http_mcp (16), Lambda
+ * events through event_decode (20) first, direct invocations to direct_dispatch (20);
+ * every path ends in rpc_serve (15), which resolves each message's era (era_resolve) and
+ * calls rpc_dispatch, which finds the method in the method table and calls it (14); a
+ * tool's handler gets an mcp_call (12). The answer goes back the same way.
  *
  * Everything not in mcp.h is static: one translation unit, nothing to clash with.
  */
@@ -1045,7 +1063,6 @@ const mcp_json *mcp_json_iter_next(mcp_json_iter *it, const mcp_json **key) {
 
 typedef struct { buf *b; int comma; } jw;
 
-
 static void json_escape(buf *b, const char *s, size_t n) {
     if (!buf_grow(b, n + 2)) return;
     b->p[b->len++] = '"';
@@ -1245,7 +1262,7 @@ static _Thread_local req *cur_req;
 
 static uint64_t req_deadline(void) { return cur_req ? cur_req->deadline_ms : 0; }
 
-/*=== MARK: - 5. HTTP/1.1 messages (Private) ===*/
+/*=== MARK: - 6. HTTP/1.1 messages (Private) ===*/
 /*
  * RFC 9112 framing for both sides: a head is parsed into slices of the receive buffer, a
  * body is sized (Content-Length) or chunked (with trailers, which are read and dropped).
@@ -1453,7 +1470,7 @@ static const char *http_reason(int status) {
     }
 }
 
-/*=== MARK: - 6. Sockets (Private) ===*/
+/*=== MARK: - 7. Sockets (Private) ===*/
 
 /* A connection with its receive buffer; bytes before `off` are consumed. */
 typedef struct conn {
@@ -1727,7 +1744,7 @@ static int tcp_connect(const char *host, const char *port, int timeout_ms) {
     return fd;
 }
 
-/*=== MARK: - 7. TLS and the HTTP client (Public: mcp_http_*) ===*/
+/*=== MARK: - 8. TLS and the HTTP client (Public: mcp_http_*) ===*/
 /*
  * Outbound HTTP/1.1 (RFC 9112) over TCP or TLS 1.2 (BearSSL: ECDHE with AES-GCM or
  * ChaCha20-Poly1305; certificate chain, validity and host name always verified, SNI sent).
@@ -2188,7 +2205,6 @@ static int url_parse(const char *url, url_parts *u) {
     return 0;
 }
 
-
 /* Take an idle pooled connection for key, or open a new one. */
 static outc *out_get(const url_parts *u, int timeout_ms, char *err, size_t errn, int *reused) {
     char key[300];
@@ -2379,7 +2395,7 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
     return rc;
 }
 
-/*=== MARK: - 8. AWS Signature Version 4 and AWS services (Public: mcp_aws_*) ===*/
+/*=== MARK: - 9. AWS Signature Version 4 and AWS services (Public: mcp_aws_*) ===*/
 /*
  * SigV4 as the AWS General Reference specifies it ("Create a signed AWS API request"):
  * canonical request, string to sign, derived key, Authorization header or presigned query.
@@ -2983,7 +2999,7 @@ static int config_resolve(char *err, size_t errn) {
     return rc;
 }
 
-/*=== MARK: - 9. JSON Schema subset (Private) ===*/
+/*=== MARK: - 10. JSON Schema subset (Private) ===*/
 /*
  * Tool arguments are checked against the tool's input schema before its handler runs
  * (JSON Schema 2020-12 keywords: type, properties, required, additionalProperties, items,
@@ -3305,7 +3321,7 @@ static int schema_expand(const char *spec, buf *out) {
     return !out->oom;
 }
 
-/*=== MARK: - 10. MCP server core (Public: mcp_server_*, mcp_tool_*, handler API) ===*/
+/*=== MARK: - 11. MCP registry (Public: mcp_server_*, mcp_tool_*, mcp_resource_*, mcp_prompt_*) ===*/
 /*
  * JSON-RPC 2.0 and the Model Context Protocol, every era on one endpoint:
  *   2024-11-05  base protocol, initialize handshake
@@ -3314,8 +3330,9 @@ static int schema_expand(const char *spec, buf *out) {
  *   2025-11-25  invalid tool input is an isError result; Origin checked
  *   2026-07-28  stateless: server/discover, per-request _meta protocol version and client
  *               capabilities, resultType, multi-round-trip input_required results
- * Registration stores what the user wrote; schemas are parsed on first use, so start-up
- * does no work that a request does not need.
+ * This section holds what a server is: its eras, its tools, resources, prompts and
+ * completions, its sessions and counters. Registration stores what the user wrote; schemas
+ * are parsed on first use, so start-up does no work that a request does not need.
  */
 
 enum { ERA_2024_11_05, ERA_2025_03_26, ERA_2025_06_18, ERA_2025_11_25, ERA_2026_07_28, ERA_COUNT };
@@ -3434,7 +3451,6 @@ static int level_find(const char *s) {
     for (int i = 0; s && i < (int)COUNT(log_levels); i++) if (!strcmp(log_levels[i], s)) return i;
     return -1;
 }
-
 
 mcp_server *mcp_server_new(const char *name, const char *version) {
     mcp_server *s = calloc(1, sizeof *s);
@@ -3618,8 +3634,13 @@ static int server_check(mcp_server *s) {
     return ok;
 }
 
-
 /* One JSON-RPC request being served. The transport fills the sinks. */
+/*=== MARK: - 12. Handler API (Public: mcp_call and what a handler calls) ===*/
+/*
+ * One request being served (rpc) and one handler's view of it (mcp_call): arguments in,
+ * content, structured results, errors, logs and progress out.
+ */
+
 typedef struct rpc rpc;
 /* A request that failed: its JSON-RPC error code, message and data (JSON text). */
 typedef struct rpc_fail { int code; buf msg, data; } rpc_fail;
@@ -3955,7 +3976,6 @@ static int template_match(const char *tmpl, const char *uri, mcp_json_doc **vars
 }
 
 static void state_verify(mcp_call *c, const mcp_json *st);
-static int auth_tool_scopes(const mcp_tool *t, auth_ctx *a, rpc_fail *f);
 static int call_input_required(rpc *x, jw *w, mcp_call *c);
 
 static void call_init(mcp_call *c, rpc *x, int kind, const char *name, void *data) {
@@ -3984,7 +4004,219 @@ static void call_free(mcp_call *c) {
     buf_free(&c->fail_data);
 }
 
-/* Write the error member of a response. */
+/* Results in the 2026-07-28 era say what kind they are, and how long they may be cached. */
+static void result_type(rpc *x, jw *w, const char *type) {
+    if (x->era >= ERA_2026_07_28 && !x->typed) { jw_key(w, "resultType"); jw_str(w, type); }
+    x->typed = 1;
+}
+
+static void result_cache(rpc *x, jw *w) {
+    if (x->era < ERA_2026_07_28) return;
+    jw_key(w, "ttlMs"); jw_int(w, 0);
+    jw_key(w, "cacheScope"); jw_str(w, "private");
+}
+
+/*=== MARK: - 13. Client requests and state (Public: mcp_elicit, mcp_sample, mcp_roots, mcp_state) ===*/
+/*
+ * Asking the client during a call: over the stream and waiting (eras before 2026-07-28), or
+ * by ending the round with input_required and a signed requestState (2026-07-28).
+ */
+
+#define META_VERSION "io.modelcontextprotocol/protocolVersion"
+#define META_CAPS "io.modelcontextprotocol/clientCapabilities"
+
+/* requestState: base64url(payload) "." hex(HMAC-SHA256(key, payload)). */
+static unsigned char state_key[32];
+static int state_key_set;
+static pthread_mutex_t state_key_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void state_mac(const char *payload, size_t n, char hex[65]) {
+    pthread_mutex_lock(&state_key_lock);
+    if (!state_key_set) {
+        const char *k = getenv("MCP_STATE_KEY");
+        if (k && *k) hmac_sha256("mcp.c state", 11, k, strlen(k), state_key);
+        else {
+            char r[65];
+            random_hex(r, 32);
+            memcpy(state_key, r, 32);
+        }
+        state_key_set = 1;
+    }
+    pthread_mutex_unlock(&state_key_lock);
+    unsigned char mac[32];
+    hmac_sha256(state_key, sizeof state_key, payload, n, mac);
+    for (int i = 0; i < 32; i++) { hex[2 * i] = hexdig[mac[i] >> 4]; hex[2 * i + 1] = hexdig[mac[i] & 15]; }
+    hex[64] = 0;
+}
+
+int mcp_set_state(mcp_call *c, const char *state) {
+    if (!state) return -1;
+    size_t n = strlen(state);
+    buf b = {0};
+    base64_put(&b, (const unsigned char *)state, n);
+    for (size_t i = 0; i < b.len; i++) b.p[i] = b.p[i] == '+' ? '-' : b.p[i] == '/' ? '_' : b.p[i];
+    while (b.len && b.p[b.len - 1] == '=') b.p[--b.len] = 0;
+    char hex[65];
+    state_mac(state, n, hex);
+    buf_putc(&b, '.');
+    buf_puts(&b, hex);
+    free(c->new_state);
+    c->new_state = b.p;
+    return 0;
+}
+
+const char *mcp_state(mcp_call *c) { return c->state; }
+
+/* Verify the requestState a client sent back; sets c->state or fails the call. */
+static void state_verify(mcp_call *c, const mcp_json *st) {
+    if (!st) return;
+    const char *dot = MCP_JSON_TYPE(st) == MCP_JSON_STRING ? strrchr(st->s, '.') : NULL;
+    if (dot && strlen(dot + 1) == 64) {
+        size_t n = (size_t)(dot - st->s);
+        char *payload = arena_alloc(&c->x->r->a, n + 4);
+        long k = payload ? base64_decode(st->s, n, (unsigned char *)payload) : -1;
+        if (k >= 0) {
+            char hex[65];
+            payload[k] = 0;
+            state_mac(payload, (size_t)k, hex);
+            unsigned diff = 0; /* constant time */
+            for (int i = 0; i < 64; i++) diff |= (unsigned)(hex[i] ^ dot[1 + i]);
+            if (!diff && strlen(payload) == (size_t)k) { c->state = payload; return; }
+        }
+    }
+    mcp_fail(c, RPC_BAD_PARAMS, "Invalid params: requestState was altered or was not issued by this server");
+}
+
+int mcp_need(mcp_call *c, const char *cap) {
+    if (mcp_json_get(c->x->caps, cap)) return 0;
+    mcp_fail(c, MCP_E_MISSING_CAPABILITY, "Missing required client capability: %s", cap);
+    c->fail_data.len = 0;
+    buf_puts(&c->fail_data, "{\"requiredCapabilities\":{");
+    json_escape(&c->fail_data, cap, strlen(cap));
+    buf_puts(&c->fail_data, ":{}}}");
+    return -1;
+}
+
+/* Is ans a well-formed answer to a request of this method? */
+static int answer_ok(const char *method, const mcp_json *ans) {
+    if (MCP_JSON_TYPE(ans) != MCP_JSON_OBJECT) return 0;
+    if (!strcmp(method, "elicitation/create")) return mcp_json_str(mcp_json_get(ans, "action")) != NULL;
+    if (!strcmp(method, "sampling/createMessage")) return MCP_JSON_TYPE(mcp_json_get(ans, "content")) == MCP_JSON_OBJECT ||
+                                                          MCP_JSON_TYPE(mcp_json_get(ans, "content")) == MCP_JSON_ARRAY;
+    if (!strcmp(method, "roots/list")) return MCP_JSON_TYPE(mcp_json_get(ans, "roots")) == MCP_JSON_ARRAY;
+    return 1;
+}
+
+/* Ask the client (elicitation, sampling, roots). See mcp.h for the two ways this goes. */
+static const mcp_json *ask_client(mcp_call *c, const char *key, const char *method, buf *params,
+                                  const char *capability) {
+    rpc *x = c->x;
+    char auto_key[48];
+    if (!key) { snprintf(auto_key, sizeof auto_key, "%s-%d", capability, c->nasked + 1); key = auto_key; }
+    c->nasked++;
+    if (!mcp_json_get(x->caps, capability)) return NULL; /* never ask what the client cannot answer */
+    if (x->era >= ERA_2026_07_28) {
+        if (c->kind == CALL_COMPLETE) return NULL;
+        const mcp_json *ans = mcp_json_get(c->input_responses, key);
+        if (ans && answer_ok(method, ans)) return ans;
+        if (c->ninput++) buf_putc(&c->input_requests, ',');
+        json_escape(&c->input_requests, key, strlen(key));
+        buf_puts(&c->input_requests, ":{\"method\":");
+        json_escape(&c->input_requests, method, strlen(method));
+        buf_puts(&c->input_requests, ",\"params\":");
+        buf_put(&c->input_requests, params->p, params->len);
+        buf_putc(&c->input_requests, '}');
+        return NULL;
+    }
+    if (!x->emit || !x->await) return NULL;
+    char id[48];
+    pthread_mutex_lock(&x->s->lock);
+    unsigned long long seq = ++x->s->seq;
+    pthread_mutex_unlock(&x->s->lock);
+    snprintf(id, sizeof id, "s%llu", seq);
+    buf b = {0};
+    buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":", id);
+    json_escape(&b, method, strlen(method));
+    buf_puts(&b, ",\"params\":");
+    buf_put(&b, params->p, params->len);
+    buf_putc(&b, '}');
+    int r = b.oom ? -1 : x->emit(x, b.p, b.len);
+    buf_free(&b);
+    if (r) return NULL;
+    char *ans = x->await(x, id);
+    if (!ans) return NULL;
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(ans, strlen(ans), 0, &e);
+    free(ans);
+    const mcp_json *res = mcp_json_get(mcp_json_root(d), "result");
+    if (!res || c->nanswers == (int)COUNT(c->answers)) { mcp_json_free(d); return NULL; }
+    c->answers[c->nanswers++] = d; /* kept until the call ends */
+    return res;
+}
+
+const mcp_json *mcp_elicit(mcp_call *c, const char *key, const char *message, const char *schema) {
+    buf p = {0};
+    jw w = {&p, 0};
+    jw_obj(&w);
+    if (c->x->era >= ERA_2025_11_25) { jw_key(&w, "mode"); jw_str(&w, "form"); }
+    jw_key(&w, "message"); jw_str(&w, message ? message : "");
+    jw_key(&w, "requestedSchema");
+    if (schema && *schema == '{') jw_raw(&w, schema, strlen(schema));
+    else {
+        buf e = {0};
+        if (!schema_expand(schema ? schema : "", &e)) { buf_free(&e); buf_free(&p); return NULL; }
+        jw_raw(&w, e.p, e.len);
+        buf_free(&e);
+    }
+    jw_end_obj(&w);
+    const mcp_json *r = ask_client(c, key, "elicitation/create", &p, "elicitation");
+    buf_free(&p);
+    return r;
+}
+
+const mcp_json *mcp_sample(mcp_call *c, const char *key, const char *params_json) {
+    buf p = {0};
+    buf_puts(&p, params_json ? params_json : "{}");
+    const mcp_json *r = ask_client(c, key, "sampling/createMessage", &p, "sampling");
+    buf_free(&p);
+    return r;
+}
+
+const mcp_json *mcp_roots(mcp_call *c, const char *key) {
+    buf p = {0};
+    buf_puts(&p, "{}");
+    const mcp_json *r = ask_client(c, key, "roots/list", &p, "roots");
+    buf_free(&p);
+    return r;
+}
+
+/* A handler that asked the client something in the 2026-07-28 era: answer input_required.
+ * Returns 1 when it did. */
+static int call_input_required(rpc *x, jw *w, mcp_call *c) {
+    if (!c->ninput || x->era < ERA_2026_07_28) return 0;
+    jw_key(w, "inputRequests");
+    jw_obj(w);
+    buf_put(w->b, c->input_requests.p, c->input_requests.len);
+    jw_end_obj(w);
+    if (c->new_state) { jw_key(w, "requestState"); jw_str(w, c->new_state); }
+    result_type(x, w, "input_required");
+    return 1;
+}
+
+static void fail_from_call(rpc_fail *f, mcp_call *c) {
+    f->code = c->fail_code ? c->fail_code : RPC_INTERNAL;
+    f->msg.len = 0;
+    buf_put(&f->msg, c->fail_msg.p, c->fail_msg.len);
+    if (!f->msg.len) buf_printf(&f->msg, "%s failed", c->name ? c->name : "the request");
+    f->data.len = 0;
+    buf_put(&f->data, c->fail_data.p, c->fail_data.len);
+}
+
+/*=== MARK: - 14. MCP methods (Private) ===*/
+/* One function per method; each writes the members of its result, or fills rpc_fail. */
+
+static int auth_tool_scopes(const mcp_tool *t, auth_ctx *a, rpc_fail *f);
+
 /* Write the error member of a response; data is JSON text or NULL. */
 static void rpc_error_body(jw *w, int code, const char *msg, const buf *data) {
     jw_key(w, "error");
@@ -4007,18 +4239,6 @@ static void rpc_error(buf *out, const mcp_json *id, int code, const char *msg) {
     rpc_head(&w, id);
     rpc_error_body(&w, code, msg, NULL);
     jw_end_obj(&w);
-}
-
-/* Results in the 2026-07-28 era say what kind they are, and how long they may be cached. */
-static void result_type(rpc *x, jw *w, const char *type) {
-    if (x->era >= ERA_2026_07_28 && !x->typed) { jw_key(w, "resultType"); jw_str(w, type); }
-    x->typed = 1;
-}
-
-static void result_cache(rpc *x, jw *w) {
-    if (x->era < ERA_2026_07_28) return;
-    jw_key(w, "ttlMs"); jw_int(w, 0);
-    jw_key(w, "cacheScope"); jw_str(w, "private");
 }
 
 static void server_caps(rpc *x, jw *w) {
@@ -4088,7 +4308,6 @@ static mcp_tool *tool_find(mcp_server *s, const char *name) {
     for (int i = 0; name && i < s->ntools; i++) if (!strcmp(s->tools[i]->name, name)) return s->tools[i];
     return NULL;
 }
-
 
 static void fail_uri(rpc_fail *f, const char *uri) {
     f->data.len = 0;
@@ -4324,196 +4543,6 @@ static void m_complete(rpc *x, jw *w, rpc_fail *f) {
     call_free(&c);
 }
 
-#define META_VERSION "io.modelcontextprotocol/protocolVersion"
-#define META_CAPS "io.modelcontextprotocol/clientCapabilities"
-
-/* requestState: base64url(payload) "." hex(HMAC-SHA256(key, payload)). */
-static unsigned char state_key[32];
-static int state_key_set;
-static pthread_mutex_t state_key_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void state_mac(const char *payload, size_t n, char hex[65]) {
-    pthread_mutex_lock(&state_key_lock);
-    if (!state_key_set) {
-        const char *k = getenv("MCP_STATE_KEY");
-        if (k && *k) hmac_sha256("mcp.c state", 11, k, strlen(k), state_key);
-        else {
-            char r[65];
-            random_hex(r, 32);
-            memcpy(state_key, r, 32);
-        }
-        state_key_set = 1;
-    }
-    pthread_mutex_unlock(&state_key_lock);
-    unsigned char mac[32];
-    hmac_sha256(state_key, sizeof state_key, payload, n, mac);
-    for (int i = 0; i < 32; i++) { hex[2 * i] = hexdig[mac[i] >> 4]; hex[2 * i + 1] = hexdig[mac[i] & 15]; }
-    hex[64] = 0;
-}
-
-int mcp_set_state(mcp_call *c, const char *state) {
-    if (!state) return -1;
-    size_t n = strlen(state);
-    buf b = {0};
-    base64_put(&b, (const unsigned char *)state, n);
-    for (size_t i = 0; i < b.len; i++) b.p[i] = b.p[i] == '+' ? '-' : b.p[i] == '/' ? '_' : b.p[i];
-    while (b.len && b.p[b.len - 1] == '=') b.p[--b.len] = 0;
-    char hex[65];
-    state_mac(state, n, hex);
-    buf_putc(&b, '.');
-    buf_puts(&b, hex);
-    free(c->new_state);
-    c->new_state = b.p;
-    return 0;
-}
-
-const char *mcp_state(mcp_call *c) { return c->state; }
-
-/* Verify the requestState a client sent back; sets c->state or fails the call. */
-static void state_verify(mcp_call *c, const mcp_json *st) {
-    if (!st) return;
-    const char *dot = MCP_JSON_TYPE(st) == MCP_JSON_STRING ? strrchr(st->s, '.') : NULL;
-    if (dot && strlen(dot + 1) == 64) {
-        size_t n = (size_t)(dot - st->s);
-        char *payload = arena_alloc(&c->x->r->a, n + 4);
-        long k = payload ? base64_decode(st->s, n, (unsigned char *)payload) : -1;
-        if (k >= 0) {
-            char hex[65];
-            payload[k] = 0;
-            state_mac(payload, (size_t)k, hex);
-            unsigned diff = 0; /* constant time */
-            for (int i = 0; i < 64; i++) diff |= (unsigned)(hex[i] ^ dot[1 + i]);
-            if (!diff && strlen(payload) == (size_t)k) { c->state = payload; return; }
-        }
-    }
-    mcp_fail(c, RPC_BAD_PARAMS, "Invalid params: requestState was altered or was not issued by this server");
-}
-
-int mcp_need(mcp_call *c, const char *cap) {
-    if (mcp_json_get(c->x->caps, cap)) return 0;
-    mcp_fail(c, MCP_E_MISSING_CAPABILITY, "Missing required client capability: %s", cap);
-    c->fail_data.len = 0;
-    buf_puts(&c->fail_data, "{\"requiredCapabilities\":{");
-    json_escape(&c->fail_data, cap, strlen(cap));
-    buf_puts(&c->fail_data, ":{}}}");
-    return -1;
-}
-
-/* Is ans a well-formed answer to a request of this method? */
-static int answer_ok(const char *method, const mcp_json *ans) {
-    if (MCP_JSON_TYPE(ans) != MCP_JSON_OBJECT) return 0;
-    if (!strcmp(method, "elicitation/create")) return mcp_json_str(mcp_json_get(ans, "action")) != NULL;
-    if (!strcmp(method, "sampling/createMessage")) return MCP_JSON_TYPE(mcp_json_get(ans, "content")) == MCP_JSON_OBJECT ||
-                                                          MCP_JSON_TYPE(mcp_json_get(ans, "content")) == MCP_JSON_ARRAY;
-    if (!strcmp(method, "roots/list")) return MCP_JSON_TYPE(mcp_json_get(ans, "roots")) == MCP_JSON_ARRAY;
-    return 1;
-}
-
-/* Ask the client (elicitation, sampling, roots). See mcp.h for the two ways this goes. */
-static const mcp_json *ask_client(mcp_call *c, const char *key, const char *method, buf *params,
-                                  const char *capability) {
-    rpc *x = c->x;
-    char auto_key[48];
-    if (!key) { snprintf(auto_key, sizeof auto_key, "%s-%d", capability, c->nasked + 1); key = auto_key; }
-    c->nasked++;
-    if (!mcp_json_get(x->caps, capability)) return NULL; /* never ask what the client cannot answer */
-    if (x->era >= ERA_2026_07_28) {
-        if (c->kind == CALL_COMPLETE) return NULL;
-        const mcp_json *ans = mcp_json_get(c->input_responses, key);
-        if (ans && answer_ok(method, ans)) return ans;
-        if (c->ninput++) buf_putc(&c->input_requests, ',');
-        json_escape(&c->input_requests, key, strlen(key));
-        buf_puts(&c->input_requests, ":{\"method\":");
-        json_escape(&c->input_requests, method, strlen(method));
-        buf_puts(&c->input_requests, ",\"params\":");
-        buf_put(&c->input_requests, params->p, params->len);
-        buf_putc(&c->input_requests, '}');
-        return NULL;
-    }
-    if (!x->emit || !x->await) return NULL;
-    char id[48];
-    pthread_mutex_lock(&x->s->lock);
-    unsigned long long seq = ++x->s->seq;
-    pthread_mutex_unlock(&x->s->lock);
-    snprintf(id, sizeof id, "s%llu", seq);
-    buf b = {0};
-    buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":", id);
-    json_escape(&b, method, strlen(method));
-    buf_puts(&b, ",\"params\":");
-    buf_put(&b, params->p, params->len);
-    buf_putc(&b, '}');
-    int r = b.oom ? -1 : x->emit(x, b.p, b.len);
-    buf_free(&b);
-    if (r) return NULL;
-    char *ans = x->await(x, id);
-    if (!ans) return NULL;
-    mcp_json_err e;
-    mcp_json_doc *d = mcp_json_parse(ans, strlen(ans), 0, &e);
-    free(ans);
-    const mcp_json *res = mcp_json_get(mcp_json_root(d), "result");
-    if (!res || c->nanswers == (int)COUNT(c->answers)) { mcp_json_free(d); return NULL; }
-    c->answers[c->nanswers++] = d; /* kept until the call ends */
-    return res;
-}
-
-const mcp_json *mcp_elicit(mcp_call *c, const char *key, const char *message, const char *schema) {
-    buf p = {0};
-    jw w = {&p, 0};
-    jw_obj(&w);
-    if (c->x->era >= ERA_2025_11_25) { jw_key(&w, "mode"); jw_str(&w, "form"); }
-    jw_key(&w, "message"); jw_str(&w, message ? message : "");
-    jw_key(&w, "requestedSchema");
-    if (schema && *schema == '{') jw_raw(&w, schema, strlen(schema));
-    else {
-        buf e = {0};
-        if (!schema_expand(schema ? schema : "", &e)) { buf_free(&e); buf_free(&p); return NULL; }
-        jw_raw(&w, e.p, e.len);
-        buf_free(&e);
-    }
-    jw_end_obj(&w);
-    const mcp_json *r = ask_client(c, key, "elicitation/create", &p, "elicitation");
-    buf_free(&p);
-    return r;
-}
-
-const mcp_json *mcp_sample(mcp_call *c, const char *key, const char *params_json) {
-    buf p = {0};
-    buf_puts(&p, params_json ? params_json : "{}");
-    const mcp_json *r = ask_client(c, key, "sampling/createMessage", &p, "sampling");
-    buf_free(&p);
-    return r;
-}
-
-const mcp_json *mcp_roots(mcp_call *c, const char *key) {
-    buf p = {0};
-    buf_puts(&p, "{}");
-    const mcp_json *r = ask_client(c, key, "roots/list", &p, "roots");
-    buf_free(&p);
-    return r;
-}
-
-/* A handler that asked the client something in the 2026-07-28 era: answer input_required.
- * Returns 1 when it did. */
-static int call_input_required(rpc *x, jw *w, mcp_call *c) {
-    if (!c->ninput || x->era < ERA_2026_07_28) return 0;
-    jw_key(w, "inputRequests");
-    jw_obj(w);
-    buf_put(w->b, c->input_requests.p, c->input_requests.len);
-    jw_end_obj(w);
-    if (c->new_state) { jw_key(w, "requestState"); jw_str(w, c->new_state); }
-    result_type(x, w, "input_required");
-    return 1;
-}
-
-static void fail_from_call(rpc_fail *f, mcp_call *c) {
-    f->code = c->fail_code ? c->fail_code : RPC_INTERNAL;
-    f->msg.len = 0;
-    buf_put(&f->msg, c->fail_msg.p, c->fail_msg.len);
-    if (!f->msg.len) buf_printf(&f->msg, "%s failed", c->name ? c->name : "the request");
-    f->data.len = 0;
-    buf_put(&f->data, c->fail_data.p, c->fail_data.len);
-}
-
 static void m_initialize(rpc *x, jw *w, rpc_fail *f) {
     (void)f; /* the era was picked by era_resolve */
     jw_key(w, "protocolVersion"); jw_str(w, era_names[x->era]);
@@ -4564,6 +4593,12 @@ static void m_set_level(rpc *x, jw *w, rpc_fail *f) {
 static void m_resources_list_fixed(rpc *x, jw *w, rpc_fail *f) { (void)f; m_resources_list(x, w, 0); }
 static void m_resources_templates(rpc *x, jw *w, rpc_fail *f) { (void)f; m_resources_list(x, w, 1); }
 static void m_prompts_list_all(rpc *x, jw *w, rpc_fail *f) { (void)f; m_prompts_list(x, w); }
+
+/*=== MARK: - 15. Dispatch (Private) ===*/
+/*
+ * From a parsed message to its answer, the same for every transport: the method table,
+ * the era of each message, and the one loop over a message or a batch.
+ */
 
 /* Every method, with the eras it exists in. The index is the method's slot in the
  * server's counters (/metrics); unknown methods count under the last slot, "other".
@@ -4762,7 +4797,7 @@ static const char *batch_refused(const mcp_json *root, int era) {
     return NULL;
 }
 
-/*=== MARK: - 11. Streamable HTTP (Private) ===*/
+/*=== MARK: - 16. Streamable HTTP (Private) ===*/
 /*
  * The HTTP face of the core, the same for `serve` and for Lambda events: POST carries
  * JSON-RPC; a request is answered with JSON, or with an SSE stream once the call sends a
@@ -4958,7 +4993,6 @@ static int waiter_answer(mcp_server *s, session *sess, const mcp_json *msg) {
         }
     return 0;
 }
-
 
 /* Host header allowed for a local server: localhost names on any port. */
 static int host_allowed(slice h) {
@@ -5317,9 +5351,7 @@ static void http_mcp(req *r, const hreq *rq, hres *rs) {
     mcp_json_free(d);
 }
 
-/* Route one HTTP request. Handlers run without the server lock: in serve, calls on different
- * connections run at the same time. */
-/*=== MARK: - Authentication (Private; mcp_auth is public) ===*/
+/*=== MARK: - 17. Authentication (Private; mcp_auth is public) ===*/
 /*
  * Who may call, the same on Lambda and in serve, configured by environment (values may be
  * ssm:/secretsmanager: references, resolved at start):
@@ -5364,7 +5396,6 @@ typedef struct {
 static auth_conf authc;
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
-
 
 static char **split_list(const char *s, int *n) {
     char **v = NULL;
@@ -5774,6 +5805,14 @@ static void http_resource_metadata(const hreq *rq, hres *rs) {
     buf_free(&base);
 }
 
+/*=== MARK: - 18. HTTP endpoints (Private) ===*/
+/*
+ * Everything a request path can reach besides MCP itself: GET /health, GET /metrics,
+ * POST /tools/NAME, CORS preflights, and the router that picks among them and checks the
+ * caller first. Handlers run without the server lock: in serve, calls on different
+ * connections run at the same time.
+ */
+
 /* GET /health: the server, its counters, and each registered dependency check. */
 static void http_health(mcp_server *s, hres *rs) {
     jw w = {&rs->body, 0};
@@ -6031,7 +6070,7 @@ out:
     pthread_mutex_unlock(&s->mlock);
 }
 
-/*=== MARK: - 12. Transports (Private) ===*/
+/*=== MARK: - 19. Transports (Private) ===*/
 
 /* --- serve: HTTP/1.1 server, one thread per connection --- */
 
@@ -6397,7 +6436,7 @@ static int stdio_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 13. Event adapters (Private) ===*/
+/*=== MARK: - 20. Event adapters (Private) ===*/
 /*
  * Lambda events in, the matching shape out (AWS Lambda developer guide, "Invoking Lambda
  * with HTTP"): function URLs and API Gateway HTTP APIs send payload 2.0, REST APIs payload
@@ -6555,7 +6594,7 @@ static void direct_dispatch(req *r, const mcp_json *root, buf *out) {
     else { out->len = at; buf_puts(out, "null"); }
 }
 
-/*=== MARK: - 14. Lambda Runtime API (Private) ===*/
+/*=== MARK: - 21. Lambda Runtime API (Private) ===*/
 /*
  * The custom-runtime loop (Lambda Runtime API 2018-06-01): GET /next with no timeout,
  * answer with POST /response (buffered, or streamed for function URLs in RESPONSE_STREAM
@@ -6630,7 +6669,6 @@ static void rt_log(const lrt *L, int level, const char *fmt, ...) {
     buf_free(&line);
 }
 
-/* One CloudWatch Embedded Metric Format line per invocation (MCP_EMF=0 turns it off). */
 /* Decimal digits without printf: this runs on every invocation. */
 static void buf_u64(buf *b, uint64_t v) {
     char t[24];
@@ -6639,6 +6677,7 @@ static void buf_u64(buf *b, uint64_t v) {
     buf_put(b, t + i, (size_t)(24 - i));
 }
 
+/* One CloudWatch Embedded Metric Format line per invocation (MCP_EMF=0 turns it off). */
 static void rt_emf_line(const req *st, uint64_t us) {
     const mcp_server *s = st->s;
     if (!rt_emf) return;
@@ -6665,7 +6704,6 @@ static void rt_emf_line(const req *st, uint64_t us) {
     if (!b.oom && write(1, b.p, b.len) < 0) { /* as above */ }
     buf_free(&b);
 }
-
 
 /* An lrt for the API in AWS_LAMBDA_RUNTIME_API (host:port), not yet connected. */
 static void rt_init(lrt *L) {
@@ -6821,7 +6859,6 @@ static void lstream_end(lrt *L, const char *error_type, const char *error_msg) {
     free(m);
 }
 
-/* Serve one event; the answer (or an error) is posted before returning. */
 /* Only one answer per invocation: the loop and the watchdog both claim before posting. */
 static int wd_claim(watchdog *w) {
     if (!w) return 1;
@@ -6915,6 +6952,7 @@ static void wd_serving(watchdog *w, const mcp_json *id) {
     buf_free(&t);
 }
 
+/* Serve one event; the answer (or an error) is posted before returning. */
 static void lambda_event(lrt *L, char *event, size_t elen) {
     req *r = &L->r;
     r->inv = &L->inv;
@@ -7146,7 +7184,7 @@ static int lambda_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 15. stdio proxy (Private) ===*/
+/*=== MARK: - 22. stdio proxy (Private) ===*/
 /*
  * `proxy URL`: MCP over stdio on one side, Streamable HTTP to a remote server (an mcp.c
  * function URL) on the other, for clients that only launch commands. Requests are signed
@@ -7520,7 +7558,7 @@ static int proxy_main(int argc, char **argv) {
     return 0;
 }
 
-/*=== MARK: - 16. Command line (Public: mcp_main) ===*/
+/*=== MARK: - 23. Command line (Public: mcp_main) ===*/
 
 static int call_main(mcp_server *s, const char *tool, const char *args) {
     buf msg = {0};
@@ -7557,7 +7595,6 @@ static int call_main(mcp_server *s, const char *tool, const char *args) {
     req_free(&r);
     return rc;
 }
-
 
 static void usage(mcp_server *s, FILE *f) {
     fprintf(f,

@@ -1946,8 +1946,13 @@ typedef struct outc {
 
 static outc *out_pool;      /* idle connections */
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long tls_handshakes; /* counted for /metrics and the tests */
-static unsigned long tls_handshake_count(void) { return tls_handshakes; }
+static unsigned long tls_handshakes; /* counted for /metrics and the tests, under out_lock */
+static unsigned long tls_handshake_count(void) {
+    pthread_mutex_lock(&out_lock);
+    unsigned long n = tls_handshakes;
+    pthread_mutex_unlock(&out_lock);
+    return n;
+}
 
 static void outc_free(outc *o) {
     if (!o) return;
@@ -2088,7 +2093,9 @@ static int host_is_aws(const char *h) {
 }
 
 /* The anchors for a connection to host: AWS roots, plus SSL_CERT_FILE, plus the system
- * bundle when the host is not AWS. The result lives for the process. */
+ * bundle when the host is not AWS. The result lives for the process: when more anchors
+ * are loaded a new array is made and the old one is kept, since a handshake on another
+ * thread may still read it (it happens at most twice in a process's life). */
 static const br_x509_trust_anchor *anchors_for(const char *host, size_t *n) {
     static br_x509_trust_anchor *all;
     static size_t nall;
@@ -2108,8 +2115,7 @@ static const br_x509_trust_anchor *anchors_for(const char *host, size_t *n) {
         for (size_t i = 0; i < COUNT(bundles); i++) if (anchors_load(&extra_anchors, bundles[i]) > 0) break;
         changed = 1;
     }
-    if (changed) {
-        free(all);
+    if (changed) { /* the old array is not freed: see above */
         nall = COUNT(aws_anchors) + extra_anchors.n;
         all = xmalloc(nall * sizeof *all);
         memcpy(all, aws_anchors, sizeof aws_anchors);
@@ -5393,6 +5399,9 @@ typedef struct {
     unsigned long refusals;
 } auth_conf;
 
+#define JWKS_TIMEOUT_MS 5000     /* one JWKS fetch */
+#define JWKS_REFETCH_MS 10000    /* at most one fetch this often, failed or not */
+
 static auth_conf authc;
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -5476,30 +5485,30 @@ static unsigned char *b64url_dup(const char *s, size_t n, size_t *out) {
 }
 
 #if MCP_ENABLE_TLS
-/* Fetch the JWKS (RSA and P-256 keys). Called with auth_lock held. */
-static int jwks_fetch(char *why, size_t whyn) {
+static void jwks_free(jwk *keys, int n) {
+    for (int i = 0; i < n; i++) { free(keys[i].n); free(keys[i].e); }
+    free(keys);
+}
+
+/* Fetch the JWKS (RSA and P-256 keys) into *keys. Runs without auth_lock: requests go on
+ * with the keys already known while it waits. */
+static int jwks_fetch(jwk **keys, int *nkeys, char *why, size_t whyn) {
     mcp_http_request rq;
     memset(&rq, 0, sizeof rq);
     rq.url = authc.jwks_url;
-    rq.timeout_ms = 5000;
+    rq.timeout_ms = JWKS_TIMEOUT_MS;
     rq.max_response = 1 << 20;
     mcp_http_response rs;
-    authc.jwks_at = now_ms();
+    *keys = NULL;
+    *nkeys = 0;
     if (mcp_http_do(&rq, &rs) || rs.status != 200) {
-        snprintf(authc.jwks_err, sizeof authc.jwks_err, "the JWKS at %.100s could not be fetched (%.60s)", authc.jwks_url,
-                 rs.status ? "HTTP error" : rs.error);
-        snprintf(why, whyn, "%s", authc.jwks_err);
+        snprintf(why, whyn, "the JWKS at %.100s could not be fetched (%.60s)", authc.jwks_url, rs.status ? "HTTP error" : rs.error);
         mcp_http_free(&rs);
         return -1;
     }
-    authc.jwks_err[0] = 0;
     mcp_json_err e;
     mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &e);
     mcp_http_free(&rs);
-    for (int i = 0; i < authc.njwks; i++) { free(authc.jwks[i].n); free(authc.jwks[i].e); }
-    free(authc.jwks);
-    authc.jwks = NULL;
-    authc.njwks = 0;
     mcp_json_iter it = mcp_json_iterate(mcp_json_get(mcp_json_root(d), "keys"));
     const mcp_json *k;
     while ((k = mcp_json_iter_next(&it, NULL))) {
@@ -5528,10 +5537,56 @@ static int jwks_fetch(char *why, size_t whyn) {
             free(xb);
             free(yb);
         } else continue;
-        GROW(authc.jwks, authc.njwks);
-        authc.jwks[authc.njwks++] = j;
+        GROW(*keys, *nkeys);
+        (*keys)[(*nkeys)++] = j;
     }
     mcp_json_free(d);
+    return 0;
+}
+
+/* A copy of the JWKS key for kid (any key of the type when the token names none): the
+ * JWKS is fetched when none is known and again for an unknown kid, at most every
+ * JWKS_REFETCH_MS, so an unreachable JWKS or a stream of unknown kids cannot make every
+ * request wait. Returns 1 when found (free out's n and e). */
+static int jwks_key(const char *kid, int kty, jwk *out, char *why, size_t whyn) {
+    for (int pass = 0; pass < 2; pass++) {
+        pthread_mutex_lock(&auth_lock);
+        if (pass || !authc.njwks) {
+            if (authc.jwks_at && now_ms() - authc.jwks_at < JWKS_REFETCH_MS) {
+                if (authc.jwks_err[0]) snprintf(why, whyn, "%s", authc.jwks_err); /* the last fetch failed */
+                pthread_mutex_unlock(&auth_lock);
+                return 0;
+            }
+            authc.jwks_at = now_ms(); /* this thread fetches; the others wait for nothing */
+            pthread_mutex_unlock(&auth_lock);
+            jwk *keys;
+            int n;
+            char err[256];
+            int rc = jwks_fetch(&keys, &n, err, sizeof err);
+            pthread_mutex_lock(&auth_lock);
+            if (rc) {
+                snprintf(authc.jwks_err, sizeof authc.jwks_err, "%s", err);
+                snprintf(why, whyn, "%s", err);
+                pthread_mutex_unlock(&auth_lock);
+                return 0;
+            }
+            authc.jwks_err[0] = 0;
+            jwks_free(authc.jwks, authc.njwks);
+            authc.jwks = keys;
+            authc.njwks = n;
+        }
+        int found = 0;
+        for (int i = 0; i < authc.njwks && !found; i++) {
+            const jwk *k = &authc.jwks[i];
+            if ((kid && strcmp(k->kid, kid)) || k->kty != kty) continue;
+            *out = *k;
+            out->n = k->n ? memcpy(xmalloc(k->nl), k->n, k->nl) : NULL;
+            out->e = k->e ? memcpy(xmalloc(k->el), k->e, k->el) : NULL;
+            found = 1;
+        }
+        pthread_mutex_unlock(&auth_lock);
+        if (found) return 1;
+    }
     return 0;
 }
 #endif
@@ -5573,36 +5628,23 @@ static int jwt_verify(const char *tok, size_t n, auth_ctx *a, char *why, size_t 
         if (diff) { snprintf(why, whyn, "the JWT signature does not verify"); goto out; }
     } else if (!strcmp(alg, "RS256") || !strcmp(alg, "ES256")) {
 #if MCP_ENABLE_TLS
-        int want = alg[0] == 'R' ? BR_KEYTYPE_RSA : BR_KEYTYPE_EC, ok = 0, found = 0;
+        int want = alg[0] == 'R' ? BR_KEYTYPE_RSA : BR_KEYTYPE_EC, ok;
         if (!authc.jwks_url) { snprintf(why, whyn, "%s tokens need MCP_JWT_JWKS_URL or MCP_JWT_ISSUER", alg); goto out; }
-        pthread_mutex_lock(&auth_lock);
-        for (int pass = 0; pass < 2 && !found; pass++) {
-            /* fetch when empty, and again for an unknown kid: at most every 10 s, so an
-             * unreachable JWKS or a stream of unknown kids cannot make every request wait */
-            if (pass || !authc.njwks) {
-                if (authc.jwks_at && now_ms() - authc.jwks_at < 10000) {
-                    if (authc.jwks_err[0]) snprintf(why, whyn, "%s", authc.jwks_err); /* the last fetch failed */
-                    break;
-                }
-                if (jwks_fetch(why, whyn)) break;
-            }
-            for (int i = 0; i < authc.njwks && !found; i++) {
-                jwk *k = &authc.jwks[i];
-                if ((kid && strcmp(k->kid, kid)) || k->kty != want) continue;
-                found = 1;
-                if (want == BR_KEYTYPE_RSA) {
-                    br_rsa_public_key pk = {k->n, k->nl, k->e, k->el};
-                    unsigned char out[32];
-                    ok = br_rsa_pkcs1_vrfy_get_default()(sig, sl, BR_HASH_OID_SHA256, 32, &pk, out) &&
-                         !memcmp(out, hash, 32);
-                } else {
-                    br_ec_public_key pk = {BR_EC_secp256r1, k->q, 65};
-                    ok = sl == 64 && br_ecdsa_vrfy_raw_get_default()(br_ec_get_default(), hash, 32, &pk, sig, 64);
-                }
-            }
+        jwk k;
+        if (!jwks_key(kid, want, &k, why, whyn)) {
+            if (!why[0]) snprintf(why, whyn, "no %s key%s%.100s in the JWKS", alg, kid ? " with kid " : "", kid ? kid : "");
+            goto out;
         }
-        pthread_mutex_unlock(&auth_lock);
-        if (!found) { if (!why[0]) snprintf(why, whyn, "no %s key%s%.100s in the JWKS", alg, kid ? " with kid " : "", kid ? kid : ""); goto out; }
+        if (want == BR_KEYTYPE_RSA) { /* outside the lock: checks run in parallel */
+            br_rsa_public_key pk = {k.n, k.nl, k.e, k.el};
+            unsigned char dig[32];
+            ok = br_rsa_pkcs1_vrfy_get_default()(sig, sl, BR_HASH_OID_SHA256, 32, &pk, dig) && !memcmp(dig, hash, 32);
+        } else {
+            br_ec_public_key pk = {BR_EC_secp256r1, k.q, 65};
+            ok = sl == 64 && br_ecdsa_vrfy_raw_get_default()(br_ec_get_default(), hash, 32, &pk, sig, 64);
+        }
+        free(k.n);
+        free(k.e);
         if (!ok) { snprintf(why, whyn, "the JWT signature does not verify"); goto out; }
 #else
         snprintf(why, whyn, "%s tokens need a build with MCP_ENABLE_TLS", alg);
@@ -5880,6 +5922,10 @@ static void metric_prom(buf *b, const char *label, const char *value, const stat
 /* GET /metrics: per-method and per-tool counts, errors and latency; JSON, or the
  * Prometheus text format when the client accepts text/plain. */
 static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
+    unsigned long handshakes = tls_handshake_count(), refusals;
+    pthread_mutex_lock(&auth_lock);
+    refusals = authc.refusals;
+    pthread_mutex_unlock(&auth_lock);
     pthread_mutex_lock(&s->mlock);
     if (sl_icontains(req_header(rq, "accept"), "text/plain")) {
         rs->ctype = "text/plain; version=0.0.4";
@@ -5894,8 +5940,8 @@ static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
         jw_obj(&w);
         jw_key(&w, "uptimeSeconds"); jw_num(&w, (double)((mono_us() - s->started_us) / 1000) / 1000.0);
         jw_key(&w, "httpRequests"); jw_int(&w, (long long)s->http_requests);
-        jw_key(&w, "tlsHandshakes"); jw_int(&w, (long long)tls_handshake_count());
-        jw_key(&w, "authRefusals"); jw_int(&w, (long long)authc.refusals);
+        jw_key(&w, "tlsHandshakes"); jw_int(&w, (long long)handshakes);
+        jw_key(&w, "authRefusals"); jw_int(&w, (long long)refusals);
         jw_key(&w, "methods"); jw_obj(&w);
         for (size_t i = 0; i <= M_OTHER; i++)
             if (s->mstat[i].count) { jw_key(&w, method_name(i)); metric_json(&w, &s->mstat[i]); }

@@ -9,7 +9,7 @@
  *   2. Utilities                     arena, growable buffer, base64, SHA-256, small helpers
  *   3. JSON reader                   RFC 8259 parser into one flat array of values
  *   4. JSON writer                   streaming writer with exact escaping
- *   5. Request context               one request from transport to handler: req
+ *   5. Request context and logs      one request from transport to handler; log lines
  *   6. HTTP/1.1 messages             request/response heads, bodies sized or chunked
  *   7. Sockets                       listening, connecting, timed reads and writes
  *   8. TLS and the HTTP client       BearSSL, trust anchors, pooled HTTP/1.1 client
@@ -118,6 +118,12 @@
 #ifndef MCP_CLIENT_TIMEOUT
 #define MCP_CLIENT_TIMEOUT 60
 #endif
+/* Stack of every thread that runs handlers: serve's connection threads and the Lambda
+ * Runtime API loops beyond the first (AWS_LAMBDA_MAX_CONCURRENCY > 1). stdio, `call` and
+ * the first Lambda loop run handlers on the main thread, whose stack the system sets. */
+#ifndef MCP_STACK_SIZE
+#define MCP_STACK_SIZE (256u << 10)
+#endif
 
 /* HTTPS for outbound calls (BearSSL). Off saves about 90 KB and the BearSSL dependency. */
 #ifndef MCP_ENABLE_TLS
@@ -140,13 +146,14 @@
 
 /*=== MARK: - 2. Utilities (Private) ===*/
 
+typedef struct invocation invocation;
+static void log_v(int level, const invocation *inv, const char *fmt, va_list ap);
+
 /* Fatal misuse of the API at registration time: say what and stop. */
 static void die(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("mcp: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    log_v(5 /* LOG_FATAL */, NULL, fmt, ap);
     va_end(ap);
     exit(2);
 }
@@ -312,14 +319,55 @@ static void buf_printf(buf *b, const char *fmt, ...) {
     buf_vprintf(b, fmt, ap);
     va_end(ap);
 }
+#define BUF_KEEP (1u << 20) /* a buffer reused across requests keeps at most this */
+
 /* Empty the buffer for reuse; give back memory a large request took. */
 static void buf_reset(buf *b) {
     b->len = 0;
     b->oom = 0;
-    if (b->cap > (1u << 20)) { free(b->p); b->p = NULL; b->cap = 0; }
+    if (b->cap > BUF_KEEP) { free(b->p); b->p = NULL; b->cap = 0; }
     else if (b->p) b->p[0] = 0;
 }
 static void buf_free(buf *b) { free(b->p); memset(b, 0, sizeof *b); }
+
+/* A comma-separated list, each item trimmed, empty ones dropped; malloc'ed. */
+static char **split_list(const char *s, int *n) {
+    char **v = NULL;
+    *n = 0;
+    while (s && *s) {
+        const char *e = strchr(s, ',');
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        slice it = {s, l};
+        it = sl_trim(it);
+        if (it.n) {
+            GROW(v, *n);
+            v[*n] = memcpy(xmalloc(it.n + 1), it.p, it.n);
+            v[*n][it.n] = 0;
+            (*n)++;
+        }
+        if (!e) break;
+        s = e + 1;
+    }
+    return v;
+}
+
+/* A list split once; "*" alone matches anything. */
+typedef struct { char **v; int n; } strlist;
+
+static void strlist_set(strlist *l, const char *env) {
+    for (int i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    l->v = split_list(getenv(env), &l->n);
+}
+
+static int strlist_has(const strlist *l, slice x, int nocase) {
+    for (int i = 0; i < l->n; i++) {
+        size_t n = strlen(l->v[i]);
+        if ((n == 1 && l->v[i][0] == '*') ||
+            (n == x.n && (nocase ? !strncasecmp(l->v[i], x.p, n) : !memcmp(l->v[i], x.p, n)))) return 1;
+    }
+    return 0;
+}
 
 static const char hexdig[] = "0123456789abcdef";
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1200,7 +1248,7 @@ static mcp_json_doc *json_copy(const mcp_json *v) {
     return d;
 }
 
-/*=== MARK: - 5. Request context (Private) ===*/
+/*=== MARK: - 5. Request context and logs (Private) ===*/
 
 /* The caller, as authentication found it (kind NULL when nothing was checked). */
 typedef struct {
@@ -1213,12 +1261,65 @@ typedef struct {
 } auth_ctx;
 
 /* A Lambda invocation, from the headers of GET /next. */
-typedef struct {
+struct invocation {
     char id[128];               /* Lambda-Runtime-Aws-Request-Id */
     char trace[512];            /* Lambda-Runtime-Trace-Id */
     char deadline[24], arn[256], tenant[128];
     char *client_context, *cognito; /* malloc'ed per event, may be large */
-} invocation;
+};
+
+/* Logs: every line goes through log_at. On Lambda they follow its advanced logging
+ * controls, AWS_LAMBDA_LOG_FORMAT (Text or JSON) and AWS_LAMBDA_LOG_LEVEL (TRACE DEBUG INFO
+ * WARN ERROR FATAL; INFO by default), and name the invocation; elsewhere a line is
+ * "mcp: message". A line below the level costs one comparison. */
+enum { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
+static const char *const log_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+static struct { int level, lambda, json, emf; } logc = {LOG_INFO, 0, 0, 1};
+
+static void log_setup_lambda(void) {
+    const char *lv = getenv("AWS_LAMBDA_LOG_LEVEL"), *fmt = getenv("AWS_LAMBDA_LOG_FORMAT"), *emf = getenv("MCP_EMF");
+    for (int i = 0; lv && i < (int)COUNT(log_names); i++) if (!strcasecmp(lv, log_names[i])) logc.level = i;
+    logc.lambda = 1;
+    logc.json = fmt && !strcasecmp(fmt, "JSON");
+    logc.emf = !(emf && !strcmp(emf, "0"));
+}
+
+static void log_v(int level, const invocation *inv, const char *fmt, va_list ap) {
+    if (level < logc.level) return;
+    buf msg = {0}, line = {0};
+    buf_vprintf(&msg, fmt, ap);
+    const char *id = inv && inv->id[0] ? inv->id : NULL;
+    if (logc.json) {
+        uint64_t ms = now_ms();
+        utc_time u = utc_of((int64_t)(ms / 1000));
+        char ts[80];
+        snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", u.year, u.mon, u.day, u.hour, u.min, u.sec,
+                 (int)(ms % 1000));
+        jw w = {&line, 0};
+        jw_obj(&w);
+        jw_key(&w, "timestamp"); jw_str(&w, ts);
+        jw_key(&w, "level"); jw_str(&w, log_names[level]);
+        if (id) { jw_key(&w, "requestId"); jw_str(&w, id); }
+        if (inv && inv->trace[0]) { jw_key(&w, "traceId"); jw_str(&w, inv->trace); }
+        jw_key(&w, "message"); jw_strn(&w, msg.p ? msg.p : "", msg.len);
+        jw_end_obj(&w);
+    } else if (logc.lambda) buf_printf(&line, "%s\t%s\t%s", log_names[level], id ? id : "-", msg.p ? msg.p : "");
+    else { buf_puts(&line, "mcp: "); buf_put(&line, msg.p, msg.len); }
+    buf_putc(&line, '\n');
+    if (write(2, line.p, line.len) < 0) { /* nowhere left to say it */ }
+    buf_free(&msg);
+    buf_free(&line);
+}
+
+static void log_at(int level, const invocation *inv, const char *fmt, ...) MCP_PRINTF(3, 4);
+static void log_at(int level, const invocation *inv, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log_v(level, inv, fmt, ap);
+    va_end(ap);
+}
+#define log_error(...) log_at(LOG_ERROR, NULL, __VA_ARGS__)
+#define log_info(...) log_at(LOG_INFO, NULL, __VA_ARGS__)
 
 typedef struct watchdog watchdog;
 
@@ -2310,6 +2411,8 @@ const char *mcp_http_header(const mcp_http_response *r, const char *name, size_t
     return NULL;
 }
 
+#define HTTP_MAX_RESPONSE ((size_t)16 << 20) /* mcp_http_request.max_response by default */
+
 int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
     memset(rs, 0, sizeof *rs);
     url_parts u;
@@ -2325,7 +2428,7 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
         if (left < timeout) timeout = left;
     }
     if (timeout < 1) { snprintf(rs->error, sizeof rs->error, "no time left before the invocation deadline"); return -1; }
-    size_t max = rq->max_response ? rq->max_response : (size_t)16 << 20;
+    size_t max = rq->max_response ? rq->max_response : HTTP_MAX_RESPONSE;
     buf req = {0};
     int default_port = !strcmp(u.port, u.tls ? "443" : "80");
     buf_printf(&req, "%s %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: mcp.c/" MCP_VERSION "\r\n", method, u.path,
@@ -3361,6 +3464,8 @@ enum {
     MCP_E_NO_RESOURCE = -32002,
     MCP_E_HEADER_MISMATCH = -32020, MCP_E_MISSING_CAPABILITY = -32021,
     MCP_E_UNSUPPORTED_VERSION = -32022,
+    RPC_SERVER_ERROR = -32001,   /* the answer cannot be given (Lambda deadline, 6 MB limit) */
+    MCP_E_FORBIDDEN = -32003,    /* the caller lacks a scope the tool needs */
 };
 
 /* Counts and a latency histogram: bucket i holds calls under 2^i * 32 us. */
@@ -3376,7 +3481,7 @@ typedef struct {
     void *data;
 } health_check;
 
-struct mcp_tool {
+struct mcp_tool_def {
     stat st;
     char *scopes;                 /* OAuth scopes a caller needs, space-separated */
     char *name, *title, *desc, *schema_src, *out_src, *annotations;
@@ -3386,7 +3491,7 @@ struct mcp_tool {
     void *data;
 };
 
-struct mcp_resource {
+struct mcp_resource_def {
     char *uri, *name, *title, *desc, *mime;
     int is_template;
     mcp_handler fn;
@@ -3395,7 +3500,7 @@ struct mcp_resource {
 
 typedef struct { char *name; int required; } prompt_arg;
 
-struct mcp_prompt {
+struct mcp_prompt_def {
     char *name, *title, *desc;
     prompt_arg *args;
     int nargs;
@@ -3433,9 +3538,9 @@ typedef struct {
 
 struct mcp_server {
     char *name, *version, *title, *instructions;
-    mcp_tool **tools; int ntools;
-    mcp_resource **res; int nres;
-    mcp_prompt **prompts; int nprompts;
+    mcp_tool_def **tools; int ntools;
+    mcp_resource_def **res; int nres;
+    mcp_prompt_def **prompts; int nprompts;
     completer *comps; int ncomps;
     pthread_mutex_t lock;  /* guards sessions, waiters and seq; never held while a handler runs */
     session *sessions;
@@ -3500,12 +3605,12 @@ static double stat_pct(const stat *st, double q) {
 void mcp_server_title(mcp_server *s, const char *t) { free(s->title); s->title = xstrdup(t); }
 void mcp_server_instructions(mcp_server *s, const char *t) { free(s->instructions); s->instructions = xstrdup(t); }
 
-mcp_tool *mcp_tool_add(mcp_server *s, const char *name, const char *desc, const char *schema,
+mcp_tool_def *mcp_tool_add(mcp_server *s, const char *name, const char *desc, const char *schema,
                        mcp_handler fn) {
-    if (!name || !*name || !fn) die("mcp_tool: a tool needs a name and a handler");
+    if (!name || !*name || !fn) die("mcp_tool_def: a tool needs a name and a handler");
     for (int i = 0; i < s->ntools; i++)
-        if (!strcmp(s->tools[i]->name, name)) die("mcp_tool: tool %s is registered twice", name);
-    mcp_tool *t = calloc(1, sizeof *t);
+        if (!strcmp(s->tools[i]->name, name)) die("mcp_tool_def: tool %s is registered twice", name);
+    mcp_tool_def *t = calloc(1, sizeof *t);
     if (!t) die("out of memory");
     t->name = xstrdup(name);
     t->desc = xstrdup(desc);
@@ -3515,16 +3620,16 @@ mcp_tool *mcp_tool_add(mcp_server *s, const char *name, const char *desc, const 
     s->tools[s->ntools++] = t;
     return t;
 }
-void mcp_tool_title(mcp_tool *t, const char *v) { free(t->title); t->title = xstrdup(v); }
-void mcp_tool_output_schema(mcp_tool *t, const char *v) { free(t->out_src); t->out_src = xstrdup(v); }
-void mcp_tool_annotations(mcp_tool *t, const char *v) { free(t->annotations); t->annotations = xstrdup(v); }
-void mcp_tool_data(mcp_tool *t, void *d) { t->data = d; }
-void mcp_tool_scopes(mcp_tool *t, const char *scopes) { free(t->scopes); t->scopes = xstrdup(scopes); }
+void mcp_tool_title(mcp_tool_def *t, const char *v) { free(t->title); t->title = xstrdup(v); }
+void mcp_tool_output_schema(mcp_tool_def *t, const char *v) { free(t->out_src); t->out_src = xstrdup(v); }
+void mcp_tool_annotations(mcp_tool_def *t, const char *v) { free(t->annotations); t->annotations = xstrdup(v); }
+void mcp_tool_data(mcp_tool_def *t, void *d) { t->data = d; }
+void mcp_tool_scopes(mcp_tool_def *t, const char *scopes) { free(t->scopes); t->scopes = xstrdup(scopes); }
 
-static mcp_resource *resource_new(mcp_server *s, const char *uri, const char *name,
+static mcp_resource_def *resource_new(mcp_server *s, const char *uri, const char *name,
                                   const char *desc, const char *mime, mcp_handler fn, int tmpl) {
-    if (!uri || !*uri || !fn) die("mcp_resource: a resource needs a URI and a reader");
-    mcp_resource *r = calloc(1, sizeof *r);
+    if (!uri || !*uri || !fn) die("mcp_resource_def: a resource needs a URI and a reader");
+    mcp_resource_def *r = calloc(1, sizeof *r);
     if (!r) die("out of memory");
     r->uri = xstrdup(uri);
     r->name = xstrdup(name ? name : uri);
@@ -3536,21 +3641,21 @@ static mcp_resource *resource_new(mcp_server *s, const char *uri, const char *na
     s->res[s->nres++] = r;
     return r;
 }
-mcp_resource *mcp_resource_add(mcp_server *s, const char *uri, const char *name,
+mcp_resource_def *mcp_resource_add(mcp_server *s, const char *uri, const char *name,
                                const char *desc, const char *mime, mcp_handler fn) {
     return resource_new(s, uri, name, desc, mime, fn, 0);
 }
-mcp_resource *mcp_resource_template(mcp_server *s, const char *uri, const char *name,
+mcp_resource_def *mcp_resource_template(mcp_server *s, const char *uri, const char *name,
                                     const char *desc, const char *mime, mcp_handler fn) {
     return resource_new(s, uri, name, desc, mime, fn, 1);
 }
-void mcp_resource_title(mcp_resource *r, const char *v) { free(r->title); r->title = xstrdup(v); }
-void mcp_resource_data(mcp_resource *r, void *d) { r->data = d; }
+void mcp_resource_title(mcp_resource_def *r, const char *v) { free(r->title); r->title = xstrdup(v); }
+void mcp_resource_data(mcp_resource_def *r, void *d) { r->data = d; }
 
-mcp_prompt *mcp_prompt_add(mcp_server *s, const char *name, const char *desc,
+mcp_prompt_def *mcp_prompt_add(mcp_server *s, const char *name, const char *desc,
                            const char *args, mcp_handler fn) {
-    if (!name || !*name || !fn) die("mcp_prompt: a prompt needs a name and a handler");
-    mcp_prompt *p = calloc(1, sizeof *p);
+    if (!name || !*name || !fn) die("mcp_prompt_def: a prompt needs a name and a handler");
+    mcp_prompt_def *p = calloc(1, sizeof *p);
     if (!p) die("out of memory");
     p->name = xstrdup(name);
     p->desc = xstrdup(desc);
@@ -3571,8 +3676,8 @@ mcp_prompt *mcp_prompt_add(mcp_server *s, const char *name, const char *desc,
     s->prompts[s->nprompts++] = p;
     return p;
 }
-void mcp_prompt_title(mcp_prompt *p, const char *v) { free(p->title); p->title = xstrdup(v); }
-void mcp_prompt_data(mcp_prompt *p, void *d) { p->data = d; }
+void mcp_prompt_title(mcp_prompt_def *p, const char *v) { free(p->title); p->title = xstrdup(v); }
+void mcp_prompt_data(mcp_prompt_def *p, void *d) { p->data = d; }
 
 void mcp_completion(mcp_server *s, const char *kind, const char *name, mcp_handler fn) {
     if (!kind || !name || !fn) die("mcp_completion: kind, name and handler are required");
@@ -3585,16 +3690,16 @@ void mcp_completion(mcp_server *s, const char *kind, const char *name, mcp_handl
 
 /* Parse a tool's schemas the first time they are needed. Returns an error message or NULL. */
 static pthread_mutex_t prepare_lock = PTHREAD_MUTEX_INITIALIZER;
-static const char *tool_prepare_locked(mcp_tool *t);
+static const char *tool_prepare_locked(mcp_tool_def *t);
 
-static const char *tool_prepare(mcp_tool *t) {
+static const char *tool_prepare(mcp_tool_def *t) {
     pthread_mutex_lock(&prepare_lock);
     const char *e = tool_prepare_locked(t);
     pthread_mutex_unlock(&prepare_lock);
     return e;
 }
 
-static const char *tool_prepare_locked(mcp_tool *t) {
+static const char *tool_prepare_locked(mcp_tool_def *t) {
     if (t->schema) return NULL;
     buf b = {0};
     const char *src = t->schema_src;
@@ -3635,7 +3740,7 @@ static int server_check(mcp_server *s) {
     int ok = 1;
     for (int i = 0; i < s->ntools; i++) {
         const char *e = tool_prepare(s->tools[i]);
-        if (e) { fprintf(stderr, "mcp: tool %s: %s\n", s->tools[i]->name, e); ok = 0; }
+        if (e) { log_error("tool %s: %s", s->tools[i]->name, e); ok = 0; }
     }
     return ok;
 }
@@ -3670,7 +3775,7 @@ struct rpc {
     char *(*await)(rpc *x, const char *key);
     void *tx;                 /* the transport's state */
     int typed;                /* resultType written */
-    mcp_tool *tool;           /* tools/call: the tool, and whether its result was an error */
+    mcp_tool_def *tool;           /* tools/call: the tool, and whether its result was an error */
     int tool_error;
 };
 
@@ -4221,7 +4326,7 @@ static void fail_from_call(rpc_fail *f, mcp_call *c) {
 /*=== MARK: - 14. MCP methods (Private) ===*/
 /* One function per method; each writes the members of its result, or fills rpc_fail. */
 
-static int auth_tool_scopes(const mcp_tool *t, auth_ctx *a, rpc_fail *f);
+static int auth_tool_scopes(const mcp_tool_def *t, auth_ctx *a, rpc_fail *f);
 
 /* Write the error member of a response; data is JSON text or NULL. */
 static void rpc_error_body(jw *w, int code, const char *msg, const buf *data) {
@@ -4293,7 +4398,7 @@ static void m_tools_list(rpc *x, jw *w, rpc_fail *f) {
     jw_arr(w);
     int i;
     for (i = (int)start; i < s->ntools && i < start + MCP_PAGE_SIZE; i++) {
-        mcp_tool *t = s->tools[i];
+        mcp_tool_def *t = s->tools[i];
         const char *e = tool_prepare(t);
         if (e) { f->code = RPC_INTERNAL; buf_printf(&f->msg, "tool %s: %s", t->name, e); return; }
         jw_obj(w);
@@ -4310,7 +4415,7 @@ static void m_tools_list(rpc *x, jw *w, rpc_fail *f) {
     result_cache(x, w);
 }
 
-static mcp_tool *tool_find(mcp_server *s, const char *name) {
+static mcp_tool_def *tool_find(mcp_server *s, const char *name) {
     for (int i = 0; name && i < s->ntools; i++) if (!strcmp(s->tools[i]->name, name)) return s->tools[i];
     return NULL;
 }
@@ -4328,7 +4433,7 @@ static void fail_from_call(rpc_fail *f, mcp_call *c);
 static void m_tools_call(rpc *x, jw *w, rpc_fail *f) {
     const char *name = mcp_json_str(mcp_json_get(x->params, "name"));
     if (!name) { f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "tools/call: params.name must be a string"); return; }
-    mcp_tool *t = tool_find(x->s, name);
+    mcp_tool_def *t = tool_find(x->s, name);
     if (!t) { f->code = RPC_BAD_PARAMS; buf_printf(&f->msg, "Unknown tool: %s", name); return; }
     x->tool = t;
     if (auth_tool_scopes(t, &x->r->auth, f)) return;
@@ -4398,7 +4503,7 @@ static void m_resources_list(rpc *x, jw *w, int templates) {
     jw_key(w, templates ? "resourceTemplates" : "resources");
     jw_arr(w);
     for (int i = 0; i < x->s->nres; i++) {
-        mcp_resource *r = x->s->res[i];
+        mcp_resource_def *r = x->s->res[i];
         if (r->is_template != templates) continue;
         jw_obj(w);
         jw_key(w, templates ? "uriTemplate" : "uri"); jw_str(w, r->uri);
@@ -4415,7 +4520,7 @@ static void m_resources_list(rpc *x, jw *w, int templates) {
 static void m_resources_read(rpc *x, jw *w, rpc_fail *f) {
     const char *uri = mcp_json_str(mcp_json_get(x->params, "uri"));
     if (!uri) { f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "resources/read: params.uri must be a string"); return; }
-    mcp_resource *r = NULL;
+    mcp_resource_def *r = NULL;
     mcp_json_doc *vars = NULL;
     for (int i = 0; i < x->s->nres && !r; i++)
         if (!x->s->res[i]->is_template && !strcmp(x->s->res[i]->uri, uri)) r = x->s->res[i];
@@ -4453,7 +4558,7 @@ static void m_prompts_list(rpc *x, jw *w) {
     jw_key(w, "prompts");
     jw_arr(w);
     for (int i = 0; i < x->s->nprompts; i++) {
-        mcp_prompt *p = x->s->prompts[i];
+        mcp_prompt_def *p = x->s->prompts[i];
         jw_obj(w);
         jw_key(w, "name"); jw_str(w, p->name);
         if (p->title && x->era >= ERA_2025_06_18) { jw_key(w, "title"); jw_str(w, p->title); }
@@ -4475,7 +4580,7 @@ static void m_prompts_list(rpc *x, jw *w) {
 
 static void m_prompts_get(rpc *x, jw *w, rpc_fail *f) {
     const char *name = mcp_json_str(mcp_json_get(x->params, "name"));
-    mcp_prompt *p = NULL;
+    mcp_prompt_def *p = NULL;
     for (int i = 0; name && i < x->s->nprompts; i++) if (!strcmp(x->s->prompts[i]->name, name)) p = x->s->prompts[i];
     if (!p) { f->code = RPC_BAD_PARAMS; buf_printf(&f->msg, "Unknown prompt: %s", name ? name : "(no name)"); return; }
     const mcp_json *args = mcp_json_get(x->params, "arguments");
@@ -5001,6 +5106,24 @@ static int waiter_answer(mcp_server *s, session *sess, const mcp_json *msg) {
 }
 
 /* Host header allowed for a local server: localhost names on any port. */
+/* The lists requests consult, from the environment: split when a transport starts
+ * (http_conf_load), never per request. */
+static struct {
+    strlist hosts;      /* MCP_ALLOWED_HOSTS: Host names serve accepts besides localhost */
+    strlist origins;    /* MCP_ALLOWED_ORIGINS: Origins serve accepts besides localhost */
+    strlist cors;       /* MCP_CORS_ORIGINS: Origins answered with CORS headers */
+    strlist oauth_as;   /* MCP_OAUTH_AUTHORIZATION_SERVERS */
+    strlist oauth_scopes; /* MCP_OAUTH_SCOPES */
+} httpc;
+
+static void http_conf_load(void) {
+    strlist_set(&httpc.hosts, "MCP_ALLOWED_HOSTS");
+    strlist_set(&httpc.origins, "MCP_ALLOWED_ORIGINS");
+    strlist_set(&httpc.cors, "MCP_CORS_ORIGINS");
+    strlist_set(&httpc.oauth_as, "MCP_OAUTH_AUTHORIZATION_SERVERS");
+    strlist_set(&httpc.oauth_scopes, "MCP_OAUTH_SCOPES");
+}
+
 static int host_allowed(slice h) {
     if (!h.p) return 1; /* HTTP/1.0 clients may omit it */
     size_t n = h.n;
@@ -5008,16 +5131,7 @@ static int host_allowed(slice h) {
     else { const char *c = memchr(h.p, ':', n); if (c) n = (size_t)(c - h.p); }
     slice name = {h.p, n};
     if (sl_ieq(name, "localhost") || sl_eq(name, "127.0.0.1") || sl_eq(name, "[::1]")) return 1;
-    const char *extra = getenv("MCP_ALLOWED_HOSTS"); /* comma-separated */
-    while (extra && *extra) {
-        const char *e = strchr(extra, ',');
-        size_t l = e ? (size_t)(e - extra) : strlen(extra);
-        slice a = {extra, l};
-        a = sl_trim(a);
-        if ((a.n == 1 && a.p[0] == '*') || (a.n == name.n && !strncasecmp(a.p, name.p, a.n))) return 1;
-        extra = e ? e + 1 : NULL;
-    }
-    return 0;
+    return strlist_has(&httpc.hosts, name, 1);
 }
 
 static int origin_allowed(slice o) {
@@ -5025,16 +5139,7 @@ static int origin_allowed(slice o) {
     const char *p = memchr(o.p, ':', o.n);
     if (!p || o.n - (size_t)(p - o.p) < 3 || p[1] != '/' || p[2] != '/') return 0;
     slice host = {p + 3, o.n - (size_t)(p + 3 - o.p)};
-    const char *extra = getenv("MCP_ALLOWED_ORIGINS");
-    while (extra && *extra) {
-        const char *e = strchr(extra, ',');
-        size_t l = e ? (size_t)(e - extra) : strlen(extra);
-        slice a = {extra, l};
-        a = sl_trim(a);
-        if ((a.n == 1 && a.p[0] == '*') || (a.n == o.n && !strncasecmp(a.p, o.p, a.n))) return 1;
-        extra = e ? e + 1 : NULL;
-    }
-    return host_allowed(host);
+    return strlist_has(&httpc.origins, o, 1) || host_allowed(host);
 }
 
 /* Strict base64 (standard alphabet, whole quads, correct padding) into out; -1 if not. */
@@ -5053,7 +5158,7 @@ static long b64_strict(const char *s, size_t n, unsigned char *out) {
  * "x-mcp-header": "Suffix" must arrive as Mcp-Param-Suffix too, plain or as
  * =?base64?...?=, with the same value as the argument. Returns 0, or -1 with why. */
 static int param_headers_check(mcp_server *s, const hreq *rq, const char *tool, const mcp_json *args, char *why, size_t whyn) {
-    mcp_tool *t = tool_find(s, tool);
+    mcp_tool_def *t = tool_find(s, tool);
     if (!t || tool_prepare(t)) return 0; /* the call itself will say what is wrong */
     mcp_json_iter it = mcp_json_iterate(mcp_json_get(mcp_json_root(t->in_doc), "properties"));
     const mcp_json *k, *p;
@@ -5120,6 +5225,7 @@ static void res_final(hres *rs, buf *out, int batch) {
     if (!batch) { sse_put(rs, out->p, out->len); return; }
     mcp_json_err e; /* one event per response */
     mcp_json_doc *d = mcp_json_parse(out->p, out->len, 0, &e);
+    if (NEVER(!d)) return; /* written here, so always JSON */
     mcp_json_iter it = mcp_json_iterate(mcp_json_root(d));
     const mcp_json *m;
     while ((m = mcp_json_iter_next(&it, NULL))) {
@@ -5401,30 +5507,12 @@ typedef struct {
 
 #define JWKS_TIMEOUT_MS 5000     /* one JWKS fetch */
 #define JWKS_REFETCH_MS 10000    /* at most one fetch this often, failed or not */
+#define JWKS_MAX (1u << 20)      /* the largest JWKS document accepted */
 
 static auth_conf authc;
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static char **split_list(const char *s, int *n) {
-    char **v = NULL;
-    *n = 0;
-    while (s && *s) {
-        const char *e = strchr(s, ',');
-        size_t l = e ? (size_t)(e - s) : strlen(s);
-        slice it = {s, l};
-        it = sl_trim(it);
-        if (it.n) {
-            GROW(v, *n);
-            v[*n] = memcpy(xmalloc(it.n + 1), it.p, it.n);
-            v[*n][it.n] = 0;
-            (*n)++;
-        }
-        if (!e) break;
-        s = e + 1;
-    }
-    return v;
-}
 
 static char *env_dup(const char *name) {
     const char *v = getenv(name);
@@ -5497,7 +5585,7 @@ static int jwks_fetch(jwk **keys, int *nkeys, char *why, size_t whyn) {
     memset(&rq, 0, sizeof rq);
     rq.url = authc.jwks_url;
     rq.timeout_ms = JWKS_TIMEOUT_MS;
-    rq.max_response = 1 << 20;
+    rq.max_response = JWKS_MAX;
     mcp_http_response rs;
     *keys = NULL;
     *nkeys = 0;
@@ -5773,7 +5861,7 @@ const char *mcp_auth(mcp_call *c, const char *name) {
 }
 
 /* A tool that needs scopes the caller lacks: -32003 here, 403 insufficient_scope at the HTTP layer. */
-static int auth_tool_scopes(const mcp_tool *t, auth_ctx *a, rpc_fail *f) {
+static int auth_tool_scopes(const mcp_tool_def *t, auth_ctx *a, rpc_fail *f) {
     if (!t->scopes || !a->kind) return 0;
     for (const char *p = t->scopes; *p;) {
         while (*p == ' ') p++;
@@ -5781,7 +5869,7 @@ static int auth_tool_scopes(const mcp_tool *t, auth_ctx *a, rpc_fail *f) {
         while (*e && *e != ' ') e++;
         if (e > p && !has_scope(a->scopes, p, (size_t)(e - p))) {
             snprintf(a->missing_scope, sizeof a->missing_scope, "%s", t->scopes);
-            f->code = -32003;
+            f->code = MCP_E_FORBIDDEN;
             buf_printf(&f->msg, "Forbidden: tool %s needs scope %.*s", t->name, (int)(e - p), p);
             return -1;
         }
@@ -5790,12 +5878,11 @@ static int auth_tool_scopes(const mcp_tool *t, auth_ctx *a, rpc_fail *f) {
     return 0;
 }
 
-static void auth_refused(mcp_server *s, const hreq *rq, const char *why) {
-    (void)s;
+static void auth_refused(const req *r, const hreq *rq, const char *why) {
     pthread_mutex_lock(&auth_lock);
     authc.refusals++;
     pthread_mutex_unlock(&auth_lock);
-    fprintf(stderr, "mcp: refused %.*s %.*s: %s\n", (int)rq->method.n, rq->method.p, (int)rq->path.n, rq->path.p, why);
+    log_at(LOG_ERROR, r->inv, "refused %.*s %.*s: %s", (int)rq->method.n, rq->method.p, (int)rq->path.n, rq->path.p, why);
 }
 
 /* The base URL clients reach this server at, for the metadata document. */
@@ -5829,18 +5916,16 @@ static void http_resource_metadata(const hreq *rq, hres *rs) {
     jw_key(&w, "resource");
     if (res && *res) jw_str(&w, res);
     else { buf r = {0}; buf_printf(&r, "%s/mcp", base.p); jw_str(&w, r.p); buf_free(&r); }
-    int n;
-    char **v = split_list(getenv("MCP_OAUTH_AUTHORIZATION_SERVERS"), &n);
-    if (!n && authc.iss) { jw_key(&w, "authorization_servers"); jw_arr(&w); jw_str(&w, authc.iss); jw_end_arr(&w); }
-    else if (n) { jw_key(&w, "authorization_servers"); jw_arr(&w); for (int i = 0; i < n; i++) { jw_str(&w, v[i]); free(v[i]); } jw_end_arr(&w); }
-    free(v);
-    const char *sc = getenv("MCP_OAUTH_SCOPES");
-    if (sc && *sc) {
-        v = split_list(sc, &n);
-        jw_key(&w, "scopes_supported"); jw_arr(&w);
-        for (int i = 0; i < n; i++) { jw_str(&w, v[i]); free(v[i]); }
+    if (httpc.oauth_as.n || authc.iss) {
+        jw_key(&w, "authorization_servers"); jw_arr(&w);
+        if (!httpc.oauth_as.n) jw_str(&w, authc.iss);
+        for (int i = 0; i < httpc.oauth_as.n; i++) jw_str(&w, httpc.oauth_as.v[i]);
         jw_end_arr(&w);
-        free(v);
+    }
+    if (httpc.oauth_scopes.n) {
+        jw_key(&w, "scopes_supported"); jw_arr(&w);
+        for (int i = 0; i < httpc.oauth_scopes.n; i++) jw_str(&w, httpc.oauth_scopes.v[i]);
+        jw_end_arr(&w);
     }
     jw_key(&w, "bearer_methods_supported"); jw_arr(&w); jw_str(&w, "header"); jw_end_arr(&w);
     jw_end_obj(&w);
@@ -6015,20 +6100,7 @@ static void http_tool(req *r, const hreq *rq, hres *rs, slice name) {
 }
 
 /* CORS, from MCP_CORS_ORIGINS (comma-separated origins, or *). */
-static int cors_origin(slice origin) {
-    const char *list = getenv("MCP_CORS_ORIGINS");
-    if (!list || !origin.p) return 0;
-    while (*list) {
-        const char *e = strchr(list, ',');
-        size_t l = e ? (size_t)(e - list) : strlen(list);
-        slice it = {list, l};
-        it = sl_trim(it);
-        if ((it.n == 1 && it.p[0] == '*') || (it.n == origin.n && !memcmp(it.p, origin.p, it.n))) return 1;
-        if (!e) break;
-        list = e + 1;
-    }
-    return 0;
-}
+static int cors_origin(slice origin) { return origin.p && strlist_has(&httpc.cors, origin, 0); }
 
 static void http_route(req *r, const hreq *rq, hres *rs) {
     mcp_server *s = r->s;
@@ -6071,7 +6143,7 @@ static void http_route(req *r, const hreq *rq, hres *rs) {
         for (char *p = why; *p; p++) /* it goes into a header and a log line: nothing that could break either */
             if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\') *p = '?';
         if (st) {
-            auth_refused(s, rq, why);
+            auth_refused(r, rq, why);
             buf base = {0};
             auth_base(rq, &base);
             if (st == 401)
@@ -6103,7 +6175,7 @@ static void http_route(req *r, const hreq *rq, hres *rs) {
         char why[384];
         snprintf(why, sizeof why, "%.100s lacks a scope of \"%.200s\"", actx->principal[0] ? actx->principal : "the caller", actx->missing_scope);
         for (char *p = why; *p; p++) if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
-        auth_refused(s, rq, why);
+        auth_refused(r, rq, why);
     }
     if (actx->missing_scope[0] && !rs->streaming) {
         rs->status = 403;
@@ -6164,7 +6236,7 @@ static void linger_close(int fd) {
     char sink[16384];
     uint64_t until = mono_us() + 2000000;
     size_t total = 0;
-    while (total < ((size_t)64 << 20) && mono_us() < until) {
+    while (total < (size_t)MCP_MAX_BODY * 8 && mono_us() < until) {
         struct pollfd p = {fd, POLLIN, 0};
         if (poll(&p, 1, 200) <= 0) break;
         ssize_t n = read(fd, sink, sizeof sink);
@@ -6251,26 +6323,27 @@ static int serve_main(mcp_server *s, const char *listen_at) {
     char host[256] = "127.0.0.1", port[16] = "8080";
     if (listen_at) {
         const char *colon = strrchr(listen_at, ':');
-        if (!colon) { fprintf(stderr, "mcp: --listen takes HOST:PORT, got %s\n", listen_at); return 2; }
+        if (!colon) { log_error("--listen takes HOST:PORT, got %s", listen_at); return 2; }
         size_t hl = (size_t)(colon - listen_at);
-        if (hl >= sizeof host || strlen(colon + 1) >= sizeof port || !colon[1]) { fprintf(stderr, "mcp: bad --listen %s\n", listen_at); return 2; }
+        if (hl >= sizeof host || strlen(colon + 1) >= sizeof port || !colon[1]) { log_error("bad --listen %s", listen_at); return 2; }
         memcpy(host, listen_at, hl);
         host[hl] = 0;
         if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') { memmove(host, host + 1, hl - 2); host[hl - 2] = 0; }
         strcpy(port, colon + 1);
     }
     if (!server_check(s)) return 2;
+    http_conf_load();
     struct addrinfo hints, *res;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
     int gr = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-    if (gr) { fprintf(stderr, "mcp: cannot resolve %s:%s: %s\n", host, port, gai_strerror(gr)); return 1; }
+    if (gr) { log_error("cannot resolve %s:%s: %s", host, port, gai_strerror(gr)); return 1; }
     int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol), one = 1;
     if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 128)) {
-        fprintf(stderr, "mcp: cannot listen on %s:%s: %s\n", host, port, strerror(errno));
+        log_error("cannot listen on %s:%s: %s", host, port, strerror(errno));
         freeaddrinfo(res);
         return 1;
     }
@@ -6281,18 +6354,18 @@ static int serve_main(mcp_server *s, const char *listen_at) {
     if (!getsockname(fd, (struct sockaddr *)&bound, &bl)) /* port 0: say which one we got */
         snprintf(port, sizeof port, "%u", ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                                              : ((struct sockaddr_in *)&bound)->sin_port));
-    fprintf(stderr, "mcp: %s %s serving MCP on http://%s%s%s:%s/mcp\n", s->name, s->version,
+    log_info("%s %s serving MCP on http://%s%s%s:%s/mcp", s->name, s->version,
             strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstacksize(&attr, MCP_STACK_SIZE);
     for (;;) {
         int cfd = accept(fd, NULL, NULL);
         if (cfd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE) { usleep(10000); continue; }
-            fprintf(stderr, "mcp: accept: %s\n", strerror(errno));
+            log_error("accept: %s", strerror(errno));
             return 1;
         }
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -6463,6 +6536,7 @@ static int stdio_main(mcp_server *s) {
             char *p = q.p, *end = q.p + q.len;
             while (p < end) {
                 char *nl = memchr(p, '\n', (size_t)(end - p));
+                if (NEVER(!nl)) break; /* every queued line ends with one */
                 *nl = 0;
                 if (nl > p) stdio_message(&r, &t, p, (size_t)(nl - p));
                 p = nl + 1;
@@ -6648,6 +6722,9 @@ static void direct_dispatch(req *r, const mcp_json *root, buf *out) {
  * fails. Nothing runs before the first GET /next that the first event does not need.
  */
 
+#define WATCHDOG_STACK (64u << 10)          /* the watchdog runs no handler */
+#define RUNTIME_MAX_MESSAGE ((size_t)64 << 20) /* an event or an answer of the Runtime API */
+
 /* The deadline watchdog's view of the invocation in progress (see lambda_watchdog). */
 struct watchdog {
     pthread_mutex_t mu;
@@ -6672,48 +6749,9 @@ typedef struct {
     watchdog *wd;
 } lrt;
 
-/* Logs, as Lambda's advanced logging controls ask: AWS_LAMBDA_LOG_FORMAT (Text or JSON) and
- * AWS_LAMBDA_LOG_LEVEL (TRACE DEBUG INFO WARN ERROR FATAL; INFO by default). A line below
- * the level costs one comparison. */
-enum { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
-static const char *const rt_level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
-static int rt_level = LOG_INFO, rt_json, rt_emf = 1;
-
-static void rt_log_setup(void) {
-    const char *lv = getenv("AWS_LAMBDA_LOG_LEVEL"), *fmt = getenv("AWS_LAMBDA_LOG_FORMAT"), *emf = getenv("MCP_EMF");
-    for (int i = 0; lv && i < (int)COUNT(rt_level_names); i++) if (!strcasecmp(lv, rt_level_names[i])) rt_level = i;
-    rt_json = fmt && !strcasecmp(fmt, "JSON");
-    rt_emf = !(emf && !strcmp(emf, "0"));
-}
-
-static void rt_log(const lrt *L, int level, const char *fmt, ...) MCP_PRINTF(3, 4);
-static void rt_log(const lrt *L, int level, const char *fmt, ...) {
-    if (level < rt_level) return;
-    buf msg = {0}, line = {0};
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    if (rt_json) {
-        uint64_t ms = now_ms();
-        utc_time u = utc_of((int64_t)(ms / 1000));
-        char ts[80];
-        snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", u.year, u.mon, u.day, u.hour, u.min, u.sec,
-                 (int)(ms % 1000));
-        jw w = {&line, 0};
-        jw_obj(&w);
-        jw_key(&w, "timestamp"); jw_str(&w, ts);
-        jw_key(&w, "level"); jw_str(&w, rt_level_names[level]);
-        if (L && L->inv.id[0]) { jw_key(&w, "requestId"); jw_str(&w, L->inv.id); }
-        if (L && L->inv.trace[0]) { jw_key(&w, "traceId"); jw_str(&w, L->inv.trace); }
-        jw_key(&w, "message"); jw_strn(&w, msg.p ? msg.p : "", msg.len);
-        jw_end_obj(&w);
-    } else buf_printf(&line, "%s\t%s\t%s", rt_level_names[level], L && L->inv.id[0] ? L->inv.id : "-", msg.p ? msg.p : "");
-    buf_putc(&line, '\n');
-    if (write(2, line.p, line.len) < 0) { /* nowhere left to say it */ }
-    buf_free(&msg);
-    buf_free(&line);
-}
+/* A log line about this invocation (L may be NULL). */
+static const invocation *lrt_inv(const lrt *L) { return L ? &L->inv : NULL; }
+#define rt_log(L, level, ...) log_at((level), lrt_inv(L), __VA_ARGS__)
 
 /* Decimal digits without printf: this runs on every invocation. */
 static void buf_u64(buf *b, uint64_t v) {
@@ -6726,7 +6764,7 @@ static void buf_u64(buf *b, uint64_t v) {
 /* One CloudWatch Embedded Metric Format line per invocation (MCP_EMF=0 turns it off). */
 static void rt_emf_line(const req *st, uint64_t us) {
     const mcp_server *s = st->s;
-    if (!rt_emf) return;
+    if (!logc.emf) return;
     buf b = {0};
     buf_puts(&b, "{\"_aws\":{\"Timestamp\":");
     buf_u64(&b, now_ms());
@@ -6796,7 +6834,7 @@ static int rt_call(lrt *L, const char *method, const char *path, const char *hea
     for (int attempt = 0; attempt < 2; attempt++) {
         if (L->c.fd < 0 && rt_connect(L)) break;
         if (!write_all(L->c.fd, req.p, req.len) && (!body || !write_all(L->c.fd, body, blen))) {
-            int r = conn_read_msg(&L->c, m, 1, (size_t)64 << 20, rbody, rlen);
+            int r = conn_read_msg(&L->c, m, 1, RUNTIME_MAX_MESSAGE, rbody, rlen);
             if (r == 1) {
                 if (m->close) { close(L->c.fd); L->c.fd = -1; } /* read already; reconnect next time */
                 buf_free(&req);
@@ -6896,7 +6934,7 @@ static void lstream_end(lrt *L, const char *error_type, const char *error_msg) {
     http_msg *m = malloc(sizeof *m);
     char *rb;
     size_t rl;
-    int r = m && !L->stream_failed ? conn_read_msg(&L->c, m, 1, 1 << 20, &rb, &rl) : -1;
+    int r = m && !L->stream_failed ? conn_read_msg(&L->c, m, 1, RUNTIME_MAX_MESSAGE, &rb, &rl) : -1;
     if (r != 1 || m->status != 202) {
         rt_log(L, LOG_ERROR, "the streamed response was not accepted (%d)", r == 1 ? m->status : -1);
         close(L->c.fd);
@@ -6918,7 +6956,7 @@ static int wd_claim(watchdog *w) {
 /* A JSON-RPC error for rpc_id, in the shape of the event (kind, multi). */
 static void lambda_error_answer(int kind, int multi, const char *rpc_id, const char *msg, buf *out) {
     buf body = {0};
-    buf_printf(&body, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":-32001,\"message\":", rpc_id);
+    buf_printf(&body, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":", rpc_id, RPC_SERVER_ERROR);
     json_escape(&body, msg, strlen(msg));
     buf_puts(&body, "}}");
     out->len = 0;
@@ -7154,7 +7192,7 @@ static void *lambda_loop(void *arg) {
             exit(1);
         }
         slice v = http_header(m, "lambda-runtime-aws-request-id");
-        if (!v.p || v.n >= sizeof L.inv.id) { fprintf(stderr, "mcp: /next gave no request id; exiting\n"); exit(1); }
+        if (!v.p || v.n >= sizeof L.inv.id) { log_error("/next gave no request id; exiting"); exit(1); }
         memcpy(L.inv.id, v.p, v.n);
         L.inv.id[v.n] = 0;
         v = http_header(m, "lambda-runtime-trace-id");
@@ -7192,7 +7230,7 @@ static void *lambda_loop(void *arg) {
                 pthread_t th;
                 pthread_attr_t at;
                 pthread_attr_init(&at);
-                pthread_attr_setstacksize(&at, 64 * 1024);
+                pthread_attr_setstacksize(&at, WATCHDOG_STACK);
                 pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
                 if (pthread_create(&th, &at, lambda_watchdog, &L)) { free(wd); L.wd = NULL; }
                 pthread_attr_destroy(&at);
@@ -7206,7 +7244,7 @@ static void *lambda_loop(void *arg) {
 
 static int lambda_main(mcp_server *s) {
     s->stateless = 1; /* sandboxes share nothing: session ids describe themselves */
-    rt_log_setup();
+    log_setup_lambda();
     signal(SIGPIPE, SIG_IGN);
     char err[512];
     if (config_resolve(err, sizeof err)) { /* Lambda shows this to the first invocation */
@@ -7215,16 +7253,20 @@ static int lambda_main(mcp_server *s) {
         rt_post_error(&L, "init/error", "Runtime.ConfigurationError", err);
         return 1;
     }
-    signal(SIGPIPE, SIG_IGN);
+    http_conf_load();
     const char *mc = getenv("AWS_LAMBDA_MAX_CONCURRENCY");
     int n = mc ? atoi(mc) : 1;
     if (n > 1) { /* Lambda Managed Instances: that many loops in one process */
         if (n > 64) n = 64;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setstacksize(&at, MCP_STACK_SIZE);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
         for (int i = 1; i < n; i++) {
             pthread_t th;
-            if (pthread_create(&th, NULL, lambda_loop, s)) break;
-            pthread_detach(th);
+            if (pthread_create(&th, &at, lambda_loop, s)) break;
         }
+        pthread_attr_destroy(&at);
     }
     lambda_loop(s);
     return 0;
@@ -7239,6 +7281,8 @@ static int lambda_main(mcp_server *s) {
  * with --sigv4. Throttling and network failures are retried with backoff; a remote
  * failure becomes a JSON-RPC error the client can show.
  */
+
+#define PROXY_MAX_ANSWER ((size_t)64 << 20) /* a JSON answer from the remote server */
 
 typedef struct {
     const char *url;
@@ -7355,7 +7399,7 @@ static int proxy_body(void *ud, const char *p, size_t n) {
         if (i == n) return 0;
         rx->sse = p[i] != '{' && p[i] != '[';
     }
-    if (!rx->sse) { buf_put(&rx->whole, p, n); return rx->whole.len > ((size_t)64 << 20); }
+    if (!rx->sse) { buf_put(&rx->whole, p, n); return rx->whole.len > PROXY_MAX_ANSWER; }
     for (size_t i = 0; i < n; i++) {
         if (p[i] != '\n') { buf_putc(&rx->line, p[i]); continue; }
         if (rx->line.len && rx->line.p[rx->line.len - 1] == '\r') rx->line.len--;
@@ -7540,10 +7584,10 @@ static int proxy_main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--no-sigv4")) force = 0;
         else if (!strcmp(argv[i], "--region") && i + 1 < argc) snprintf(px.region, sizeof px.region, "%s", argv[++i]);
         else if (!px.url && (!strncmp(argv[i], "https://", 8) || !strncmp(argv[i], "http://", 7))) px.url = argv[i];
-        else { fprintf(stderr, "mcp: proxy: unexpected argument %s\n", argv[i]); return 2; }
+        else { log_error("proxy: unexpected argument %s", argv[i]); return 2; }
     }
     url_parts u;
-    if (!px.url || url_parse(px.url, &u)) { fprintf(stderr, "mcp: usage: proxy URL [--sigv4|--no-sigv4] [--region R]\n"); return 2; }
+    if (!px.url || url_parse(px.url, &u)) { log_error("usage: proxy URL [--sigv4|--no-sigv4] [--region R]"); return 2; }
     /* a function URL names its region: <id>.lambda-url.<region>.on.aws */
     const char *lu = strstr(u.host, ".lambda-url.");
     if (!px.region[0] && lu) {
@@ -7555,7 +7599,7 @@ static int proxy_main(int argc, char **argv) {
     if (force != 0) proxy_credentials(&px);
     px.sign = force == 1 || (force == -1 && lu && px.ak[0]);
     if (px.sign && (!px.ak[0] || !px.sk[0])) {
-        fprintf(stderr, "mcp: proxy: --sigv4 needs AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile in ~/.aws)\n");
+        log_error("proxy: --sigv4 needs AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile in ~/.aws)");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -7616,7 +7660,7 @@ static int call_main(mcp_server *s, const char *tool, const char *args) {
     mcp_json_err e;
     mcp_json_doc *d = mcp_json_parse(msg.p, msg.len, 0, &e);
     buf_free(&msg);
-    if (!d) { fprintf(stderr, "mcp: call: the arguments are not valid JSON\n"); return 2; }
+    if (!d) { log_error("call: the arguments are not valid JSON"); return 2; }
     req r;
     req_init(&r, s);
     cur_req = &r;
@@ -7627,7 +7671,7 @@ static int call_main(mcp_server *s, const char *tool, const char *args) {
     const mcp_json *root = mcp_json_root(ans), *res = mcp_json_get(root, "result"), *err = mcp_json_get(root, "error");
     int rc = 0;
     if (err) {
-        fprintf(stderr, "mcp: %s\n", mcp_json_str(mcp_json_get(err, "message")));
+        log_error("%s", mcp_json_str(mcp_json_get(err, "message")));
         rc = 2;
     } else {
         char *t = mcp_json_write(res, NULL);
@@ -7672,7 +7716,7 @@ int mcp_main(mcp_server *s, int argc, char **argv) {
     if (!strcmp(cmd, "--version")) { printf("%s %s (mcp.c %s)\n", s->name, s->version, MCP_VERSION); return 0; }
     char err[512];
     if (strcmp(cmd, "--help") && config_resolve(err, sizeof err)) {
-        fprintf(stderr, "mcp: cannot start: %s\n", err);
+        log_error("cannot start: %s", err);
         return 2;
     }
     if (!strcmp(cmd, "serve")) {
@@ -7680,19 +7724,19 @@ int mcp_main(mcp_server *s, int argc, char **argv) {
         for (int i = 2; i < argc; i++) {
             if (!strcmp(argv[i], "--listen") && i + 1 < argc) listen_at = argv[++i];
             else if (!strncmp(argv[i], "--listen=", 9)) listen_at = argv[i] + 9;
-            else { fprintf(stderr, "mcp: serve: unknown option %s\n", argv[i]); return 2; }
+            else { log_error("serve: unknown option %s", argv[i]); return 2; }
         }
         return serve_main(s, listen_at);
     }
     if (!strcmp(cmd, "stdio")) return stdio_main(s);
     if (!strcmp(cmd, "proxy")) return proxy_main(argc, argv);
     if (!strcmp(cmd, "call")) {
-        if (argc < 3 || argc > 4) { fprintf(stderr, "mcp: usage: %s call TOOL ['JSON-ARGS']\n", argv[0]); return 2; }
-        if (!tool_find(s, argv[2])) { fprintf(stderr, "mcp: call: no tool named %s\n", argv[2]); return 2; }
+        if (argc < 3 || argc > 4) { log_error("usage: %s call TOOL ['JSON-ARGS']", argv[0]); return 2; }
+        if (!tool_find(s, argv[2])) { log_error("call: no tool named %s", argv[2]); return 2; }
         if (!server_check(s)) return 2;
         return call_main(s, argv[2], argc == 4 ? argv[3] : "{}");
     }
-    fprintf(stderr, "mcp: unknown command %s\n", cmd);
+    log_error("unknown command %s", cmd);
     usage(s, stderr);
     return 2;
 }

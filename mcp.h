@@ -22,6 +22,28 @@
  *
  * Memory: everything a handler receives (strings, JSON values) lives until the handler
  * returns; everything it produces is copied. Nothing allocated for a request outlives it.
+ *
+ * Errors, one convention throughout:
+ *   - registration (mcp_server_new, mcp_tool, ...) cannot fail at run time: misuse (a
+ *     missing name or handler, a name registered twice) or running out of memory prints
+ *     "mcp: <what>" and exits with status 2, before any request is served;
+ *   - calls inside a handler that add to the result (mcp_text, mcp_image, mcp_link, ...)
+ *     return 0, or -1 when this kind of handler cannot carry that content (a blob in a tool
+ *     result, text in a completion); mcp_error returns 0 (the result is an isError
+ *     result), mcp_fail and mcp_need return -1 (the request fails), so each can end a
+ *     handler with `return`;
+ *   - accessors (mcp_str, mcp_context, mcp_auth, ...) return NULL or 0 for what is absent;
+ *   - JSON parsing returns NULL and fills an mcp_json_err {code, pos, msg};
+ *   - outbound calls (mcp_http_do, mcp_aws_json, mcp_s3_*) return 0 or -1 with the reason
+ *     in rs->error; those that return a value (mcp_ssm_get, mcp_secret_get, mcp_s3_list)
+ *     return NULL or -1 with the reason in the err buffer the caller passes.
+ *
+ * Threads: handlers run concurrently. `serve` runs each connection on a thread of its own
+ * and Lambda runs AWS_LAMBDA_MAX_CONCURRENCY Runtime API loops (1 by default) in one
+ * process; a handler that shares data with others locks it. Those threads have
+ * MCP_STACK_SIZE bytes of stack (256 KB unless mcp.c is compiled with another value);
+ * stdio, `call` and the first Lambda loop run handlers on the main thread. Everything
+ * given to a handler (mcp_call, its arguments) belongs to that one call and thread.
  */
 #ifndef MCP_H
 #define MCP_H
@@ -114,9 +136,9 @@ char *mcp_json_write(const mcp_json *v, size_t *len);
 
 typedef struct mcp_server mcp_server;
 typedef struct mcp_call mcp_call;
-typedef struct mcp_tool mcp_tool;
-typedef struct mcp_resource mcp_resource;
-typedef struct mcp_prompt mcp_prompt;
+typedef struct mcp_tool_def mcp_tool_def;
+typedef struct mcp_resource_def mcp_resource_def;
+typedef struct mcp_prompt_def mcp_prompt_def;
 
 /* A handler returns 0 when it produced its result, or nonzero on failure; a failure with
  * no content added becomes an error result that says so. */
@@ -131,35 +153,35 @@ void mcp_health(mcp_server *s, const char *name, int (*fn)(void *data, char *err
 /* Tools. Schemas are parsed when first needed: serve, stdio and call check every one at
  * start and exit with a message naming a bad one; on Lambda, where start-up does nothing a
  * request does not need, a bad schema makes tools/list and calls of that tool fail. */
-mcp_tool *mcp_tool_add(mcp_server *s, const char *name, const char *description,
+mcp_tool_def *mcp_tool_add(mcp_server *s, const char *name, const char *description,
                        const char *input_schema, mcp_handler fn);
 #define mcp_tool(...) mcp_tool_add(__VA_ARGS__)
-void mcp_tool_title(mcp_tool *t, const char *title);
-void mcp_tool_output_schema(mcp_tool *t, const char *schema);
+void mcp_tool_title(mcp_tool_def *t, const char *title);
+void mcp_tool_output_schema(mcp_tool_def *t, const char *schema);
 /* Annotations as a JSON object, e.g. "{\"readOnlyHint\":true}". */
-void mcp_tool_annotations(mcp_tool *t, const char *json);
-void mcp_tool_data(mcp_tool *t, void *data); /* returned by mcp_data() in its calls */
+void mcp_tool_annotations(mcp_tool_def *t, const char *json);
+void mcp_tool_data(mcp_tool_def *t, void *data); /* returned by mcp_data() in its calls */
 /* OAuth scopes (space-separated) a caller's token must hold to call this tool; callers
  * without them get HTTP 403 with WWW-Authenticate: Bearer error="insufficient_scope". */
-void mcp_tool_scopes(mcp_tool *t, const char *scopes);
+void mcp_tool_scopes(mcp_tool_def *t, const char *scopes);
 
 /* Resources: a fixed URI, or a template with {var} parts whose values the reader gets
  * with mcp_str(c, "var"). The reader adds contents with mcp_text() or mcp_blob(). */
-mcp_resource *mcp_resource_add(mcp_server *s, const char *uri, const char *name,
+mcp_resource_def *mcp_resource_add(mcp_server *s, const char *uri, const char *name,
                                const char *description, const char *mime, mcp_handler fn);
-mcp_resource *mcp_resource_template(mcp_server *s, const char *uri_template, const char *name,
+mcp_resource_def *mcp_resource_template(mcp_server *s, const char *uri_template, const char *name,
                                     const char *description, const char *mime, mcp_handler fn);
 #define mcp_resource(...) mcp_resource_add(__VA_ARGS__)
-void mcp_resource_title(mcp_resource *r, const char *title);
-void mcp_resource_data(mcp_resource *r, void *data);
+void mcp_resource_title(mcp_resource_def *r, const char *title);
+void mcp_resource_data(mcp_resource_def *r, void *data);
 
 /* Prompts: arguments as "name other?" (a trailing '?' makes one optional). The handler
  * adds messages: mcp_role() picks the role of the content added after it ("user" first). */
-mcp_prompt *mcp_prompt_add(mcp_server *s, const char *name, const char *description,
+mcp_prompt_def *mcp_prompt_add(mcp_server *s, const char *name, const char *description,
                            const char *arguments, mcp_handler fn);
 #define mcp_prompt(...) mcp_prompt_add(__VA_ARGS__)
-void mcp_prompt_title(mcp_prompt *p, const char *title);
-void mcp_prompt_data(mcp_prompt *p, void *data);
+void mcp_prompt_title(mcp_prompt_def *p, const char *title);
+void mcp_prompt_data(mcp_prompt_def *p, void *data);
 int mcp_role(mcp_call *c, const char *role);
 
 /* Completion for a prompt's argument (kind "ref/prompt", name the prompt) or a resource
@@ -185,7 +207,8 @@ void *mcp_data(mcp_call *c);
 const char *mcp_name(mcp_call *c);      /* tool, prompt or resource URI being served */
 const char *mcp_protocol(mcp_call *c);  /* the era of this request, e.g. "2025-11-25" */
 
-/* Content. Each returns 0, so `return mcp_text(c, ...);` ends a handler. */
+/* Content. Each returns 0, so `return mcp_text(c, ...);` ends a handler; -1 when this kind
+ * of handler cannot carry it (see Errors above). */
 int mcp_text(mcp_call *c, const char *fmt, ...) MCP_PRINTF(2, 3);
 int mcp_textn(mcp_call *c, const char *text, size_t len);
 int mcp_image(mcp_call *c, const char *mime, const char *base64);
@@ -199,11 +222,17 @@ int mcp_link(mcp_call *c, const char *uri, const char *name, const char *descrip
 int mcp_structured(mcp_call *c, const char *json);
 /* A tool error result (isError) with this message. Returns 0. */
 int mcp_error(mcp_call *c, const char *fmt, ...) MCP_PRINTF(2, 3);
-/* A JSON-RPC error instead of a result (e.g. -32602 for a resource that does not exist). */
+/* Fail the request with a JSON-RPC error instead of a result: code (0 means -32603) and a
+ * message, e.g. -32602 for a resource that does not exist. Content added before is dropped.
+ * Returns -1, so `return mcp_fail(c, ...);` ends a handler. Use mcp_error for a tool that
+ * ran and failed (the model reads the message); mcp_fail for a request that cannot be
+ * served at all. */
 int mcp_fail(mcp_call *c, int code, const char *fmt, ...) MCP_PRINTF(3, 4);
 
 /* Notifications during a call. Levels: debug info notice warning error critical alert
- * emergency. Progress is sent only when the client asked for it (progressToken). */
+ * emergency. Progress is sent only when the client asked for it (progressToken). Each
+ * returns 0 when sent or not wanted (below the client's level, no progressToken), -1 when
+ * the transport has no channel for it (a direct invocation, POST /tools/NAME, `call`). */
 int mcp_log(mcp_call *c, const char *level, const char *fmt, ...) MCP_PRINTF(3, 4);
 int mcp_progress(mcp_call *c, double progress, double total, const char *message);
 
@@ -225,8 +254,9 @@ int mcp_set_state(mcp_call *c, const char *state);
 int mcp_need(mcp_call *c, const char *capability);
 int mcp_client_can(mcp_call *c, const char *capability); /* "sampling", "elicitation", ... */
 
-/* The invocation's context. On Lambda: "request-id", "deadline-ms", "function-arn",
- * "trace-id", "client-context", "cognito-identity", "tenant-id". NULL when unknown. */
+/* The invocation's context, of the request c serves (so a thread a handler hands c to
+ * reads it too). On Lambda: "request-id", "deadline-ms", "function-arn", "trace-id",
+ * "client-context", "cognito-identity", "tenant-id". NULL when unknown. */
 const char *mcp_context(mcp_call *c, const char *key);
 /* Who is calling, when authentication is configured (see the Authentication section of
  * mcp.c): "kind" (none, key, jwt, gateway-jwt, iam), "principal" (JWT sub, IAM ARN, or

@@ -533,7 +533,7 @@ static int ask_llm(mcp_call *call) {
 int main(int argc, char **argv) {
     mcp_server *s = mcp_server_new("datatools", "1.0.0");
     mcp_server_instructions(s, "Tools to profile CSV files (local or on S3), list S3 objects, and ask an LLM.");
-    mcp_tool *t = mcp_tool(s, "describe_csv",
+    mcp_tool_def *t = mcp_tool(s, "describe_csv",
                            "Profile a CSV file without loading it: row count, columns with inferred type "
                            "(integer, number, boolean, date, string), empty (null) count, min and max, and the "
                            "first 5 rows. source is a path relative to the data directory, or s3://bucket/key.",

@@ -336,7 +336,7 @@ static mcp_server *make_server(void) {
     mcp_server *s = mcp_server_new("test", "1.2.3");
     mcp_server_title(s, "Test Server");
     mcp_server_instructions(s, "Use the tools.");
-    mcp_tool *t = mcp_tool(s, "add", "Add two numbers", "a:number b:number", h_add);
+    mcp_tool_def *t = mcp_tool(s, "add", "Add two numbers", "a:number b:number", h_add);
     mcp_tool_title(t, "Adder");
     mcp_tool_annotations(t, "{\"readOnlyHint\":true}");
     mcp_tool(s, "echo", "Echo the arguments", Q(ECHO_SCHEMA), h_echo);
@@ -352,13 +352,13 @@ static mcp_server *make_server(void) {
     mcp_tool(s, "ask", NULL, "", h_ask);
     mcp_tool(s, "need", NULL, "", h_need);
     mcp_tool(s, "proto", NULL, "", h_proto);
-    mcp_resource *r = mcp_resource(s, "test://readme", "readme", "Read me", "text/plain", h_readme);
+    mcp_resource_def *r = mcp_resource(s, "test://readme", "readme", "Read me", "text/plain", h_readme);
     mcp_resource_title(r, "README");
     mcp_resource(s, "test://bin", "bin", NULL, "application/octet-stream", h_bin);
     mcp_resource(s, "test://broken", "broken", NULL, NULL, h_broken);
     mcp_resource(s, "test://missing", "missing", NULL, NULL, h_missing);
     mcp_resource_template(s, "test://users/{id}", "user", "A user", "application/json", h_user);
-    mcp_prompt *p = mcp_prompt(s, "review", "Review code", "code language?", h_review);
+    mcp_prompt_def *p = mcp_prompt(s, "review", "Review code", "code language?", h_review);
     mcp_prompt_title(p, "Code Review");
     mcp_prompt(s, "chat", NULL, "", h_chat);
     mcp_completion(s, "ref/prompt", "review", h_comp_lang);
@@ -670,6 +670,7 @@ static void test_http_checks(void) {
           route_req(g_srv, "POST", "/mcp", HJ "Host: evil.example\nOrigin: http://evil.example\n", ping, 0), 400, JSON, sess_err);
     setenv("MCP_ALLOWED_HOSTS", "api.example.com, other.test", 1);
     setenv("MCP_ALLOWED_ORIGINS", "https://app.example.com", 1);
+    http_conf_load();
     check("MCP_ALLOWED_HOSTS extends the Host list",
           route_req(g_srv, "POST", "/mcp", HJ "Host: other.test:443\n", ping, 1), 400, JSON, sess_err);
     check("MCP_ALLOWED_ORIGINS extends the Origin list",
@@ -678,6 +679,7 @@ static void test_http_checks(void) {
           403, JSON, Q("{'error':'Forbidden: Origin not allowed'}"));
     unsetenv("MCP_ALLOWED_HOSTS");
     unsetenv("MCP_ALLOWED_ORIGINS");
+    http_conf_load();
     check("local: once unset, the extra Host is refused", route_req(g_srv, "POST", "/mcp", HJ "Host: other.test\n", ping, 1),
           403, JSON, Q("{'error':'Forbidden: Host header not allowed'}"));
 }
@@ -1518,6 +1520,7 @@ static void test_routes(void) {
     check("path / is not the endpoint when local", route_req(g_srv, "POST", "/", HJ "Host: localhost\n", ping, 1), 404, JSON,
           Q("{'error':'Not Found: the MCP endpoint is /mcp'}"));
     setenv("MCP_CORS_ORIGINS", "https://app.test", 1);
+    http_conf_load();
     r = route_req(g_srv, "OPTIONS", "/mcp", "Host: localhost\nOrigin: https://app.test\n", "", 1);
     T_EQ_STR("CORS preflight from an allowed origin: headers",
              r.head, "Access-Control-Allow-Origin: https://app.test\r\nAccess-Control-Expose-Headers: Mcp-Session-Id\r\n"
@@ -1532,6 +1535,7 @@ static void test_routes(void) {
     check("CORS: another origin is still refused", route_req(g_srv, "POST", "/mcp", HJ "Host: localhost\nOrigin: https://other.test\n", ping, 1),
           403, JSON, Q("{'error':'Forbidden: Origin not allowed'}"));
     unsetenv("MCP_CORS_ORIGINS");
+    http_conf_load();
 }
 
 int main(void) {
@@ -1539,6 +1543,7 @@ int main(void) {
     unsetenv("MCP_ALLOWED_HOSTS");
     unsetenv("MCP_ALLOWED_ORIGINS");
     unsetenv("MCP_CORS_ORIGINS");
+    http_conf_load();
     test_schema();
     test_schema_expand();
     test_template();

@@ -596,10 +596,12 @@ async function sectionLambda() {
       eq(lambdaWho(await L.invoke(ev)).principal, 'arn:aws:iam::123456789012:role/mcp-rest', 'principal');
     });
     await check('iam: refusals are logged by the runtime with their reason', async () => {
-      const all = () => refusedWhy.every((w) => L.rt.stderr().includes(`mcp: refused POST /mcp: ${w}`));
+      // a Lambda log line: level, the invocation's request id, the message (AWS_LAMBDA_LOG_FORMAT Text)
+      const line = (w) => new RegExp(`^ERROR\\t[0-9a-f-]{8,}\\trefused POST /mcp: ${w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm');
+      const all = () => refusedWhy.every((w) => line(w).test(L.rt.stderr()));
       for (let i = 0; i < 40 && !all(); i++) await sleep(50); // stderr is a pipe: let it drain
       const err = L.rt.stderr();
-      for (const w of refusedWhy) truthy(err.includes(`mcp: refused POST /mcp: ${w}`), `no log line for "${w}": ${err.slice(-800)}`);
+      for (const w of refusedWhy) truthy(line(w).test(err), `no log line for "${w}": ${err.slice(-800)}`);
     });
     await check('iam: GET /metrics (an allowed ARN) counts the refusals', async () => {
       const ev = buildEvent('url', { method: 'GET', path: '/metrics', headers: [['Host', LAMBDA_HOST]] });

@@ -28,6 +28,7 @@ static req ar; /* the request context every input is served with */
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc; (void)argv;
     setenv("MCP_CORS_ORIGINS", "*", 1);
+    http_conf_load();
     setenv("MCP_STATE_KEY", "fuzz state key", 1);
     unsetenv("MCP_API_KEYS");
     unsetenv("MCP_JWT_ISSUER");

@@ -47,6 +47,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     setenv("MCP_JWT_LEEWAY", "60", 1);
     unsetenv("MCP_IAM_ALLOW");
     unsetenv("MCP_CORS_ORIGINS");
+    http_conf_load();
     unsetenv("MCP_OAUTH_RESOURCE");
     srv = fz_server(1);
     req_init(&ar, srv);

@@ -65,6 +65,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     unsetenv("MCP_IAM_ALLOW");
     unsetenv("MCP_ALLOWED_HOSTS");
     unsetenv("MCP_ALLOWED_ORIGINS");
+    http_conf_load();
     srv = fz_server(0);
     req_init(&ar, srv);
     /* the session every A request uses: no capabilities, so nothing waits for a client */

@@ -138,7 +138,7 @@ static mcp_server *fz_server(int stateless) {
     mcp_health(s, "ok", check_ok, NULL);
     mcp_health(s, "bad", check_bad, NULL);
     mcp_tool(s, "add", "Add two numbers", "a:number b:number", h_add);
-    mcp_tool *t = mcp_tool(s, "echo", "Echo text", "text:string count:integer? loud:boolean?", h_echo);
+    mcp_tool_def *t = mcp_tool(s, "echo", "Echo text", "text:string count:integer? loud:boolean?", h_echo);
     mcp_tool_title(t, "Echo");
     mcp_tool_annotations(t, "{\"readOnlyHint\":true,\"idempotentHint\":true}");
     mcp_tool(s, "kinds", "Every kind of content",

@@ -96,9 +96,17 @@
 #ifndef MCP_MAX_CONNS
 #define MCP_MAX_CONNS 64
 #endif
+/* Connections in serve from one client address; the rest stay for everyone else. */
+#ifndef MCP_MAX_CONNS_PER_CLIENT
+#define MCP_MAX_CONNS_PER_CLIENT (MCP_MAX_CONNS * 3 / 4)
+#endif
 /* Seconds a serve connection may sit idle, or take to send one request, before it is closed. */
 #ifndef MCP_IDLE_TIMEOUT
 #define MCP_IDLE_TIMEOUT 30
+#endif
+/* Seconds a request's head may take from its first byte (408 after). */
+#ifndef MCP_HEAD_TIMEOUT
+#define MCP_HEAD_TIMEOUT 10
 #endif
 /* Lambda's buffered response limit (the whole payload, 6 MB): a larger answer is
  * replaced by a JSON-RPC error that says so. */
@@ -1326,7 +1334,7 @@ typedef struct watchdog watchdog;
 /* One request, from the transport that read it to the answer: what every layer between
  * needs and nothing more. A transport owns one per connection or loop and resets it for
  * each request, so its arena's first block is reused and memory stays flat. */
-typedef struct {
+typedef struct req {
     mcp_server *s;
     const invocation *inv;      /* Lambda: the invocation; NULL elsewhere */
     uint64_t deadline_ms;       /* Unix ms by which the answer is due; 0 when none */
@@ -1335,6 +1343,8 @@ typedef struct {
     int requests, errors;       /* JSON-RPC requests served and failed, for the metrics line */
     char tool[128];             /* the tool called last */
     arena a;                    /* memory that lives until the answer is sent */
+    void *conn;                 /* serve: the connection */
+    void (*waiting)(struct req *r, int on); /* serve: a handler waits for the client (1) or not (0) */
 } req;
 
 static void req_init(req *r, mcp_server *s) {
@@ -1415,6 +1425,8 @@ static long http_parse_head(const char *p, size_t n, http_msg *m, int response) 
         if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r') { end = p + i + 1; break; }
     if (!end) {
         if (n > MCP_MAX_HEAD) return -431;
+        for (size_t i = lead; !response && i < n; i++) /* a bare LF: say so now, not at the timeout */
+            if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) return -400;
         return 0;
     }
     if ((size_t)(end - p) > MCP_MAX_HEAD) return -431;
@@ -1446,10 +1458,19 @@ static long http_parse_head(const char *p, size_t n, http_msg *m, int response) 
         if (m->minor < 0 || m->minor > 9) return -400;
         m->method.p = q; m->method.n = (size_t)(sp1 - q);
         m->target.p = sp1 + 1; m->target.n = (size_t)(sp2 - sp1 - 1);
-        const char *qm = memchr(m->target.p, '?', m->target.n);
-        m->path.p = m->target.p;
-        m->path.n = qm ? (size_t)(qm - m->target.p) : m->target.n;
-        if (qm) { m->query.p = qm + 1; m->query.n = m->target.n - m->path.n - 1; }
+        slice t = m->target;
+        if ((t.n > 7 && !strncasecmp(t.p, "http://", 7)) || (t.n > 8 && !strncasecmp(t.p, "https://", 8))) {
+            const char *a = (const char *)memchr(t.p, ':', t.n) + 3; /* absolute-form (RFC 9112 3.2.2): the path after the authority */
+            const char *e = a;
+            while (e < t.p + t.n && *e != '/' && *e != '?') e++;
+            t.n -= (size_t)(e - t.p);
+            t.p = e;
+        }
+        const char *qm = memchr(t.p, '?', t.n);
+        m->path.p = t.p;
+        m->path.n = qm ? (size_t)(qm - t.p) : t.n;
+        if (!m->path.n) { m->path.p = "/"; m->path.n = 1; }
+        if (qm) { m->query.p = qm + 1; m->query.n = (size_t)(t.p + t.n - qm - 1); }
     }
     m->close = m->minor == 0;
     for (q = le + 2; q < end - 2; q = le + 2) {
@@ -1478,6 +1499,7 @@ static long http_parse_head(const char *p, size_t n, http_msg *m, int response) 
             m->clen = cl;
         } else if (sl_ieq(h->name, "transfer-encoding")) {
             if (!sl_ieq(h->value, "chunked")) return -501;
+            if (m->chunked) return -400; /* said twice: a proxy might read it otherwise */
             m->chunked = 1;
         } else if (sl_ieq(h->name, "connection")) { /* a list of tokens */
             for (size_t i = 0; i < h->value.n;) {
@@ -1496,14 +1518,25 @@ static long http_parse_head(const char *p, size_t n, http_msg *m, int response) 
     return (long)m->head_len;
 }
 
+/* Where a chunked body's check got to, so a body that arrives in many reads is scanned
+ * once, not again from the start after each read. Zero it for each message. */
+typedef struct { size_t r, w; } dechunk_state;
+
+#define CHUNK_LINE_MAX 4096 /* a chunk-size line with its extensions */
+
 /* Decode a chunked body in place: src[0..n) holds the bytes after the head. Returns the
  * bytes consumed (body and trailers) and sets *out_len to the decoded length; 0 if more
- * input is needed; -1 on malformed framing; -2 when the body exceeds max. */
-static long http_dechunk(char *src, size_t n, size_t *out_len, size_t max) {
+ * input is needed; -1 on malformed framing (a size that is not all hex digits before its
+ * extensions, a bare LF); -2 when the body exceeds max; -3 when a chunk-size line is
+ * longer than CHUNK_LINE_MAX; -4 when the trailers are longer than MCP_MAX_HEAD. st, when
+ * not NULL, carries the check across calls on a growing src. */
+static long http_dechunk(char *src, size_t n, size_t *out_len, size_t max, dechunk_state *st) {
     /* Two passes: the first only checks that the whole body is there (the buffer is left as
      * it was, so a caller can read more and call again); the second moves the data. */
+    dechunk_state local = {0, 0};
+    if (!st) st = &local;
     for (int pass = 0; pass < 2; pass++) {
-        size_t r = 0, w = 0;
+        size_t r = pass ? 0 : st->r, w = pass ? 0 : st->w;
         for (;;) {
             size_t size = 0, i = r;
             int digits = 0;
@@ -1514,24 +1547,28 @@ static long http_dechunk(char *src, size_t n, size_t *out_len, size_t max) {
                 size = size << 4 | (size_t)h;
                 digits++;
             }
-            if (i == n) return 0;
-            if (!digits) return -1;
+            if (i == n) return i - r > CHUNK_LINE_MAX ? -3 : 0;
+            if (!digits || (src[i] != ';' && src[i] != ' ' && src[i] != '\t' && src[i] != '\r')) return -1;
             while (i < n && src[i] != '\r') { /* chunk extensions: skipped */
                 if (src[i] == '\n') return -1;
                 i++;
             }
+            if (i - r > CHUNK_LINE_MAX) return -3;
             if (i + 1 >= n) return 0;
             if (src[i + 1] != '\n') return -1;
             i += 2;
             if (size == 0) { /* trailers, then the final CRLF */
+                size_t t0 = i;
                 for (;;) {
+                    if (i - t0 > MCP_MAX_HEAD) return -4;
                     if (i + 1 >= n) return 0;
                     if (src[i] == '\r' && src[i + 1] == '\n') {
                         if (pass) { *out_len = w; return (long)(i + 2); }
                         break;
                     }
                     char *nl = memchr(src + i, '\n', n - i);
-                    if (!nl) return 0;
+                    if (!nl) return n - t0 > MCP_MAX_HEAD ? -4 : 0;
+                    if (nl == src + i || nl[-1] != '\r') return -1;
                     i = (size_t)(nl - src) + 1;
                 }
                 break;
@@ -1542,6 +1579,7 @@ static long http_dechunk(char *src, size_t n, size_t *out_len, size_t max) {
             if (pass) memmove(src + w, src + i, size);
             w += size;
             r = i + size + 2;
+            if (!pass) { st->r = r; st->w = w; } /* this chunk is whole: never scanned again */
         }
     }
     return -1;
@@ -1581,6 +1619,7 @@ typedef struct conn {
     int timeout_ms; /* per read; -1 waits forever (the Runtime API's /next) */
     uint64_t deadline_us; /* when set, no read waits past it */
     int request_ms;       /* serve: a request must arrive whole this long after its first byte */
+    int head_ms;          /* serve: and its head this long after it */
     /* TLS connections read through this (NULL: plain read on fd); it applies the timeout. */
     long (*recv)(struct conn *c, char *p, size_t n);
     void *tls;
@@ -1642,14 +1681,22 @@ static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
         c->in.len -= c->off;
         c->off = 0;
     }
-    if (c->request_ms && c->in.len) c->deadline_us = mono_us() + (uint64_t)c->request_ms * 1000;
+    /* deadlines run from the request's first byte: trickling cannot extend them */
+    uint64_t first = c->in.len ? mono_us() : 0, whole = 0;
+#define SET_DEADLINES() do { \
+        whole = first + (uint64_t)c->request_ms * 1000; \
+        c->deadline_us = c->head_ms && c->head_ms < c->request_ms ? first + (uint64_t)c->head_ms * 1000 : whole; \
+    } while (0)
+    if (c->request_ms && first) SET_DEADLINES();
     while ((hl = http_parse_head(c->in.p ? c->in.p : "", c->in.len, m, response)) == 0) {
         long r = conn_fill(c);
         if (r == 0) return c->in.len ? -400 : 0;
         if (r < 0) return errno == ETIMEDOUT && c->in.len ? -408 : 0;
-        if (c->request_ms && !c->deadline_us) c->deadline_us = mono_us() + (uint64_t)c->request_ms * 1000;
+        if (c->request_ms && !first) { first = mono_us(); SET_DEADLINES(); }
     }
+#undef SET_DEADLINES
     if (hl < 0) return (int)hl;
+    if (whole) c->deadline_us = whole; /* the head is in: the body has until the whole deadline */
     size_t start = (size_t)hl;
     char *base = c->in.p; /* reading the body may move the buffer; the head's slices then follow */
 #define HEAD_REBASE() do { if (c->in.p != base) http_parse_head(c->in.p, (size_t)hl, m, response); } while (0)
@@ -1658,10 +1705,12 @@ static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
         m->clen = 0;
     }
     if (m->chunked) {
+        dechunk_state st = {0, 0};
         for (;;) {
             size_t dl = 0;
-            long used = http_dechunk(c->in.p + start, c->in.len - start, &dl, max_body);
+            long used = http_dechunk(c->in.p + start, c->in.len - start, &dl, max_body, &st);
             if (used == -2) return -413;
+            if (used == -4) return -431;
             if (used < 0) return -400;
             if (used > 0) {
                 /* the decoded body sits at start..start+dl; keep the rest for the next message */
@@ -1774,21 +1823,25 @@ static int conn_stream_msg(conn *c, http_msg *m, int response, buf *head_out,
         }
         unsigned long long size = 0;
         int digits = 0;
-        for (char *p = c->in.p + c->off; p < eol && hexval((unsigned char)*p) >= 0; p++, digits++) {
+        char *p = c->in.p + c->off;
+        for (; p < eol && hexval((unsigned char)*p) >= 0; p++, digits++) {
             if (size >> 56) return -400;
             size = size << 4 | (unsigned)hexval((unsigned char)*p);
         }
-        if (!digits) return -400;
+        if (!digits || (*p != ';' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')) return -400;
         c->off = (size_t)(eol - c->in.p) + 1;
-        if (!size) { /* trailers until an empty line */
-            for (;;) {
+        if (!size) { /* trailers until an empty line, within MCP_MAX_HEAD */
+            for (size_t trailers = 0;; ) {
                 while (!(eol = AVAIL ? memchr(c->in.p + c->off, '\n', AVAIL) : NULL)) {
+                    if (AVAIL > MCP_MAX_HEAD) return -400;
                     if (c->off) { memmove(c->in.p, c->in.p + c->off, AVAIL); c->in.len = AVAIL; c->off = 0; }
                     MORE();
                 }
                 int empty = eol == c->in.p + c->off || (eol == c->in.p + c->off + 1 && c->in.p[c->off] == '\r');
+                trailers += (size_t)(eol - c->in.p) + 1 - c->off;
                 c->off = (size_t)(eol - c->in.p) + 1;
                 if (empty) return 1;
+                if (trailers > MCP_MAX_HEAD) return -400;
             }
         }
         while (size) {
@@ -3771,8 +3824,9 @@ struct rpc {
     /* Send a message (notification or request) to the client now; 0 on success. NULL when
      * the transport has no channel for it. */
     int (*emit)(rpc *x, const char *json, size_t n);
-    /* Wait for the client's response to request key; returns malloc'ed JSON or NULL. */
-    char *(*await)(rpc *x, const char *key);
+    /* Send request id (JSON text json) to the client and wait for its response; returns
+     * the response as malloc'ed JSON, or NULL. NULL when the transport cannot ask. */
+    char *(*ask)(rpc *x, const char *id, const char *json, size_t n);
     void *tx;                 /* the transport's state */
     int typed;                /* resultType written */
     mcp_tool_def *tool;           /* tools/call: the tool, and whether its result was an error */
@@ -4239,7 +4293,7 @@ static const mcp_json *ask_client(mcp_call *c, const char *key, const char *meth
         buf_putc(&c->input_requests, '}');
         return NULL;
     }
-    if (!x->emit || !x->await) return NULL;
+    if (!x->ask) return NULL;
     char id[48];
     pthread_mutex_lock(&x->s->lock);
     unsigned long long seq = ++x->s->seq;
@@ -4251,10 +4305,8 @@ static const mcp_json *ask_client(mcp_call *c, const char *key, const char *meth
     buf_puts(&b, ",\"params\":");
     buf_put(&b, params->p, params->len);
     buf_putc(&b, '}');
-    int r = b.oom ? -1 : x->emit(x, b.p, b.len);
+    char *ans = b.oom ? NULL : x->ask(x, id, b.p, b.len);
     buf_free(&b);
-    if (r) return NULL;
-    char *ans = x->await(x, id);
     if (!ans) return NULL;
     mcp_json_err e;
     mcp_json_doc *d = mcp_json_parse(ans, strlen(ans), 0, &e);
@@ -4855,7 +4907,7 @@ static int is_response(const mcp_json *m) {
  * notifications need no answer. tx->initialized runs after a successful initialize.
  * Returns the number of answers written. */
 typedef struct rpc_tx {
-    /* the rpc every request starts from: s, r, emit, await, tx, sess */
+    /* the rpc every request starts from: s, r, emit, ask, tx, sess */
     rpc proto;
     sess_view view;
     void (*response)(struct rpc_tx *t, const mcp_json *msg);
@@ -5067,9 +5119,10 @@ static session *session_new(mcp_server *s, int era, const mcp_json *caps) {
     return e;
 }
 
-/* Wait for the client's answer to request id (sent on this call's stream): the client
- * POSTs it on another connection, which hands it over in waiter_answer. */
-static char *http_await(rpc *x, const char *id) {
+/* Ask the client on this call's stream and wait for the answer, which the client POSTs on
+ * another connection; that one hands it over in waiter_answer. The waiter is in place
+ * before the request goes out, so an answer cannot arrive unawaited. */
+static char *http_ask(rpc *x, const char *id, const char *json, size_t n) {
     mcp_server *s = x->s;
     waiter w;
     memset(&w, 0, sizeof w);
@@ -5078,15 +5131,20 @@ static char *http_await(rpc *x, const char *id) {
     pthread_cond_init(&w.cv, NULL);
     w.next = s->waiters;
     s->waiters = &w;
+    pthread_mutex_unlock(&s->lock);
+    int sent = !sse_put(x->tx, json, n);
+    if (x->r->waiting) x->r->waiting(x->r, 1);
+    pthread_mutex_lock(&s->lock);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += MCP_CLIENT_TIMEOUT;
-    while (!w.answer) /* waiting releases the lock */
+    while (sent && !w.answer) /* waiting releases the lock */
         if (pthread_cond_timedwait(&w.cv, &s->lock, &until) == ETIMEDOUT) break;
     for (waiter **pp = &s->waiters; *pp; pp = &(*pp)->next)
         if (*pp == &w) { *pp = w.next; break; }
     pthread_mutex_unlock(&s->lock);
     pthread_cond_destroy(&w.cv);
+    if (x->r->waiting) x->r->waiting(x->r, 0);
     return w.answer;
 }
 
@@ -5106,8 +5164,8 @@ static int waiter_answer(mcp_server *s, session *sess, const mcp_json *msg) {
 }
 
 /* Host header allowed for a local server: localhost names on any port. */
-/* The lists requests consult, from the environment: split when a transport starts
- * (http_conf_load), never per request. */
+/* The lists requests consult, from the environment: split at the first request (on
+ * Lambda, start-up reads nothing the first event does not need), never per request. */
 static struct {
     strlist hosts;      /* MCP_ALLOWED_HOSTS: Host names serve accepts besides localhost */
     strlist origins;    /* MCP_ALLOWED_ORIGINS: Origins serve accepts besides localhost */
@@ -5116,6 +5174,9 @@ static struct {
     strlist oauth_scopes; /* MCP_OAUTH_SCOPES */
 } httpc;
 
+static pthread_once_t httpc_once = PTHREAD_ONCE_INIT;
+
+/* (Re)read the lists; done once by http_route, again by tests that change them. */
 static void http_conf_load(void) {
     strlist_set(&httpc.hosts, "MCP_ALLOWED_HOSTS");
     strlist_set(&httpc.origins, "MCP_ALLOWED_ORIGINS");
@@ -5402,7 +5463,7 @@ static void http_session(req *r, const hreq *rq, hres *rs, const mcp_json *root)
     else {
         t.view.era = era;
         t.proto.sess = sess;
-        t.proto.await = http_await;
+        t.proto.ask = http_ask;
         t.response = http_session_response;
         t.initialized = http_session_created;
         if (batch) buf_putc(&out, '[');
@@ -5439,7 +5500,12 @@ static void http_mcp(req *r, const hreq *rq, hres *rs) {
         return;
     }
     slice ct = req_header(rq, "content-type");
-    if (!ct.p || !sl_icontains(ct, "application/json")) {
+    if (ct.p) { /* the media type, without its parameters */
+        const char *semi = memchr(ct.p, ';', ct.n);
+        if (semi) ct.n = (size_t)(semi - ct.p);
+        ct = sl_trim(ct);
+    }
+    if (!ct.p || !sl_ieq(ct, "application/json")) {
         res_rpc_error(rs, 415, NULL, RPC_INVALID, "Unsupported Media Type: Content-Type must be application/json");
         return;
     }
@@ -6104,6 +6170,7 @@ static int cors_origin(slice origin) { return origin.p && strlist_has(&httpc.cor
 
 static void http_route(req *r, const hreq *rq, hres *rs) {
     mcp_server *s = r->s;
+    pthread_once(&httpc_once, http_conf_load);
     rs->status = 200;
     slice origin = req_header(rq, "origin");
     int cors = cors_origin(origin);
@@ -6192,13 +6259,70 @@ out:
 
 /* --- serve: HTTP/1.1 server, one thread per connection --- */
 
-typedef struct {
+/* The connections, one slot each. When all MCP_MAX_CONNS slots are taken, the connection
+ * idle longest (between requests) gives way to the new one; one client address holds at
+ * most MCP_MAX_CONNS_PER_CLIENT; a handler waiting for the client's answer to an
+ * elicitation or sampling request gives its slot back while it waits. */
+enum { CONN_IDLE, CONN_BUSY, CONN_WAITING };
+
+typedef struct serve_conn {
+    struct serve_conn *next;
     mcp_server *s;
     int fd;
+    int state;              /* CONN_*, under conns_lock */
+    int evicted;            /* shut down to make room */
+    uint64_t idle_since;
+    char peer[INET6_ADDRSTRLEN];
 } serve_conn;
 
-static int active_conns;
+static serve_conn *conns;
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void conn_state(serve_conn *sc, int state) {
+    pthread_mutex_lock(&conns_lock);
+    sc->state = state;
+    if (state == CONN_IDLE) sc->idle_since = mono_us();
+    pthread_mutex_unlock(&conns_lock);
+}
+
+/* Room for a connection from peer? 0 (sc is in the table), or the reason it is refused. */
+static const char *conn_admit(serve_conn *sc) {
+    int slots = 0, mine = 0, all = 0;
+    serve_conn *idlest = NULL;
+    pthread_mutex_lock(&conns_lock);
+    for (serve_conn *o = conns; o; o = o->next) {
+        all++;
+        if (o->state == CONN_WAITING || o->evicted) continue;
+        slots++;
+        mine += !strcmp(o->peer, sc->peer);
+        if (o->state == CONN_IDLE && (!idlest || o->idle_since < idlest->idle_since)) idlest = o;
+    }
+    const char *why = NULL;
+    if (mine >= MCP_MAX_CONNS_PER_CLIENT) why = "Service Unavailable: too many connections from this client";
+    else if (all >= 2 * MCP_MAX_CONNS) why = "Service Unavailable: too many connections";
+    else if (slots >= MCP_MAX_CONNS) {
+        if (!idlest) why = "Service Unavailable: too many connections";
+        else { idlest->evicted = 1; shutdown(idlest->fd, SHUT_RDWR); } /* its thread sees EOF and ends */
+    }
+    if (!why) {
+        sc->state = CONN_IDLE;
+        sc->idle_since = mono_us();
+        sc->next = conns;
+        conns = sc;
+    }
+    pthread_mutex_unlock(&conns_lock);
+    return why;
+}
+
+static void conn_leave(serve_conn *sc) {
+    pthread_mutex_lock(&conns_lock);
+    for (serve_conn **pp = &conns; *pp; pp = &(*pp)->next)
+        if (*pp == sc) { *pp = sc->next; break; }
+    pthread_mutex_unlock(&conns_lock);
+}
+
+/* A handler waits for the client (req.waiting): its slot is free meanwhile. */
+static void serve_waiting(req *r, int on) { conn_state(r->conn, on ? CONN_WAITING : CONN_BUSY); }
 
 static void send_head(buf *o, int status, const char *ctype, const buf *extra, long long clen) {
     buf_printf(o, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
@@ -6245,13 +6369,14 @@ static void linger_close(int fd) {
     }
 }
 
-static void serve_error(int fd, int status) {
+static void serve_error(int fd, int status, const char *msg) {
     buf o = {0}, body = {0};
     char m[96];
     snprintf(m, sizeof m, "%d %s", status, http_reason(status));
+    if (!msg) msg = status == 413 ? "Content Too Large: the request body exceeds the limit" : m;
     jw w = {&body, 0};
     jw_obj(&w);
-    jw_key(&w, "error"); jw_str(&w, status == 413 ? "Content Too Large: the request body exceeds the limit" : m);
+    jw_key(&w, "error"); jw_str(&w, msg);
     jw_end_obj(&w);
     buf extra = {0};
     buf_puts(&extra, "Connection: close\r\n");
@@ -6259,6 +6384,19 @@ static void serve_error(int fd, int status) {
     buf_put(&o, body.p, body.len);
     write_all(fd, o.p, o.len);
     buf_free(&o); buf_free(&body); buf_free(&extra);
+}
+
+/* Headers a front proxy and this server might read differently: refused. */
+static const char *request_head_refused(const http_msg *m) {
+    int host = 0, origin = 0;
+    for (int i = 0; i < m->nh; i++) {
+        host += sl_ieq(m->h[i].name, "host");
+        origin += sl_ieq(m->h[i].name, "origin");
+    }
+    if (host > 1) return "Bad Request: more than one Host header";
+    if (origin > 1) return "Bad Request: more than one Origin header";
+    if (!host && m->minor >= 1) return "Bad Request: an HTTP/1.1 request needs a Host header";
+    return NULL;
 }
 
 static void *serve_thread(void *arg) {
@@ -6269,17 +6407,32 @@ static void *serve_thread(void *arg) {
     c.fd = sc->fd;
     c.timeout_ms = MCP_IDLE_TIMEOUT * 1000;
     c.request_ms = MCP_IDLE_TIMEOUT * 1000;
+    c.head_ms = MCP_HEAD_TIMEOUT * 1000;
     req r;
     req_init(&r, s);
+    r.conn = sc;
+    r.waiting = serve_waiting;
     cur_req = &r;
     http_msg *m = malloc(sizeof *m);
     for (; m;) {
         char *body;
         size_t blen;
-        c.deadline_us = 0; /* waiting for a request: the idle timeout; once it starts, all of it must come in time */
+        if (c.off == c.in.len) { /* idle until the next request's first byte */
+            if (c.in.cap > BUF_KEEP) buf_free(&c.in); /* an idle connection keeps no large buffer */
+            c.in.len = c.off = 0;
+            conn_state(sc, CONN_IDLE);
+            struct pollfd pf = {sc->fd, POLLIN, 0};
+            int pr;
+            while ((pr = poll(&pf, 1, MCP_IDLE_TIMEOUT * 1000)) < 0 && errno == EINTR) {}
+            if (pr <= 0) break;
+        }
+        conn_state(sc, CONN_BUSY);
+        c.deadline_us = 0; /* the head within MCP_HEAD_TIMEOUT of its first byte, the whole request within MCP_IDLE_TIMEOUT */
         int got = conn_read_msg(&c, m, 0, MCP_MAX_BODY, &body, &blen);
         if (got == 0) break;
-        if (got < 0) { serve_error(sc->fd, -got); linger_close(sc->fd); break; }
+        if (got < 0) { serve_error(sc->fd, -got, NULL); linger_close(sc->fd); break; }
+        const char *bad = request_head_refused(m);
+        if (bad) { serve_error(sc->fd, 400, bad); linger_close(sc->fd); break; }
         hreq rq;
         memset(&rq, 0, sizeof rq);
         rq.method = m->method; rq.path = m->path; rq.query = m->query;
@@ -6298,7 +6451,7 @@ static void *serve_thread(void *arg) {
             buf o = {0};
             if (m->close) buf_puts(&rs.head, "Connection: close\r\n");
             send_head(&o, rs.status, rs.ctype, &rs.head, (long long)rs.body.len);
-            buf_put(&o, rs.body.p, rs.body.len);
+            if (!sl_eq(m->method, "HEAD")) buf_put(&o, rs.body.p, rs.body.len); /* HEAD: the length a GET would send, no body */
             fail = o.oom || write_all(sc->fd, o.p, o.len);
             buf_free(&o);
         }
@@ -6311,11 +6464,9 @@ static void *serve_thread(void *arg) {
     cur_req = NULL;
     req_free(&r);
     buf_free(&c.in);
+    conn_leave(sc);
     close(sc->fd);
     free(sc);
-    pthread_mutex_lock(&conns_lock);
-    active_conns--;
-    pthread_mutex_unlock(&conns_lock);
     return NULL;
 }
 
@@ -6332,7 +6483,6 @@ static int serve_main(mcp_server *s, const char *listen_at) {
         strcpy(port, colon + 1);
     }
     if (!server_check(s)) return 2;
-    http_conf_load();
     struct addrinfo hints, *res;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -6361,7 +6511,10 @@ static int serve_main(mcp_server *s, const char *listen_at) {
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, MCP_STACK_SIZE);
     for (;;) {
-        int cfd = accept(fd, NULL, NULL);
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        memset(&peer, 0, sizeof peer);
+        int cfd = accept(fd, (struct sockaddr *)&peer, &plen);
         if (cfd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE) { usleep(10000); continue; }
@@ -6371,23 +6524,20 @@ static int serve_main(mcp_server *s, const char *listen_at) {
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         struct timeval wt = {MCP_IDLE_TIMEOUT, 0}; /* a client that stops reading is dropped */
         setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &wt, sizeof wt);
-        pthread_mutex_lock(&conns_lock);
-        int full = active_conns >= MCP_MAX_CONNS;
-        if (!full) active_conns++;
-        pthread_mutex_unlock(&conns_lock);
-        if (full) { serve_error(cfd, 503); close(cfd); continue; }
-        serve_conn *sc = malloc(sizeof *sc);
+        serve_conn *sc = calloc(1, sizeof *sc);
         pthread_t th;
         if (!sc) { close(cfd); continue; }
         sc->s = s;
         sc->fd = cfd;
+        if (peer.ss_family == AF_INET6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr, sc->peer, sizeof sc->peer);
+        else inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, sc->peer, sizeof sc->peer);
+        const char *why = conn_admit(sc);
+        if (why) { serve_error(cfd, 503, why); close(cfd); free(sc); continue; }
         if (pthread_create(&th, &attr, serve_thread, sc)) {
-            serve_error(cfd, 503);
+            conn_leave(sc);
+            serve_error(cfd, 503, NULL);
             close(cfd);
             free(sc);
-            pthread_mutex_lock(&conns_lock);
-            active_conns--;
-            pthread_mutex_unlock(&conns_lock);
         }
     }
 }
@@ -6440,8 +6590,11 @@ static char *stdio_line(stdio_tx *t, size_t *len) {
     }
 }
 
-static char *stdio_await(rpc *x, const char *id) {
+/* Ask the client on stdout and read stdin until its answer: other messages read meanwhile
+ * wait in the queue. */
+static char *stdio_ask(rpc *x, const char *id, const char *json, size_t jn) {
     stdio_tx *t = x->tx;
+    if (stdio_write(t, json, jn)) return NULL;
     size_t n;
     char *line;
     while ((line = stdio_line(t, &n))) {
@@ -6498,7 +6651,7 @@ static void stdio_message(req *r, stdio_tx *t, char *line, size_t n) {
         tx.proto.r = r;
         tx.proto.tx = t;
         tx.proto.emit = stdio_emit;
-        tx.proto.await = stdio_await;
+        tx.proto.ask = stdio_ask;
         tx.proto.sess = &t->sess;
         tx.proto.view = &tx.view;
         tx.view.era = t->sess.era;
@@ -6569,6 +6722,7 @@ enum { EV_DIRECT, EV_V2, EV_V1, EV_ALB };
 typedef struct {
     int kind;
     int multi;              /* the request used multiValueHeaders: answer the same way */
+    int too_many;           /* more than MCP_MAX_HEADERS headers: answered 431 */
     hdr h[MCP_MAX_HEADERS];
     int nh;
     hreq rq;
@@ -6580,70 +6734,129 @@ static slice js(const mcp_json *v) {
     return r;
 }
 
-/* Fill e from a parsed event. The event's strings are writable (the document was parsed
- * in place in a buffer the runtime owns), so the body is used where it lies. Returns 0, or
- * -1 with a message in err. */
-static int event_decode(const mcp_json *ev, lev *e, arena *a, const char **err) {
+#define T_BIT(t) (1u << (t))
+#define T_STRING T_BIT(MCP_JSON_STRING)
+#define T_OBJECT T_BIT(MCP_JSON_OBJECT)
+#define T_ARRAY T_BIT(MCP_JSON_ARRAY)
+#define T_BOOL (T_BIT(MCP_JSON_TRUE) | T_BIT(MCP_JSON_FALSE))
+
+/* Member name of o when its type is one of mask; NULL when absent or null. A member of any
+ * other type makes *bad name it (the first one found), so the event can be refused. */
+static const mcp_json *ev_get(const mcp_json *o, const char *path, const char *name, unsigned mask, char *bad, size_t badn) {
+    const mcp_json *v = mcp_json_get(o, name);
+    if (!v || MCP_JSON_TYPE(v) == MCP_JSON_NULL) return NULL;
+    if (T_BIT(MCP_JSON_TYPE(v)) & mask) return v;
+    if (!bad[0]) {
+        const char *want = mask == T_STRING ? "a string" : mask == T_OBJECT ? "an object" : mask == T_ARRAY ? "an array"
+                         : mask == T_BOOL ? "true or false" : "of another type";
+        snprintf(bad, badn, "the event's %s%s%s must be %s", path, *path ? "." : "", name, want);
+    }
+    return NULL;
+}
+
+/* Fill e from a parsed event, every field type-checked. The event's strings are writable
+ * (the document was parsed in place in a buffer the runtime owns), so the body is used
+ * where it lies. Returns 0, or -1 with what was wrong in err. More headers than
+ * MCP_MAX_HEADERS is not an error of the event: e->too_many says so, for a 431. */
+static int event_decode(const mcp_json *ev, lev *e, arena *a, char *err, size_t errn) {
     memset(e, 0, sizeof *e);
+    err[0] = 0;
     const mcp_json *rc = mcp_json_get(ev, "requestContext");
     const mcp_json *hm = mcp_json_get(ev, "httpMethod");
-    const char *ver = mcp_json_str(mcp_json_get(ev, "version"));
     if (MCP_JSON_TYPE(ev) != MCP_JSON_OBJECT || (!rc && !hm)) { e->kind = EV_DIRECT; return 0; }
-    const mcp_json *hdrs, *mv = NULL;
-    if (ver && !strcmp(ver, "2.0")) {
+    rc = ev_get(ev, "", "requestContext", T_OBJECT, err, errn);
+    const mcp_json *ver = ev_get(ev, "", "version", T_STRING, err, errn);
+    const mcp_json *hdrs = ev_get(ev, "", "headers", T_OBJECT, err, errn), *mv = NULL, *cookies = NULL;
+    if (ver && !strcmp(ver->s, "2.0")) {
         e->kind = EV_V2;
-        e->rq.method = js(mcp_json_get(mcp_json_get(rc, "http"), "method"));
-        e->rq.path = js(mcp_json_get(ev, "rawPath"));
-        e->rq.query = js(mcp_json_get(ev, "rawQueryString"));
-        hdrs = mcp_json_get(ev, "headers");
+        const mcp_json *http = ev_get(rc, "requestContext", "http", T_OBJECT, err, errn);
+        e->rq.method = js(ev_get(http, "requestContext.http", "method", T_STRING, err, errn));
+        e->rq.path = js(ev_get(ev, "", "rawPath", T_STRING, err, errn));
+        e->rq.query = js(ev_get(ev, "", "rawQueryString", T_STRING, err, errn));
+        cookies = ev_get(ev, "", "cookies", T_ARRAY, err, errn);
     } else {
         e->kind = mcp_json_get(rc, "elb") ? EV_ALB : EV_V1;
-        e->rq.method = js(hm);
-        e->rq.path = js(mcp_json_get(ev, "path"));
-        hdrs = mcp_json_get(ev, "headers");
-        mv = mcp_json_get(ev, "multiValueHeaders");
-        if (MCP_JSON_TYPE(mv) != MCP_JSON_OBJECT) mv = NULL;
+        e->rq.method = js(ev_get(ev, "", "httpMethod", T_STRING, err, errn));
+        e->rq.path = js(ev_get(ev, "", "path", T_STRING, err, errn));
+        mv = ev_get(ev, "", "multiValueHeaders", T_OBJECT, err, errn);
         e->multi = mv != NULL;
     }
-    if (!e->rq.method.p || !e->rq.path.p) { *err = "the event has no HTTP method or path"; return -1; }
+    const mcp_json *body = ev_get(ev, "", "body", T_STRING, err, errn);
+    const mcp_json *b64 = ev_get(ev, "", "isBase64Encoded", T_BOOL, err, errn);
     /* who AWS says is calling: IAM (function URL or API with AWS_IAM), or a JWT authorizer */
-    const mcp_json *az = mcp_json_get(rc, "authorizer");
-    const char *arn = mcp_json_str(mcp_json_get(mcp_json_get(az, "iam"), "userArn"));
-    if (!arn) arn = mcp_json_str(mcp_json_get(mcp_json_get(rc, "identity"), "userArn"));
-    e->rq.iam_arn = arn;
-    const mcp_json *claims = mcp_json_get(mcp_json_get(az, "jwt"), "claims");
-    if (!claims && e->kind == EV_V1) claims = mcp_json_get(az, "claims"); /* Cognito user pool authorizer */
-    e->rq.gw_claims = MCP_JSON_TYPE(claims) == MCP_JSON_OBJECT ? claims : NULL;
+    const mcp_json *az = ev_get(rc, "requestContext", "authorizer", T_OBJECT, err, errn);
+    const mcp_json *iam = ev_get(az, "requestContext.authorizer", "iam", T_OBJECT, err, errn);
+    const mcp_json *arn = ev_get(iam, "requestContext.authorizer.iam", "userArn", T_STRING, err, errn);
+    if (!arn) {
+        const mcp_json *id = ev_get(rc, "requestContext", "identity", T_OBJECT, err, errn);
+        arn = ev_get(id, "requestContext.identity", "userArn", T_STRING, err, errn);
+    }
+    e->rq.iam_arn = mcp_json_str(arn);
+    const mcp_json *jwt = ev_get(az, "requestContext.authorizer", "jwt", T_OBJECT, err, errn);
+    const mcp_json *claims = ev_get(jwt, "requestContext.authorizer.jwt", "claims", T_OBJECT, err, errn);
+    if (!claims && e->kind == EV_V1) /* Cognito user pool authorizer */
+        claims = ev_get(az, "requestContext.authorizer", "claims", T_OBJECT, err, errn);
+    e->rq.gw_claims = claims;
+    if (err[0]) return -1;
+    if (!e->rq.method.p || !e->rq.path.p) {
+        snprintf(err, errn, "the event has no HTTP method or path (%s)", e->kind == EV_V2 ? "requestContext.http.method, rawPath" : "httpMethod, path");
+        return -1;
+    }
     mcp_json_iter it = mcp_json_iterate(mv ? mv : hdrs);
     const mcp_json *k, *v;
     while ((v = mcp_json_iter_next(&it, &k))) {
-        if (e->nh == MCP_MAX_HEADERS) { *err = "the event has too many headers"; return -1; }
-        hdr *h = &e->h[e->nh];
-        h->name.p = k->s;
-        h->name.n = k->len;
-        if (MCP_JSON_TYPE(v) == MCP_JSON_STRING) h->value = js(v);
-        else if (MCP_JSON_TYPE(v) == MCP_JSON_ARRAY) { /* multi-value: join as one list */
+        slice value;
+        if (MCP_JSON_TYPE(v) == MCP_JSON_STRING) value = js(v);
+        else if (MCP_JSON_TYPE(v) == MCP_JSON_ARRAY && mv) { /* multi-value: join as one list */
             buf j = {0};
             mcp_json_iter vi = mcp_json_iterate(v);
             const mcp_json *x;
-            while ((x = mcp_json_iter_next(&vi, NULL)))
-                if (mcp_json_str(x)) { if (j.len) buf_puts(&j, ", "); buf_put(&j, x->s, x->len); }
-            char *copy = arena_strndup(a, j.p ? j.p : "", j.len);
+            while ((x = mcp_json_iter_next(&vi, NULL))) {
+                if (!mcp_json_str(x)) { buf_free(&j); snprintf(err, errn, "the event's multiValueHeaders.%.100s must hold strings", k->s); return -1; }
+                if (j.len) buf_puts(&j, ", ");
+                buf_put(&j, x->s, x->len);
+            }
+            value.p = arena_strndup(a, j.p ? j.p : "", j.len);
+            value.n = j.len;
             buf_free(&j);
-            if (!copy) { *err = "out of memory"; return -1; }
-            h->value.p = copy;
-            h->value.n = strlen(copy);
-        } else continue;
-        e->nh++;
+            if (!value.p) { snprintf(err, errn, "out of memory"); return -1; }
+        } else {
+            snprintf(err, errn, "the event's %s.%.100s must be a string%s", mv ? "multiValueHeaders" : "headers", k->s, mv ? " or an array of strings" : "");
+            return -1;
+        }
+        if (e->nh == MCP_MAX_HEADERS) { e->too_many = 1; continue; }
+        e->h[e->nh].name.p = k->s;
+        e->h[e->nh].name.n = k->len;
+        e->h[e->nh++].value = value;
+    }
+    if (cookies && cookies->len) { /* HTTP API 2.0 moves Cookie headers here */
+        buf j = {0};
+        mcp_json_iter ci = mcp_json_iterate(cookies);
+        const mcp_json *x;
+        while ((x = mcp_json_iter_next(&ci, NULL))) {
+            if (!mcp_json_str(x)) { buf_free(&j); snprintf(err, errn, "the event's cookies must hold strings"); return -1; }
+            if (j.len) buf_puts(&j, "; ");
+            buf_put(&j, x->s, x->len);
+        }
+        char *c = arena_strndup(a, j.p ? j.p : "", j.len);
+        size_t cn = j.len;
+        buf_free(&j);
+        if (!c) { snprintf(err, errn, "out of memory"); return -1; }
+        if (e->nh == MCP_MAX_HEADERS) e->too_many = 1;
+        else {
+            e->h[e->nh].name.p = "cookie";
+            e->h[e->nh].name.n = 6;
+            e->h[e->nh].value.p = c;
+            e->h[e->nh++].value.n = cn;
+        }
     }
     e->rq.h = e->h;
     e->rq.nh = e->nh;
-    const mcp_json *body = mcp_json_get(ev, "body");
-    if (mcp_json_str(body)) {
-        if (mcp_json_bool(mcp_json_get(ev, "isBase64Encoded"))) {
+    if (body) {
+        if (mcp_json_bool(b64)) {
             unsigned char *out = arena_alloc(a, body->len / 4 * 3 + 4);
-            long n = out ? base64_decode(body->s, body->len, out) : -1;
-            if (n < 0) { *err = "the event body is not valid base64"; return -1; }
+            long n = out ? b64_strict(body->s, body->len, out) : -1;
+            if (n < 0) { snprintf(err, errn, "the event's body is not valid base64 (isBase64Encoded is true)"); return -1; }
             out[n] = 0;
             e->rq.body = (char *)out;
             e->rq.blen = (size_t)n;
@@ -6653,7 +6866,7 @@ static int event_decode(const mcp_json *ev, lev *e, arena *a, const char **err) 
         }
     } else {
         e->rq.body = arena_alloc(a, 1);
-        if (!e->rq.body) { *err = "out of memory"; return -1; }
+        if (!e->rq.body) { snprintf(err, errn, "out of memory"); return -1; }
         e->rq.body[0] = 0;
     }
     return 0;
@@ -7079,9 +7292,9 @@ static void lambda_event_inner(lrt *L, char *event, size_t elen) {
         return;
     }
     lev ev;
-    const char *err = NULL;
+    char err[256];
     L->out.len = 0;
-    if (event_decode(mcp_json_root(d), &ev, &L->r.a, &err)) {
+    if (event_decode(mcp_json_root(d), &ev, &L->r.a, err, sizeof err)) {
         if (wd_claim(L->wd)) rt_post_error(L, path, "Runtime.InvalidEvent", err);
         mcp_json_free(d);
         return;
@@ -7104,7 +7317,11 @@ static void lambda_event_inner(lrt *L, char *event, size_t elen) {
             rs.write = lstream_write;
             rs.tx = L;
         }
-        http_route(&L->r, &ev.rq, &rs);
+        if (ev.too_many) { /* anyone who can reach the URL could send them: a 431, not a function error */
+            char m[96];
+            snprintf(m, sizeof m, "Request Header Fields Too Large: more than %d headers", MCP_MAX_HEADERS);
+            res_text(&rs, 431, m);
+        } else http_route(&L->r, &ev.rq, &rs);
         if (rs.streaming) {
             lstream_end(L, NULL, NULL);
             streamed = 1;
@@ -7253,7 +7470,6 @@ static int lambda_main(mcp_server *s) {
         rt_post_error(&L, "init/error", "Runtime.ConfigurationError", err);
         return 1;
     }
-    http_conf_load();
     const char *mc = getenv("AWS_LAMBDA_MAX_CONCURRENCY");
     int n = mc ? atoi(mc) : 1;
     if (n > 1) { /* Lambda Managed Instances: that many loops in one process */

@@ -1446,7 +1446,7 @@ static void dechunk_is(const char *name, const char *text, const char *want) {
     char b[256];
     snprintf(b, sizeof b, "%s", text);
     size_t ol = 0;
-    long r = http_dechunk(b, strlen(b), &ol, 64);
+    long r = http_dechunk(b, strlen(b), &ol, 64, NULL);
     char got[300];
     if (r > 0) snprintf(got, sizeof got, "%ld '%.*s'", r, (int)ol, b);
     else snprintf(got, sizeof got, "%ld", r);

@@ -151,9 +151,9 @@ export class Conn {
     sock.on('close', () => { this.closedAt ??= Date.now(); this._wake(); });
     sock.on('error', (e) => { this.error = e; });
   }
-  static open(port, { paused = false, timeoutMs = 5000 } = {}) {
+  static open(port, { paused = false, timeoutMs = 5000, from } = {}) {
     return within(new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1');
+      const s = net.connect({ port, host: '127.0.0.1', ...(from ? { localAddress: from } : {}) });
       s.setNoDelay(true);
       if (paused) s.pause();
       s.once('connect', () => { s.removeListener('error', reject); resolve(new Conn(s)); });
@@ -221,8 +221,8 @@ export function reqBytes(port, { method = 'GET', path = '/', headers = {}, body 
 }
 
 /** One request on a fresh connection. */
-export async function request(port, opts = {}, timeoutMs = 10000) {
-  const c = await Conn.open(port);
+export async function request(port, opts = {}, timeoutMs = 10000, { from } = {}) {
+  const c = await Conn.open(port, { from });
   try {
     await c.write(reqBytes(port, opts));
     return await c.response(timeoutMs);

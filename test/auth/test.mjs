@@ -658,7 +658,7 @@ async function sectionLambda() {
 // ---------------------------------------------------------------------------------------------
 // limits
 
-const MAX_BODY = 8 << 20, MAX_HEAD = 16384, MAX_HEADERS = 64, MAX_DEPTH = 128, MAX_CONNS = 64;
+const MAX_BODY = 8 << 20, MAX_HEAD = 16384, MAX_HEADERS = 64, MAX_DEPTH = 128, MAX_CONNS = 64, PER_CLIENT = 48;
 
 /** GET /health whose head is exactly n bytes. */
 function headOfSize(port, n) {
@@ -700,29 +700,64 @@ function guarded(start) {
 async function sectionLimits() {
   const g = guarded(() => startServe(opts.binary, {}));
   try {
-    await g.check(`limits: more than ${MAX_CONNS} concurrent connections -> 503, the others keep working`, async (P) => {
-      const conns = [];
-      try {
-        for (let i = 0; i < MAX_CONNS; i++) conns.push(await Conn.open(P));
-        await sleep(300);
-        const extra = await Conn.open(P);
-        conns.push(extra);
-        const r = await extra.response(5000);
-        eq(r.status, 503, 'status');
-        eq(r.body, JSON.stringify({ error: '503 Service Unavailable' }), 'body');
-        eq(r.headers.connection, 'close', 'Connection');
-        truthy(await extra.waitClosed(2000), 'the refused connection stays open');
-        truthy(conns.slice(0, MAX_CONNS).every((c) => !c.closed), 'one of the first 64 connections was closed');
-        await conns[0].write(reqBytes(P, { path: '/health', close: false }));
-        eq((await conns[0].response(5000)).status, 200, 'a request on one of the 64');
-      } finally { for (const c of conns) c.destroy(); }
+    const freed = async (P) => { // the server frees the slots as it sees the connections close
       const end = Date.now() + 5000;
-      for (;;) { // the server frees the slots as it sees the connections close
+      for (;;) {
         const r = await request(P, { path: '/health' }, 3000);
         if (r.status === 200) break;
         if (Date.now() > end) throw new Error(`still ${r.status} after closing the connections`);
         await sleep(100);
       }
+    };
+    await g.check(`limits: one client address holds at most ${PER_CLIENT} connections; the next -> 503 naming why, the others keep working`, async (P) => {
+      const conns = [];
+      try {
+        for (let i = 0; i < PER_CLIENT; i++) conns.push(await Conn.open(P));
+        await sleep(300);
+        const extra = await Conn.open(P);
+        conns.push(extra);
+        const r = await extra.response(5000);
+        eq(r.status, 503, 'status');
+        eq(r.body, JSON.stringify({ error: 'Service Unavailable: too many connections from this client' }), 'body');
+        eq(r.headers.connection, 'close', 'Connection');
+        truthy(await extra.waitClosed(2000), 'the refused connection stays open');
+        truthy(conns.slice(0, PER_CLIENT).every((c) => !c.closed), `one of the first ${PER_CLIENT} connections was closed`);
+        await conns[0].write(reqBytes(P, { path: '/health', close: false }));
+        eq((await conns[0].response(5000)).status, 200, 'a request on one of them');
+        const other = await request(P, { path: '/health' }, 3000, { from: '127.0.0.9' });
+        eq(other.status, 200, 'a client at another address');
+      } finally { for (const c of conns) c.destroy(); }
+      await freed(P);
+    });
+    await g.check(`limits: all ${MAX_CONNS} slots held by idle connections: a new client is served, the one idle longest gives way`, async (P) => {
+      const conns = [];
+      try {
+        for (let i = 0; i < MAX_CONNS; i++) conns.push(await Conn.open(P, { from: i < MAX_CONNS / 2 ? '127.0.0.2' : '127.0.0.3' }));
+        await sleep(300);
+        const r = await request(P, { path: '/health' }, 5000, { from: '127.0.0.4' });
+        eq(r.status, 200, 'the new client');
+        truthy(await conns[0].waitClosed(2000), 'the connection idle longest was not closed');
+        eq(conns.filter((c) => c.closed).length, 1, 'connections closed');
+      } finally { for (const c of conns) c.destroy(); }
+      await freed(P);
+    });
+    await g.check(`limits: all ${MAX_CONNS} slots busy (heads half sent): the next -> 503`, async (P) => {
+      const conns = [];
+      try {
+        for (let i = 0; i < MAX_CONNS; i++) {
+          const c = await Conn.open(P, { from: i < MAX_CONNS / 2 ? '127.0.0.5' : '127.0.0.6' });
+          conns.push(c);
+          await c.write(Buffer.from('GET /health HTTP/1.1\r\n'));
+        }
+        await sleep(300);
+        const extra = await Conn.open(P, { from: '127.0.0.7' });
+        conns.push(extra);
+        const r = await extra.response(5000);
+        eq(r.status, 503, 'status');
+        eq(r.body, JSON.stringify({ error: 'Service Unavailable: too many connections' }), 'body');
+        truthy(conns.slice(0, MAX_CONNS).every((c) => !c.closed), 'a busy connection was closed');
+      } finally { for (const c of conns) c.destroy(); }
+      await freed(P);
     });
     await g.check('limits: a 100 KB body (more than the first receive buffer) -> 200', async (P) => {
       const r = await request(P, { method: 'POST', path: '/mcp', headers: mcpHeaders('whoami'), body: rpcBody('whoami', { pad: 'x'.repeat(100000) }) });

@@ -98,10 +98,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!d) { free(ev_text); return 0; }
     const mcp_json *root = mcp_json_root(d);
     lev ev;
-    const char *err = NULL;
+    char err[256];
     buf out = {0};
-    if (event_decode(root, &ev, &ar.a, &err)) {
-        FUZZ_CHECK(err && *err, "event_decode failed without a message");
+    if (event_decode(root, &ev, &ar.a, err, sizeof err)) {
+        FUZZ_CHECK(err[0], "event_decode failed without a message");
     } else if (ev.kind == EV_DIRECT) {
         direct_dispatch(&ar, root, &out);
         FUZZ_CHECK(!out.oom, "out of memory");

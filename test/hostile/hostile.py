@@ -828,6 +828,10 @@ def main():
             check("the shared server survived every check without a sanitizer report",
                   lambda: (truthy(srv.alive(), f"it died: {show(srv.stderr()[-600:], 600)}"),
                            truthy(not srv.sanitizer_report(), f"sanitizer report: {srv.sanitizer_report()}")))
+        if SH.srv:
+            SH.srv.stop()
+        check("no sanitizer report in the stderr of any server stopped by these checks",
+              lambda: truthy(not lib.SANITIZER_REPORTS, "; ".join(lib.SANITIZER_REPORTS)))
     finally:
         if SH.srv:
             SH.srv.stop()

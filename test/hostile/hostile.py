@@ -13,14 +13,13 @@ HOSTILE_ONLY=REGEX runs the checks whose names match."""
 
 import json
 import os
-import re
 import shutil
-import socket
 import sys
 import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 from lib import (ACCEPT, Conn, Fail, Listener, Server, check, eq, error_body, init_msg, initialize,  # noqa: E402

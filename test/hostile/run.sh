@@ -85,7 +85,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 
 # serve, datatools and JWT checks
 LOG=$OUT/hostile.log
-timeout -k 5 $((SANITIZED ? 420 : 240)) "$PY" -u "$HERE/hostile.py" "$BUILD" "$AUTH" >"$LOG" 2>&1 &
+PYTHONDONTWRITEBYTECODE=1 timeout -k 5 $((SANITIZED ? 420 : 240)) "$PY" -u "$HERE/hostile.py" "$BUILD" "$AUTH" >"$LOG" 2>&1 &
 PIDS+=($!)
 wait $! 
 rc=$?

@@ -1262,7 +1262,8 @@ static mcp_json_doc *json_copy(const mcp_json *v) {
 typedef struct {
     const char *kind;           /* "key", "jwt", "gateway-jwt", "iam" */
     char principal[256];
-    char scopes[512];           /* space-separated; "*" for callers trusted with every scope */
+    char scopes[512];           /* space-separated, as the credential granted them */
+    int all_scopes;             /* API keys and IAM callers: trusted with every scope */
     mcp_json_doc *claims;       /* verified JWT claims (owned) */
     const mcp_json *gw_claims;  /* claims from an API Gateway JWT authorizer */
     char missing_scope[256];    /* set when a tool needed a scope the caller lacks */
@@ -1344,6 +1345,7 @@ typedef struct req {
     char tool[128];             /* the tool called last */
     arena a;                    /* memory that lives until the answer is sent */
     void *conn;                 /* serve: the connection */
+    const char *peer;           /* serve: the client's address */
     void (*waiting)(struct req *r, int on); /* serve: a handler waits for the client (1) or not (0) */
 } req;
 
@@ -3274,6 +3276,9 @@ static int validate_quiet(vctx *x, const mcp_json *sch, const mcp_json *v) {
 }
 
 static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
+    /* what a handler could not read as given: a C string cut at a NUL, a number as inf */
+    if (MCP_JSON_TYPE(v) == MCP_JSON_STRING && strlen(v->s) != v->len) return vfail(x, "string contains a NUL character");
+    if (MCP_JSON_TYPE(v) == MCP_JSON_NUMBER && !isfinite(v->u.d)) return vfail(x, "number out of range");
     if (MCP_JSON_TYPE(sch) == MCP_JSON_TRUE) return 1;
     if (MCP_JSON_TYPE(sch) == MCP_JSON_FALSE) return vfail(x, "no value is allowed here");
     if (MCP_JSON_TYPE(sch) != MCP_JSON_OBJECT) return 1;
@@ -3580,6 +3585,8 @@ typedef struct session {
     uint64_t last_used;
     int refs;              /* requests using it now; a dropped session is freed after the last */
     int dropped;
+    char owner[300];       /* who created it: "kind:principal" with authentication, else "addr:..." */
+    int bound;             /* only its owner may use it (authentication was configured) */
 } session;
 
 /* What a transport knows of a message's session before reading the message. */
@@ -5071,6 +5078,7 @@ static int http_emit(rpc *x, const char *json, size_t n) { return sse_put(x->tx,
  * All of these are called with s->lock held. A request holds its session (refs) while it
  * runs, so a DELETE or an eviction meanwhile only unlinks it. */
 #define MAX_SESSIONS 1024
+#define MAX_SESSIONS_PER_CLIENT (MAX_SESSIONS / 4) /* a client over it loses its own oldest */
 #define SESSION_ID_LEN 35 /* "e3-" and 32 hex digits on Lambda; 32 hex digits in serve */
 
 static void session_free(session *e) {
@@ -5079,9 +5087,25 @@ static void session_free(session *e) {
     mcp_json_free(c);
 }
 
-static session *session_find(mcp_server *s, slice id) {
+/* Who a request's sessions belong to: the authenticated principal, else the client's
+ * address; *bound says whether the session is then the principal's alone. */
+static void session_owner(const req *r, char *out, size_t n, int *bound) {
+    *bound = r->auth.kind != NULL;
+    if (*bound) snprintf(out, n, "%s:%s", r->auth.kind, r->auth.principal);
+    else snprintf(out, n, "addr:%s", r->peer ? r->peer : "");
+}
+
+/* The session id names, if the caller may use it (another principal's is not found). */
+static session *session_find(mcp_server *s, slice id, const req *r) {
+    char owner[300];
+    int bound;
+    if (r) session_owner(r, owner, sizeof owner, &bound);
     for (session *e = s->sessions; e; e = e->next)
-        if (sl_eq(id, e->id)) { e->last_used = mono_us(); return e; }
+        if (sl_eq(id, e->id)) {
+            if (r && e->bound && strcmp(e->owner, owner)) return NULL;
+            e->last_used = mono_us();
+            return e;
+        }
     return NULL;
 }
 
@@ -5100,14 +5124,29 @@ static void session_release(session *e) {
     if (--e->refs == 0 && e->dropped) session_free(e);
 }
 
-static session *session_new(mcp_server *s, int era, const mcp_json *caps) {
-    if (s->nsessions >= MAX_SESSIONS) { /* forget the least recently used */
-        session *old = s->sessions;
-        for (session *e = s->sessions; e; e = e->next) if (e->last_used < old->last_used) old = e;
-        session_drop(s, old);
+/* The least recently used session, of owner only when owner is not NULL. */
+static session *session_lru(mcp_server *s, const char *owner, int *count) {
+    session *old = NULL;
+    *count = 0;
+    for (session *e = s->sessions; e; e = e->next) {
+        if (owner && strcmp(e->owner, owner)) continue;
+        ++*count;
+        if (!old || e->last_used < old->last_used) old = e;
     }
+    return old;
+}
+
+static session *session_new(mcp_server *s, int era, const mcp_json *caps, const req *r) {
+    char owner[300];
+    int bound, n;
+    session_owner(r, owner, sizeof owner, &bound);
+    session *old = session_lru(s, owner, &n);
+    if (n >= MAX_SESSIONS_PER_CLIENT) session_drop(s, old); /* a client over its share loses its own first */
+    else if (s->nsessions >= MAX_SESSIONS && (old = session_lru(s, NULL, &n))) session_drop(s, old);
     session *e = calloc(1, sizeof *e);
     if (!e) return NULL;
+    snprintf(e->owner, sizeof e->owner, "%s", owner);
+    e->bound = bound;
     random_hex(e->id, 16);
     e->era = era;
     e->level = 0;
@@ -5400,7 +5439,7 @@ static void http_session_created(rpc_tx *t, rpc *x) {
         return;
     }
     pthread_mutex_lock(&s->lock);
-    session *ns = session_new(s, x->era, x->caps);
+    session *ns = session_new(s, x->era, x->caps, x->r);
     if (ns) res_header(rs, "Mcp-Session-Id", "%s", ns->id);
     pthread_mutex_unlock(&s->lock);
 }
@@ -5448,12 +5487,24 @@ static void http_session(req *r, const hreq *rq, hres *rs, const mcp_json *root)
             sess = &lambda_sess;
         } else {
             pthread_mutex_lock(&s->lock);
-            if ((sess = session_find(s, sid))) sess->refs++; /* held: a DELETE meanwhile only unlinks it */
+            if ((sess = session_find(s, sid, r))) sess->refs++; /* held: a DELETE meanwhile only unlinks it */
             if (sess) t.view.level = sess->level;
             pthread_mutex_unlock(&s->lock);
             if (!sess) { res_rpc_error(rs, 404, NULL, RPC_INVALID, "Session not found"); return; }
         }
         if (!pv.p) era = sess->era;
+        else if (era != sess->era) { /* the session's era is fixed at initialize */
+            buf m = {0};
+            buf_printf(&m, "Bad Request: MCP-Protocol-Version %.*s does not match the session's protocol version %s", (int)pv.n, pv.p, era_names[sess->era]);
+            res_rpc_error(rs, 400, NULL, RPC_INVALID, m.p);
+            buf_free(&m);
+            if (!s->stateless) {
+                pthread_mutex_lock(&s->lock);
+                session_release(sess);
+                pthread_mutex_unlock(&s->lock);
+            }
+            return;
+        }
         t.view.caps = mcp_json_root(sess->caps);
     }
     const char *why = batch_refused(root, era);
@@ -5486,7 +5537,7 @@ static void http_mcp(req *r, const hreq *rq, hres *rs) {
         slice sid = req_header(rq, "mcp-session-id");
         if (!sid.p) { res_text(rs, 400, "Mcp-Session-Id header is required"); return; }
         pthread_mutex_lock(&s->lock);
-        session *e = s->stateless ? NULL : session_find(s, sid);
+        session *e = s->stateless ? NULL : session_find(s, sid, r);
         if (e) session_drop(s, e);
         pthread_mutex_unlock(&s->lock);
         if (!e && !s->stateless) { res_text(rs, 404, "Session not found"); return; }
@@ -5564,6 +5615,7 @@ typedef struct {
     char **keys; int nkeys;
     char *iss, *aud, *jwks_url, *hs;
     long leeway;
+    int require_exp;            /* MCP_JWT_REQUIRE_EXP (1 unless "0") */
     char **iam; int niam;
     jwk *jwks; int njwks;
     uint64_t jwks_at;           /* when the JWKS was last fetched (ms) */
@@ -5599,6 +5651,8 @@ static void auth_setup(void) {
         buf_puts(&u, "/.well-known/jwks.json");
         authc.jwks_url = u.p;
     }
+    const char *re = getenv("MCP_JWT_REQUIRE_EXP"); /* "0": tokens without exp are accepted */
+    authc.require_exp = !(re && !strcmp(re, "0"));
     const char *lw = getenv("MCP_JWT_LEEWAY");
     authc.leeway = lw ? atol(lw) : 60;
     authc.configured = authc.nkeys || authc.niam || authc.iss || authc.hs || authc.aud || authc.jwks_url;
@@ -5626,11 +5680,11 @@ static int glob_match(const char *pat, const char *s) {
 }
 
 /* base64url (padding optional) into a malloc'ed buffer. */
-static unsigned char *b64url_dup(const char *s, size_t n, size_t *out) {
+static unsigned char *b64url_dup(const char *s, size_t n, size_t *out, int padding) {
     unsigned char *o = xmalloc(n * 3 / 4 + 4);
     for (size_t i = 0; i < n; i++)
         if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '-' || s[i] == '_' || s[i] == '=')) { free(o); return NULL; }
+              s[i] == '-' || s[i] == '_' || (padding && s[i] == '='))) { free(o); return NULL; }
     long k = base64_decode(s, n, o);
     if (k < 0) { free(o); return NULL; }
     o[k] = 0;
@@ -5674,15 +5728,15 @@ static int jwks_fetch(jwk **keys, int *nkeys, char *why, size_t whyn) {
             const mcp_json *n = mcp_json_get(k, "n"), *ex = mcp_json_get(k, "e");
             if (!mcp_json_str(n) || !mcp_json_str(ex)) continue;
             j.kty = BR_KEYTYPE_RSA;
-            j.n = b64url_dup(n->s, n->len, &j.nl);
-            j.e = b64url_dup(ex->s, ex->len, &j.el);
+            j.n = b64url_dup(n->s, n->len, &j.nl, 1);
+            j.e = b64url_dup(ex->s, ex->len, &j.el, 1);
             if (!j.n || !j.e) { free(j.n); free(j.e); continue; }
         } else if (kty && !strcmp(kty, "EC")) {
             const char *crv = mcp_json_str(mcp_json_get(k, "crv"));
             const mcp_json *x = mcp_json_get(k, "x"), *y = mcp_json_get(k, "y");
             size_t xl, yl;
             if (!crv || strcmp(crv, "P-256") || !mcp_json_str(x) || !mcp_json_str(y)) continue;
-            unsigned char *xb = b64url_dup(x->s, x->len, &xl), *yb = b64url_dup(y->s, y->len, &yl);
+            unsigned char *xb = b64url_dup(x->s, x->len, &xl, 1), *yb = b64url_dup(y->s, y->len, &yl, 1);
             if (!xb || !yb || xl != 32 || yl != 32) { free(xb); free(yb); continue; }
             j.kty = BR_KEYTYPE_EC;
             j.q[0] = 4;
@@ -5750,9 +5804,9 @@ static int jwt_verify(const char *tok, size_t n, auth_ctx *a, char *why, size_t 
     const char *d1 = memchr(tok, '.', n), *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - tok)) : NULL;
     if (!d1 || !d2 || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - tok))) { snprintf(why, whyn, "the token is not a JWT"); return -1; }
     size_t hl, pl, sl;
-    unsigned char *h = b64url_dup(tok, (size_t)(d1 - tok), &hl);
-    unsigned char *p = b64url_dup(d1 + 1, (size_t)(d2 - d1 - 1), &pl);
-    unsigned char *sig = b64url_dup(d2 + 1, n - (size_t)(d2 + 1 - tok), &sl);
+    unsigned char *h = b64url_dup(tok, (size_t)(d1 - tok), &hl, 0); /* JWS: base64url without padding */
+    unsigned char *p = b64url_dup(d1 + 1, (size_t)(d2 - d1 - 1), &pl, 0);
+    unsigned char *sig = b64url_dup(d2 + 1, n - (size_t)(d2 + 1 - tok), &sl, 0);
     mcp_json_doc *hd = NULL, *pd = NULL;
     int rc = -1;
     mcp_json_err e;
@@ -5810,7 +5864,9 @@ static int jwt_verify(const char *tok, size_t n, auth_ctx *a, char *why, size_t 
     }
     const mcp_json *c = mcp_json_root(pd), *v;
     int64_t now = (int64_t)(now_ms() / 1000), t;
-    if ((v = mcp_json_get(c, "exp")) && (!mcp_json_int(v, &t) || now - authc.leeway > t)) { snprintf(why, whyn, "the JWT has expired"); goto out; }
+    if (!(v = mcp_json_get(c, "exp"))) {
+        if (authc.require_exp) { snprintf(why, whyn, "the JWT has no exp claim"); goto out; }
+    } else if (!mcp_json_int(v, &t) || now - authc.leeway > t) { snprintf(why, whyn, "the JWT has expired"); goto out; }
     if ((v = mcp_json_get(c, "nbf")) && (!mcp_json_int(v, &t) || now + authc.leeway < t)) { snprintf(why, whyn, "the JWT is not valid yet (nbf)"); goto out; }
     const mcp_json *iss = mcp_json_get(c, "iss");
     if (authc.iss && (!mcp_json_str(iss) || iss->len != strlen(authc.iss) || memcmp(iss->s, authc.iss, iss->len))) {
@@ -5848,7 +5904,6 @@ out:
 }
 
 static int has_scope(const char *granted, const char *want, size_t wn) {
-    if (!strcmp(granted, "*")) return 1;
     for (const char *p = granted; *p;) {
         while (*p == ' ') p++;
         const char *e = p;
@@ -5872,7 +5927,7 @@ static int auth_check(const hreq *rq, auth_ctx *a, char *why, size_t whyn, int *
             if (glob_match(authc.iam[i], iam_arn)) {
                 a->kind = "iam";
                 snprintf(a->principal, sizeof a->principal, "%s", iam_arn);
-                strcpy(a->scopes, "*");
+                a->all_scopes = 1; strcpy(a->scopes, "*");
                 return 0;
             }
         snprintf(why, whyn, "IAM principal %.200s is not allowed", iam_arn);
@@ -5888,7 +5943,7 @@ static int auth_check(const hreq *rq, auth_ctx *a, char *why, size_t whyn, int *
         return 0;
     }
     if (!authc.configured) {
-        if (iam_arn) { a->kind = "iam"; snprintf(a->principal, sizeof a->principal, "%s", iam_arn); strcpy(a->scopes, "*"); }
+        if (iam_arn) { a->kind = "iam"; snprintf(a->principal, sizeof a->principal, "%s", iam_arn); a->all_scopes = 1; strcpy(a->scopes, "*"); }
         return 0;
     }
     slice h = req_header(rq, "authorization"), tok = {NULL, 0};
@@ -5900,7 +5955,7 @@ static int auth_check(const hreq *rq, auth_ctx *a, char *why, size_t whyn, int *
         if (secret_eq(tok.p, tok.n, authc.keys[i], strlen(authc.keys[i]))) {
             a->kind = "key";
             snprintf(a->principal, sizeof a->principal, "key-%d", i + 1);
-            strcpy(a->scopes, "*");
+            a->all_scopes = 1; strcpy(a->scopes, "*");
             return 0;
         }
     *invalid = 1;
@@ -5933,7 +5988,7 @@ static int auth_tool_scopes(const mcp_tool_def *t, auth_ctx *a, rpc_fail *f) {
         while (*p == ' ') p++;
         const char *e = p;
         while (*e && *e != ' ') e++;
-        if (e > p && !has_scope(a->scopes, p, (size_t)(e - p))) {
+        if (e > p && !a->all_scopes && !has_scope(a->scopes, p, (size_t)(e - p))) {
             snprintf(a->missing_scope, sizeof a->missing_scope, "%s", t->scopes);
             f->code = MCP_E_FORBIDDEN;
             buf_printf(&f->msg, "Forbidden: tool %s needs scope %.*s", t->name, (int)(e - p), p);
@@ -6227,7 +6282,18 @@ static void http_route(req *r, const hreq *rq, hres *rs) {
     if (is_mcp) {
         http_mcp(r, rq, rs);
     } else if (sl_eq(rq->path, "/health")) {
-        if (sl_eq(rq->method, "GET") || sl_eq(rq->method, "HEAD")) http_health(s, rs);
+        if (sl_eq(rq->method, "GET") || sl_eq(rq->method, "HEAD")) {
+            /* with authentication configured, a caller without credentials learns only that
+             * the server is alive: no name, version, counters or dependency checks */
+            char why[256];
+            int invalid;
+            pthread_once(&auth_once, auth_setup);
+            if (authc.configured && !actx->kind && auth_check(rq, actx, why, sizeof why, &invalid)) {
+                rs->status = 200;
+                rs->ctype = "application/json";
+                buf_puts(&rs->body, "{\"status\":\"ok\"}");
+            } else http_health(s, rs);
+        }
         else { res_header(rs, "Allow", "GET"); res_text(rs, 405, "Method Not Allowed: use GET"); }
     } else if (sl_eq(rq->path, "/metrics")) {
         if (sl_eq(rq->method, "GET")) http_metrics(s, rq, rs);
@@ -6280,30 +6346,35 @@ static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void conn_state(serve_conn *sc, int state) {
     pthread_mutex_lock(&conns_lock);
+    if (state == CONN_IDLE && sc->state != CONN_IDLE) sc->idle_since = mono_us();
     sc->state = state;
-    if (state == CONN_IDLE) sc->idle_since = mono_us();
     pthread_mutex_unlock(&conns_lock);
 }
 
 /* Room for a connection from peer? 0 (sc is in the table), or the reason it is refused. */
 static const char *conn_admit(serve_conn *sc) {
     int slots = 0, mine = 0, all = 0;
-    serve_conn *idlest = NULL;
+    serve_conn *idlest = NULL, *my_idlest = NULL;
     pthread_mutex_lock(&conns_lock);
     for (serve_conn *o = conns; o; o = o->next) {
         all++;
         if (o->state == CONN_WAITING || o->evicted) continue;
         slots++;
-        mine += !strcmp(o->peer, sc->peer);
-        if (o->state == CONN_IDLE && (!idlest || o->idle_since < idlest->idle_since)) idlest = o;
+        int same = !strcmp(o->peer, sc->peer);
+        mine += same;
+        if (o->state != CONN_IDLE) continue;
+        if (!idlest || o->idle_since < idlest->idle_since) idlest = o;
+        if (same && (!my_idlest || o->idle_since < my_idlest->idle_since)) my_idlest = o;
     }
     const char *why = NULL;
-    if (mine >= MCP_MAX_CONNS_PER_CLIENT) why = "Service Unavailable: too many connections from this client";
-    else if (all >= 2 * MCP_MAX_CONNS) why = "Service Unavailable: too many connections";
-    else if (slots >= MCP_MAX_CONNS) {
-        if (!idlest) why = "Service Unavailable: too many connections";
-        else { idlest->evicted = 1; shutdown(idlest->fd, SHUT_RDWR); } /* its thread sees EOF and ends */
+    serve_conn *evict = NULL;
+    if (all >= 2 * MCP_MAX_CONNS) why = "Service Unavailable: too many connections";
+    else if (mine >= MCP_MAX_CONNS_PER_CLIENT) { /* the client's own idle connection gives way, or it waits */
+        if (!(evict = my_idlest)) why = "Service Unavailable: too many connections from this client";
+    } else if (slots >= MCP_MAX_CONNS) {
+        if (!(evict = idlest)) why = "Service Unavailable: too many connections";
     }
+    if (evict) { evict->evicted = 1; shutdown(evict->fd, SHUT_RDWR); } /* its thread sees EOF and ends */
     if (!why) {
         sc->state = CONN_IDLE;
         sc->idle_since = mono_us();
@@ -6411,6 +6482,7 @@ static void *serve_thread(void *arg) {
     req r;
     req_init(&r, s);
     r.conn = sc;
+    r.peer = sc->peer;
     r.waiting = serve_waiting;
     cur_req = &r;
     http_msg *m = malloc(sizeof *m);
@@ -6748,8 +6820,8 @@ static const mcp_json *ev_get(const mcp_json *o, const char *path, const char *n
     if (T_BIT(MCP_JSON_TYPE(v)) & mask) return v;
     if (!bad[0]) {
         const char *want = mask == T_STRING ? "a string" : mask == T_OBJECT ? "an object" : mask == T_ARRAY ? "an array"
-                         : mask == T_BOOL ? "true or false" : "of another type";
-        snprintf(bad, badn, "the event's %s%s%s must be %s", path, *path ? "." : "", name, want);
+                         : mask == T_BOOL ? "a boolean" : "of another type";
+        snprintf(bad, badn, "%s%s%s must be %s", path, *path ? "." : "", name, want);
     }
     return NULL;
 }
@@ -6776,6 +6848,7 @@ static int event_decode(const mcp_json *ev, lev *e, arena *a, char *err, size_t 
         cookies = ev_get(ev, "", "cookies", T_ARRAY, err, errn);
     } else {
         e->kind = mcp_json_get(rc, "elb") ? EV_ALB : EV_V1;
+        if (e->kind == EV_ALB) ev_get(rc, "requestContext", "elb", T_OBJECT, err, errn);
         e->rq.method = js(ev_get(ev, "", "httpMethod", T_STRING, err, errn));
         e->rq.path = js(ev_get(ev, "", "path", T_STRING, err, errn));
         mv = ev_get(ev, "", "multiValueHeaders", T_OBJECT, err, errn);
@@ -6802,27 +6875,33 @@ static int event_decode(const mcp_json *ev, lev *e, arena *a, char *err, size_t 
         snprintf(err, errn, "the event has no HTTP method or path (%s)", e->kind == EV_V2 ? "requestContext.http.method, rawPath" : "httpMethod, path");
         return -1;
     }
-    mcp_json_iter it = mcp_json_iterate(mv ? mv : hdrs);
+    mcp_json_iter it = mcp_json_iterate(hdrs); /* checked even where multiValueHeaders is read */
     const mcp_json *k, *v;
+    while ((v = mcp_json_iter_next(&it, &k)))
+        if (!mcp_json_str(v)) { snprintf(err, errn, "headers must be an object of strings (header \"%.100s\")", k->s); return -1; }
+    it = mcp_json_iterate(mv ? mv : hdrs);
     while ((v = mcp_json_iter_next(&it, &k))) {
         slice value;
-        if (MCP_JSON_TYPE(v) == MCP_JSON_STRING) value = js(v);
-        else if (MCP_JSON_TYPE(v) == MCP_JSON_ARRAY && mv) { /* multi-value: join as one list */
+        if (!mv) value = js(v);
+        else { /* multi-value: join as one list */
             buf j = {0};
             mcp_json_iter vi = mcp_json_iterate(v);
             const mcp_json *x;
-            while ((x = mcp_json_iter_next(&vi, NULL))) {
-                if (!mcp_json_str(x)) { buf_free(&j); snprintf(err, errn, "the event's multiValueHeaders.%.100s must hold strings", k->s); return -1; }
+            int ok = MCP_JSON_TYPE(v) == MCP_JSON_ARRAY;
+            while (ok && (x = mcp_json_iter_next(&vi, NULL))) {
+                if (!mcp_json_str(x)) { ok = 0; break; }
                 if (j.len) buf_puts(&j, ", ");
                 buf_put(&j, x->s, x->len);
+            }
+            if (!ok) {
+                buf_free(&j);
+                snprintf(err, errn, "multiValueHeaders must be an object of string arrays (header \"%.100s\")", k->s);
+                return -1;
             }
             value.p = arena_strndup(a, j.p ? j.p : "", j.len);
             value.n = j.len;
             buf_free(&j);
             if (!value.p) { snprintf(err, errn, "out of memory"); return -1; }
-        } else {
-            snprintf(err, errn, "the event's %s.%.100s must be a string%s", mv ? "multiValueHeaders" : "headers", k->s, mv ? " or an array of strings" : "");
-            return -1;
         }
         if (e->nh == MCP_MAX_HEADERS) { e->too_many = 1; continue; }
         e->h[e->nh].name.p = k->s;
@@ -6834,7 +6913,7 @@ static int event_decode(const mcp_json *ev, lev *e, arena *a, char *err, size_t 
         mcp_json_iter ci = mcp_json_iterate(cookies);
         const mcp_json *x;
         while ((x = mcp_json_iter_next(&ci, NULL))) {
-            if (!mcp_json_str(x)) { buf_free(&j); snprintf(err, errn, "the event's cookies must hold strings"); return -1; }
+            if (!mcp_json_str(x)) { buf_free(&j); snprintf(err, errn, "cookies must be an array of strings"); return -1; }
             if (j.len) buf_puts(&j, "; ");
             buf_put(&j, x->s, x->len);
         }
@@ -6856,7 +6935,7 @@ static int event_decode(const mcp_json *ev, lev *e, arena *a, char *err, size_t 
         if (mcp_json_bool(b64)) {
             unsigned char *out = arena_alloc(a, body->len / 4 * 3 + 4);
             long n = out ? b64_strict(body->s, body->len, out) : -1;
-            if (n < 0) { snprintf(err, errn, "the event's body is not valid base64 (isBase64Encoded is true)"); return -1; }
+            if (n < 0) { snprintf(err, errn, "body is not valid base64 (isBase64Encoded is true)"); return -1; }
             out[n] = 0;
             e->rq.body = (char *)out;
             e->rq.blen = (size_t)n;
@@ -7317,11 +7396,9 @@ static void lambda_event_inner(lrt *L, char *event, size_t elen) {
             rs.write = lstream_write;
             rs.tx = L;
         }
-        if (ev.too_many) { /* anyone who can reach the URL could send them: a 431, not a function error */
-            char m[96];
-            snprintf(m, sizeof m, "Request Header Fields Too Large: more than %d headers", MCP_MAX_HEADERS);
-            res_text(&rs, 431, m);
-        } else http_route(&L->r, &ev.rq, &rs);
+        if (ev.too_many) /* anyone who can reach the URL could send them: a 431, not a function error */
+            res_text(&rs, 431, "431 Request Header Fields Too Large");
+        else http_route(&L->r, &ev.rq, &rs);
         if (rs.streaming) {
             lstream_end(L, NULL, NULL);
             streamed = 1;

@@ -119,10 +119,13 @@ async function sectionKeys() {
       eq(r.status, 200, 'status');
       eq(toolText(r), 'admin ok key-1', 'text');
     });
-    await check('keys: /health stays open (200 without credentials)', async () => {
+    await check('keys: /health stays open: without credentials only {"status":"ok"}, with a key the whole report', async () => {
       const r = await request(P, { path: '/health' });
       eq(r.status, 200, 'status');
-      const j = JSON.parse(r.body);
+      eq(r.body, '{"status":"ok"}', 'body without credentials');
+      const k = await request(P, { path: '/health', headers: { Authorization: `Bearer ${K1}` } });
+      eq(k.status, 200, 'status with a key');
+      const j = JSON.parse(k.body);
       eq(j.status, 'ok', 'health status');
       eq(j.name, 'authtest', 'name');
     });
@@ -709,10 +712,14 @@ async function sectionLimits() {
         await sleep(100);
       }
     };
-    await g.check(`limits: one client address holds at most ${PER_CLIENT} connections; the next -> 503 naming why, the others keep working`, async (P) => {
+    await g.check(`limits: one client address holds at most ${PER_CLIENT} busy connections; the next -> 503 naming why, other clients keep working`, async (P) => {
       const conns = [];
       try {
-        for (let i = 0; i < PER_CLIENT; i++) conns.push(await Conn.open(P));
+        for (let i = 0; i < PER_CLIENT; i++) {
+          const c = await Conn.open(P);
+          conns.push(c);
+          await c.write(Buffer.from('GET /health HTTP/1.1\r\n')); // busy: a head on its way
+        }
         await sleep(300);
         const extra = await Conn.open(P);
         conns.push(extra);
@@ -722,10 +729,22 @@ async function sectionLimits() {
         eq(r.headers.connection, 'close', 'Connection');
         truthy(await extra.waitClosed(2000), 'the refused connection stays open');
         truthy(conns.slice(0, PER_CLIENT).every((c) => !c.closed), `one of the first ${PER_CLIENT} connections was closed`);
-        await conns[0].write(reqBytes(P, { path: '/health', close: false }));
-        eq((await conns[0].response(5000)).status, 200, 'a request on one of them');
+        await conns[0].write(Buffer.from(`Host: 127.0.0.1:${P}\r\n\r\n`));
+        eq((await conns[0].response(5000)).status, 200, 'the head finished on one of them');
         const other = await request(P, { path: '/health' }, 3000, { from: '127.0.0.9' });
         eq(other.status, 200, 'a client at another address');
+      } finally { for (const c of conns) c.destroy(); }
+      await freed(P);
+    });
+    await g.check(`limits: a client at its ${PER_CLIENT} connections, all idle: its new connection is served, its own idlest gives way`, async (P) => {
+      const conns = [];
+      try {
+        for (let i = 0; i < PER_CLIENT; i++) conns.push(await Conn.open(P));
+        await sleep(300);
+        const r = await request(P, { path: '/health' }, 5000);
+        eq(r.status, 200, 'the new connection');
+        truthy(await conns[0].waitClosed(2000), 'the connection idle longest was not closed');
+        eq(conns.filter((c) => c.closed).length, 1, 'connections closed');
       } finally { for (const c of conns) c.destroy(); }
       await freed(P);
     });

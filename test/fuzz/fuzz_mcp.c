@@ -78,7 +78,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     if (rs.status != 200 || !p) { fprintf(stderr, "fuzz_mcp: initialize failed: %d %s\n", rs.status, rs.body.p); abort(); }
     snprintf(sid, sizeof sid, "%.32s", p + 16);
     slice s = {sid, strlen(sid)};
-    fixed_sess = session_find(srv, s);
+    fixed_sess = session_find(srv, s, NULL);
     res_free(&rs);
     req_reset(&ar);
     return 0;

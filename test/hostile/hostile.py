@@ -574,11 +574,12 @@ def c14():
 # ============================================================================================
 # 15. HTTP parsing
 
-def c15_refused(raw, what, timeout=3.0):
+def c15_refused(raw, what, timeout=3.0, body=None):
+    """Refused with 400 and closed; body is the exact error body (the generic framing one by default)."""
     P = SH.port()
     with Conn(P) as c:
         c.send(raw(P) if callable(raw) else raw)
-        expect_refusal(c, 400, EXACT_400, what, timeout)
+        expect_refusal(c, 400, body or EXACT_400, what, timeout)
 
 
 def init_raw(P, lines, body=None, chunked=None):
@@ -703,14 +704,16 @@ def main():
     tmp = tempfile.mkdtemp(prefix="mcp-hostile-")
     try:
         # 15. HTTP parsing
-        check("15. serve: HTTP/1.1 POST /mcp without Host -> 400 {\"error\":\"400 Bad Request\"}, closed",
-              lambda: c15_refused(lambda P: init_raw(P, mcp_lines(P, host=False)), "no Host"))
+        check("15. serve: HTTP/1.1 POST /mcp without Host -> 400 naming the Host header, closed",
+              lambda: c15_refused(lambda P: init_raw(P, mcp_lines(P, host=False)), "no Host",
+                                  body={"error": "Bad Request: an HTTP/1.1 request needs a Host header"}))
         check("15. serve: GET /health HTTP/1.0 without Host -> 200 (Host is optional in HTTP/1.0)", c15_http10)
         check("15. serve: two Host headers -> 400, closed",
-              lambda: c15_refused(lambda P: init_raw(P, mcp_lines(P) + [f"Host: 127.0.0.1:{P}"]), "two Host headers"))
+              lambda: c15_refused(lambda P: init_raw(P, mcp_lines(P) + [f"Host: 127.0.0.1:{P}"]), "two Host headers",
+                                  body={"error": "Bad Request: more than one Host header"}))
         check("15. serve: two Origin headers -> 400, closed",
               lambda: c15_refused(lambda P: init_raw(P, mcp_lines(P) + ["Origin: http://localhost", "Origin: http://localhost"]),
-                                  "two Origin headers"))
+                                  "two Origin headers", body={"error": "Bad Request: more than one Origin header"}))
         check("15. serve: absolute-form target POST http://127.0.0.1:PORT/mcp -> 200, served as /mcp", c15_absolute)
         check("15. serve: chunk size 0x5 -> 400, closed",
               lambda: c15_refused(lambda P: init_raw(P, mcp_lines(P) + ["Transfer-Encoding: chunked"], chunked=b"0x5\r\nhello\r\n0\r\n\r\n"),

@@ -128,7 +128,10 @@ static void test_schema(void) {
     schk("maxLength: a 4-byte character is one", "{'maxLength':1}", "'\xF0\x9F\x98\x80'", NULL);
     schk("maxLength: an escaped surrogate pair is one", "{'maxLength':1}", "'\\uD83D\\uDE00'", NULL);
     schk("maxLength: too long", "{'maxLength':1}", "'ab'", "(arguments): must be at most 1 characters long");
-    schk("minLength: embedded NUL counts", "{'minLength':3}", "'a\\u0000b'", NULL);
+    schk("a string with an embedded NUL is refused (a handler would read it cut short)", "{'minLength':3}", "'a\\u0000b'",
+         "(arguments): string contains a NUL character");
+    schk("a number out of a double's range is refused (a handler would read inf)", "{'type':'number'}", "1e999999",
+         "(arguments): number out of range");
     schk("minItems", "{'minItems':2}", "[1]", "(arguments): must have at least 2 items");
     schk("maxItems", "{'maxItems':1}", "[1,2]", "(arguments): must have at most 1 items");
 
@@ -418,6 +421,8 @@ static const char *caps_json(int era) {
 typedef struct { int status; const char *ctype; char *head, *body; } resp;
 
 /* One request through http_route. hdrs: "Name: value" lines separated by '\n'. */
+static const char *g_peer; /* the client address requests come from (serve's view of it) */
+
 static resp route_req(mcp_server *s, const char *method, const char *path, const char *hdrs, const char *body, int local) {
     hdr h[32];
     int nh = 0;
@@ -451,6 +456,7 @@ static resp route_req(mcp_server *s, const char *method, const char *path, const
     memset(&rs, 0, sizeof rs);
     req r;
     req_init(&r, s);
+    r.peer = g_peer;
     http_route(&r, &rq, &rs); /* takes s->lock itself where it needs it */
     resp rr = {rs.status, rs.ctype, xstrdup(rs.head.p ? rs.head.p : ""), xstrdup(rs.body.p ? rs.body.p : "")};
     buf_free(&rs.head);
@@ -1269,12 +1275,16 @@ static void test_http_elicitation(void) {
 /* ---- the session table forgets the least recently used session when full ---- */
 
 static mcp_server *g_lru;
+static mcp_server *volatile g_quota; /* kept reachable: servers live as long as the process */
+
+static const char *const lru_peers[] = {"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5"};
 
 static void test_session_lru(void) {
     g_lru = mcp_server_new("lru", "1");
     sess_t *all = calloc(MAX_SESSIONS + 1, sizeof *all);
     int ok = 1;
-    for (int i = 0; i < MAX_SESSIONS; i++) {
+    for (int i = 0; i < MAX_SESSIONS; i++) { /* five clients, each under its share */
+        g_peer = lru_peers[i % 5];
         all[i] = open_session(g_lru, E25a, NULL);
         if (!all[i].sid) ok = 0;
         if (i == 1) { struct timespec ts = {0, 2000000}; nanosleep(&ts, NULL); } /* all[1] is strictly the oldest after all[0] */
@@ -1288,6 +1298,22 @@ static void test_session_lru(void) {
     check("the new session works", spost(g_lru, all[MAX_SESSIONS], Q("{'jsonrpc':'2.0','id':4,'method':'ping'}")), 200, JSON, ok_body(4, "{}"));
     T_EQ_INT("the table stays at MAX_SESSIONS", g_lru->nsessions, MAX_SESSIONS);
     for (int i = 0; i <= MAX_SESSIONS; i++) free(all[i].sid);
+    /* one client past its share loses its own oldest session, never another client's */
+    mcp_server *q = g_quota = mcp_server_new("quota", "1");
+    g_peer = "198.51.100.1";
+    sess_t other = open_session(q, E25a, NULL);
+    g_peer = "198.51.100.2";
+    sess_t first = open_session(q, E25a, NULL);
+    ok = 1;
+    for (int i = 1; i < MAX_SESSIONS_PER_CLIENT + 10; i++) { sess_t t = open_session(q, E25a, NULL); ok &= t.sid != NULL; free(t.sid); }
+    T_OK("a client opens more sessions than its share", ok);
+    T_EQ_INT("it holds its share, the other client its one", q->nsessions, MAX_SESSIONS_PER_CLIENT + 1);
+    check("its oldest session is gone", spost(q, first, Q("{'jsonrpc':'2.0','id':5,'method':'ping'}")), 404, JSON, err_null(-32600, "Session not found"));
+    g_peer = "198.51.100.1";
+    check("the other client's session survives", spost(q, other, Q("{'jsonrpc':'2.0','id':6,'method':'ping'}")), 200, JSON, ok_body(6, "{}"));
+    g_peer = NULL;
+    free(other.sid);
+    free(first.sid);
     free(all);
 }
 

@@ -2977,6 +2977,21 @@ char *mcp_secret_get(const char *spec, char *err, size_t errn) {
     return v;
 }
 
+/* S3's bucket naming rules: 3 to 63 lowercase letters, digits, dots and hyphens, a letter or
+ * digit at each end. Checked before any URL is built, so a name cannot carry a host, a
+ * port or a path of its own. */
+#define S3_BAD_BUCKET "invalid bucket name (3 to 63 lowercase letters, digits, dots and hyphens)"
+static int s3_bucket_ok(const char *b) {
+    size_t n = b ? strlen(b) : 0;
+    if (n < 3 || n > 63) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = b[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && ((c != '.' && c != '-') || i == 0 || i == n - 1)) return 0;
+    }
+    return 1;
+}
+
 /* The URL of an S3 object (or of the bucket when key is NULL): path style on a custom
  * endpoint or for bucket names with dots, virtual-hosted otherwise. */
 static void s3_url(buf *u, const char *bucket, const char *key) {
@@ -3000,6 +3015,11 @@ static void s3_url(buf *u, const char *bucket, const char *key) {
 int mcp_s3_get(const char *bucket, const char *key, const char *range,
                int (*on_data)(void *ud, const char *p, size_t n), void *ud, mcp_http_response *rs) {
     buf u = {0}, h = {0};
+    if (!s3_bucket_ok(bucket)) {
+        memset(rs, 0, sizeof *rs);
+        snprintf(rs->error, sizeof rs->error, "%s", S3_BAD_BUCKET);
+        return -1;
+    }
     s3_url(&u, bucket, key);
     if (range) buf_printf(&h, "Range: %s\r\n", range);
     mcp_http_request base;
@@ -3016,6 +3036,11 @@ int mcp_s3_get(const char *bucket, const char *key, const char *range,
 int mcp_s3_put(const char *bucket, const char *key, const char *content_type, const void *body, size_t n,
                mcp_http_response *rs) {
     buf u = {0}, h = {0};
+    if (!s3_bucket_ok(bucket)) {
+        memset(rs, 0, sizeof *rs);
+        snprintf(rs->error, sizeof rs->error, "%s", S3_BAD_BUCKET);
+        return -1;
+    }
     s3_url(&u, bucket, key);
     buf_printf(&h, "Content-Type: %s\r\n", content_type ? content_type : "application/octet-stream");
     int r = aws_send("s3", "PUT", u.p, h.p, body, n, 0, NULL, rs);
@@ -3052,10 +3077,12 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
                 char *err, size_t errn) {
     buf token = {0};
     int count = 0, more = 1;
+    if (!s3_bucket_ok(bucket)) { if (err) snprintf(err, errn, "%s", S3_BAD_BUCKET); return -1; }
     while (more && (max <= 0 || count < max)) {
         buf u = {0};
         s3_url(&u, bucket, NULL);
         buf_puts(&u, "?list-type=2");
+        if (max > 0 && max - count < 1000) buf_printf(&u, "&max-keys=%d", max - count);
         if (prefix && *prefix) { buf_puts(&u, "&prefix="); uri_encode(&u, prefix, strlen(prefix), 0); }
         if (token.len) { buf_puts(&u, "&continuation-token="); uri_encode(&u, token.p, token.len, 0); }
         mcp_http_response rs;

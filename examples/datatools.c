@@ -47,6 +47,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* What the answer shows of a value (a column name, a min or max string, a sample field),
+ * and how large the profile may grow: whatever a file holds, the answer stays well inside
+ * Lambda's 6 MB (a control character is six bytes once escaped, and the profile is sent
+ * twice, as text and as structured content). */
+#define SHOWN_BYTES 256
+#define SAMPLE_ROW_BYTES 16384
+#define PROFILE_BYTES (1 << 20)
+
 /*--- a growable string, and JSON out ---*/
 
 typedef struct { char *p; size_t n, cap; } str;
@@ -75,6 +83,9 @@ static void putf(str *s, const char *fmt, ...) {
     va_end(ap);
 }
 
+/* The first SHOWN_BYTES of p, cut at a UTF-8 boundary, with "..." when cut. */
+static void put_json_shown(str *s, const char *p, size_t n);
+
 static void put_json(str *s, const char *p, size_t n) { /* p is valid UTF-8 */
     put(s, "\"", 1);
     for (size_t i = 0; i < n; i++) {
@@ -87,6 +98,17 @@ static void put_json(str *s, const char *p, size_t n) { /* p is valid UTF-8 */
         else put(s, p + i, 1);
     }
     put(s, "\"", 1);
+}
+
+static void put_json_shown(str *s, const char *p, size_t n) {
+    if (n <= SHOWN_BYTES) { put_json(s, p, n); return; }
+    size_t k = SHOWN_BYTES;
+    while (k && ((unsigned char)p[k] & 0xC0) == 0x80) k--; /* not inside a character */
+    str t = {0};
+    put(&t, p, k);
+    puts_(&t, "...");
+    put_json(s, t.p, t.n);
+    free(t.p);
 }
 
 static void put_num(str *s, double d) { /* the shortest text that reads back as d */
@@ -163,8 +185,9 @@ static void column_add(column *k, const char *v, size_t n) {
     }
     if (!k->not_bool) k->not_bool = !((n == 4 && !strncasecmp(v, "true", 4)) || (n == 5 && !strncasecmp(v, "false", 5)));
     if (!k->not_date) k->not_date = !is_date(v, n);
-    if (first || bytes_cmp(v, n, &k->smin) < 0) { k->smin.n = 0; put(&k->smin, v, n); }
-    if (first || bytes_cmp(v, n, &k->smax) > 0) { k->smax.n = 0; put(&k->smax, v, n); }
+    size_t keep = n > SHOWN_BYTES + 1 ? SHOWN_BYTES + 1 : n; /* compared and kept by their first bytes */
+    if (first || bytes_cmp(v, keep, &k->smin) < 0) { k->smin.n = 0; put(&k->smin, v, keep); }
+    if (first || bytes_cmp(v, keep, &k->smax) > 0) { k->smax.n = 0; put(&k->smax, v, keep); }
 }
 
 static const char *column_type(const column *k) {
@@ -187,6 +210,7 @@ typedef struct {
     int state, after_cr;
     str field;                           /* the field being read */
     str sample[SAMPLE_ROWS];             /* the first rows, each a JSON array */
+    int sample_cut[SAMPLE_ROWS];
     size_t nfield, ragged_n;
     column *col;
     size_t ncol;                         /* the header's fields */
@@ -216,8 +240,14 @@ static int field_end(csv *c) {
         column_add(&c->col[i], c->field.p, c->field.n);
     }
     if (c->records >= 1 && c->records <= SAMPLE_ROWS && i < MAX_COLUMNS) {
-        put(&c->sample[c->records - 1], i ? "," : "[", 1);
-        put_json(&c->sample[c->records - 1], c->field.p ? c->field.p : "", c->field.n);
+        str *row = &c->sample[c->records - 1];
+        if (row->n < SAMPLE_ROW_BYTES) {
+            put(row, i ? "," : "[", 1);
+            put_json_shown(row, c->field.p ? c->field.p : "", c->field.n);
+        } else if (!c->sample_cut[c->records - 1]) { /* the rest of a wide row is left out */
+            c->sample_cut[c->records - 1] = 1;
+            puts_(row, ",\"...\"");
+        }
     }
     c->field.n = 0;
     return 0;
@@ -348,15 +378,16 @@ static int read_local(const char *src, csv *c) {
     char rroot[PATH_MAX], path[PATH_MAX + 1024], real[PATH_MAX];
     if (!realpath(root && *root ? root : ".", rroot)) return csv_fail(c, "DATA_ROOT: %s", strerror(errno));
     if (has_dotdot(src)) return csv_fail(c, "access denied: '..' is not allowed in a path");
-    if (src[0] == '/' && !under(src, rroot)) return csv_fail(c, "access denied: the path is outside DATA_ROOT (%s)", rroot);
+    if (src[0] == '/' && !under(src, rroot)) return csv_fail(c, "access denied: the path is outside DATA_ROOT");
     if (src[0] == '/') snprintf(path, sizeof path, "%s", src);
     else snprintf(path, sizeof path, "%s/%s", rroot, src);
     if (!realpath(path, real)) return csv_fail(c, "%s", errno == ENOENT ? "no such file" : strerror(errno));
-    if (!under(real, rroot)) return csv_fail(c, "access denied: the path is outside DATA_ROOT (%s)", rroot); /* a link */
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (!under(real, rroot)) return csv_fail(c, "access denied: the path is outside DATA_ROOT"); /* a link */
+    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block the open */
     struct stat st;
     if (fd < 0) return csv_fail(c, "%s", strerror(errno));
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) { close(fd); return csv_fail(c, "not a regular file"); }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     char *chunk = malloc(1 << 16);
     ssize_t n = 0;
     while (chunk && (n = read(fd, chunk, 1 << 16)) > 0 && !csv_feed(c, chunk, (size_t)n)) {}
@@ -403,11 +434,20 @@ static int describe_csv(mcp_call *call) {
         if (!k->seen) { puts_(&lo, "null"); puts_(&hi, "null"); }
         else if (!strcmp(type, "integer")) { putf(&lo, "%lld", k->imin); putf(&hi, "%lld", k->imax); }
         else if (!strcmp(type, "number")) { put_num(&lo, k->dmin); put_num(&hi, k->dmax); }
-        else { put_json(&lo, k->smin.p, k->smin.n); put_json(&hi, k->smax.p, k->smax.n); }
+        else { put_json_shown(&lo, k->smin.p, k->smin.n); put_json_shown(&hi, k->smax.p, k->smax.n); }
+        if (j.n > PROFILE_BYTES || t.n > PROFILE_BYTES) { /* the rest would not fit an answer */
+            free(lo.p);
+            free(hi.p);
+            putf(&t, "  ... %zu more columns not shown\n", c.ncol - i);
+            break;
+        }
         puts_(&j, i ? ",{\"name\":" : "{\"name\":");
-        put_json(&j, k->name.p ? k->name.p : "", k->name.n);
+        put_json_shown(&j, k->name.p ? k->name.p : "", k->name.n);
         putf(&j, ",\"type\":\"%s\",\"nulls\":%lld,\"min\":%s,\"max\":%s}", type, k->nulls, lo.p, hi.p);
-        putf(&t, "  %s: %s, %lld nulls, min %s, max %s\n", k->name.p ? k->name.p : "", type, k->nulls, lo.p, hi.p);
+        str nm = {0};
+        put_json_shown(&nm, k->name.p ? k->name.p : "", k->name.n);
+        putf(&t, "  %.*s: %s, %lld nulls, min %s, max %s\n", (int)(nm.n - 2), nm.p + 1, type, k->nulls, lo.p, hi.p);
+        free(nm.p);
         free(lo.p);
         free(hi.p);
     }

@@ -621,8 +621,8 @@ async function main() {
     await callErr('describe_csv', { source: '../pki/ca.key' }, {}, "../pki/ca.key: access denied: '..' is not allowed in a path");
     await callErr('describe_csv', { source: 'sub/../../x.csv' }, {}, "sub/../../x.csv: access denied: '..' is not allowed in a path");
     const real = fs.realpathSync(DATA);
-    await callErr('describe_csv', { source: '/etc/passwd' }, {}, `/etc/passwd: access denied: the path is outside DATA_ROOT (${real})`);
-    await callErr('describe_csv', { source: 'escape.csv' }, {}, `escape.csv: access denied: the path is outside DATA_ROOT (${real})`);
+    await callErr('describe_csv', { source: '/etc/passwd' }, {}, `/etc/passwd: access denied: the path is outside DATA_ROOT`);
+    await callErr('describe_csv', { source: 'escape.csv' }, {}, `escape.csv: access denied: the path is outside DATA_ROOT`);
     await callOk('describe_csv', { source: path.join(real, 'normal.csv') });
     await callErr('describe_csv', { source: '.' }, {}, '.: not a regular file');
   });

@@ -60,7 +60,7 @@ build_matrix() {
     local ok=1
     for cc in gcc clang musl-gcc; do
         for f in mcp.c examples/hello.c examples/conformance.c; do
-            if $cc $WARN $( [ $cc = musl-gcc ] && echo -Ibuild/include ) -c "$f" -o /dev/null; then echo "ok - $cc -Wall -Wextra -Wpedantic $f"
+            if $cc $WARN $( [ $cc = musl-gcc ] && echo -I/usr/include/bearssl ) -c "$f" -o /dev/null; then echo "ok - $cc -Wall -Wextra -Wpedantic $f"
             else echo "not ok - $cc warns or fails on $f"; ok=0; fi
         done
     done

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # build.sh: static, size-optimized, stripped MCP servers and their Lambda zips.
 #
-#   ./build.sh                  every example into build/, build/bootstrap and build/bootstrap.zip
-#   ./build.sh path/server.c    your server as build/bootstrap (and build/<name>)
-#   ARCH=arm64 ./build.sh       the same for arm64, into build/arm64/
+#   /path/to/mcp.c/build.sh server.c   your server, from your own folder: build/server, and
+#                                      build/bootstrap + build/bootstrap.zip (the Lambda package)
+#   ./build.sh                         in mcp.c's folder: every example into build/, the
+#                                      data-tools server (examples/datatools.c) as build/bootstrap
+#   ARCH=arm64 ./build.sh [FILES...]   the same for arm64, into build/arm64/
+#
+# Works from any directory: FILES are relative to the caller's directory, and the output goes
+# to ./build/ there (./build/arm64/ for arm64). A server's `#include "mcp.h"` finds the mcp.h
+# beside it, else the one beside build.sh; it is linked with the mcp.c beside it when there is
+# one, else with the one beside build.sh. With several FILES the last one is the bootstrap.
+# build/bootstrap.source names the file build/bootstrap was built from; replacing a bootstrap
+# built from another file says so on stderr.
 #
 # Installs what it lacks from Debian (musl-tools, zip, libbearssl-dev; for arm64 the cross
 # compiler, musl and BearSSL for arm64). MCP_ENABLE_TLS=0 builds without HTTPS and BearSSL.
 # CC overrides the compiler; CFLAGS_EXTRA adds flags.
 set -euo pipefail
-cd "$(dirname "$0")"
+HERE=$(cd "$(dirname "$0")" && pwd) # mcp.c's folder
 
 ARCH=${ARCH:-x86_64}
 OUT=build
@@ -25,6 +34,17 @@ need() { # need PACKAGE...: install the Debian packages that are missing
     $sudo apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
 }
+
+# the files to build, checked before anything is installed or written
+SOURCES=()
+if [ $# -gt 0 ]; then
+    for src in "$@"; do
+        [ -f "$src" ] || { echo "build.sh: no such file: $src" >&2; exit 2; }
+        SOURCES+=("$src")
+    done
+else
+    for src in "$HERE"/examples/*.c; do SOURCES+=("$src"); done
+fi
 
 TLS=${MCP_ENABLE_TLS:-1}
 case "$ARCH" in
@@ -53,32 +73,33 @@ LDFLAGS="-static -s -Wl,--gc-sections -Wl,--build-id=none"
 # arm64 linkers align segments to 64 KB pages by default; Lambda's arm64 kernels use 4 KB
 [ "$ARCH" = arm64 ] && LDFLAGS="$LDFLAGS -Wl,-z,max-page-size=4096"
 
-mkdir -p "$OUT"
-
-# BearSSL: musl's include path leaves out /usr/include, so its headers get a folder of
-# their own; Debian builds libbearssl.a with _FORTIFY_SOURCE, whose three checked copies
-# musl lacks, so a tiny shim supplies them (part of the build, not of mcp.c).
+# BearSSL: musl's include path leaves out /usr/include, so BearSSL's own header folder is
+# named; Debian builds libbearssl.a with _FORTIFY_SOURCE, whose three checked copies musl
+# lacks, so the linker maps them to the plain ones (their extra size argument is unused).
 TLSFLAGS="-DMCP_ENABLE_TLS=0"
 TLSLIBS=""
 if [ "$TLS" != 0 ]; then
-    mkdir -p "$OUT/include"
-    ln -sfn /usr/include/bearssl.h "$OUT/include/bearssl.h"
-    ln -sfn /usr/include/bearssl "$OUT/include/bearssl"
-    cat >"$OUT/fortify.c" <<'SHIM'
-#include <string.h>
-void *__memcpy_chk(void *d, const void *s, size_t n, size_t dn) { (void)dn; return memcpy(d, s, n); }
-void *__memmove_chk(void *d, const void *s, size_t n, size_t dn) { (void)dn; return memmove(d, s, n); }
-void *__memset_chk(void *d, int c, size_t n, size_t dn) { (void)dn; return memset(d, c, n); }
-SHIM
-    # shellcheck disable=SC2086
-    $CC -Os -c -o "$OUT/fortify.o" "$OUT/fortify.c"
-    TLSFLAGS="-I$OUT/include"
-    TLSLIBS="$OUT/fortify.o $BEARSSL_LIB"
+    TLSFLAGS="-I/usr/include/bearssl"
+    TLSLIBS="$BEARSSL_LIB -Wl,--defsym=__memcpy_chk=memcpy,--defsym=__memmove_chk=memmove,--defsym=__memset_chk=memset"
 fi
 
+mkdir -p "$OUT"
+
 build_one() { # build_one SOURCE NAME
+    local dir runtime
+    dir=$(cd "$(dirname "$1")" && pwd)
+    runtime=$HERE/mcp.c
+    [ -f "$dir/mcp.c" ] && runtime=$dir/mcp.c # the server's own copy of the runtime
+    if [ "$dir/$(basename "$1")" = "$runtime" ]; then
+        echo "build.sh: $1 is the runtime itself; build the server that includes mcp.h" >&2
+        exit 2
+    fi
+    if [ "$runtime" = "$HERE/mcp.c" ] && [ -f "$dir/mcp.h" ] && ! cmp -s "$dir/mcp.h" "$HERE/mcp.h"; then
+        echo "build.sh: $dir/mcp.h differs from $HERE/mcp.h and has no mcp.c beside it; put the matching mcp.c there or remove it" >&2
+        exit 2
+    fi
     # shellcheck disable=SC2086
-    $CC $CFLAGS $TLSFLAGS ${CFLAGS_EXTRA:-} -o "$OUT/$2" "$1" mcp.c $TLSLIBS $LDFLAGS -lm -lpthread
+    $CC $CFLAGS $TLSFLAGS ${CFLAGS_EXTRA:-} -I"$HERE" -o "$OUT/$2" "$1" "$runtime" $TLSLIBS $LDFLAGS -lm -lpthread
     printf '%-28s %8d bytes\n' "$OUT/$2" "$(stat -c %s "$OUT/$2")"
 }
 
@@ -94,16 +115,22 @@ zip_one() { # zip_one BINARY ZIP: the binary as bootstrap at the zip's root, mod
     printf '%-28s %8d bytes\n' "$2" "$(stat -c %s "$2")"
 }
 
-if [ $# -gt 0 ]; then
-    for src in "$@"; do
-        [ -f "$src" ] || { echo "build.sh: no such file: $src" >&2; exit 2; }
-        name=$(basename "$src" .c)
-        build_one "$src" "$name"
-        cp "$OUT/$name" "$OUT/bootstrap"
-    done
-else
-    for src in examples/*.c; do build_one "$src" "$(basename "$src" .c)"; done
-    cp "$OUT/datatools" "$OUT/bootstrap" # the data-tools server is the default bootstrap
+for src in "${SOURCES[@]}"; do build_one "$src" "$(basename "$src" .c)"; done
+
+# the bootstrap: the last file named, or the data-tools server when none is
+if [ $# -gt 0 ]; then BOOT=${SOURCES[${#SOURCES[@]} - 1]}; else BOOT=$HERE/examples/datatools.c; fi
+BOOT_NAME=$(basename "$BOOT" .c)
+BOOT_SRC="$(cd "$(dirname "$BOOT")" && pwd)/$(basename "$BOOT")"
+if [ -f "$OUT/bootstrap" ]; then
+    was=""
+    [ -f "$OUT/bootstrap.source" ] && was=$(cat "$OUT/bootstrap.source")
+    if [ -z "$was" ]; then
+        echo "build.sh: replacing $OUT/bootstrap (built from an unrecorded source) with $BOOT_NAME ($BOOT_SRC)" >&2
+    elif [ "$was" != "$BOOT_SRC" ]; then
+        echo "build.sh: replacing $OUT/bootstrap, built from $was, with $BOOT_NAME ($BOOT_SRC)" >&2
+    fi
 fi
-printf '%-28s %8d bytes\n' "$OUT/bootstrap" "$(stat -c %s "$OUT/bootstrap")"
+[ "$BOOT_NAME" = bootstrap ] || cp "$OUT/$BOOT_NAME" "$OUT/bootstrap"
+printf '%s\n' "$BOOT_SRC" >"$OUT/bootstrap.source"
+printf '%-28s %8d bytes  (%s)\n' "$OUT/bootstrap" "$(stat -c %s "$OUT/bootstrap")" "$BOOT_NAME"
 zip_one "$OUT/bootstrap" "$OUT/bootstrap.zip"

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# bench/run.sh: mcp.c's benchmark suite. Prints ONE table and writes it to bench/RESULTS.md.
+# bench/run.sh: mcp.c's benchmark suite. Prints ONE table and writes it to a RESULTS.md.
 #
 #   bench/run.sh            quick mode (CI): small repetition counts, a few minutes at most;
 #                           it checks that everything runs and the table is well formed,
-#                           never how fast anything is
+#                           never how fast anything is; the table goes to bench/out/RESULTS.md
 #   bench/run.sh --full     the real numbers (>= 100 cold starts, 10,000 invocations, the
-#                           Node peer under callgrind, arm64 builds; about 15 minutes)
+#                           Node peer under callgrind, arm64 builds; about 15 minutes), written
+#                           to bench/RESULTS.md (tracked: only --full rewrites it)
 #
 # Sections: 1 cold start through the Runtime API emulator (exec → first GET /next, exec →
 # first answered invocation, instructions to the first /next); 2 warm cost (latency,
 # invocations/s, instructions per invocation, peak RSS, `serve` under wrk); 3 the peer (the
 # same server on the official TypeScript SDK, bench/peer/), in the same rows; 4 sizes; 5 JSON
-# parse/serialize throughput against cJSON, json-c and simdjson. See bench/README.md.
+# parse/serialize throughput against cJSON, json-c and simdjson on bench/data/json/ (see its
+# NOTICE). See bench/README.md.
 #
 # Installs what it lacks from Debian (valgrind, wrk, hyperfine, libcjson-dev, libjson-c-dev,
 # libsimdjson-dev, g++), Node 22 through test/node.sh, and bench/package.json's packages.
@@ -28,7 +30,7 @@ for a in "$@"; do
     case "$a" in
     --full) MODE=full ;;
     --quick) MODE=quick ;;
-    -h | --help) sed -n '2,19p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown option $a (--full, --quick)" >&2; exit 2 ;;
     esac
 done
@@ -175,11 +177,8 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 # 5. JSON
-DATA=""
-for d in "$ROOT/../shared/bench-data/json" /work/shared/bench-data/json "$ROOT/shared/bench-data/json"; do
-    [ -f "$d/twitter.json" ] && { DATA=$d; break; }
-done
-[ -n "$DATA" ] || die "no bench-data/json (twitter.json, citm_catalog.json, canada.json) in ../shared or /work/shared"
+DATA=$B/data/json
+for f in twitter.json citm_catalog.json canada.json; do [ -f "$DATA/$f" ] || die "$DATA/$f is missing"; done
 say "JSON: building and running jsonbench"
 J=$OUT/json
 mkdir -p "$J"
@@ -206,7 +205,8 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$ROOT" status --porcelain -- mcp.c mcp.h build.sh examples 2>/dev/null)" ] || COMMIT="$COMMIT (+ uncommitted changes to the runtime)"
 CMD="bench/run.sh"
-[ $MODE = full ] && CMD="bench/run.sh --full"
+RESULTS=$OUT/RESULTS.md # quick numbers say nothing: they never replace the tracked table
+[ $MODE = full ] && { CMD="bench/run.sh --full"; RESULTS=$B/RESULTS.md; }
 "$NODE22" -e '
   const [mode, cmd, commit, cpu, nproc, kernel, loadStart, versions] = process.argv.slice(1);
   const loadEnd = require("fs").readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
@@ -215,6 +215,6 @@ CMD="bench/run.sh"
 ' "$MODE" "$CMD" "$COMMIT" "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')" "$(nproc)" "$(uname -r)" "$LOAD_START" \
     "Node $("$NODE22" --version), @modelcontextprotocol/sdk $("$NODE22" -p 'require(process.argv[1]).version' "$B/node_modules/@modelcontextprotocol/sdk/package.json"), gcc $(gcc -dumpversion), musl $(ver musl-tools), valgrind $(valgrind --version | sed 's/valgrind-//'), wrk $(ver wrk), cJSON $(ver libcjson-dev), json-c $(ver libjson-c-dev), simdjson $(ver libsimdjson-dev)" \
     >"$OUT/meta.json"
-"$NODE22" "$B/report.mjs" --records "$REC" --meta "$OUT/meta.json" --out "$B/RESULTS.md" \
+"$NODE22" "$B/report.mjs" --records "$REC" --meta "$OUT/meta.json" --out "$RESULTS" \
     --json "$J/json.jsonl" --json-shipped "$J/json-shipped.jsonl" --profile "$OUT/profile.txt" --profile-start "$OUT/profile-start.txt"
-say "done"
+say "done: $RESULTS"

@@ -74,7 +74,8 @@ settings (mcp-deploy.conf KEY=value, or the flag; flags win):
   --timeout SECONDS           1..900, default 30
   --auth AWS_IAM|NONE         function URL auth, default AWS_IAM (NONE is public)
   --invoke-mode BUFFERED|RESPONSE_STREAM   default BUFFERED
-  --source FILE.c             your server (default: the repository's examples, hello as bootstrap)
+  --source FILE.c             your server (default: the repository's examples, the data-tools
+                              server examples/datatools.c as bootstrap)
   --zip FILE                  deploy this bootstrap zip instead of building
   --reserved-concurrency N    reserved concurrency (empty: none)
   --log-retention-days N      default 14
@@ -418,8 +419,8 @@ build_package() {
     else
         local -a args=()
         [ -z "$SOURCE" ] || args=("$SOURCE")
-        say "building with ARCH=$ARCH $REPO/build.sh ${args[*]}"
-        ARCH=$ARCH "$REPO/build.sh" "${args[@]}" >&2 || die 1 "build failed"
+        say "building with ARCH=$ARCH $REPO/build.sh ${args[*]} (into $REPO/build)"
+        (cd "$REPO" && ARCH=$ARCH ./build.sh "${args[@]}") >&2 || die 1 "build failed"
         if [ "$ARCH" = x86_64 ]; then ZIP=$REPO/build/bootstrap.zip; else ZIP=$REPO/build/arm64/bootstrap.zip; fi
         [ -f "$ZIP" ] || die 1 "build did not produce $ZIP"
     fi

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# test/run.sh: every test of mcp.c. Prints one "ok"/"not ok" line per check and ends with
-# "N passed, M failed"; exits non-zero on any failure.
+# test/run.sh: every test of mcp.c. Prints one "ok"/"not ok" line per check and always ends
+# with "N passed, M failed" (a step that cannot run counts as failed, and so does a run that
+# stops early); exits non-zero on any failure. Each step's output is in build/test-logs/.
 #
 #   test/run.sh            everything: builds, unit tests (plain and under ASan+UBSan, gcc
 #                          and clang), SDK client over HTTP and stdio, the official
 #                          conformance suites over serve and through the Lambda gateway,
-#                          Lambda runtime and fault tests, the quick benchmark
-#   test/run.sh --quick    skips the sanitizer rebuild of the integration suites
+#                          Lambda runtime and fault tests, a fresh clone's first use, the
+#                          quick benchmark (~10 minutes on 2 cores)
+#   test/run.sh --quick    skips the sanitizer and valgrind reruns of the integration suites
+#                          and the arm64 Lambda tests
+#
+# Installs what it needs: Debian packages (npm too, when there is none), Node 22 and the test
+# packages from npm (test/node.sh). Changes no tracked file; the last step checks that.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 ROOT=$(pwd)
 QUICK=0
 [ "${1:-}" = "--quick" ] && QUICK=1
@@ -19,13 +25,37 @@ FAILED=()
 LOG=$ROOT/build/test-logs
 mkdir -p "$LOG"
 
-# run NAME CMD...: run a step; count the ok/not ok lines it prints, or its exit status.
+# The closing line, also when the run stops early (an error in this script, a signal).
+# Steps run in subshells: one that stops early fails alone, and a signal is handled here,
+# once the step in progress has ended, outside its log's redirection.
+FINISHED=0
+summary() {
+    echo
+    if [ ${#FAILED[@]} -gt 0 ]; then echo "failed steps: ${FAILED[*]}"; fi
+    echo "$PASS passed, $FAIL failed"
+}
+on_exit() {
+    local rc=$?
+    [ $FINISHED = 1 ] && return
+    echo "not ok - test/run.sh stopped early (exit $rc)"
+    FAIL=$((FAIL + 1))
+    FAILED+=(stopped)
+    summary
+    exit 1
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+# run NAME CMD...: run a step (in a subshell); count the ok/not ok lines it prints, or its
+# exit status. LAST_RC is the step's exit status.
+LAST_RC=0
 run() {
     local name=$1; shift
     local out="$LOG/$name.log" t0 t1 rc p f
     t0=$(date +%s)
-    "$@" >"$out" 2>&1
+    ("$@") >"$out" 2>&1
     rc=$?
+    LAST_RC=$rc
     t1=$(date +%s)
     p=$(grep -c '^ok ' "$out")
     f=$(grep -c '^not ok ' "$out")
@@ -49,7 +79,24 @@ need() {
     [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
-need gcc clang libclang-rt-14-dev musl-tools zip unzip file binutils libbearssl-dev openssl python3 python3-botocore python3-yaml ca-certificates >/dev/null 2>&1 || echo "test/run.sh: could not install packages" >&2
+need gcc g++ clang libclang-rt-14-dev musl-tools zip unzip file binutils libbearssl-dev openssl python3 python3-botocore python3-yaml ca-certificates git curl >/dev/null 2>&1 || echo "test/run.sh: could not install packages" >&2
+# npm from Debian only when there is none (a Node.js from elsewhere brings its own)
+command -v npm >/dev/null 2>&1 || need npm >/dev/null 2>&1 || echo "test/run.sh: could not install npm" >&2
+
+# the checkout as the tests found it: tracked changes and untracked files (ignored ones aside)
+tree_state() { git status --porcelain=v1 --untracked-files=all 2>&1; git diff HEAD --binary 2>&1 | cksum; }
+TREE_BEFORE=$(tree_state)
+
+# 0. what the steps use, checked before they use it
+tools() {
+    local t
+    for t in gcc g++ clang musl-gcc zip unzip file nm python3 openssl git curl npm; do
+        if command -v "$t" >/dev/null 2>&1; then echo "ok - $t is installed"; else echo "not ok - $t is missing (the steps that use it fail)"; fi
+    done
+    if [ -f /usr/include/bearssl.h ] && [ -f /usr/lib/x86_64-linux-gnu/libbearssl.a ]; then echo "ok - BearSSL (libbearssl-dev) is installed"
+    else echo "not ok - BearSSL (libbearssl-dev) is missing"; fi
+}
+run tools tools
 
 WARN="-std=c11 -Wall -Wextra -Wpedantic -Werror"
 SAN="-g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
@@ -60,7 +107,7 @@ build_matrix() {
     local ok=1
     for cc in gcc clang musl-gcc; do
         for f in mcp.c examples/hello.c examples/conformance.c; do
-            if $cc $WARN $( [ $cc = musl-gcc ] && echo -Ibuild/include ) -c "$f" -o /dev/null; then echo "ok - $cc -Wall -Wextra -Wpedantic $f"
+            if $cc $WARN $( [ $cc = musl-gcc ] && echo -I/usr/include/bearssl ) -c "$f" -o /dev/null; then echo "ok - $cc -Wall -Wextra -Wpedantic $f"
             else echo "not ok - $cc warns or fails on $f"; ok=0; fi
         done
     done
@@ -77,6 +124,14 @@ int main() { return 0; }'; then echo "ok - mcp.h compiles as C++"; else echo "no
     done
     if unzip -Z build/bootstrap.zip | grep '^-rwxr-xr-x.* bootstrap$' >/dev/null; then echo "ok - bootstrap.zip holds bootstrap, mode 0755"
     else echo "not ok - bootstrap.zip layout"; unzip -Z build/bootstrap.zip; fi
+    # without TLS: warning-free, and nothing of BearSSL is needed to link
+    local got
+    mkdir -p build/notls
+    if gcc $WARN -DMCP_ENABLE_TLS=0 -o build/notls/hello mcp.c examples/hello.c -lm -lpthread; then
+        got=$(build/notls/hello call add '{"a":2,"b":3}')
+        if [ "$got" = '{"content":[{"type":"text","text":"5"}]}' ]; then echo "ok - gcc -Werror -DMCP_ENABLE_TLS=0 mcp.c examples/hello.c links without BearSSL; call add prints $got"
+        else echo "not ok - the -DMCP_ENABLE_TLS=0 build's call add printed: $got"; fi
+    else echo "not ok - gcc -Werror -DMCP_ENABLE_TLS=0 mcp.c examples/hello.c (no -lbearssl) does not build"; fi
 }
 run build-matrix build_matrix
 
@@ -113,25 +168,46 @@ anchors() {
 run anchors anchors
 
 # 3. sanitized builds of the examples, for the integration suites
-mkdir -p build/asan
-for src in examples/*.c; do
-    gcc -std=c11 $SAN -o "build/asan/$(basename "$src" .c)" "$src" mcp.c -lbearssl -lm -lpthread
-done
+asan_builds() {
+    local src rc=0
+    mkdir -p build/asan
+    for src in examples/*.c; do
+        if gcc -std=c11 $SAN -o "build/asan/$(basename "$src" .c)" "$src" mcp.c -lbearssl -lm -lpthread; then echo "ok - ASan+UBSan build of $src"
+        else echo "not ok - ASan+UBSan build of $src"; rc=1; fi
+    done
+    return $rc
+}
+run build-asan asan_builds
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-# 4. the official TypeScript SDK client, over HTTP and stdio
-. test/node.sh
-run sdk "$NODE22" test/sdk.mjs build/hello
-[ $QUICK = 1 ] || run sdk-asan "$NODE22" test/sdk.mjs build/asan/hello
+# 4. Node 22 and the test packages (npm registry); then the official TypeScript SDK client,
+# over HTTP and stdio
+node_setup() {
+    command -v npm >/dev/null 2>&1 || { echo "not ok - npm is missing: Node 22 cannot be installed"; return 1; }
+    if . test/node.sh; then echo "ok - Node $("$NODE22" --version) and test/package.json's packages (test/node.sh)"
+    else echo "not ok - test/node.sh could not install Node 22 and the test packages"; return 1; fi
+}
+node22() { # node22 ARGS...: Node 22, or a failure that says why there is none
+    if [ -n "${NODE22:-}" ]; then "$NODE22" "$@"; else echo "not ok - no Node 22 (see the node step)"; return 1; fi
+}
+NODE22=""
+run node node_setup
+# installed: test/node.sh now only finds it and exports NODE22 and PATH here
+if [ $LAST_RC = 0 ]; then . test/node.sh >/dev/null 2>&1 || NODE22=""; fi
+run sdk node22 test/sdk.mjs build/hello
+[ $QUICK = 1 ] || run sdk-asan node22 test/sdk.mjs build/asan/hello
+
+# a newcomer's first use: a fresh clone, a server in a folder outside it, the README's commands
+run firstuse bash test/firstuse.sh
 
 # 5. the official conformance suites against serve
 run conformance bash test/conformance.sh build/conformance
 [ $QUICK = 1 ] || run conformance-asan bash test/conformance.sh build/asan/conformance
 
 # 6. the Lambda path: runtime, events, faults, conformance through the gateway
-run lambda "$NODE22" test/lambda/test.mjs build/conformance
-[ $QUICK = 1 ] || run lambda-asan "$NODE22" test/lambda/test.mjs build/asan/conformance
+run lambda node22 test/lambda/test.mjs build/conformance
+[ $QUICK = 1 ] || run lambda-asan node22 test/lambda/test.mjs build/asan/conformance
 run lambda-conformance bash test/lambda/conformance.sh build/conformance
 
 # 7. outbound: HTTPS over BearSSL against openssl s_server, an S3-compatible server, SigV4
@@ -158,7 +234,7 @@ valgrind_suite() {
         printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file="$(dirname "$0")/vg.%%p.log" "$(dirname "$0")/%s-bin" "$@"\n' "$b" >"build/valgrind/$b"
         chmod +x "build/valgrind/$b"
     done
-    "$NODE22" test/sdk.mjs build/valgrind/hello
+    node22 test/sdk.mjs build/valgrind/hello
     bash test/conformance.sh build/valgrind/conformance
     bash test/lambda/conformance.sh build/valgrind/conformance
     local n errs
@@ -189,15 +265,31 @@ arm64() {
     else echo "not ok - arm64 bootstrap.zip layout"; fi
 }
 run arm64 arm64
-run sdk-arm64 "$NODE22" test/sdk.mjs build/arm64/qemu-hello
+run sdk-arm64 node22 test/sdk.mjs build/arm64/qemu-hello
 run conformance-arm64 bash test/conformance.sh build/arm64/qemu-conformance
-[ $QUICK = 1 ] || run lambda-arm64 "$NODE22" test/lambda/test.mjs build/arm64/qemu-conformance
+[ $QUICK = 1 ] || run lambda-arm64 node22 test/lambda/test.mjs build/arm64/qemu-conformance
 
-# 11. the benchmark, in its quick mode, so it cannot rot
+# 11. the benchmark, in its quick mode, so it cannot rot (its table goes to bench/out/)
 run bench bash bench/run.sh
 run bench-aws bash bench/test_aws.sh
 
-echo
-if [ ${#FAILED[@]} -gt 0 ]; then echo "failed steps: ${FAILED[*]}"; fi
-echo "$PASS passed, $FAIL failed"
+# 12. suites that run when their scripts are there
+[ -f test/tsan.sh ] && run tsan bash test/tsan.sh
+[ -f test/hostile/run.sh ] && run hostile bash test/hostile/run.sh build
+
+# 13. the checkout is as the tests found it
+tracked() {
+    git rev-parse --git-dir >/dev/null 2>&1 || { echo "not ok - no git, or not a git checkout: cannot tell whether the tests changed tracked files"; return 1; }
+    local after
+    after=$(tree_state)
+    if [ "$after" = "$TREE_BEFORE" ]; then echo "ok - the tests changed no tracked file and left no untracked file (git status, git diff)"
+    else
+        echo "not ok - the checkout changed during the run (by a test, or by hand meanwhile):"
+        diff <(printf '%s\n' "$TREE_BEFORE") <(printf '%s\n' "$after") | sed 's/^/  /'
+    fi
+}
+run tracked tracked
+
+FINISHED=1
+summary
 [ "$FAIL" -eq 0 ]

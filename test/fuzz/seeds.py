@@ -5,7 +5,7 @@
                                       not know (crash reproducers, hand-added seeds) are kept
 
 Seeds are small valid inputs: JSON-RPC messages for every method and era, Lambda events
-of every shape (the AWS samples in /work/shared/events when present), HTTP heads with
+of every shape (the AWS samples of test/data/events), HTTP heads with
 chunked bodies, SigV4 requests with odd URLs, SSE payloads and JWTs.
 """
 import base64, hashlib, hmac, json, os, sys
@@ -157,12 +157,11 @@ H_26 = {"content-type": "application/json", "accept": "application/json, text/ev
 
 
 def events_seeds():
-    src = "/work/shared/events"
-    if os.path.isdir(src):
-        for f in sorted(os.listdir(src)):
-            if f.endswith(".json"):
-                with open(os.path.join(src, f), "rb") as fh:
-                    write("events", "aws_" + f[:-5], fh.read())
+    src = os.path.join(HERE, "..", "data", "events")
+    for f in sorted(os.listdir(src)):
+        if f.endswith(".json"):
+            with open(os.path.join(src, f), "rb") as fh:
+                write("events", "aws_" + f[:-5], fh.read())
     n = 0
     for name, m in list(SESSION_MSGS.items())[:20]:
         kind = ["v2", "v1", "alb"][n % 3]

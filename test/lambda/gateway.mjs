@@ -1,7 +1,7 @@
 // gateway.mjs: a local HTTP front end that plays the AWS service in front of a Lambda function.
 //
 // Each HTTP request becomes one Lambda event of the chosen shape (built like the samples in
-// shared/events/, from the AWS developer guide's payload descriptions), is invoked through the
+// test/data/events/, from the AWS developer guide's payload descriptions), is invoked through the
 // Runtime API emulator, and the function's result is turned back into HTTP:
 //   url        function URL / API Gateway HTTP API, payload 2.0
 //   rest       API Gateway REST API, payload 1.0 (headers + multiValueHeaders, query both ways)

@@ -134,6 +134,7 @@ int main() { return 0; }'; then echo "ok - mcp.h compiles as C++"; else echo "no
     else echo "not ok - gcc -Werror -DMCP_ENABLE_TLS=0 mcp.c examples/hello.c (no -lbearssl) does not build"; fi
 }
 run build-matrix build_matrix
+run map bash test/map.sh
 
 # 2. unit tests, plain and sanitized, gcc and clang
 unit() { # unit COMPILER FLAGS...

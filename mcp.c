@@ -1425,12 +1425,13 @@ static long http_parse_head(const char *p, size_t n, http_msg *m, int response) 
     while (!response && lead + 1 < n && p[lead] == '\r' && p[lead + 1] == '\n') lead += 2;
     for (size_t i = lead + 3; i < n; i++)
         if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r') { end = p + i + 1; break; }
-    if (!end) {
-        if (n > MCP_MAX_HEAD) return -431;
-        for (size_t i = lead; !response && i < n; i++) /* a bare LF: say so now, not at the timeout */
-            if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) return -400;
-        return 0;
-    }
+    /* a request line or header ending in a bare LF: refused as soon as it is seen, not at
+     * the timeout, and the same whether the head arrived whole or in pieces */
+    size_t scan = end ? (size_t)(end - p) : n;
+    if (scan > MCP_MAX_HEAD) scan = MCP_MAX_HEAD;
+    for (size_t i = lead; !response && i < scan; i++)
+        if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) return -400;
+    if (!end) return n > MCP_MAX_HEAD ? -431 : 0;
     if ((size_t)(end - p) > MCP_MAX_HEAD) return -431;
     memset(m, 0, offsetof(http_msg, h)); /* the header array is filled as far as nh says */
     m->nh = 0;
@@ -1461,7 +1462,8 @@ static long http_parse_head(const char *p, size_t n, http_msg *m, int response) 
         m->method.p = q; m->method.n = (size_t)(sp1 - q);
         m->target.p = sp1 + 1; m->target.n = (size_t)(sp2 - sp1 - 1);
         slice t = m->target;
-        if ((t.n > 7 && !strncasecmp(t.p, "http://", 7)) || (t.n > 8 && !strncasecmp(t.p, "https://", 8))) {
+        int absolute = (t.n > 7 && !strncasecmp(t.p, "http://", 7)) || (t.n > 8 && !strncasecmp(t.p, "https://", 8));
+        if (absolute) {
             const char *a = (const char *)memchr(t.p, ':', t.n) + 3; /* absolute-form (RFC 9112 3.2.2): the path after the authority */
             const char *e = a;
             while (e < t.p + t.n && *e != '/' && *e != '?') e++;
@@ -1471,7 +1473,7 @@ static long http_parse_head(const char *p, size_t n, http_msg *m, int response) 
         const char *qm = memchr(t.p, '?', t.n);
         m->path.p = t.p;
         m->path.n = qm ? (size_t)(qm - t.p) : t.n;
-        if (!m->path.n) { m->path.p = "/"; m->path.n = 1; }
+        if (absolute && !m->path.n) { m->path.p = "/"; m->path.n = 1; }
         if (qm) { m->query.p = qm + 1; m->query.n = (size_t)(t.p + t.n - qm - 1); }
     }
     m->close = m->minor == 0;
@@ -5519,19 +5521,9 @@ static void http_session(req *r, const hreq *rq, hres *rs, const mcp_json *root)
             pthread_mutex_unlock(&s->lock);
             if (!sess) { res_rpc_error(rs, 404, NULL, RPC_INVALID, "Session not found"); return; }
         }
-        if (!pv.p) era = sess->era;
-        else if (era != sess->era) { /* the session's era is fixed at initialize */
-            buf m = {0};
-            buf_printf(&m, "Bad Request: MCP-Protocol-Version %.*s does not match the session's protocol version %s", (int)pv.n, pv.p, era_names[sess->era]);
-            res_rpc_error(rs, 400, NULL, RPC_INVALID, m.p);
-            buf_free(&m);
-            if (!s->stateless) {
-                pthread_mutex_lock(&s->lock);
-                session_release(sess);
-                pthread_mutex_unlock(&s->lock);
-            }
-            return;
-        }
+        /* the era is the session's, fixed at initialize: a header naming another supported
+         * one cannot change it (the official suite sends such headers and expects answers) */
+        era = sess->era;
         t.view.caps = mcp_json_root(sess->caps);
     }
     const char *why = batch_refused(root, era);

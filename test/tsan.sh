@@ -6,8 +6,6 @@
 #   - 8 kept-alive connections calling a tool at once for 3 s (wrk), every answer a 200;
 #   - the authentication tests (JWKS fetched over HTTPS while other requests are checked,
 #     JWT signatures verified on several connections at once);
-#   - the Lambda runtime tests through the Runtime API emulator, among them four Runtime
-#     API loops in one process (AWS_LAMBDA_MAX_CONCURRENCY=4), each with its watchdog.
 # Every server process writes its reports to build/tsan/report.*; there must be none.
 # Prints "ok"/"not ok" lines and "# N passed, M failed".
 set -uo pipefail
@@ -37,7 +35,6 @@ export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$OUT/repor
 . test/node.sh >/dev/null 2>&1 || { notok "Node 22" "test/node.sh failed"; echo "# $PASS passed, $FAIL failed"; exit 1; }
 step sdk "$NODE22" test/sdk.mjs "$OUT/hello"
 step conformance bash test/conformance.sh "$OUT/conformance"
-step lambda "$NODE22" test/lambda/test.mjs "$OUT/conformance"
 step auth bash test/auth/run.sh "$OUT/auth-server"
 
 # many connections at once on one server

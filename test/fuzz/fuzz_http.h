@@ -55,7 +55,9 @@ static void check_head(const char *p, size_t n, long r, const http_msg *m, int r
     }
     if (r < 0) {
         FUZZ_CHECK(r == -400 || r == -431 || r == -501 || (r == -505 && !response), "http_parse_head returned %ld", r);
-        if (!term) FUZZ_CHECK(r == -431 && n > MCP_MAX_HEAD, "an incomplete head refused with %ld", r);
+        int bare_lf = 0; /* a request line or header ending in LF alone (within the head limit) is refused at once */
+        for (size_t i = lead; !response && i < n && i < MCP_MAX_HEAD; i++) if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) bare_lf = 1;
+        if (!term) FUZZ_CHECK((r == -431 && n > MCP_MAX_HEAD) || (r == -400 && bare_lf), "an incomplete head refused with %ld", r);
         return;
     }
     FUZZ_CHECK((size_t)r == term, "head length %ld, the head ends at %zu", r, term);
@@ -68,11 +70,18 @@ static void check_head(const char *p, size_t n, long r, const http_msg *m, int r
         FUZZ_CHECK(m->target.n > 0 && fz_in(p, term, m->target), "target slice");
         for (size_t i = 0; i < m->target.n; i++)
             FUZZ_CHECK((unsigned char)m->target.p[i] > 0x20 && m->target.p[i] != 0x7f, "target byte");
-        FUZZ_CHECK(m->path.p == m->target.p && m->path.n <= m->target.n, "path is not a prefix of the target");
         FUZZ_CHECK(!memchr(m->path.p, '?', m->path.n), "path with '?'");
-        if (m->path.n < m->target.n) {
-            FUZZ_CHECK(m->query.p == m->path.p + m->path.n + 1 && m->query.n == m->target.n - m->path.n - 1, "query slice");
-        } else FUZZ_CHECK(m->query.p == NULL && m->query.n == 0, "query without '?'");
+        int absolute = (m->target.n > 7 && !strncasecmp(m->target.p, "http://", 7)) ||
+                       (m->target.n > 8 && !strncasecmp(m->target.p, "https://", 8));
+        if (absolute) { /* absolute-form: the path after the authority, "/" when there is none */
+            FUZZ_CHECK((m->path.n == 1 && m->path.p[0] == '/') || fz_in(p, term, m->path), "absolute-form path slice");
+            FUZZ_CHECK(!m->query.p || fz_in(p, term, m->query), "absolute-form query slice");
+        } else {
+            FUZZ_CHECK(m->path.p == m->target.p && m->path.n <= m->target.n, "path is not a prefix of the target");
+            if (m->path.n < m->target.n) {
+                FUZZ_CHECK(m->query.p == m->path.p + m->path.n + 1 && m->query.n == m->target.n - m->path.n - 1, "query slice");
+            } else FUZZ_CHECK(m->query.p == NULL && m->query.n == 0, "query without '?'");
+        }
     } else {
         FUZZ_CHECK(m->status >= 100 && m->status <= 999, "status %d", m->status);
         FUZZ_CHECK(!memcmp(p, "HTTP/1.", 7), "status line");
@@ -134,6 +143,8 @@ static void check_head(const char *p, size_t n, long r, const http_msg *m, int r
 
 /* Returns consumed bytes, 0 for more input, -1 malformed, -2 over max. */
 static long ref_dechunk(const char *s, size_t n, buf *out, size_t max) {
+    /* RFC 9112 7.1, with mcp.c's bounds: a size line (size and extensions) of at most 4096
+     * bytes (-3), trailers of at most MCP_MAX_HEAD bytes (-4), CRLF line ends only */
     size_t i = 0;
     out->len = 0;
     for (;;) {
@@ -144,9 +155,11 @@ static long ref_dechunk(const char *s, size_t n, buf *out, size_t max) {
             size = size * 16 + (unsigned)hexval((unsigned char)s[i]);
             i++;
         }
-        if (i == n) return 0;
+        if (i == n) return n - st > 4096 ? -3 : 0;
         if (i == st) return -1;
+        if (s[i] != ';' && s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return -1;
         while (i < n && s[i] != '\r') { if (s[i] == '\n') return -1; i++; }
+        if (i - st > 4096) return -3;
         if (i + 1 >= n) return 0;
         if (s[i + 1] != '\n') return -1;
         i += 2;
@@ -158,11 +171,14 @@ static long ref_dechunk(const char *s, size_t n, buf *out, size_t max) {
         if (s[i] != '\r' || s[i + 1] != '\n') return -1;
         i += 2;
     }
+    size_t t0 = i;
     for (;;) { /* trailer lines, then CRLF */
+        if (i - t0 > MCP_MAX_HEAD) return -4;
         if (i + 1 >= n) return 0;
         if (s[i] == '\r' && s[i + 1] == '\n') return (long)(i + 2);
         const char *nl = memchr(s + i, '\n', n - i);
-        if (!nl) return 0;
+        if (!nl) return n - t0 > MCP_MAX_HEAD ? -4 : 0;
+        if (nl == s + i || nl[-1] != '\r') return -1;
         i = (size_t)(nl - s) + 1;
     }
 }
@@ -187,7 +203,7 @@ static void check_dechunk(const char *src, size_t n) {
     char *cb = malloc(n ? n : 1);
     memcpy(cb, src, n);
     size_t ol = (size_t)-1;
-    long used = http_dechunk(cb, n, &ol, (size_t)1 << 30);
+    long used = http_dechunk(cb, n, &ol, (size_t)1 << 30, NULL);
     buf ref = {0};
     long rused = ref_dechunk(src, n, &ref, (size_t)1 << 30);
     FUZZ_CHECK(used == rused, "http_dechunk returned %ld, the reference %ld: %s", used, rused, fz_show(src, n));
@@ -203,7 +219,7 @@ static void check_dechunk(const char *src, size_t n) {
             char *pb = malloc(k ? k : 1);
             memcpy(pb, src, k);
             size_t pl;
-            long pu = http_dechunk(pb, k, &pl, (size_t)1 << 30);
+            long pu = http_dechunk(pb, k, &pl, (size_t)1 << 30, NULL);
             FUZZ_CHECK(pu == 0, "a prefix of %zu bytes of a complete body gave %ld", k, pu);
             free(pb);
         }
@@ -212,7 +228,7 @@ static void check_dechunk(const char *src, size_t n) {
             char *mb = malloc(n);
             memcpy(mb, src, n);
             size_t ml;
-            long mu = http_dechunk(mb, n, &ml, ol - 1);
+            long mu = http_dechunk(mb, n, &ml, ol - 1, NULL);
             FUZZ_CHECK(mu == -2, "max %zu below the decoded %zu gave %ld", ol - 1, ol, mu);
             free(mb);
         }

@@ -120,7 +120,7 @@ static int str_is(const mcp_json *v, const char *s) {
 static int claims_ok(const mcp_json *c, int64_t now) {
     const mcp_json *v;
     int64_t t;
-    if ((v = mcp_json_get(c, "exp")) && (!mcp_json_int(v, &t) || (__int128)now > (__int128)t + 60)) return 0;
+    if (!(v = mcp_json_get(c, "exp")) || !mcp_json_int(v, &t) || (__int128)now > (__int128)t + 60) return 0; /* exp required */
     if ((v = mcp_json_get(c, "nbf")) && (!mcp_json_int(v, &t) || (__int128)now + 60 < (__int128)t)) return 0;
     if (!str_is(mcp_json_get(c, "iss"), ISS)) return 0;
     const mcp_json *au = mcp_json_get(c, "aud");

@@ -616,13 +616,13 @@ test('a result above the 6,291,556-byte limit: answered once, within the limit o
 
 test('a handler still running at the deadline: the invocation is answered once, before the deadline, with a JSON-RPC error; the late result is dropped', async () => {
   await withRuntime({}, async ({ emu }) => {
-    // test_tool_with_progress runs ~100 ms; a 320 ms function timeout leaves it 20 ms before the runtime's margin
-    const r = await emu.invoke(call26(31, 'test_tool_with_progress', {}, { progressToken: 1 }), { timeoutMs: 320 });
+    // test_tool_with_progress runs ~100 ms; a 360 ms function timeout leaves it 60 ms before the runtime's margin
+    const r = await emu.invoke(call26(31, 'test_tool_with_progress', {}, { progressToken: 1 }), { timeoutMs: 360 });
     eq(r.kind, 'response', `direct: kind (${r.errorType || ''} ${r.errorMessage || ''})`);
     eq(r.json?.id, 31, 'direct: id');
     assert(Number.isInteger(r.json?.error?.code) && /time/i.test(r.json.error.message), `direct: JSON-RPC error: ${show(r.json)}`);
     const url = { version: '2.0', rawPath: '/mcp', rawQueryString: '', headers: { 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': V26, 'mcp-method': 'tools/call', 'mcp-name': 'test_tool_with_progress' }, requestContext: { http: { method: 'POST', path: '/mcp' } }, body: JSON.stringify(call26(32, 'test_tool_with_progress', {}, { progressToken: 2 })), isBase64Encoded: false };
-    const u = await emu.invoke(url, { timeoutMs: 320 });
+    const u = await emu.invoke(url, { timeoutMs: 360 });
     eq(u.kind, 'response', `function URL: kind (${u.errorType || ''})`);
     assert(Number.isInteger(u.json?.statusCode) && Array.isArray(u.json.cookies), `function URL: shape ${show(u.json)}`);
     const m = JSON.parse(u.json.body);

@@ -1357,7 +1357,11 @@ static void req_init(req *r, mcp_server *s) {
 /* Ready r for the next request on the same connection or loop. */
 static void req_reset(req *r) {
     mcp_json_free(r->auth.claims);
-    memset(&r->auth, 0, sizeof r->auth);
+    r->auth.claims = NULL; /* the rest means nothing while kind is NULL (auth_check fills it whole) */
+    r->auth.kind = NULL;
+    r->auth.gw_claims = NULL;
+    r->auth.all_scopes = 0;
+    r->auth.missing_scope[0] = 0;
     r->requests = r->errors = 0;
     r->tool[0] = 0;
     arena_reset(&r->a);
@@ -1427,10 +1431,13 @@ static long http_parse_head(const char *p, size_t n, http_msg *m, int response) 
         if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r') { end = p + i + 1; break; }
     /* a request line or header ending in a bare LF: refused as soon as it is seen, not at
      * the timeout, and the same whether the head arrived whole or in pieces */
-    size_t scan = end ? (size_t)(end - p) : n;
-    if (scan > MCP_MAX_HEAD) scan = MCP_MAX_HEAD;
-    for (size_t i = lead; !response && i < scan; i++)
-        if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) return -400;
+    if (!response) {
+        size_t scan = end ? (size_t)(end - p) : n;
+        if (scan > MCP_MAX_HEAD) scan = MCP_MAX_HEAD;
+        for (const char *lf = scan > lead ? memchr(p + lead, '\n', scan - lead) : NULL; lf;
+             lf = memchr(lf + 1, '\n', (size_t)(p + scan - lf - 1)))
+            if (lf == p || lf[-1] != '\r') return -400;
+    }
     if (!end) return n > MCP_MAX_HEAD ? -431 : 0;
     if ((size_t)(end - p) > MCP_MAX_HEAD) return -431;
     memset(m, 0, offsetof(http_msg, h)); /* the header array is filled as far as nh says */
@@ -5272,15 +5279,34 @@ static int origin_allowed(slice o) {
 }
 
 /* Strict base64 (standard alphabet, whole quads, correct padding) into out; -1 if not. */
+static const unsigned char b64val[256] = { /* 1 + the digit's value; 0 outside the alphabet */
+    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,
+    ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+};
+
 static long b64_strict(const char *s, size_t n, unsigned char *out) {
     if (n % 4) return -1;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-                 (c == '=' && i >= n - 2 && (i == n - 1 || s[n - 1] == '='));
-        if (!ok) return -1;
+    size_t pad = n && s[n - 1] == '=' ? (n > 1 && s[n - 2] == '=' ? 2 : 1) : 0;
+    long o = 0;
+    for (size_t i = 0; i < n; i += 4) { /* one pass: checked and decoded a quad at a time */
+        int last = i + 4 == n, k = last ? 4 - (int)pad : 4;
+        uint32_t v = 0;
+        for (int j = 0; j < 4; j++) {
+            int d = j < k ? b64val[(unsigned char)s[i + j]] - 1 : 0;
+            if (d < 0) return -1;
+            v = v << 6 | (uint32_t)d;
+        }
+        out[o++] = (unsigned char)(v >> 16);
+        if (k > 2) out[o++] = (unsigned char)(v >> 8);
+        if (k > 3) out[o++] = (unsigned char)v;
     }
-    return base64_decode(s, n, out);
+    return o;
 }
 
 /* Tool parameters mirrored in headers (SEP-2243): an input-schema property with
@@ -6879,7 +6905,7 @@ static int event_decode(const mcp_json *ev, lev *e, arena *a, char *err, size_t 
     const mcp_json *az = ev_get(rc, "requestContext", "authorizer", T_OBJECT, err, errn);
     const mcp_json *iam = ev_get(az, "requestContext.authorizer", "iam", T_OBJECT, err, errn);
     const mcp_json *arn = ev_get(iam, "requestContext.authorizer.iam", "userArn", T_STRING, err, errn);
-    if (!arn) {
+    if (!arn && e->kind != EV_V2) { /* REST APIs name the IAM caller here */
         const mcp_json *id = ev_get(rc, "requestContext", "identity", T_OBJECT, err, errn);
         arn = ev_get(id, "requestContext.identity", "userArn", T_STRING, err, errn);
     }

@@ -10,7 +10,7 @@
 #
 # Settings: mcp-deploy.conf in the current directory (or --config FILE), KEY=value lines, read
 # as data (never sourced); every setting is also a flag (--memory 512, --invoke-mode=...), and
-# flags win. deploy/README.md describes each one. Needs bash, coreutils, curl and the AWS CLI v2.
+# flags win. deploy/README.md describes each one. Needs bash, coreutils, curl and the AWS CLI (v2, or v1).
 #
 # Exit status: 0 done; 1 an AWS call failed; 2 bad usage or settings; 3 pre-flight failed
 # (no CLI, no credentials, a referenced SSM parameter or secret missing; nothing was changed);
@@ -74,7 +74,7 @@ settings (mcp-deploy.conf KEY=value, or the flag; flags win):
   --timeout SECONDS           1..900, default 30
   --auth AWS_IAM|NONE         function URL auth, default AWS_IAM (NONE is public)
   --invoke-mode BUFFERED|RESPONSE_STREAM   default BUFFERED
-  --source FILE.c             your server (default: the repository's examples, hello as bootstrap)
+  --source FILE.c             your server (default: the repository's data-tools server, examples/datatools.c)
   --zip FILE                  deploy this bootstrap zip instead of building
   --reserved-concurrency N    reserved concurrency (empty: none)
   --log-retention-days N      default 14
@@ -280,6 +280,10 @@ resolve_settings() {
             die 2 "$key is reserved by Lambda and cannot be set" ;;
         esac
         [[ ${FENV[$key]} != *$'\t'* ]] || die 2 "ENV_$key: tabs are not allowed in values"
+        case ${FENV[$key]} in
+        ssm:*) [[ ${FENV[$key]#ssm:} =~ ^[A-Za-z0-9_./-]*$ ]] ||
+            die 2 "ENV_$key: the runtime finds an ssm: parameter by its name only (letters, digits, _ . - /), not an ARN or a name:version selector: ${FENV[$key]}" ;;
+        esac
     done
     [ "$INVOKE_MODE" = RESPONSE_STREAM ] && FENV[MCP_LAMBDA_STREAMING]=1
     [ -z "$CORS_ORIGINS" ] || FENV[MCP_CORS_ORIGINS]=$CORS_ORIGINS
@@ -301,6 +305,17 @@ resolve_region() {
     if [ -z "$REGION" ] && command -v aws >/dev/null 2>&1; then REGION=$(aws configure get region 2>/dev/null || true); fi
     [ -n "$REGION" ] || die 2 "no region: REGION=... in mcp-deploy.conf, --region, or AWS_REGION"
     [[ $REGION =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || die 2 "not a region: $REGION"
+}
+
+# Regions without Lambda function URLs (cfn-lint's region data has no AWS::Lambda::Url there).
+URL_REGIONS_WITHOUT=(ap-east-2 ap-south-2 ap-southeast-4 ap-southeast-5 ap-southeast-6 ap-southeast-7 ca-west-1
+                     cn-northwest-1 eu-central-2 eu-south-2 il-central-1 me-central-1 mx-central-1 us-gov-east-1 us-gov-west-1)
+
+# Pre-flight, before any AWS call: the front door exists in the region.
+check_region() {
+    if in_list "$REGION" "${URL_REGIONS_WITHOUT[@]}"; then
+        die 3 "pre-flight: Lambda function URLs are not available in $REGION; choose another REGION; nothing was changed"
+    fi
 }
 
 # --- JSON, written by hand -----------------------------------------------------------------------
@@ -346,12 +361,24 @@ not_found() {
 
 start_tmp() { [ -n "$TMP" ] || TMP=$(mktemp -d "${TMPDIR:-/tmp}/mcp-deploy.XXXXXX"); }
 
-# Pre-flight: the CLI, then the credentials; sets ACCOUNT and PARTITION.
-check_cli_and_identity() {
-    command -v aws >/dev/null 2>&1 || die 3 "pre-flight: the AWS CLI is not installed (no aws on PATH); install AWS CLI v2"
+# The CLI's major version, 1 or 2, in CLI_MAJOR: v1 lacks `logs tail`, `configure
+# export-credentials` and --cli-binary-format, so those commands take another way there.
+CLI_MAJOR=""
+check_cli() {
+    [ -z "$CLI_MAJOR" ] || return 0
+    command -v aws >/dev/null 2>&1 || die 3 "pre-flight: the AWS CLI is not installed (no aws on PATH); install the AWS CLI (v2, or v1)"
     local ver
     ver=$(aws --version 2>&1) || die 3 "pre-flight: aws --version failed: $ver"
-    case $ver in aws-cli/2.*) ;; *) say "warning: expected AWS CLI v2, found: $ver" ;; esac
+    case $ver in
+    aws-cli/2.*) CLI_MAJOR=2 ;;
+    aws-cli/1.*) CLI_MAJOR=1 ;;
+    *) CLI_MAJOR=2; say "warning: expected AWS CLI v1 or v2, found: $ver" ;;
+    esac
+}
+
+# Pre-flight: the CLI, then the credentials; sets ACCOUNT and PARTITION.
+check_cli_and_identity() {
+    check_cli
     if ! awsr sts get-caller-identity --query '[Account,Arn]' --output text; then
         die 3 "pre-flight: AWS credentials do not work (aws sts get-caller-identity): $(aws_msg)"
     fi
@@ -362,11 +389,15 @@ check_cli_and_identity() {
     say "account $ACCOUNT ($CALLER), region $REGION"
 }
 
-# Pre-flight: every ssm: and secretsmanager: reference must exist. Sets SSM_ARNS, SECRET_ARNS,
-# SSM_SECURE (any SecureString) and SECRET_CMK (any secret under a customer managed key).
+# Pre-flight: every ssm: and secretsmanager: reference must resolve as the runtime resolves it.
+# Sets SSM_ARNS, SECRET_ARNS, SSM_SECURE (any SecureString) and SECRET_CMK (any secret under a
+# customer managed key). The runtime asks SSM GetParameters for up to ten names at a time and
+# takes a value only when the answer's Name equals the reference as written (so no ARN and no
+# :version or :label selector), and Secrets Manager for the name before the first #.
 check_references() {
     SSM_ARNS=() SECRET_ARNS=() SSM_SECURE=0 SECRET_CMK=0
     local key val ref missing=() seen=" " arn type kms
+    local -a ssm_refs=() ssm_keys=()
     for key in "${ENV_KEYS[@]}"; do
         val=${FENV[$key]}
         case $val in
@@ -375,16 +406,8 @@ check_references() {
             [ -n "$ref" ] || { missing+=("ENV_$key: empty SSM parameter name"); continue; }
             [[ $seen == *" ssm:$ref "* ]] && continue
             seen+="ssm:$ref "
-            if awsr ssm get-parameter --name "$ref" --query 'Parameter.[ARN,Type]' --output text; then
-                arn=$(cut -f1 <<<"$AWS_OUT")
-                type=$(cut -f2 <<<"$AWS_OUT")
-                SSM_ARNS+=("$arn")
-                [ "$type" != SecureString ] || SSM_SECURE=1
-            elif not_found; then
-                missing+=("SSM parameter $ref (ENV_$key) does not exist in $REGION")
-            else
-                missing+=("SSM parameter $ref (ENV_$key) cannot be read: $(aws_msg)")
-            fi ;;
+            ssm_refs+=("$ref")
+            ssm_keys+=("$key") ;;
         secretsmanager:*)
             ref=${val#secretsmanager:}
             ref=${ref%%#*}
@@ -402,6 +425,26 @@ check_references() {
                 missing+=("secret $ref (ENV_$key) cannot be described: $(aws_msg)")
             fi ;;
         esac
+    done
+    local i j name
+    for ((i = 0; i < ${#ssm_refs[@]}; i += 10)); do
+        if ! awsr ssm get-parameters --names "${ssm_refs[@]:i:10}" --query 'Parameters[].[Name,ARN,Type]' --output text; then
+            missing+=("SSM parameters ${ssm_refs[*]:i:10} cannot be read: $(aws_msg)")
+            continue
+        fi
+        for ((j = i; j < i + 10 && j < ${#ssm_refs[@]}; j++)); do
+            ref=${ssm_refs[$j]}
+            arn=""
+            while IFS=$'\t' read -r name val type; do
+                if [ "$name" = "$ref" ]; then arn=$val; break; fi
+            done <<<"$AWS_OUT"
+            if [ -z "$arn" ]; then
+                missing+=("SSM parameter $ref (ENV_${ssm_keys[$j]}) does not exist in $REGION")
+                continue
+            fi
+            SSM_ARNS+=("$arn")
+            [ "$type" != SecureString ] || SSM_SECURE=1
+        done
     done
     if [ ${#missing[@]} -gt 0 ]; then
         local m
@@ -649,11 +692,13 @@ publish_and_alias() {
     awsm lambda publish-version --function-name "$NAME" --code-sha256 "$CODE_SHA" --query Version --output text
     VERSION=$AWS_OUT
     if awsr lambda get-alias --function-name "$NAME" --name "$ALIAS" --query FunctionVersion --output text; then
-        if [ "$AWS_OUT" = "$VERSION" ]; then
+        local was=$AWS_OUT
+        if [ "$was" = "$VERSION" ]; then
             say "alias $ALIAS: version $VERSION, up to date"
         else
-            awsm lambda update-alias --function-name "$NAME" --name "$ALIAS" --function-version "$VERSION"
-            say "alias $ALIAS: version $AWS_OUT -> $VERSION"
+            awsm lambda update-alias --function-name "$NAME" --name "$ALIAS" --function-version "$VERSION" \
+                --query FunctionVersion --output text
+            say "alias $ALIAS: version $was -> $VERSION"
         fi
     else
         not_found || die 1 "aws lambda get-alias failed: $(aws_msg)"
@@ -677,23 +722,27 @@ ensure_url() {
         --query "[FunctionUrl, AuthType, InvokeMode || 'BUFFERED', join(',', Cors.AllowOrigins || \`[]\`)]" --output text; then
         local url auth mode origins
         IFS=$'\t' read -r url auth mode origins <<<"$AWS_OUT"
-        FUNCTION_URL=$url
+        FUNCTION_URL=$(with_slash "$url")
         if [ "$auth" = "$AUTH" ] && [ "$mode" = "$INVOKE_MODE" ] && [ "${origins:-}" = "$CORS_ORIGINS" ]; then
             say "function URL: up to date ($AUTH, $INVOKE_MODE)"
             return
         fi
         awsm lambda update-function-url-config --function-name "$NAME" --qualifier "$ALIAS" --auth-type "$AUTH" \
             --invoke-mode "$INVOKE_MODE" --cors "$(cors_json)" --query FunctionUrl --output text
-        FUNCTION_URL=$AWS_OUT
+        FUNCTION_URL=$(with_slash "$AWS_OUT")
         say "function URL: updated ($AUTH, $INVOKE_MODE)"
     else
         not_found || die 1 "aws lambda get-function-url-config failed: $(aws_msg)"
         awsm lambda create-function-url-config --function-name "$NAME" --qualifier "$ALIAS" --auth-type "$AUTH" \
             --invoke-mode "$INVOKE_MODE" "${cors[@]}" --query FunctionUrl --output text
-        FUNCTION_URL=$AWS_OUT
+        FUNCTION_URL=$(with_slash "$AWS_OUT")
         say "function URL: created ($AUTH, $INVOKE_MODE)"
     fi
 }
+
+# with_slash URL: the URL ending with exactly one /, as the endpoints are appended to it
+# (Lambda answers with one; other implementations of the API do not).
+with_slash() { local u=$1; while [[ $u == */ ]]; do u=${u%/}; done; printf '%s/' "$u"; }
 
 has_sid() { [[ $1 =~ \"Sid\"[[:space:]]*:[[:space:]]*\"$2\" ]]; }
 
@@ -784,17 +833,26 @@ http_call() {
 }
 
 sigv4_credentials() { # curl config with the caller's credentials: never on curl's command line
-    awsr configure export-credentials --format env-no-export ||
-        die 1 "--sigv4: aws configure export-credentials failed (it needs a recent AWS CLI v2): $(aws_msg)"
     local line id="" secret="" token=""
-    while IFS= read -r line; do
-        case $line in
-        AWS_ACCESS_KEY_ID=*) id=${line#*=} ;;
-        AWS_SECRET_ACCESS_KEY=*) secret=${line#*=} ;;
-        AWS_SESSION_TOKEN=*) token=${line#*=} ;;
-        esac
-    done <<<"$AWS_OUT"
-    { [ -n "$id" ] && [ -n "$secret" ]; } || die 1 "--sigv4: no credentials from aws configure export-credentials"
+    if [ "$CLI_MAJOR" = 2 ]; then
+        awsr configure export-credentials --format env-no-export ||
+            die 1 "--sigv4: aws configure export-credentials failed (it needs a recent AWS CLI v2): $(aws_msg)"
+        while IFS= read -r line; do
+            case $line in
+            AWS_ACCESS_KEY_ID=*) id=${line#*=} ;;
+            AWS_SECRET_ACCESS_KEY=*) secret=${line#*=} ;;
+            AWS_SESSION_TOKEN=*) token=${line#*=} ;;
+            esac
+        done <<<"$AWS_OUT"
+    elif [ -n "${AWS_ACCESS_KEY_ID:-}" ]; then # v1: the environment's keys, else the profile's
+        id=$AWS_ACCESS_KEY_ID secret=${AWS_SECRET_ACCESS_KEY:-} token=${AWS_SESSION_TOKEN:-}
+    else
+        id=$(aws configure get aws_access_key_id 2>/dev/null || true)
+        secret=$(aws configure get aws_secret_access_key 2>/dev/null || true)
+        token=$(aws configure get aws_session_token 2>/dev/null || true)
+    fi
+    { [ -n "$id" ] && [ -n "$secret" ]; } ||
+        die 1 "--sigv4: no credentials found (AWS CLI v1: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or keys in the profile)"
     (
         umask 077
         printf 'user = "%s:%s"\n' "$id" "$secret" >"$TMP/curl-credentials"
@@ -897,6 +955,7 @@ cmd_deploy() {
     ssm:* | secretsmanager:*) ;;
     *) say "note: ENV_MCP_STATE_KEY is stored in the function's configuration as plain text; a secretsmanager: reference keeps it out" ;;
     esac
+    check_region
     check_cli_and_identity
     check_references
     inspect_existing
@@ -926,23 +985,46 @@ cmd_outputs() {
     IFS=$'\t' read -r url AUTH mode <<<"$AWS_OUT"
     [ "$mode" = None ] || INVOKE_MODE=$mode
     awsm lambda get-alias --function-name "$NAME" --name "$ALIAS" --query FunctionVersion --output text
-    print_outputs "$url" "$AWS_OUT"
+    print_outputs "$(with_slash "$url")" "$AWS_OUT"
 }
 
 cmd_logs() {
-    command -v aws >/dev/null 2>&1 || die 3 "the AWS CLI is not installed (no aws on PATH)"
-    local -a follow=()
-    [ "$FOLLOW" = 0 ] || follow=(--follow)
-    aws logs tail "$LOG_GROUP" --since "$SINCE" "${follow[@]}" --format short --region "$REGION"
+    check_cli
+    [[ $SINCE =~ ^([0-9]+)([smhdw]?)$ ]] || die 2 "--since takes a duration such as 30s, 10m, 2h, 1d or 1w, not $SINCE"
+    if [ "$CLI_MAJOR" = 2 ]; then
+        local -a follow=()
+        [ "$FOLLOW" = 0 ] || follow=(--follow)
+        aws logs tail "$LOG_GROUP" --since "$SINCE" "${follow[@]}" --format short --region "$REGION"
+        return
+    fi
+    # v1 has no `logs tail`: filter-log-events from the start time on, polled with --follow
+    local n=${BASH_REMATCH[1]} unit=${BASH_REMATCH[2]:-m} secs start ts msg last
+    case $unit in s) secs=$n ;; m) secs=$((n * 60)) ;; h) secs=$((n * 3600)) ;; d) secs=$((n * 86400)) ;; w) secs=$((n * 604800)) ;; esac
+    start=$((($(date +%s) - secs) * 1000))
+    while :; do
+        awsm logs filter-log-events --log-group-name "$LOG_GROUP" --start-time "$start" \
+            --query 'events[].[timestamp, message]' --output text
+        last=$start
+        while IFS=$'\t' read -r ts msg; do
+            is_uint "$ts" || continue
+            printf '%s %s\n' "$(date -u -d "@$((ts / 1000))" +%Y-%m-%dT%H:%M:%S)" "$msg"
+            [ "$ts" -lt "$last" ] || last=$((ts + 1))
+        done <<<"$AWS_OUT"
+        start=$last
+        [ "$FOLLOW" = 1 ] || break
+        sleep "${MCP_DEPLOY_LOGS_POLL:-5}"
+    done
 }
 
 cmd_invoke() {
     local payload=${POSITIONAL[1]:-}
     [ -n "$payload" ] || payload='{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"'$PROTO'","io.modelcontextprotocol/clientCapabilities":{}}}}'
     [[ $payload == "{"* || $payload == "["* ]] || die 2 "invoke takes a JSON-RPC message (a JSON object), not: $payload"
-    command -v aws >/dev/null 2>&1 || die 3 "the AWS CLI is not installed (no aws on PATH)"
-    awsm lambda invoke --function-name "$NAME" --qualifier "$ALIAS" --cli-binary-format raw-in-base64-out \
-        --payload "$payload" "$TMP/response.json" --query '[StatusCode, ExecutedVersion, FunctionError]' --output text
+    check_cli
+    # from a file: v1 and v2 both read fileb:// as the raw bytes (v2 would take a string as base64)
+    printf '%s' "$payload" >"$TMP/payload.json"
+    awsm lambda invoke --function-name "$NAME" --qualifier "$ALIAS" --payload "fileb://$TMP/payload.json" \
+        "$TMP/response.json" --query '[StatusCode, ExecutedVersion, FunctionError]' --output text
     local status version error
     IFS=$'\t' read -r status version error <<<"$AWS_OUT"
     cat "$TMP/response.json"
@@ -970,7 +1052,8 @@ cmd_rollback() {
         [ -n "$target" ] || die 1 "$ALIAS is at version $current and there is no earlier published version to roll back to"
     fi
     if [ "$target" = "$current" ]; then say "$ALIAS is at version $current already"; return 0; fi
-    awsm lambda update-alias --function-name "$NAME" --name "$ALIAS" --function-version "$target"
+    awsm lambda update-alias --function-name "$NAME" --name "$ALIAS" --function-version "$target" \
+        --query FunctionVersion --output text
     say "rolled back: $ALIAS now serves version $target (was $current)"
 }
 

@@ -593,11 +593,15 @@ logging_config() {
 
 # What get-function reports for the settings deploy manages, tab-separated, in the order of
 # function_query's configuration fields.
+# desired_config [unreported]: "unreported" when the service reports no logging configuration
+# at all (Lambda always does; moto's server keeps none), so that it is not compared.
 desired_config() {
     local line k keys
     keys=$(IFS=,; printf '%s' "${ENV_KEYS[*]}")
-    line="$ROLE_ARN"$'\t'"$RUNTIME"$'\t'"$HANDLER"$'\t'"$MEMORY"$'\t'"$TIMEOUT"$'\t'"$LOG_FORMAT"
-    if [ "$LOG_FORMAT" = JSON ]; then line+=$'\t'"$LOG_LEVEL"; else line+=$'\t'None; fi
+    line="$ROLE_ARN"$'\t'"$RUNTIME"$'\t'"$HANDLER"$'\t'"$MEMORY"$'\t'"$TIMEOUT"
+    if [ "${1:-}" = unreported ]; then line+=$'\t'None$'\t'None
+    elif [ "$LOG_FORMAT" = JSON ]; then line+=$'\t'"$LOG_FORMAT"$'\t'"$LOG_LEVEL"
+    else line+=$'\t'"$LOG_FORMAT"$'\t'None; fi
     line+=$'\t'"$keys"
     for k in "${ENV_KEYS[@]}"; do line+=$'\t'"${FENV[$k]}"; done
     printf '%s' "$line"
@@ -660,7 +664,9 @@ ensure_function() {
         say "function $NAME: code updated"
         changed=1
     fi
-    if [ "$rest" != "$(desired_config)" ]; then
+    local logging=""
+    [ "$(cut -f6 <<<"$rest")" != None ] || logging=unreported
+    if [ "$rest" != "$(desired_config $logging)" ]; then
         awsm lambda update-function-configuration --function-name "$NAME" --role "$ROLE_ARN" \
             --runtime "$RUNTIME" --handler "$HANDLER" --memory-size "$MEMORY" --timeout "$TIMEOUT" \
             --environment "$(env_json)" --logging-config "$(logging_config)" \

@@ -359,7 +359,7 @@ settings_fails() { # settings_fails MESSAGE ARGS...: exit 2, no aws call, MESSAG
     rc_is 2 && [ ! -s "$WORK/aws.log" ] && in_err "$msg"
 }
 check "settings: unknown flag" "$(why_rc)" settings_fails "unknown flag --bogus" deploy --bogus 1
-check "settings: AUTH must be NONE or AWS_IAM" "$(why_rc)" settings_fails "AUTH must be NONE or AWS_IAM" deploy --auth OPEN --zip v1.zip
+check "settings: AUTH must be one of the choices" "$(why_rc)" settings_fails "AUTH must be one of NONE, AWS_IAM, API_KEY, JWT, COGNITO" deploy --auth OPEN --zip v1.zip
 check "settings: MEMORY range" "$(why_rc)" settings_fails "MEMORY must be 128..10240" deploy --memory 64 --zip v1.zip
 check "settings: TIMEOUT range (15 minutes)" "$(why_rc)" settings_fails "TIMEOUT must be 1..900" deploy --timeout 901 --zip v1.zip
 check "settings: environment over 4 KB" "$(why_rc)" settings_fails "Lambda allows 4 KB" deploy --zip v1.zip --env "BIG=$(head -c 4100 /dev/zero | tr '\0' x)"
@@ -461,7 +461,7 @@ fi
 
 # --- 14. shellcheck and the CloudFormation template -------------------------------------------------
 if command -v shellcheck >/dev/null 2>&1; then
-    check "shellcheck deploy/deploy.sh" "$(shellcheck "$DEPLOY" 2>&1 | head -n 20)" shellcheck "$DEPLOY"
+    check "shellcheck deploy/deploy.sh and deploy/lib/*.sh" "$(shellcheck -x "$DEPLOY" 2>&1 | head -n 20)" shellcheck -x "$DEPLOY"
     check "shellcheck test/deploy/test.sh" "$(shellcheck -e SC2016 "$HERE/test.sh" 2>&1 | head -n 20)" shellcheck -e SC2016 "$HERE/test.sh"
 else
     not_ok "shellcheck deploy/deploy.sh" "shellcheck is not installed and could not be installed"

@@ -433,7 +433,7 @@ awsm() {
 aws_msg() { printf '%s' "$AWS_ERR" | sed '/^[[:space:]]*$/d' | head -n 5; }
 not_found() {
     case $AWS_ERR in
-    *ResourceNotFoundException* | *NoSuchEntity* | *"(ResourceNotFound)"* | *ParameterNotFound* | *"Function not found"*) return 0 ;;
+    *NotFoundException* | *NoSuchEntity* | *"(ResourceNotFound)"* | *ParameterNotFound* | *"Function not found"*) return 0 ;;
     esac
     return 1
 }

@@ -90,8 +90,9 @@ ensure_app_client() {
     local -a callbacks=() args
     mapfile -t callbacks < <(split_csv "$COGNITO_CALLBACK_URLS")
     [ ${#callbacks[@]} -gt 0 ] || die 2 "COGNITO_CALLBACK_URLS: at least one URL"
+    # the URLs as a JSON list: the CLI v1 would fetch an http:// value given as it is
     args=(--allowed-o-auth-flows code --allowed-o-auth-scopes openid "$NAME/tools" --allowed-o-auth-flows-user-pool-client
-          --callback-urls "${callbacks[@]}" --supported-identity-providers COGNITO)
+          --callback-urls "$(json_list "${callbacks[@]}")" --supported-identity-providers COGNITO)
     awsm cognito-idp list-user-pool-clients --user-pool-id "$POOL_ID" --max-results 60 \
         --query "UserPoolClients[?ClientName=='$CLIENT_NAME'].ClientId" --output text
     CLIENT_ID=$(first_line "$AWS_OUT")
@@ -213,11 +214,13 @@ ensure_http_authorizer() {
     iss=$(jwt_issuer)
     aud=$(jwt_audience)
     conf='{"Issuer":'$(json_str "$iss")',"Audience":'$(json_list "$aud")'}'
-    awsm apigatewayv2 get-authorizers --api-id "$API_ID" \
-        --query "Items[?Name=='$NAME-jwt'].[AuthorizerId, JwtConfiguration.Issuer, join(',', JwtConfiguration.Audience || \`[]\`)]" --output text
-    if [ -n "$AWS_OUT" ]; then
-        id=$(cut -f1 <<<"$(first_line "$AWS_OUT")")
-        have=$(cut -f2- <<<"$(first_line "$AWS_OUT")")
+    # the authorizer of the $default route (moto's server lists no authorizers; Lambda's API does)
+    awsm apigatewayv2 get-routes --api-id "$API_ID" --query "Items[?RouteKey=='\$default'].AuthorizerId | [0]" --output text
+    id=$AWS_OUT
+    if some "$id"; then
+        awsm apigatewayv2 get-authorizer --api-id "$API_ID" --authorizer-id "$id" \
+            --query "[JwtConfiguration.Issuer, join(',', JwtConfiguration.Audience || \`[]\`)]" --output text
+        have=$AWS_OUT
         AUTHORIZER_ID=$id
         if [ "$have" = "$iss"$'\t'"$aud" ]; then say "JWT authorizer: up to date"; return; fi
         awsm apigatewayv2 update-authorizer --api-id "$API_ID" --authorizer-id "$id" --jwt-configuration "$conf" \
@@ -233,15 +236,15 @@ ensure_http_authorizer() {
 
 # Routes: $default behind AUTH; with tokens, GET /health and the OAuth metadata stay public.
 ensure_http_routes() {
-    local auth=NONE scopes=""
+    local auth=NONE scopes=- # "-" for none: empty fields between tabs would run together in read
     case $AUTH in AWS_IAM) auth=AWS_IAM ;; JWT | COGNITO) auth=JWT ;; esac
     [ "$AUTH" != COGNITO ] || scopes=$NAME/tools
     local -a want=("\$default"$'\t'"$auth"$'\t'"${AUTHORIZER_ID:--}"$'\t'"$scopes")
     if [ "$auth" = JWT ]; then
-        want+=("GET /health"$'\t'NONE$'\t'-$'\t' "GET /.well-known/{proxy+}"$'\t'NONE$'\t'-$'\t')
+        want+=("GET /health"$'\t'NONE$'\t'-$'\t'- "GET /.well-known/{proxy+}"$'\t'NONE$'\t'-$'\t'-)
     fi
     awsm apigatewayv2 get-routes --api-id "$API_ID" \
-        --query "Items[].[RouteId, RouteKey, AuthorizationType, AuthorizerId || '-', join(',', AuthorizationScopes || \`[]\`), Target]" --output text
+        --query "Items[].[RouteId, RouteKey, AuthorizationType, AuthorizerId || '-', join(',', AuthorizationScopes || \`[\"-\"]\`), Target]" --output text
     local have=$AWS_OUT line id key type authz sc target w n=0 found
     while IFS=$'\t' read -r id key type authz sc target; do # routes no longer wanted
         [ -n "$id" ] || continue
@@ -254,7 +257,7 @@ ensure_http_routes() {
         IFS=$'\t' read -r wkey wtype wauthz wsc <<<"$w"
         local -a args=(--authorization-type "$wtype" --target "integrations/$INTEGRATION_ID")
         [ "$wauthz" = - ] || args+=(--authorizer-id "$wauthz")
-        [ -z "$wsc" ] || args+=(--authorization-scopes "$wsc")
+        [ "$wsc" = - ] || args+=(--authorization-scopes "$wsc")
         line=$(awk -F'\t' -v k="$wkey" '$2 == k' <<<"$have" | head -n 1)
         if [ -z "$line" ]; then
             awsm apigatewayv2 create-route --api-id "$API_ID" --route-key "$wkey" "${args[@]}" --query RouteId --output text

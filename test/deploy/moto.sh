@@ -37,8 +37,10 @@ cat >"$WORK/bin/curl" <<EOF
 # every https URL of a front door to the local server; the call logged
 args=()
 for a in "\$@"; do
-    if [[ \$a =~ ^https://[^/]+\.(lambda-url\.[a-z0-9-]+\.on\.aws|execute-api\.[a-z0-9-]+\.amazonaws\.com)(/.*)?\$ ]]; then
-        a="http://127.0.0.1:$SERVER_PORT\${BASH_REMATCH[2]:-/}"
+    if [[ \$a =~ ^https://[^/]+\.lambda-url\.[a-z0-9-]+\.on\.aws(/.*)?\$ ]]; then
+        a="http://127.0.0.1:$SERVER_PORT\${BASH_REMATCH[1]:-/}"
+    elif [[ \$a =~ ^https://[^/]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com(/live)?(/.*)?\$ ]]; then
+        a="http://127.0.0.1:$SERVER_PORT\${BASH_REMATCH[2]:-/}" # a REST API's stage is not the server's
     fi
     args+=("\$a")
 done
@@ -178,8 +180,120 @@ check "url/iam unchanged redeploy: no change but publish-version" "$(why_rc); $(
 run destroy --yes
 check "url/iam destroy: exits 0" "$(why_rc)" rc_is 0
 
-# --- 3. pre-flight against moto: a missing parameter, nothing changed -------------------------------------
-run deploy --zip v1.zip --env MISSING=ssm:/demo/missing
+# --- 3. HTTP API with Cognito: user pool, resource server, client, domain, JWT authorizer ---------------
+sed -i 's/^AUTH=NONE$/AUTH=COGNITO/' "$PROJ/mcp-deploy.conf"
+run deploy --zip v1.zip --front HTTP_API
+check "http/cognito deploy: exits 0" "$(why_rc)" rc_is 0
+API=$(q apigatewayv2 get-apis --query "Items[?Name=='demo'].ApiId | [0]")
+POOL=$(q cognito-idp list-user-pools --max-results 10 --query "UserPools[?Name=='demo-users'].Id | [0]")
+CLIENT=$(q cognito-idp list-user-pool-clients --user-pool-id "$POOL" --query "UserPoolClients[?ClientName=='demo-client'].ClientId | [0]")
+ISS=https://cognito-idp.us-east-1.amazonaws.com/$POOL
+got=$(q cognito-idp describe-resource-server --user-pool-id "$POOL" --identifier demo --query 'ResourceServer.Scopes[].ScopeName')
+check "http/cognito deploy: user pool demo-users with resource server demo, scope tools" "$POOL $got" is "$got" tools
+got=$(q cognito-idp describe-user-pool-client --user-pool-id "$POOL" --client-id "$CLIENT" \
+    --query 'UserPoolClient.[join(`,`, AllowedOAuthFlows), join(`,`, AllowedOAuthScopes), join(`,`, CallbackURLs)]' | tr '\t' ' ')
+check "http/cognito deploy: public app client, code flow, openid + demo/tools, callback" "$got" \
+    is "$got" "code openid,demo/tools http://localhost:8080/callback"
+got=$(q cognito-idp describe-user-pool --user-pool-id "$POOL" --query UserPool.Domain)
+check "http/cognito deploy: domain demo-123456789012" "$got" is "$got" demo-123456789012
+authorizer() { q apigatewayv2 get-authorizer --api-id "$API" --authorizer-id "$(q apigatewayv2 get-routes --api-id "$API" --query "Items[?RouteKey=='\$default'].AuthorizerId | [0]")" "$@"; }
+got=$(authorizer --query '[AuthorizerType, JwtConfiguration.Issuer, join(`,`, JwtConfiguration.Audience), join(`,`, IdentitySource)]' | tr '\t' ' ')
+check "http/cognito deploy: JWT authorizer: the pool's issuer, the client as audience" "$got" \
+    is "$got" "JWT $ISS $CLIENT \$request.header.Authorization"
+got=$(q apigatewayv2 get-routes --api-id "$API" --query 'Items[].[RouteKey, AuthorizationType, join(`,`, AuthorizationScopes || `[]`)]' | sort | tr '\t\n' ' ')
+check "http/cognito deploy: routes: \$default behind the authorizer (scope demo/tools), /health and OAuth metadata public" "$got" \
+    is "$got" "\$default JWT demo/tools GET /.well-known/{proxy+} NONE  GET /health NONE  "
+got=$(q apigatewayv2 get-integrations --api-id "$API" --query 'Items[].[IntegrationType, IntegrationUri, PayloadFormatVersion]' | tr '\t' ' ')
+check "http/cognito deploy: one AWS_PROXY integration of the alias, payload 2.0" "$got" \
+    is "$got" "AWS_PROXY arn:aws:lambda:us-east-1:123456789012:function:demo:live 2.0"
+got=$(q apigatewayv2 get-stages --api-id "$API" --query 'Items[].[StageName, to_string(AutoDeploy), to_string(DefaultRouteSettings.ThrottlingRateLimit), to_string(DefaultRouteSettings.ThrottlingBurstLimit), AccessLogSettings.DestinationArn]' | tr '\t' ' ')
+check "http/cognito deploy: \$default stage, auto-deploy, 50/s burst 100, access logs" "$got" \
+    is "$got" "\$default true 50.0 100 arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/demo"
+got=$(q lambda get-function-configuration --function-name demo --query 'Environment.Variables.[MCP_JWT_ISSUER, MCP_OAUTH_AUTHORIZATION_SERVERS, MCP_OAUTH_SCOPES]' | tr '\t' ' ')
+check "http/cognito deploy: the function's MCP_JWT_ISSUER, MCP_OAUTH_AUTHORIZATION_SERVERS, MCP_OAUTH_SCOPES" "$got" \
+    is "$got" "$ISS $ISS demo/tools"
+got=$(q lambda get-policy --function-name demo --qualifier live --query Policy | "$PY" -c \
+    'import json,sys; print(" ".join(sorted(s["Sid"] for s in json.load(sys.stdin)["Statement"])))')
+check "http/cognito deploy: API Gateway may invoke the alias; no public URL statement" "$got" is "$got" "mcp-deploy-api-$API"
+got=$(q lambda get-function-url-config --function-name demo --qualifier live --query AuthType)
+check "http/cognito deploy: no function URL" "$got" eval '[[ $got == *ResourceNotFound* ]]'
+check "http/cognito deploy: endpoints under the API, smoke test GET /health" "$(cat "$WORK/out")" \
+    eval 'in_out "POST https://$API.execute-api.us-east-1.amazonaws.com/mcp" && in_err "smoke test: GET /health ok"'
+run deploy --zip v1.zip --front HTTP_API
+check "http/cognito unchanged redeploy: no change but publish-version" "$(why_rc); $(mutations)" \
+    eval 'rc_is 0 && is "$(mutations)" "lambda publish-version;"'
+run destroy --yes
+got="$(q apigatewayv2 get-apis --query 'Items[].Name')|$(q cognito-idp list-user-pools --max-results 10 --query 'UserPools[].Name')|$(q logs describe-log-groups --query 'logGroups[].logGroupName')|$(q lambda list-functions --query 'Functions[].FunctionName')"
+check "http/cognito destroy: API, user pool, log groups, function gone" "$(why_rc); $got" eval 'rc_is 0 && is "$got" "|||"'
+
+# --- 4. REST API with IAM: methods, deployment, stage; signed smoke test; rollback ---------------------
+sed -i 's/^AUTH=COGNITO$/AUTH=AWS_IAM/' "$PROJ/mcp-deploy.conf"
+run deploy --zip v1.zip --front REST_API --sigv4 --tracing Active
+check "rest/iam deploy: exits 0, smoke test signed for execute-api" "$(why_rc)" \
+    eval 'rc_is 0 && in_err "server/discover ok" && [ "$(grep -c -- "--aws-sigv4 aws:amz:us-east-1:execute-api" "$WORK/curl.log")" = 2 ]'
+API=$(q apigateway get-rest-apis --query "items[?name=='demo'].id | [0]")
+got=$(q apigateway get-resources --rest-api-id "$API" --embed methods --query 'items[].[path, resourceMethods.ANY.authorizationType, resourceMethods.ANY.methodIntegration.type]' | sort | tr '\t\n' ' ')
+check "rest/iam deploy: ANY / and ANY /{proxy+}, AWS_IAM, Lambda proxy" "$got" is "$got" "/ AWS_IAM AWS_PROXY /{proxy+} AWS_IAM AWS_PROXY "
+got=$(q apigateway get-stage --rest-api-id "$API" --stage-name live --query '[to_string(methodSettings."*/*".throttlingRateLimit), to_string(methodSettings."*/*".throttlingBurstLimit), accessLogSettings.destinationArn, to_string(tracingEnabled)]' | tr '\t' ' ')
+check "rest/iam deploy: stage live: 50/s burst 100, access logs, tracing" "$got" \
+    is "$got" "50.0 100 arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/demo true"
+got=$(q lambda get-function-configuration --function-name demo --query TracingConfig.Mode)
+check "rest/iam deploy: the function's tracing Active" "$got" is "$got" Active
+check "rest/iam deploy: endpoints under the stage" "$(grep POST "$WORK/out")" in_out "POST https://$API.execute-api.us-east-1.amazonaws.com/live/mcp"
+run deploy --zip v1.zip --front REST_API --tracing Active
+check "rest/iam unchanged redeploy: no change but publish-version" "$(why_rc); $(mutations)" \
+    eval 'rc_is 0 && is "$(mutations)" "lambda publish-version;"'
+run deploy --zip v2.zip --front REST_API --tracing Active
+run rollback --front REST_API
+got=$(q lambda get-alias --function-name demo --name live --query FunctionVersion)
+check "rest/iam code change then rollback: live back at 1" "$(why_rc); $got" eval 'rc_is 0 && is "$got" 1'
+run destroy --yes
+got="$(q apigateway get-rest-apis --query 'items[].name')|$(q lambda list-functions --query 'Functions[].FunctionName')"
+check "rest/iam destroy: REST API and function gone" "$(why_rc); $got" eval 'rc_is 0 && is "$got" "|"'
+
+# --- 5. REST API with an API key and usage plan ---------------------------------------------------------
+run deploy --zip v1.zip --front REST_API --auth API_KEY --throttle-rate 5 --throttle-burst 10
+check "rest/api-key deploy: exits 0, smoke test with the key's header" "$(why_rc)" \
+    eval 'rc_is 0 && in_err "server/discover ok" && [ "$(grep -c -- "-K" "$WORK/curl.log")" = 2 ]'
+API=$(q apigateway get-rest-apis --query "items[?name=='demo'].id | [0]")
+got=$(q apigateway get-usage-plans --query 'items[].[name, apiStages[0].apiId, apiStages[0].stage, to_string(throttle.rateLimit), to_string(throttle.burstLimit)]' | tr '\t' ' ')
+check "rest/api-key deploy: usage plan on the stage, 5/s burst 10" "$got" is "$got" "demo $API live 5.0 10"
+got=$(q apigateway get-resources --rest-api-id "$API" --embed methods --query 'items[].[path, to_string(resourceMethods.ANY.apiKeyRequired)]' | sort | tr '\t\n' ' ')
+check "rest/api-key deploy: the methods require the key" "$got" is "$got" "/ true /{proxy+} true "
+run deploy --zip v1.zip --front REST_API --auth API_KEY --throttle-rate 5 --throttle-burst 10
+check "rest/api-key unchanged redeploy: no change but publish-version" "$(why_rc); $(mutations)" \
+    eval 'rc_is 0 && is "$(mutations)" "lambda publish-version;"'
+run destroy --yes
+got="$(q apigateway get-rest-apis --query 'items[].name')|$(q apigateway get-usage-plans --query 'items[].name')|$(q apigateway get-api-keys --query 'items[].name')"
+check "rest/api-key destroy: API, usage plan, key gone" "$(why_rc); $got" eval 'rc_is 0 && is "$got" "||"'
+
+# --- 6. HTTP API with any OIDC issuer, and a schedule ------------------------------------------------------
+run deploy --zip v1.zip --front HTTP_API --auth JWT --jwt-issuer https://issuer.example.com --jwt-audience mcp-demo \
+    --schedule 'rate(1 hour)' --access-logs false
+check "http/jwt deploy with a schedule: exits 0" "$(why_rc)" rc_is 0
+API=$(q apigatewayv2 get-apis --query "Items[?Name=='demo'].ApiId | [0]")
+got=$(authorizer --query '[JwtConfiguration.Issuer, join(`,`, JwtConfiguration.Audience)]' | tr '\t' ' ')
+check "http/jwt deploy: authorizer of the issuer and audience" "$got" is "$got" "https://issuer.example.com mcp-demo"
+got=$(q lambda get-function-configuration --function-name demo --query 'Environment.Variables.[MCP_JWT_ISSUER, MCP_JWT_AUDIENCE]' | tr '\t' ' ')
+check "http/jwt deploy: the function checks the same issuer and audience" "$got" is "$got" "https://issuer.example.com mcp-demo"
+got=$(q events describe-rule --name demo-schedule --query '[ScheduleExpression, State]' | tr '\t' ' ')
+got2=$(q events list-targets-by-rule --rule demo-schedule --query 'Targets[].[Arn, Input]' | tr '\t' ' ')
+check "http/jwt deploy: schedule rate(1 hour) targets the alias with a JSON-RPC ping" "$got; $got2" \
+    eval 'is "$got" "rate(1 hour) ENABLED" && is "$got2" "arn:aws:lambda:us-east-1:123456789012:function:demo:live {\"jsonrpc\":\"2.0\",\"id\":\"schedule\",\"method\":\"ping\"}"'
+got=$(q lambda get-policy --function-name demo --qualifier live --query Policy | "$PY" -c \
+    'import json,sys; print(" ".join(sorted(s["Sid"] for s in json.load(sys.stdin)["Statement"])))')
+check "http/jwt deploy: API Gateway and EventBridge may invoke the alias" "$got" is "$got" "mcp-deploy-api-$API mcp-deploy-schedule"
+got=$(q apigatewayv2 get-stages --api-id "$API" --query 'Items[].AccessLogSettings.DestinationArn')
+check "http/jwt deploy: ACCESS_LOGS=false: no access logs" "$got" is "$got" ""
+run deploy --zip v1.zip --front HTTP_API --auth JWT --jwt-issuer https://issuer.example.com --jwt-audience mcp-demo --access-logs false
+got=$(q events describe-rule --name demo-schedule --query Name 2>&1)
+check "http/jwt redeploy without SCHEDULE: the rule and its permission removed" "$(why_rc); $got; $(mutations)" \
+    eval 'rc_is 0 && [[ $got == *ResourceNotFound* ]] && [[ "$(mutations)" == *"lambda remove-permission"* ]]'
+run destroy --yes
+check "http/jwt destroy: exits 0" "$(why_rc)" rc_is 0
+
+# --- 7. pre-flight against moto: a missing parameter, nothing changed -------------------------------------
+run deploy --zip v1.zip --auth NONE --env MISSING=ssm:/demo/missing
 check "pre-flight: a missing parameter exits 3, names it, changes nothing" "$(why_rc); $(mutations)" \
     eval 'rc_is 3 && in_err "SSM parameter /demo/missing (ENV_MISSING) does not exist in us-east-1" && is "$(mutations)" ""'
 

@@ -10,7 +10,7 @@
 #
 # Settings: mcp-deploy.conf in the current directory (or --config FILE), KEY=value lines, read
 # as data (never sourced); every setting is also a flag (--memory 512, --invoke-mode=...), and
-# flags win. deploy/README.md describes each one. Needs bash, coreutils, curl and the AWS CLI v2.
+# flags win. deploy/README.md describes each one. Needs bash, coreutils, curl and the AWS CLI (v2, or v1).
 #
 # Exit status: 0 done; 1 an AWS call failed; 2 bad usage or settings; 3 pre-flight failed
 # (no CLI, no credentials, a referenced SSM parameter or secret missing; nothing was changed);
@@ -24,11 +24,18 @@ export AWS_PAGER=""
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 
-# Settings and their defaults. Every key is a config line (KEY=value) and a flag (--key-name).
-SETTINGS=(NAME REGION ARCH MEMORY TIMEOUT AUTH INVOKE_MODE SOURCE ZIP RESERVED_CONCURRENCY
-          LOG_RETENTION_DAYS LOG_FORMAT LOG_LEVEL CORS_ORIGINS S3_PREFIXES ALARM_TOPIC)
-declare -A DEFAULT=([ARCH]=arm64 [MEMORY]=256 [TIMEOUT]=30 [AUTH]=AWS_IAM [INVOKE_MODE]=BUFFERED
-                    [LOG_RETENTION_DAYS]=14 [LOG_FORMAT]=JSON [LOG_LEVEL]=INFO)
+# Settings, their defaults and choices: deploy/settings.tsv, the list the template and the
+# Terraform module are checked against. Every key is a config line (KEY=value) and a flag
+# (--key-name).
+SETTINGS=()
+declare -A DEFAULT=() CHOICES=()
+while IFS=$'\t' read -r _key _default _ _ _values; do
+    case $_key in "" | "#"*) continue ;; esac
+    SETTINGS+=("$_key")
+    [ "$_default" = - ] || DEFAULT[$_key]=$_default
+    [ "$_values" = "*" ] || CHOICES[$_key]=$_values
+done <"$HERE/settings.tsv"
+unset _key _default _values
 declare -A CONF=() FLAG=() ENVV=() FLAG_ENV=()
 ENV_ORDER=()
 POSITIONAL=()
@@ -45,6 +52,9 @@ HANDLER=bootstrap
 PROTO=2026-07-28
 RETRY_SLEEP=${MCP_DEPLOY_RETRY_SLEEP:-3}
 SMOKE_TRIES=${MCP_DEPLOY_SMOKE_TRIES:-10}
+
+# shellcheck source-path=SCRIPTDIR source=lib/front.sh
+. "$HERE/lib/front.sh"
 
 TMP=""
 cleanup() { [ -z "$TMP" ] || rm -rf "$TMP"; }
@@ -74,8 +84,7 @@ settings (mcp-deploy.conf KEY=value, or the flag; flags win):
   --timeout SECONDS           1..900, default 30
   --auth AWS_IAM|NONE         function URL auth, default AWS_IAM (NONE is public)
   --invoke-mode BUFFERED|RESPONSE_STREAM   default BUFFERED
-  --source FILE.c             your server (default: the repository's examples, the data-tools
-                              server examples/datatools.c as bootstrap)
+  --source FILE.c             your server (default: the repository's data-tools server, examples/datatools.c)
   --zip FILE                  deploy this bootstrap zip instead of building
   --reserved-concurrency N    reserved concurrency (empty: none)
   --log-retention-days N      default 14
@@ -183,6 +192,14 @@ setting() { # setting KEY: the flag, else the config line, else the default
     else printf '%s' "${DEFAULT[$1]:-}"; fi
 }
 
+choice() { # choice KEY VALUE: VALUE is one of settings.tsv's choices for KEY
+    local k=$1 v=$2
+    [ -z "${CHOICES[$k]:-}" ] && return 0
+    local -a vs
+    IFS='|' read -r -a vs <<<"${CHOICES[$k]}"
+    in_list "$v" "${vs[@]}" || die 2 "$k must be one of ${CHOICES[$k]//|/, }, not $v"
+}
+
 in_list() { local v=$1; shift; local x; for x in "$@"; do [ "$x" = "$v" ] && return 0; done; return 1; }
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
@@ -221,6 +238,18 @@ resolve_settings() {
     CORS_ORIGINS=$(setting CORS_ORIGINS)
     S3_PREFIXES=$(setting S3_PREFIXES)
     ALARM_TOPIC=$(setting ALARM_TOPIC)
+    FRONT=$(setting FRONT)
+    STAGE=$(setting STAGE)
+    THROTTLE_RATE=$(setting THROTTLE_RATE)
+    THROTTLE_BURST=$(setting THROTTLE_BURST)
+    ACCESS_LOGS=$(setting ACCESS_LOGS)
+    JWT_ISSUER=$(setting JWT_ISSUER)
+    JWT_AUDIENCE=$(setting JWT_AUDIENCE)
+    COGNITO_DOMAIN=$(setting COGNITO_DOMAIN)
+    COGNITO_CALLBACK_URLS=$(setting COGNITO_CALLBACK_URLS)
+    SCHEDULE=$(setting SCHEDULE)
+    SCHEDULE_INPUT=$(setting SCHEDULE_INPUT)
+    TRACING=$(setting TRACING)
 
     [ -n "$NAME" ] || die 2 "NAME is required: NAME=... in mcp-deploy.conf, or --name"
     [[ $NAME =~ ^[A-Za-z0-9_-]{1,58}$ ]] || die 2 "NAME must be 1-58 letters, digits, - or _ (it also names the role NAME-role): $NAME"
@@ -230,7 +259,27 @@ resolve_settings() {
     *) die 2 "ARCH must be arm64 or x86_64, not $ARCH" ;;
     esac
     AUTH=${AUTH^^}
-    in_list "$AUTH" NONE AWS_IAM || die 2 "AUTH must be NONE or AWS_IAM, not $AUTH"
+    FRONT=${FRONT^^}
+    choice FRONT "$FRONT"
+    choice AUTH "$AUTH"
+    case $FRONT:$AUTH in
+    URL:API_KEY) die 2 "AUTH=API_KEY needs FRONT=REST_API (API Gateway's API keys and usage plan); a function URL has none" ;;
+    HTTP_API:API_KEY) die 2 "AUTH=API_KEY needs FRONT=REST_API: HTTP APIs have no API keys" ;;
+    REST_API:JWT) die 2 "AUTH=JWT needs FRONT=HTTP_API or URL: REST APIs have no JWT authorizer (COGNITO works with REST_API)" ;;
+    esac
+    if [ "$AUTH" = JWT ]; then
+        [[ $JWT_ISSUER =~ ^https://[^[:space:]]+$ ]] || die 2 "AUTH=JWT needs JWT_ISSUER, the OIDC issuer's https URL, not '$JWT_ISSUER'"
+        [ "$FRONT" != HTTP_API ] || [ -n "$JWT_AUDIENCE" ] || die 2 "AUTH=JWT with FRONT=HTTP_API needs JWT_AUDIENCE (API Gateway's JWT authorizer requires one)"
+    fi
+    [[ $STAGE =~ ^[A-Za-z0-9_-]{1,128}$ ]] || die 2 "STAGE must be letters, digits, - or _, not $STAGE"
+    { is_uint "$THROTTLE_RATE" && is_uint "$THROTTLE_BURST"; } || die 2 "THROTTLE_RATE and THROTTLE_BURST must be whole numbers (requests per second, burst)"
+    ACCESS_LOGS=${ACCESS_LOGS,,}
+    choice ACCESS_LOGS "$ACCESS_LOGS"
+    case ${TRACING,,} in active) TRACING=Active ;; passthrough) TRACING=PassThrough ;; *) choice TRACING "$TRACING" ;; esac
+    [ -z "$COGNITO_DOMAIN" ] || [[ $COGNITO_DOMAIN =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$ ]] ||
+        die 2 "COGNITO_DOMAIN must be a prefix of lowercase letters, digits and -, not $COGNITO_DOMAIN"
+    [ -z "$SCHEDULE" ] || [[ $SCHEDULE =~ ^(rate|cron)\(.+\)$ ]] || die 2 "SCHEDULE must be rate(...) or cron(...), not $SCHEDULE"
+    [[ $SCHEDULE_INPUT == "{"*"}" ]] || die 2 "SCHEDULE_INPUT must be a JSON object (a JSON-RPC message), not $SCHEDULE_INPUT"
     INVOKE_MODE=${INVOKE_MODE^^}
     in_list "$INVOKE_MODE" BUFFERED RESPONSE_STREAM || die 2 "INVOKE_MODE must be BUFFERED or RESPONSE_STREAM, not $INVOKE_MODE"
     { is_uint "$MEMORY" && [ "$MEMORY" -ge 128 ] && [ "$MEMORY" -le 10240 ]; } || die 2 "MEMORY must be 128..10240 (MB), not $MEMORY"
@@ -281,8 +330,29 @@ resolve_settings() {
             die 2 "$key is reserved by Lambda and cannot be set" ;;
         esac
         [[ ${FENV[$key]} != *$'\t'* ]] || die 2 "ENV_$key: tabs are not allowed in values"
+        case ${FENV[$key]} in
+        ssm:*) [[ ${FENV[$key]#ssm:} =~ ^[A-Za-z0-9_./-]*$ ]] ||
+            die 2 "ENV_$key: the runtime finds an ssm: parameter by its name only (letters, digits, _ . - /), not an ARN or a name:version selector: ${FENV[$key]}" ;;
+        esac
+        case $key in
+        MCP_JWT_ISSUER | MCP_JWT_AUDIENCE | MCP_OAUTH_AUTHORIZATION_SERVERS | MCP_OAUTH_SCOPES | MCP_OAUTH_RESOURCE)
+            if [ "$AUTH" = JWT ] || [ "$AUTH" = COGNITO ]; then die 2 "ENV_$key is set from AUTH=$AUTH; drop it"; fi ;;
+        esac
     done
     [ "$INVOKE_MODE" = RESPONSE_STREAM ] && FENV[MCP_LAMBDA_STREAMING]=1
+    # AUTH=JWT and COGNITO: the server checks the tokens too, and publishes its OAuth metadata;
+    # COGNITO's values are known once the user pool exists (front_env fills them in)
+    case $AUTH in
+    JWT)
+        FENV[MCP_JWT_ISSUER]=$JWT_ISSUER
+        [ -z "$JWT_AUDIENCE" ] || FENV[MCP_JWT_AUDIENCE]=$JWT_AUDIENCE
+        FENV[MCP_OAUTH_AUTHORIZATION_SERVERS]=$JWT_ISSUER ;;
+    COGNITO)
+        FENV[MCP_JWT_ISSUER]=pending
+        FENV[MCP_OAUTH_AUTHORIZATION_SERVERS]=pending
+        FENV[MCP_OAUTH_SCOPES]=$NAME/tools ;;
+    esac
+    if [ "$FRONT" = REST_API ] && { [ "$AUTH" = JWT ] || [ "$AUTH" = COGNITO ]; }; then FENV[MCP_OAUTH_RESOURCE]=pending; fi
     [ -z "$CORS_ORIGINS" ] || FENV[MCP_CORS_ORIGINS]=$CORS_ORIGINS
     ENV_KEYS=()
     if [ ${#FENV[@]} -gt 0 ]; then mapfile -t ENV_KEYS < <(printf '%s\n' "${!FENV[@]}" | LC_ALL=C sort); fi
@@ -294,6 +364,12 @@ resolve_settings() {
     ROLE_NAME=$NAME-role
     LOG_GROUP=/aws/lambda/$NAME
     ALARMS=("$NAME-errors" "$NAME-duration-p99" "$NAME-throttles")
+    URL_AUTH=NONE
+    [ "$AUTH" != AWS_IAM ] || URL_AUTH=AWS_IAM
+    API_LOG_GROUP=/aws/apigateway/$NAME
+    POOL_NAME=$NAME-users
+    CLIENT_NAME=$NAME-client
+    RULE_NAME=$NAME-schedule
     DURATION_MS=$((TIMEOUT * 800)) # 80% of the timeout, in ms
 }
 
@@ -302,6 +378,23 @@ resolve_region() {
     if [ -z "$REGION" ] && command -v aws >/dev/null 2>&1; then REGION=$(aws configure get region 2>/dev/null || true); fi
     [ -n "$REGION" ] || die 2 "no region: REGION=... in mcp-deploy.conf, --region, or AWS_REGION"
     [[ $REGION =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || die 2 "not a region: $REGION"
+}
+
+# Regions without Lambda function URLs (cfn-lint's region data has no AWS::Lambda::Url there).
+URL_REGIONS_WITHOUT=(ap-east-2 ap-south-2 ap-southeast-4 ap-southeast-5 ap-southeast-6 ap-southeast-7 ca-west-1
+                     cn-northwest-1 eu-central-2 eu-south-2 il-central-1 me-central-1 mx-central-1 us-gov-east-1 us-gov-west-1)
+
+# Pre-flight, before any AWS call: the front door exists in the region.
+check_region() {
+    if [ "$FRONT" = URL ] && in_list "$REGION" "${URL_REGIONS_WITHOUT[@]}"; then
+        die 3 "pre-flight: Lambda function URLs are not available in $REGION; choose another REGION or FRONT=REST_API; nothing was changed"
+    fi
+    if [ "$FRONT" = HTTP_API ] && in_list "$REGION" "${HTTP_API_REGIONS_WITHOUT[@]}"; then
+        die 3 "pre-flight: API Gateway HTTP APIs are not available in $REGION; choose another REGION or FRONT=REST_API; nothing was changed"
+    fi
+    if [ "$AUTH" = COGNITO ] && in_list "$REGION" "${COGNITO_REGIONS_WITHOUT[@]}"; then
+        die 3 "pre-flight: Cognito user pools are not available in $REGION; choose another REGION or AUTH=JWT with your issuer; nothing was changed"
+    fi
 }
 
 # --- JSON, written by hand -----------------------------------------------------------------------
@@ -340,34 +433,51 @@ awsm() {
 aws_msg() { printf '%s' "$AWS_ERR" | sed '/^[[:space:]]*$/d' | head -n 5; }
 not_found() {
     case $AWS_ERR in
-    *ResourceNotFoundException* | *NoSuchEntity* | *"(ResourceNotFound)"* | *ParameterNotFound* | *"Function not found"*) return 0 ;;
+    *NotFoundException* | *NoSuchEntity* | *"(ResourceNotFound)"* | *ParameterNotFound* | *"Function not found"*) return 0 ;;
     esac
     return 1
 }
 
 start_tmp() { [ -n "$TMP" ] || TMP=$(mktemp -d "${TMPDIR:-/tmp}/mcp-deploy.XXXXXX"); }
 
-# Pre-flight: the CLI, then the credentials; sets ACCOUNT and PARTITION.
-check_cli_and_identity() {
-    command -v aws >/dev/null 2>&1 || die 3 "pre-flight: the AWS CLI is not installed (no aws on PATH); install AWS CLI v2"
+# The CLI's major version, 1 or 2, in CLI_MAJOR: v1 lacks `logs tail`, `configure
+# export-credentials` and --cli-binary-format, so those commands take another way there.
+CLI_MAJOR=""
+check_cli() {
+    [ -z "$CLI_MAJOR" ] || return 0
+    command -v aws >/dev/null 2>&1 || die 3 "pre-flight: the AWS CLI is not installed (no aws on PATH); install the AWS CLI (v2, or v1)"
     local ver
     ver=$(aws --version 2>&1) || die 3 "pre-flight: aws --version failed: $ver"
-    case $ver in aws-cli/2.*) ;; *) say "warning: expected AWS CLI v2, found: $ver" ;; esac
+    case $ver in
+    aws-cli/2.*) CLI_MAJOR=2 ;;
+    aws-cli/1.*) CLI_MAJOR=1 ;;
+    *) CLI_MAJOR=2; say "warning: expected AWS CLI v1 or v2, found: $ver" ;;
+    esac
+}
+
+# Pre-flight: the CLI, then the credentials; sets ACCOUNT and PARTITION.
+check_cli_and_identity() {
+    check_cli
     if ! awsr sts get-caller-identity --query '[Account,Arn]' --output text; then
         die 3 "pre-flight: AWS credentials do not work (aws sts get-caller-identity): $(aws_msg)"
     fi
     ACCOUNT=$(cut -f1 <<<"$AWS_OUT")
     CALLER=$(cut -f2 <<<"$AWS_OUT")
     PARTITION=$(cut -d: -f2 <<<"$CALLER")
+    ALIAS_ARN=arn:$PARTITION:lambda:$REGION:$ACCOUNT:function:$NAME:$ALIAS
     [[ $ACCOUNT =~ ^[0-9]{12}$ ]] || die 3 "pre-flight: unexpected answer from sts get-caller-identity: $AWS_OUT"
     say "account $ACCOUNT ($CALLER), region $REGION"
 }
 
-# Pre-flight: every ssm: and secretsmanager: reference must exist. Sets SSM_ARNS, SECRET_ARNS,
-# SSM_SECURE (any SecureString) and SECRET_CMK (any secret under a customer managed key).
+# Pre-flight: every ssm: and secretsmanager: reference must resolve as the runtime resolves it.
+# Sets SSM_ARNS, SECRET_ARNS, SSM_SECURE (any SecureString) and SECRET_CMK (any secret under a
+# customer managed key). The runtime asks SSM GetParameters for up to ten names at a time and
+# takes a value only when the answer's Name equals the reference as written (so no ARN and no
+# :version or :label selector), and Secrets Manager for the name before the first #.
 check_references() {
     SSM_ARNS=() SECRET_ARNS=() SSM_SECURE=0 SECRET_CMK=0
     local key val ref missing=() seen=" " arn type kms
+    local -a ssm_refs=() ssm_keys=()
     for key in "${ENV_KEYS[@]}"; do
         val=${FENV[$key]}
         case $val in
@@ -376,16 +486,8 @@ check_references() {
             [ -n "$ref" ] || { missing+=("ENV_$key: empty SSM parameter name"); continue; }
             [[ $seen == *" ssm:$ref "* ]] && continue
             seen+="ssm:$ref "
-            if awsr ssm get-parameter --name "$ref" --query 'Parameter.[ARN,Type]' --output text; then
-                arn=$(cut -f1 <<<"$AWS_OUT")
-                type=$(cut -f2 <<<"$AWS_OUT")
-                SSM_ARNS+=("$arn")
-                [ "$type" != SecureString ] || SSM_SECURE=1
-            elif not_found; then
-                missing+=("SSM parameter $ref (ENV_$key) does not exist in $REGION")
-            else
-                missing+=("SSM parameter $ref (ENV_$key) cannot be read: $(aws_msg)")
-            fi ;;
+            ssm_refs+=("$ref")
+            ssm_keys+=("$key") ;;
         secretsmanager:*)
             ref=${val#secretsmanager:}
             ref=${ref%%#*}
@@ -403,6 +505,26 @@ check_references() {
                 missing+=("secret $ref (ENV_$key) cannot be described: $(aws_msg)")
             fi ;;
         esac
+    done
+    local i j name
+    for ((i = 0; i < ${#ssm_refs[@]}; i += 10)); do
+        if ! awsr ssm get-parameters --names "${ssm_refs[@]:i:10}" --query 'Parameters[].[Name,ARN,Type]' --output text; then
+            missing+=("SSM parameters ${ssm_refs[*]:i:10} cannot be read: $(aws_msg)")
+            continue
+        fi
+        for ((j = i; j < i + 10 && j < ${#ssm_refs[@]}; j++)); do
+            ref=${ssm_refs[$j]}
+            arn=""
+            while IFS=$'\t' read -r name val type; do
+                if [ "$name" = "$ref" ]; then arn=$val; break; fi
+            done <<<"$AWS_OUT"
+            if [ -z "$arn" ]; then
+                missing+=("SSM parameter $ref (ENV_${ssm_keys[$j]}) does not exist in $REGION")
+                continue
+            fi
+            SSM_ARNS+=("$arn")
+            [ "$type" != SecureString ] || SSM_SECURE=1
+        done
     done
     if [ ${#missing[@]} -gt 0 ]; then
         local m
@@ -461,6 +583,9 @@ role_policy() {
         st+=',{"Sid":"KmsDecryptViaService","Effect":"Allow","Action":"kms:Decrypt",'
         st+='"Resource":'$(json_str "arn:$p:kms:$REGION:$ACCOUNT:key/*")','
         st+='"Condition":{"StringEquals":{"kms:ViaService":'$(json_list "${via[@]}")'}}}'
+    fi
+    if [ "$TRACING" = Active ]; then
+        st+=',{"Sid":"XRay","Effect":"Allow","Action":["xray:PutTraceSegments","xray:PutTelemetryRecords"],"Resource":"*"}'
     fi
     for i in "${!S3_BUCKETS[@]}"; do
         b=${S3_BUCKETS[$i]}
@@ -551,11 +676,16 @@ logging_config() {
 
 # What get-function reports for the settings deploy manages, tab-separated, in the order of
 # function_query's configuration fields.
+# desired_config [unreported]: "unreported" when the service reports no logging configuration
+# at all (Lambda always does; moto's server keeps none), so that it is not compared.
 desired_config() {
     local line k keys
     keys=$(IFS=,; printf '%s' "${ENV_KEYS[*]}")
-    line="$ROLE_ARN"$'\t'"$RUNTIME"$'\t'"$HANDLER"$'\t'"$MEMORY"$'\t'"$TIMEOUT"$'\t'"$LOG_FORMAT"
-    if [ "$LOG_FORMAT" = JSON ]; then line+=$'\t'"$LOG_LEVEL"; else line+=$'\t'None; fi
+    line="$ROLE_ARN"$'\t'"$RUNTIME"$'\t'"$HANDLER"$'\t'"$MEMORY"$'\t'"$TIMEOUT"
+    if [ "${1:-}" = unreported ]; then line+=$'\t'None$'\t'None
+    elif [ "$LOG_FORMAT" = JSON ]; then line+=$'\t'"$LOG_FORMAT"$'\t'"$LOG_LEVEL"
+    else line+=$'\t'"$LOG_FORMAT"$'\t'None; fi
+    line+=$'\t'"$TRACING"
     line+=$'\t'"$keys"
     for k in "${ENV_KEYS[@]}"; do line+=$'\t'"${FENV[$k]}"; done
     printf '%s' "$line"
@@ -565,7 +695,7 @@ function_query() {
     local q k
     q="[Tags.\"$TAG_KEY\", Configuration.CodeSha256, join(',', Configuration.Architectures || \`[]\`), Configuration.LastUpdateStatus,"
     q+=" Configuration.Role, Configuration.Runtime, Configuration.Handler, Configuration.MemorySize, Configuration.Timeout,"
-    q+=" Configuration.LoggingConfig.LogFormat, Configuration.LoggingConfig.ApplicationLogLevel,"
+    q+=" Configuration.LoggingConfig.LogFormat, Configuration.LoggingConfig.ApplicationLogLevel, Configuration.TracingConfig.Mode || 'PassThrough',"
     q+=" join(',', sort(keys(Configuration.Environment.Variables || \`{}\`)))"
     for k in "${ENV_KEYS[@]}"; do q+=", Configuration.Environment.Variables.\"$k\""; done
     printf '%s]' "$q"
@@ -579,7 +709,7 @@ create_function() {
         if awsr lambda create-function --function-name "$NAME" --runtime "$RUNTIME" --handler "$HANDLER" \
             --architectures "$ARCH" --role "$ROLE_ARN" --zip-file "fileb://$ZIP" \
             --memory-size "$MEMORY" --timeout "$TIMEOUT" --environment "$(env_json)" \
-            --logging-config "$(logging_config)" \
+            --logging-config "$(logging_config)" --tracing-config "Mode=$TRACING" \
             --description "MCP server $NAME (mcp.c), deployed by deploy.sh" \
             --tags "$TAG_KEY=$NAME" --query FunctionArn --output text; then
             break
@@ -618,10 +748,12 @@ ensure_function() {
         say "function $NAME: code updated"
         changed=1
     fi
-    if [ "$rest" != "$(desired_config)" ]; then
+    local logging=""
+    [ "$(cut -f6 <<<"$rest")" != None ] || logging=unreported
+    if [ "$rest" != "$(desired_config $logging)" ]; then
         awsm lambda update-function-configuration --function-name "$NAME" --role "$ROLE_ARN" \
             --runtime "$RUNTIME" --handler "$HANDLER" --memory-size "$MEMORY" --timeout "$TIMEOUT" \
-            --environment "$(env_json)" --logging-config "$(logging_config)" \
+            --environment "$(env_json)" --logging-config "$(logging_config)" --tracing-config "Mode=$TRACING" \
             --query LastUpdateStatus --output text
         wait_updated
         say "function $NAME: configuration updated"
@@ -650,11 +782,13 @@ publish_and_alias() {
     awsm lambda publish-version --function-name "$NAME" --code-sha256 "$CODE_SHA" --query Version --output text
     VERSION=$AWS_OUT
     if awsr lambda get-alias --function-name "$NAME" --name "$ALIAS" --query FunctionVersion --output text; then
-        if [ "$AWS_OUT" = "$VERSION" ]; then
+        local was=$AWS_OUT
+        if [ "$was" = "$VERSION" ]; then
             say "alias $ALIAS: version $VERSION, up to date"
         else
-            awsm lambda update-alias --function-name "$NAME" --name "$ALIAS" --function-version "$VERSION"
-            say "alias $ALIAS: version $AWS_OUT -> $VERSION"
+            awsm lambda update-alias --function-name "$NAME" --name "$ALIAS" --function-version "$VERSION" \
+                --query FunctionVersion --output text
+            say "alias $ALIAS: version $was -> $VERSION"
         fi
     else
         not_found || die 1 "aws lambda get-alias failed: $(aws_msg)"
@@ -671,30 +805,43 @@ cors_json() {
         '["content-type","accept","authorization","mcp-session-id","mcp-protocol-version","mcp-method","mcp-name","last-event-id","x-amz-date","x-amz-security-token","x-amz-content-sha256"]'
 }
 
+# The function URL on the alias for FRONT=URL (auth AWS_IAM, or NONE: public, or with tokens the
+# server checks); with another front door, a URL left from before is removed.
 ensure_url() {
+    if [ "$FRONT" != URL ]; then
+        if awsr lambda get-function-url-config --function-name "$NAME" --qualifier "$ALIAS" --query FunctionUrl --output text; then
+            awsm lambda delete-function-url-config --function-name "$NAME" --qualifier "$ALIAS"
+            say "function URL: removed (FRONT=$FRONT)"
+        fi
+        return 0
+    fi
     local -a cors=()
     [ -z "$CORS_ORIGINS" ] || cors=(--cors "$(cors_json)")
     if awsr lambda get-function-url-config --function-name "$NAME" --qualifier "$ALIAS" \
         --query "[FunctionUrl, AuthType, InvokeMode || 'BUFFERED', join(',', Cors.AllowOrigins || \`[]\`)]" --output text; then
         local url auth mode origins
         IFS=$'\t' read -r url auth mode origins <<<"$AWS_OUT"
-        FUNCTION_URL=$url
-        if [ "$auth" = "$AUTH" ] && [ "$mode" = "$INVOKE_MODE" ] && [ "${origins:-}" = "$CORS_ORIGINS" ]; then
-            say "function URL: up to date ($AUTH, $INVOKE_MODE)"
+        ENDPOINT=$(with_slash "$url")
+        if [ "$auth" = "$URL_AUTH" ] && [ "$mode" = "$INVOKE_MODE" ] && [ "${origins:-}" = "$CORS_ORIGINS" ]; then
+            say "function URL: up to date ($URL_AUTH, $INVOKE_MODE)"
             return
         fi
-        awsm lambda update-function-url-config --function-name "$NAME" --qualifier "$ALIAS" --auth-type "$AUTH" \
+        awsm lambda update-function-url-config --function-name "$NAME" --qualifier "$ALIAS" --auth-type "$URL_AUTH" \
             --invoke-mode "$INVOKE_MODE" --cors "$(cors_json)" --query FunctionUrl --output text
-        FUNCTION_URL=$AWS_OUT
-        say "function URL: updated ($AUTH, $INVOKE_MODE)"
+        ENDPOINT=$(with_slash "$AWS_OUT")
+        say "function URL: updated ($URL_AUTH, $INVOKE_MODE)"
     else
         not_found || die 1 "aws lambda get-function-url-config failed: $(aws_msg)"
-        awsm lambda create-function-url-config --function-name "$NAME" --qualifier "$ALIAS" --auth-type "$AUTH" \
+        awsm lambda create-function-url-config --function-name "$NAME" --qualifier "$ALIAS" --auth-type "$URL_AUTH" \
             --invoke-mode "$INVOKE_MODE" "${cors[@]}" --query FunctionUrl --output text
-        FUNCTION_URL=$AWS_OUT
-        say "function URL: created ($AUTH, $INVOKE_MODE)"
+        ENDPOINT=$(with_slash "$AWS_OUT")
+        say "function URL: created ($URL_AUTH, $INVOKE_MODE)"
     fi
 }
+
+# with_slash URL: the URL ending with exactly one /, as the endpoints are appended to it
+# (Lambda answers with one; other implementations of the API do not).
+with_slash() { local u=$1; while [[ $u == */ ]]; do u=${u%/}; done; printf '%s/' "$u"; }
 
 has_sid() { [[ $1 =~ \"Sid\"[[:space:]]*:[[:space:]]*\"$2\" ]]; }
 
@@ -707,14 +854,31 @@ ensure_permission() {
     else
         not_found || die 1 "aws lambda get-policy failed: $(aws_msg)"
     fi
-    if [ "$AUTH" = NONE ]; then
-        if ! has_sid "$policy" "$SID_URL"; then
+    # the statements wanted: the two public ones of a NONE URL, API Gateway's for this API (its
+    # id in the Sid), the schedule's
+    local -a want=()
+    [ "$FRONT" != URL ] || [ "$URL_AUTH" != NONE ] || want+=("$SID_URL" "$SID_INVOKE")
+    [ "$FRONT" = URL ] || want+=("$SID_API-$API_ID")
+    [ -z "${SCHEDULE_ARN:-}" ] || want+=("$SID_SCHEDULE")
+    local sid removed=0 n=0
+    local -a sids=()
+    mapfile -t sids < <(grep -o '"Sid" *: *"mcp-deploy-[^"]*"' <<<"$policy" | sed 's/.*"\(mcp-deploy-[^"]*\)"$/\1/' || true)
+    for sid in "${sids[@]}"; do
+        in_list "$sid" "${want[@]}" && continue
+        awsr lambda remove-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$sid" ||
+            not_found || die 1 "aws lambda remove-permission failed: $(aws_msg)"
+        removed=$((removed + 1))
+    done
+    for sid in "${want[@]}"; do
+        in_list "$sid" "${sids[@]}" && continue
+        n=$((n + 1))
+        case $sid in
+        "$SID_URL")
             awsm lambda add-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$SID_URL" \
                 --action lambda:InvokeFunctionUrl --principal '*' --function-url-auth-type NONE \
                 --query Statement --output text
-            say "permission: public lambda:InvokeFunctionUrl on $NAME:$ALIAS"
-        fi
-        if ! has_sid "$policy" "$SID_INVOKE"; then
+            say "permission: public lambda:InvokeFunctionUrl on $NAME:$ALIAS" ;;
+        "$SID_INVOKE")
             if ! awsr lambda add-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$SID_INVOKE" \
                 --action lambda:InvokeFunction --principal '*' --invoked-via-function-url \
                 --query Statement --output text; then
@@ -723,20 +887,21 @@ ensure_permission() {
                 fi
                 die 1 "aws lambda add-permission failed: $(aws_msg)"
             fi
-            say "permission: lambda:InvokeFunction via the function URL only"
-        fi
-        if has_sid "$policy" "$SID_URL" && has_sid "$policy" "$SID_INVOKE"; then say "permission: up to date (public)"; fi
-    else
-        local sid removed=0
-        for sid in "$SID_URL" "$SID_INVOKE"; do
-            if has_sid "$policy" "$sid"; then
-                awsr lambda remove-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$sid" ||
-                    not_found || die 1 "aws lambda remove-permission failed: $(aws_msg)"
-                removed=1
-            fi
-        done
-        if [ $removed = 1 ]; then say "permission: public access removed (AWS_IAM)"; else say "permission: none needed (AWS_IAM)"; fi
-    fi
+            say "permission: lambda:InvokeFunction via the function URL only" ;;
+        "$SID_SCHEDULE")
+            awsm lambda add-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$SID_SCHEDULE" \
+                --action lambda:InvokeFunction --principal events.amazonaws.com --source-arn "$SCHEDULE_ARN" \
+                --query Statement --output text
+            say "permission: lambda:InvokeFunction for the schedule $RULE_NAME" ;;
+        *)
+            awsm lambda add-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$sid" \
+                --action lambda:InvokeFunction --principal apigateway.amazonaws.com \
+                --source-arn "arn:$PARTITION:execute-api:$REGION:$ACCOUNT:$API_ID/*" --query Statement --output text
+            say "permission: lambda:InvokeFunction for API Gateway ($API_ID)" ;;
+        esac
+    done
+    [ $removed = 0 ] || say "permission: $removed statement(s) removed"
+    [ $n -gt 0 ] || [ $removed -gt 0 ] || say "permission: up to date"
 }
 
 alarm_line() { # alarm_line NAME THRESHOLD: as describe-alarms' query prints it
@@ -779,28 +944,45 @@ http_call() {
     local out=$1 code
     shift
     local -a sign=()
-    if [ "$AUTH" = AWS_IAM ]; then sign=(--aws-sigv4 "aws:amz:$REGION:lambda" -K "$TMP/curl-credentials"); fi
+    local service=lambda
+    [ "$FRONT" = URL ] || service=execute-api
+    if [ "$AUTH" = AWS_IAM ]; then sign=(--aws-sigv4 "aws:amz:$REGION:$service" -K "$TMP/curl-credentials"); fi
+    if [ "$AUTH" = API_KEY ]; then sign=(-K "$TMP/curl-credentials"); fi
     code=$(curl -sS --max-time 30 -o "$out" -w '%{http_code}' "${sign[@]}" "$@" 2>"$TMP/curl-stderr") || code=000
     printf '%s' "$code"
 }
 
 sigv4_credentials() { # curl config with the caller's credentials: never on curl's command line
-    awsr configure export-credentials --format env-no-export ||
-        die 1 "--sigv4: aws configure export-credentials failed (it needs a recent AWS CLI v2): $(aws_msg)"
     local line id="" secret="" token=""
-    while IFS= read -r line; do
-        case $line in
-        AWS_ACCESS_KEY_ID=*) id=${line#*=} ;;
-        AWS_SECRET_ACCESS_KEY=*) secret=${line#*=} ;;
-        AWS_SESSION_TOKEN=*) token=${line#*=} ;;
-        esac
-    done <<<"$AWS_OUT"
-    { [ -n "$id" ] && [ -n "$secret" ]; } || die 1 "--sigv4: no credentials from aws configure export-credentials"
+    if [ "$CLI_MAJOR" = 2 ]; then
+        awsr configure export-credentials --format env-no-export ||
+            die 1 "--sigv4: aws configure export-credentials failed (it needs a recent AWS CLI v2): $(aws_msg)"
+        while IFS= read -r line; do
+            case $line in
+            AWS_ACCESS_KEY_ID=*) id=${line#*=} ;;
+            AWS_SECRET_ACCESS_KEY=*) secret=${line#*=} ;;
+            AWS_SESSION_TOKEN=*) token=${line#*=} ;;
+            esac
+        done <<<"$AWS_OUT"
+    elif [ -n "${AWS_ACCESS_KEY_ID:-}" ]; then # v1: the environment's keys, else the profile's
+        id=$AWS_ACCESS_KEY_ID secret=${AWS_SECRET_ACCESS_KEY:-} token=${AWS_SESSION_TOKEN:-}
+    else
+        id=$(aws configure get aws_access_key_id 2>/dev/null || true)
+        secret=$(aws configure get aws_secret_access_key 2>/dev/null || true)
+        token=$(aws configure get aws_session_token 2>/dev/null || true)
+    fi
+    { [ -n "$id" ] && [ -n "$secret" ]; } ||
+        die 1 "--sigv4: no credentials found (AWS CLI v1: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or keys in the profile)"
     (
         umask 077
         printf 'user = "%s:%s"\n' "$id" "$secret" >"$TMP/curl-credentials"
         [ -z "$token" ] || printf 'header = "x-amz-security-token: %s"\n' "$token" >>"$TMP/curl-credentials"
     )
+}
+
+api_key_header() { # curl config with the API key's value: never on curl's command line
+    awsm apigateway get-api-key --api-key "$API_KEY_ID" --include-value --query value --output text
+    ( umask 077; printf 'header = "x-api-key: %s"\n' "$AWS_OUT" >"$TMP/curl-credentials" )
 }
 
 smoke_test() {
@@ -809,10 +991,11 @@ smoke_test() {
         return 0
     fi
     command -v curl >/dev/null 2>&1 || { say "smoke test: skipped (no curl)"; return 0; }
-    [ "$AUTH" = NONE ] || sigv4_credentials
+    [ "$AUTH" != AWS_IAM ] || sigv4_credentials
+    [ "$AUTH" != API_KEY ] || api_key_header
     local try=1 code body ok=0
     while [ $try -le "$SMOKE_TRIES" ]; do
-        code=$(http_call "$TMP/health" "${FUNCTION_URL}health")
+        code=$(http_call "$TMP/health" "${ENDPOINT}health")
         if [ "$code" = 200 ] && grep -Eq '"status"[[:space:]]*:[[:space:]]*"ok"' "$TMP/health"; then ok=1; break; fi
         # A new URL or permission takes a few seconds to take effect.
         [ $try -lt "$SMOKE_TRIES" ] && sleep "$RETRY_SLEEP"
@@ -820,16 +1003,20 @@ smoke_test() {
     done
     if [ $ok = 0 ]; then
         body=$(head -c 300 "$TMP/health" 2>/dev/null || true)
-        say "smoke test: GET ${FUNCTION_URL}health answered $code: $body $(cat "$TMP/curl-stderr")"
+        say "smoke test: GET ${ENDPOINT}health answered $code: $body $(cat "$TMP/curl-stderr")"
         return 4
     fi
     say "smoke test: GET /health ok"
-    code=$(http_call "$TMP/discover" -X POST "${FUNCTION_URL}mcp" \
+    if [ "$AUTH" = JWT ] || [ "$AUTH" = COGNITO ]; then
+        say "smoke test: POST /mcp skipped (AUTH=$AUTH: it takes a token from $(jwt_issuer))"
+        return 0
+    fi
+    code=$(http_call "$TMP/discover" -X POST "${ENDPOINT}mcp" \
         -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
         -H "MCP-Protocol-Version: $PROTO" -H 'Mcp-Method: server/discover' --data-binary "$DISCOVER_BODY")
     if [ "$code" != 200 ] || ! grep -q '"supportedVersions"' "$TMP/discover"; then
         body=$(head -c 300 "$TMP/discover" 2>/dev/null || true)
-        say "smoke test: POST ${FUNCTION_URL}mcp server/discover answered $code: $body $(cat "$TMP/curl-stderr")"
+        say "smoke test: POST ${ENDPOINT}mcp server/discover answered $code: $body $(cat "$TMP/curl-stderr")"
         return 4
     fi
     local server
@@ -843,7 +1030,7 @@ print_outputs() { # print_outputs URL VERSION
     local url=$1 version=$2 mcp
     mcp="${url}mcp"
     cat <<EOF
-$NAME is live: alias $ALIAS -> version $version, $REGION, auth $AUTH, $INVOKE_MODE
+$NAME is live: alias $ALIAS -> version $version, $REGION, front $FRONT, auth $AUTH, $INVOKE_MODE
 
 Endpoints
   MCP (Streamable HTTP)   POST ${url}mcp
@@ -853,6 +1040,36 @@ Endpoints
   Call a tool             POST ${url}tools/{name}
 
 EOF
+    case $AUTH in
+    API_KEY)
+        cat <<EOF
+Requests need the header x-api-key with the value of the API key $NAME-key:
+  aws apigateway get-api-key --api-key ${API_KEY_ID:-ID} --include-value --query value --output text --region $REGION
+{
+  "mcpServers": {
+    "$NAME": { "type": "http", "url": "$mcp", "headers": { "x-api-key": "KEY" } }
+  }
+}
+EOF
+        return ;;
+    JWT | COGNITO)
+        cat <<EOF
+Requests need a bearer token from $(jwt_issuer)$([ "$AUTH" != COGNITO ] || printf ' (scope %s)' "$NAME/tools");
+MCP clients find it through ${url}.well-known/oauth-protected-resource.
+EOF
+        [ "$AUTH" != COGNITO ] || cat <<EOF
+Cognito: user pool ${POOL_ID:-} ($POOL_NAME), app client ${CLIENT_ID:-} ($CLIENT_NAME, public, code + PKCE),
+sign-in https://${POOL_DOMAIN:-DOMAIN}.auth.$REGION.amazoncognito.com, callback URLs $COGNITO_CALLBACK_URLS
+EOF
+        cat <<EOF
+{
+  "mcpServers": {
+    "$NAME": { "type": "http", "url": "$mcp" }
+  }
+}
+EOF
+        return ;;
+    esac
     if [ "$AUTH" = NONE ]; then
         cat <<EOF
 MCP clients that speak Streamable HTTP (Claude Code, Cursor, VS Code, ...):
@@ -869,6 +1086,13 @@ MCP clients that only launch commands (stdio), through the server binary's proxy
     "$NAME": { "command": "$REPO/build/bootstrap", "args": ["proxy", "$mcp"] }
   }
 }
+EOF
+    elif [ "$FRONT" != URL ]; then
+        cat <<EOF
+The API takes SigV4-signed requests only (service execute-api, region $REGION); callers need
+execute-api:Invoke on arn:aws:execute-api:$REGION:${ACCOUNT:-ACCOUNT}:${API_ID:-API}/*. The server binary's
+proxy mode signs for the lambda service (function URLs); an API needs a client that signs for
+execute-api.
 EOF
     else
         cat <<EOF
@@ -898,52 +1122,96 @@ cmd_deploy() {
     ssm:* | secretsmanager:*) ;;
     *) say "note: ENV_MCP_STATE_KEY is stored in the function's configuration as plain text; a secretsmanager: reference keeps it out" ;;
     esac
+    check_region
     check_cli_and_identity
     check_references
     inspect_existing
+    inspect_front
     build_package
     ensure_role
     ensure_log_group
+    ensure_cognito
+    case $FRONT in HTTP_API) ensure_http_api ;; REST_API) ensure_rest_api ;; esac
+    front_env
     ensure_function
     ensure_concurrency
     publish_and_alias
     ensure_url
+    case $FRONT in HTTP_API) ensure_http_front ;; REST_API) ensure_rest_front ;; esac
+    ensure_schedule
     ensure_permission
     ensure_alarms
     local rc=0
     smoke_test || rc=$?
-    print_outputs "$FUNCTION_URL" "$VERSION"
+    print_outputs "$ENDPOINT" "$VERSION"
     return $rc
 }
 
 cmd_outputs() {
     check_cli_and_identity
+    if [ "$FRONT" != URL ]; then
+        inspect_front
+        [ -n "$API_ID" ] || die 1 "$NAME has no $FRONT in $REGION: run deploy first"
+        case $FRONT in
+        HTTP_API) ENDPOINT=$(with_slash "$API_ENDPOINT") ;;
+        REST_API) ENDPOINT=https://$API_ID.execute-api.$REGION.amazonaws.com/$STAGE/ ;;
+        esac
+        if [ "$AUTH" = COGNITO ] && [ -n "$POOL_ID" ]; then ISSUER=https://cognito-idp.$REGION.amazonaws.com/$POOL_ID; fi
+        awsm lambda get-alias --function-name "$NAME" --name "$ALIAS" --query FunctionVersion --output text
+        print_outputs "$ENDPOINT" "$AWS_OUT"
+        return
+    fi
     if ! awsr lambda get-function-url-config --function-name "$NAME" --qualifier "$ALIAS" \
         --query '[FunctionUrl, AuthType, InvokeMode]' --output text; then
         not_found && die 1 "$NAME has no function URL on alias $ALIAS in $REGION: run deploy first"
         die 1 "aws lambda get-function-url-config failed: $(aws_msg)"
     fi
     local url mode
-    IFS=$'\t' read -r url AUTH mode <<<"$AWS_OUT"
+    IFS=$'\t' read -r url URL_AUTH mode <<<"$AWS_OUT"
+    [ "$URL_AUTH" = AWS_IAM ] || [ "$AUTH" = JWT ] || [ "$AUTH" = COGNITO ] || AUTH=$URL_AUTH
+    [ "$URL_AUTH" != AWS_IAM ] || AUTH=AWS_IAM
     [ "$mode" = None ] || INVOKE_MODE=$mode
     awsm lambda get-alias --function-name "$NAME" --name "$ALIAS" --query FunctionVersion --output text
-    print_outputs "$url" "$AWS_OUT"
+    print_outputs "$(with_slash "$url")" "$AWS_OUT"
 }
 
 cmd_logs() {
-    command -v aws >/dev/null 2>&1 || die 3 "the AWS CLI is not installed (no aws on PATH)"
-    local -a follow=()
-    [ "$FOLLOW" = 0 ] || follow=(--follow)
-    aws logs tail "$LOG_GROUP" --since "$SINCE" "${follow[@]}" --format short --region "$REGION"
+    check_cli
+    [[ $SINCE =~ ^([0-9]+)([smhdw]?)$ ]] || die 2 "--since takes a duration such as 30s, 10m, 2h, 1d or 1w, not $SINCE"
+    if [ "$CLI_MAJOR" = 2 ]; then
+        local -a follow=()
+        [ "$FOLLOW" = 0 ] || follow=(--follow)
+        aws logs tail "$LOG_GROUP" --since "$SINCE" "${follow[@]}" --format short --region "$REGION"
+        return
+    fi
+    # v1 has no `logs tail`: filter-log-events from the start time on, polled with --follow
+    local n=${BASH_REMATCH[1]} unit=${BASH_REMATCH[2]:-m} secs start ts msg last
+    case $unit in s) secs=$n ;; m) secs=$((n * 60)) ;; h) secs=$((n * 3600)) ;; d) secs=$((n * 86400)) ;; w) secs=$((n * 604800)) ;; esac
+    start=$((($(date +%s) - secs) * 1000))
+    while :; do
+        awsm logs filter-log-events --log-group-name "$LOG_GROUP" --start-time "$start" \
+            --query 'events[].[timestamp, message]' --output text
+        last=$start
+        while IFS=$'\t' read -r ts msg; do
+            is_uint "$ts" || continue
+            printf '%s %s\n' "$(date -u -d "@$((ts / 1000))" +%Y-%m-%dT%H:%M:%S)" "$msg"
+            [ "$ts" -lt "$last" ] || last=$((ts + 1))
+        done <<<"$AWS_OUT"
+        start=$last
+        [ "$FOLLOW" = 1 ] || break
+        sleep "${MCP_DEPLOY_LOGS_POLL:-5}"
+    done
 }
 
 cmd_invoke() {
     local payload=${POSITIONAL[1]:-}
     [ -n "$payload" ] || payload='{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"'$PROTO'","io.modelcontextprotocol/clientCapabilities":{}}}}'
     [[ $payload == "{"* || $payload == "["* ]] || die 2 "invoke takes a JSON-RPC message (a JSON object), not: $payload"
-    command -v aws >/dev/null 2>&1 || die 3 "the AWS CLI is not installed (no aws on PATH)"
-    awsm lambda invoke --function-name "$NAME" --qualifier "$ALIAS" --cli-binary-format raw-in-base64-out \
-        --payload "$payload" "$TMP/response.json" --query '[StatusCode, ExecutedVersion, FunctionError]' --output text
+    check_cli
+    # from a file: v1 and v2 both read fileb:// as the raw bytes (v2 would take a string as base64)
+    printf '%s' "$payload" >"$TMP/payload.json"
+    awsm lambda invoke --function-name "$NAME" --qualifier "$ALIAS" --payload "fileb://$TMP/payload.json" \
+        "$TMP/response.json" --query '[StatusCode, ExecutedVersion, FunctionError]' --output text
     local status version error
     IFS=$'\t' read -r status version error <<<"$AWS_OUT"
     cat "$TMP/response.json"
@@ -971,7 +1239,8 @@ cmd_rollback() {
         [ -n "$target" ] || die 1 "$ALIAS is at version $current and there is no earlier published version to roll back to"
     fi
     if [ "$target" = "$current" ]; then say "$ALIAS is at version $current already"; return 0; fi
-    awsm lambda update-alias --function-name "$NAME" --name "$ALIAS" --function-version "$target"
+    awsm lambda update-alias --function-name "$NAME" --name "$ALIAS" --function-version "$target" \
+        --query FunctionVersion --output text
     say "rolled back: $ALIAS now serves version $target (was $current)"
 }
 
@@ -1010,6 +1279,7 @@ cmd_destroy() {
         read -r answer || true
         [ "$answer" = "$NAME" ] || die 2 "not confirmed; nothing removed"
     fi
+    destroy_front
     gone_ok "function URL of $NAME:$ALIAS" lambda delete-function-url-config --function-name "$NAME" --qualifier "$ALIAS"
     gone_ok "permission $SID_URL" lambda remove-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$SID_URL"
     gone_ok "permission $SID_INVOKE" lambda remove-permission --function-name "$NAME" --qualifier "$ALIAS" --statement-id "$SID_INVOKE"

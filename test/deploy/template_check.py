@@ -151,22 +151,30 @@ result("put-role-policy, put-retention-policy and put-function-concurrency are p
        [p["PolicyName"] for p in role.get("Policies", [])] == [opt(ops("iam", "put-role-policy")[0], "--policy-name")]
        and lg.get("RetentionInDays") == {"Ref": "LogRetentionDays"} and "ReservedConcurrentExecutions" in fn)
 
-# --- parameters: one per setting, same defaults and choices -----------------------------------------
-with open(DEPLOY_SH) as f:
-    sh = f.read()
-m = re.search(r"declare -A DEFAULT=\(([^)]*)\)", sh)
-defaults = dict(re.findall(r"\[(\w+)\]=(\S+)", m.group(1))) if m else {}
-SETTING_PARAM = {"NAME": "FunctionName", "ARCH": "Architecture", "MEMORY": "MemorySize", "TIMEOUT": "Timeout",
-                 "AUTH": "AuthType", "INVOKE_MODE": "InvokeMode", "RESERVED_CONCURRENCY": "ReservedConcurrency",
-                 "LOG_RETENTION_DAYS": "LogRetentionDays", "LOG_FORMAT": "LogFormat", "LOG_LEVEL": "LogLevel",
-                 "CORS_ORIGINS": "CorsOrigins", "S3_PREFIXES": "S3Bucket1", "ALARM_TOPIC": "AlarmTopicArn",
-                 "ZIP": "CodeS3Key"}
-missing = [s for s, p in SETTING_PARAM.items() if p not in params]
-result("a parameter for each deploy.sh setting", not missing, "missing for %s" % missing)
-wrong = ["%s=%s but %s defaults to %s" % (k, v, SETTING_PARAM[k], params.get(SETTING_PARAM[k], {}).get("Default"))
-         for k, v in defaults.items() if str(params.get(SETTING_PARAM[k], {}).get("Default")) != v]
-result("parameter defaults equal deploy.sh's (%s)" % ", ".join("%s=%s" % kv for kv in sorted(defaults.items())),
-       bool(defaults) and not wrong, "; ".join(wrong) or "no DEFAULT table found in deploy.sh")
+# --- parameters: deploy/settings.tsv names each setting's parameter; same defaults and choices ------
+rows = []
+with open(os.path.join(os.path.dirname(DEPLOY_SH), "settings.tsv")) as f:
+    for line in f:
+        if line.strip() and not line.startswith("#"):
+            key, default, tparam, _tfvar, values = line.rstrip("\n").split("\t")
+            rows.append((key, default, tparam, values))
+listed = [(k, d, p, v) for k, d, p, v in rows if p != "-"]
+missing = [k for k, _, p, _ in listed if p not in params]
+result("a parameter for each setting settings.tsv gives one (%d)" % len(listed), not missing, "missing for %s" % missing)
+wrong = ["%s=%s but %s defaults to %s" % (k, d, p, params[p].get("Default")) for k, d, p, _ in listed
+         if p in params and d != "-" and str(params[p].get("Default")) != d]
+result("parameter defaults equal settings.tsv's", not wrong, "; ".join(wrong))
+wrong = ["%s: %s not among %s" % (p, params[p]["AllowedValues"], v) for k, d, p, v in listed
+         if p in params and v != "*" and "AllowedValues" in params[p]
+         and not set(str(x) for x in params[p]["AllowedValues"]) <= set(v.split("|"))]
+result("parameter choices within settings.tsv's", not wrong, "; ".join(wrong))
+narrower = ["%s (%s of %s)" % (p, "|".join(str(x) for x in params[p]["AllowedValues"]), v) for k, d, p, v in listed
+            if p in params and v != "*" and "AllowedValues" in params[p]
+            and set(str(x) for x in params[p]["AllowedValues"]) != set(v.split("|"))]
+untaken = [k for k, _, p, _ in rows if p == "-"]
+print("# template: settings it does not take: %s" % ", ".join(untaken))
+if narrower:
+    print("# template: parameters with fewer choices than deploy.sh: %s" % "; ".join(narrower))
 result("AuthType NONE|AWS_IAM, InvokeMode BUFFERED|RESPONSE_STREAM, Architecture arm64|x86_64, Timeout up to 900",
        sorted(params["AuthType"]["AllowedValues"]) == ["AWS_IAM", "NONE"]
        and sorted(params["InvokeMode"]["AllowedValues"]) == ["BUFFERED", "RESPONSE_STREAM"]

@@ -168,9 +168,9 @@ write_conf
 run deploy --zip v1.zip
 check "first deploy: exits 0" "$(why_rc)" rc_is 0
 calls first-deploy
-check "first deploy: pre-flight before any change (aws --version, sts, ssm, secretsmanager first)" \
+check "first deploy: pre-flight before any change (aws --version, sts, secretsmanager, ssm first)" \
     "$(head -n 4 "$WORK/aws.log" | awk '{print $2" "$3}' | tr '\n' ';')" \
-    test "$(head -n 4 "$WORK/aws.log" | awk '{print $2" "$3}' | tr '\n' ';')" = "--version ;sts get-caller-identity;ssm get-parameter;secretsmanager describe-secret;"
+    test "$(head -n 4 "$WORK/aws.log" | awk '{print $2" "$3}' | tr '\n' ';')" = "--version ;sts get-caller-identity;secretsmanager describe-secret;ssm get-parameters;"
 check "first deploy: function environment (streaming, CORS, references, quotes stripped, nothing expanded)" \
     "$(state "s['functions']['demo']['Configuration']['Environment']")" \
     test "$(state "sorted(s['functions']['demo']['Configuration']['Environment']['Variables'].items())")" = \
@@ -229,6 +229,7 @@ check "code change: exits 0" "$(why_rc)" rc_is 0
 calls code-change
 check "code change: update-function-code, publish-version, update-alias and no create-*" "$(mutations | tr '\n' ';')" \
     test "$(mutations | tr '\n' ';')" = "lambda update-function-code;lambda publish-version;lambda update-alias;"
+check "code change: the progress line names both versions" "$(grep alias "$WORK/err")" in_err "alias live: version 1 -> 2"
 check "code change: live -> version 2 with the new code" "$(state "s['functions']['demo']['Versions']")" \
     test "$(state "(s['functions']['demo']['Aliases']['live']['FunctionVersion'], s['functions']['demo']['Versions']['2']['CodeSha256'])")" = "('2', '$SHA2')"
 
@@ -274,7 +275,7 @@ run invoke
 check "invoke: exits 0 and prints the JSON-RPC response" "$(why_rc); $(cat "$WORK/out")" \
     eval 'rc_is 0 && in_out "\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\""'
 check "invoke: aws lambda invoke on the alias with a raw JSON-RPC payload" "$(cat "$WORK/aws.log")" \
-    eval 'grep -q "^aws lambda invoke --function-name demo --qualifier live --cli-binary-format raw-in-base64-out --payload .*\"method\":\"tools/list\"" "$WORK/aws.log"'
+    eval 'grep -q "^aws lambda invoke --function-name demo --qualifier live --payload fileb://" "$WORK/aws.log"'
 run invoke '{"jsonrpc":"2.0","id":7,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
 check "invoke JSON: the given message" "$(cat "$WORK/out")" in_out '"id":7,"result":{"supportedVersions"'
 run invoke 'not json'
@@ -358,11 +359,16 @@ settings_fails() { # settings_fails MESSAGE ARGS...: exit 2, no aws call, MESSAG
     rc_is 2 && [ ! -s "$WORK/aws.log" ] && in_err "$msg"
 }
 check "settings: unknown flag" "$(why_rc)" settings_fails "unknown flag --bogus" deploy --bogus 1
-check "settings: AUTH must be NONE or AWS_IAM" "$(why_rc)" settings_fails "AUTH must be NONE or AWS_IAM" deploy --auth OPEN --zip v1.zip
+check "settings: AUTH must be one of the choices" "$(why_rc)" settings_fails "AUTH must be one of NONE, AWS_IAM, API_KEY, JWT, COGNITO" deploy --auth OPEN --zip v1.zip
 check "settings: MEMORY range" "$(why_rc)" settings_fails "MEMORY must be 128..10240" deploy --memory 64 --zip v1.zip
 check "settings: TIMEOUT range (15 minutes)" "$(why_rc)" settings_fails "TIMEOUT must be 1..900" deploy --timeout 901 --zip v1.zip
 check "settings: environment over 4 KB" "$(why_rc)" settings_fails "Lambda allows 4 KB" deploy --zip v1.zip --env "BIG=$(head -c 4100 /dev/zero | tr '\0' x)"
 check "settings: reserved variable" "$(why_rc)" settings_fails "reserved by Lambda" deploy --zip v1.zip --env AWS_REGION=x
+check "settings: an ssm: reference the runtime cannot resolve (an ARN)" "$(why_rc)" \
+    settings_fails "finds an ssm: parameter by its name only" deploy --zip v1.zip --env P=ssm:arn:aws:ssm:us-east-1:123456789012:parameter/x
+run deploy --zip v1.zip --region il-central-1
+check "pre-flight: a region without function URLs fails before any AWS call" "$(why_rc)" \
+    eval 'rc_is 3 && [ ! -s "$WORK/aws.log" ] && in_err "function URLs are not available in il-central-1"'
 check "settings: unknown command" "$(why_rc)" settings_fails "unknown command: deplyo" deplyo
 printf 'NAME=demo\nREGION=us-east-1\nMEMROY=512\n' >"$PROJ/bad.conf"
 check "settings: unknown key in the config file, with its line" "$(why_rc)" \
@@ -455,7 +461,7 @@ fi
 
 # --- 14. shellcheck and the CloudFormation template -------------------------------------------------
 if command -v shellcheck >/dev/null 2>&1; then
-    check "shellcheck deploy/deploy.sh" "$(shellcheck "$DEPLOY" 2>&1 | head -n 20)" shellcheck "$DEPLOY"
+    check "shellcheck deploy/deploy.sh and deploy/lib/*.sh" "$(shellcheck -x "$DEPLOY" 2>&1 | head -n 20)" shellcheck -x "$DEPLOY"
     check "shellcheck test/deploy/test.sh" "$(shellcheck -e SC2016 "$HERE/test.sh" 2>&1 | head -n 20)" shellcheck -e SC2016 "$HERE/test.sh"
 else
     not_ok "shellcheck deploy/deploy.sh" "shellcheck is not installed and could not be installed"

@@ -1,0 +1,157 @@
+# The settings of deploy/settings.tsv (its terraform column names each variable here), with
+# deploy.sh's defaults and choices; test/deploy/consistency.py checks that they agree.
+
+variable "name" {
+  description = "NAME: the function's name; also names the role (NAME-role), log group and alarms"
+  type        = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,58}$", var.name))
+    error_message = "name must be 1-58 letters, digits, - or _."
+  }
+}
+
+variable "region" {
+  description = "REGION (the provider's region; informational here)"
+  type        = string
+  default     = null
+}
+
+variable "architecture" {
+  description = "ARCH"
+  type        = string
+  default     = "arm64"
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "memory_size" {
+  description = "MEMORY, MB"
+  type        = number
+  default     = 256
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "memory_size must be 128..10240."
+  }
+}
+
+variable "timeout" {
+  description = "TIMEOUT, seconds"
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900
+    error_message = "timeout must be 1..900."
+  }
+}
+
+variable "auth" {
+  description = "AUTH of the function URL (this module builds FRONT=URL)"
+  type        = string
+  default     = "AWS_IAM"
+  validation {
+    # A public URL needs lambda:InvokeFunction limited to the URL (InvokedViaFunctionUrl),
+    # which aws_lambda_permission of the AWS provider 5.x cannot express; deploy.sh and the
+    # template can. Without it the URL answers 403, and without the limit it would be open.
+    condition     = contains(["AWS_IAM"], var.auth)
+    error_message = "auth must be AWS_IAM here: a public URL (NONE) needs the InvokedViaFunctionUrl permission, which the AWS provider 5.x lacks; use deploy.sh or the template."
+  }
+}
+
+variable "invoke_mode" {
+  description = "INVOKE_MODE"
+  type        = string
+  default     = "BUFFERED"
+  validation {
+    condition     = contains(["BUFFERED", "RESPONSE_STREAM"], var.invoke_mode)
+    error_message = "invoke_mode must be BUFFERED or RESPONSE_STREAM."
+  }
+}
+
+variable "zip_file" {
+  description = "ZIP: the bootstrap zip (build/arm64/bootstrap.zip or build/bootstrap.zip)"
+  type        = string
+}
+
+variable "reserved_concurrency" {
+  description = "RESERVED_CONCURRENCY; null for none"
+  type        = number
+  default     = null
+}
+
+variable "log_retention_days" {
+  description = "LOG_RETENTION_DAYS"
+  type        = number
+  default     = 14
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch's values."
+  }
+}
+
+variable "log_format" {
+  description = "LOG_FORMAT"
+  type        = string
+  default     = "JSON"
+  validation {
+    condition     = contains(["JSON", "Text"], var.log_format)
+    error_message = "log_format must be JSON or Text."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL (JSON only)"
+  type        = string
+  default     = "INFO"
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be TRACE, DEBUG, INFO, WARN, ERROR or FATAL."
+  }
+}
+
+variable "cors_origins" {
+  description = "CORS_ORIGINS: origins (or *) for the URL's CORS and MCP_CORS_ORIGINS"
+  type        = list(string)
+  default     = []
+}
+
+variable "s3_prefixes" {
+  description = "S3_PREFIXES: bucket/prefix entries the function may get, put and list (bucket alone: all of it)"
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_topic" {
+  description = "ALARM_TOPIC: SNS topic ARN for the alarms' ALARM and OK actions"
+  type        = string
+  default     = null
+}
+
+variable "tracing" {
+  description = "TRACING"
+  type        = string
+  default     = "PassThrough"
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.tracing)
+    error_message = "tracing must be PassThrough or Active."
+  }
+}
+
+variable "environment" {
+  description = "ENV_*: the function's other environment variables (ssm:/... and secretsmanager:... resolved at start)"
+  type        = map(string)
+  default     = {}
+}
+
+variable "ssm_parameter_arns" {
+  description = "The ARNs of the ssm: references (deploy.sh looks them up)"
+  type        = list(string)
+  default     = []
+}
+
+variable "secret_arns" {
+  description = "The ARNs of the secretsmanager: references"
+  type        = list(string)
+  default     = []
+}

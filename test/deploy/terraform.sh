@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# test/deploy/terraform.sh: deploy/terraform against moto's server: `terraform validate`, then
+# plan, apply and destroy, offline (the AWS provider from the local mirror /opt/tf-plugins,
+# through a CLI configuration file written here); the stack it makes is compared with the one
+# deploy.sh makes for the same settings, read back with the CLI.
+#
+#   test/deploy/terraform.sh     "ok - ..." / "not ok - ..." lines, then "# N passed, M failed"
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+ROOT=$(pwd)
+PASS=0
+FAIL=0
+ok() { echo "ok - $1"; PASS=$((PASS + 1)); }
+not_ok() { echo "not ok - $1: $2"; FAIL=$((FAIL + 1)); }
+check() { local name=$1 why=$2; shift 2; if "$@"; then ok "$name"; else not_ok "$name" "$why"; fi; }
+skip_all() { echo "ok - terraform tests # SKIP $1"; echo "# 1 passed, 0 failed"; exit 0; }
+command -v terraform >/dev/null 2>&1 || skip_all "terraform is not installed"
+MIRROR=${TF_PLUGIN_MIRROR:-/opt/tf-plugins}
+[ -d "$MIRROR/registry.terraform.io/hashicorp/aws" ] ||
+    skip_all "no AWS provider in the local mirror $MIRROR (set TF_PLUGIN_MIRROR): nothing can be fetched here"
+
+# shellcheck source=test/deploy/moto_lib.sh
+. "$ROOT/test/deploy/moto_lib.sh"
+
+export TF_CLI_CONFIG_FILE=$WORK/terraform.tfrc TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+cat >"$TF_CLI_CONFIG_FILE" <<EOF
+provider_installation {
+  filesystem_mirror {
+    path    = "$MIRROR"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+EOF
+
+mkdir -p "$WORK/zip" "$WORK/root"
+printf '#!/bin/sh\n' >"$WORK/zip/bootstrap"
+chmod 0755 "$WORK/zip/bootstrap"
+(cd "$WORK/zip" && zip -q -X "$WORK/v1.zip" bootstrap)
+
+# the root module: the provider at moto, the module with the settings
+cat >"$WORK/root/main.tf" <<EOF
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+  endpoints {
+    cloudwatch = "$MOTO_URL"
+    iam        = "$MOTO_URL"
+    lambda     = "$MOTO_URL"
+    logs       = "$MOTO_URL"
+    sts        = "$MOTO_URL"
+  }
+}
+
+module "mcp" {
+  source               = "$ROOT/deploy/terraform"
+  name                 = "demo"
+  zip_file             = "$WORK/v1.zip"
+  reserved_concurrency = 5
+  cors_origins         = ["https://app.example.com"]
+  s3_prefixes          = ["demo-bucket/data"]
+}
+
+output "mcp_endpoint" { value = module.mcp.mcp_endpoint }
+EOF
+
+tf() { (cd "$WORK/root" && timeout 300 terraform "$@" -no-color) >"$WORK/tf.log" 2>&1; }
+tf init -input=false
+check "terraform init from the local mirror, offline" "$(tail -n 5 "$WORK/tf.log")" grep -q "Terraform has been successfully initialized" "$WORK/tf.log"
+tf validate
+check "terraform validate deploy/terraform" "$(tail -n 5 "$WORK/tf.log")" grep -q "The configuration is valid" "$WORK/tf.log"
+tf plan -out="$WORK/plan"
+check "terraform plan against moto" "$(grep -i error "$WORK/tf.log" | head -n 5)" grep -q "Plan: 9 to add" "$WORK/tf.log"
+
+sorted_json() { "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))' 2>&1; }
+
+# the stack as the CLI sees it, the same lines whoever made it
+snapshot() {
+    q lambda get-function-configuration --function-name demo \
+        --query '[Runtime, Handler, MemorySize, Timeout, join(`,`, Architectures), TracingConfig.Mode, join(`,`, sort(keys(Environment.Variables)))]'
+    q lambda get-function-concurrency --function-name demo --query ReservedConcurrentExecutions
+    q lambda get-alias --function-name demo --name live --query '[Name, Description]'
+    q lambda get-function-url-config --function-name demo --qualifier live --query '[AuthType, InvokeMode, join(`,`, Cors.AllowOrigins)]'
+    q iam get-role --role-name demo-role --query '[Role.RoleName, Role.Description]'
+    local doc
+    for doc in 'Role.AssumeRolePolicyDocument' ; do
+        AWS_LOG_OFF=1 aws iam get-role --role-name demo-role --query "$doc" --output json | sorted_json
+    done
+    AWS_LOG_OFF=1 aws iam get-role-policy --role-name demo-role --policy-name mcp-deploy --query PolicyDocument --output json | sorted_json
+    q logs describe-log-groups --log-group-name-prefix /aws/lambda/demo --query 'logGroups[].[logGroupName, retentionInDays]'
+    q cloudwatch describe-alarms --alarm-name-prefix demo- \
+        --query 'MetricAlarms[].[AlarmName, AlarmDescription, MetricName, Statistic || ExtendedStatistic, Threshold, Period, ComparisonOperator, TreatMissingData]' | sort
+}
+
+tf apply -auto-approve "$WORK/plan"
+check "terraform apply against moto" "$(grep -iA3 error "$WORK/tf.log" | head -n 8)" grep -q "Apply complete! Resources: 9 added" "$WORK/tf.log"
+snapshot >"$WORK/tf-state.txt"
+tf plan
+# moto keeps no logging configuration, so the function's logging_config (and so a new version
+# for the alias) shows as a change: anything else would be drift
+replan_ok() {
+    grep -q "No changes" "$WORK/tf.log" && return 0
+    grep -q "Plan: 0 to add, 2 to change, 0 to destroy" "$WORK/tf.log" &&
+        [ -z "$(grep -E '^ +[+-~] [a-z_]+ +=' "$WORK/tf.log" | grep -vE 'qualified_arn|qualified_invoke_arn|version|application_log_level|log_format|log_group|function_version|last_modified')" ]
+}
+check "terraform plan after apply: nothing to change (but the logging configuration moto does not keep)" \
+    "$(grep -E '^ +[~+-] ' "$WORK/tf.log" | head -n 12)" replan_ok
+tf destroy -auto-approve
+check "terraform destroy against moto" "$(grep -iA3 error "$WORK/tf.log" | head -n 8)" grep -q "Destroy complete! Resources: 9 destroyed" "$WORK/tf.log"
+got="$(q lambda list-functions --query 'Functions[].FunctionName')|$(q iam list-roles --query 'Roles[].RoleName')|$(q cloudwatch describe-alarms --query 'MetricAlarms[].AlarmName')"
+check "terraform destroy: no function, role or alarm left" "$got" test "$got" = "||"
+
+# deploy.sh with the same settings: the same resources, the same settings
+mkdir -p "$WORK/proj"
+(cd "$WORK/proj" && "$ROOT/deploy/deploy.sh" deploy --name demo --region us-east-1 --zip "$WORK/v1.zip" \
+    --reserved-concurrency 5 --cors-origins https://app.example.com --s3-prefixes demo-bucket/data </dev/null >"$WORK/out" 2>"$WORK/err")
+check "deploy.sh deploy with the same settings" "$(tail -n 3 "$WORK/err")" test $? -eq 0
+snapshot >"$WORK/sh-state.txt"
+check "terraform and deploy.sh make the same stack (function, concurrency, alias, URL, role and policy, log group, alarms)" \
+    "$(diff "$WORK/sh-state.txt" "$WORK/tf-state.txt" | head -n 20)" cmp -s "$WORK/sh-state.txt" "$WORK/tf-state.txt"
+(cd "$WORK/proj" && "$ROOT/deploy/deploy.sh" destroy --name demo --region us-east-1 --yes </dev/null >/dev/null 2>&1)
+
+echo "# $PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

@@ -7,7 +7,7 @@
 #                          and clang), SDK client over HTTP and stdio, the official
 #                          conformance suites over serve and through the Lambda gateway,
 #                          Lambda runtime and fault tests, a fresh clone's first use, the
-#                          quick benchmark (~10 minutes on 2 cores)
+#                          quick benchmark (~20 minutes on 2 cores)
 #   test/run.sh --quick    skips the sanitizer and valgrind reruns of the integration suites
 #                          and the arm64 Lambda tests
 #

@@ -21,8 +21,8 @@ at once, for SOAK_SECONDS:
 Before the soak, one round of every kind warms the server up; its VmRSS then is the base.
 Checks: every normal request answered correctly (zero failures; the count is printed); every
 hostile request got its expected status and body; VmRSS after the soak (all connections
-closed) less than 64 MB above the base; VmHWM less than 128 MB above the base (a release
-build holds at most 3 bodies of 7 MB at once, and each is a buffer plus its parse); /health
+closed) less than 64 MB above the base; VmHWM less than 128 MB above the base (at most two
+7 MB bodies are in flight at once, each a receive buffer plus its parse); /health
 still 200; no sanitizer report in the server's stderr. Sanitizer builds get longer client
 time bounds and larger memory bounds (see RSS_LIMIT_MB below). Prints "ok - ..." /
 "not ok - ..." lines and "# N passed, M failed"; exits 1 on any failure."""
@@ -64,8 +64,8 @@ SLOW = 6 if TSAN else 3 if ASAN else 1  # client-side time bounds only
 MB = 1024
 # VmRSS growth from the warm-up to the end, and VmHWM above the warm-up level, in MB. Release:
 # after the soak no connection holds a body (idle connections give their buffers back,
-# finding 7); what may stay is malloc's arenas' free space. At the peak, at most three 7 MB
-# bodies are in flight (two senders, one trickled header never grows past 16 KB), each read
+# finding 7); what may stay is malloc's arenas' free space. At the peak, at most two 7 MB
+# bodies are in flight (two senders; trickled heads and trailers stop at 16 KB), each read
 # into a buffer and parsed. ASan adds redzones and an 8 MB quarantine (lib.base_env); TSan
 # adds shadow memory for every byte touched (several times the application's own).
 RSS_LIMIT_MB = 64 * (4 if TSAN else 2 if ASAN else 1)

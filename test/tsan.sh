@@ -6,6 +6,10 @@
 #   - 8 kept-alive connections calling a tool at once for 3 s (wrk), every answer a 200;
 #   - the authentication tests (JWKS fetched over HTTPS while other requests are checked,
 #     JWT signatures verified on several connections at once);
+#   - test/hostile (issue 14's hostile clients, and its soak: normal sessions, stateless
+#     requests and elicitation round trips alongside trickled heads, oversized trailers,
+#     7 MB bodies, malformed JSON and bad HTTP, on one server at once), whose datatools
+#     checks need build/tsan/datatools;
 # Every server process writes its reports to build/tsan/report.*; there must be none.
 # Prints "ok"/"not ok" lines and "# N passed, M failed".
 set -uo pipefail
@@ -25,17 +29,18 @@ step() { # step NAME CMD...: a whole suite, counted as one check; its output kep
 }
 
 TSAN="-std=c11 -g -O1 -fsanitize=thread -fno-omit-frame-pointer"
-for b in hello conformance; do
+for b in hello conformance datatools; do
     gcc $TSAN -o "$OUT/$b" "examples/$b.c" mcp.c -lbearssl -lm -lpthread || { notok "TSan build of $b"; echo "# $PASS passed, $FAIL failed"; exit 1; }
 done
 gcc $TSAN -o "$OUT/auth-server" test/auth/server.c mcp.c -lbearssl -lm -lpthread || notok "TSan build of test/auth/server.c"
-ok "TSan builds (hello, conformance, the auth tests' server)"
+ok "TSan builds (hello, conformance, datatools, the auth tests' server)"
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$OUT/report"
 
 . test/node.sh >/dev/null 2>&1 || { notok "Node 22" "test/node.sh failed"; echo "# $PASS passed, $FAIL failed"; exit 1; }
 step sdk "$NODE22" test/sdk.mjs "$OUT/hello"
 step conformance bash test/conformance.sh "$OUT/conformance"
 step auth bash test/auth/run.sh "$OUT/auth-server"
+step hostile bash test/hostile/run.sh "$OUT"
 
 # many connections at once on one server
 if command -v wrk >/dev/null 2>&1; then

@@ -40,12 +40,21 @@ def sanitized(path):
     try:
         with open(path, "rb") as f:
             data = f.read()
-        return b"__asan_init" in data or b"__ubsan_handle" in data
+        return b"__asan_init" in data or b"__ubsan_handle" in data or b"__tsan_init" in data
+    except OSError:
+        return False
+
+
+def tsan(path):
+    try:
+        with open(path, "rb") as f:
+            return b"__tsan_init" in f.read()
     except OSError:
         return False
 
 
 lib.SANITIZED = sanitized(HELLO)
+lib.TSAN = tsan(HELLO)
 SLOW = 3 if lib.SANITIZED else 1  # sanitizer builds are slower: time bounds of the client side only
 MB = 1024  # kB in a MB, for RSS
 EXACT_400 = {"error": "400 Bad Request"}

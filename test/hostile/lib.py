@@ -129,7 +129,8 @@ signal.signal(signal.SIGINT, _term)
 signal.signal(signal.SIGHUP, _term)
 
 SANITIZER_REPORTS = []  # reports seen in the stderr of servers that were stopped
-SANITIZED = False  # set by the runner when the binaries are ASan/UBSan builds
+SANITIZED = False  # set by the runner when the binaries are ASan/UBSan or TSan builds
+TSAN = False  # set by the runner when they are TSan builds
 
 
 def base_env(extra=None):
@@ -195,7 +196,7 @@ class Server:
         return self.err.decode("utf-8", "replace")
 
     def sanitizer_report(self):
-        m = re.search(r"(ERROR: (Address|Leak|Memory|Thread)Sanitizer[^\n]*|runtime error:[^\n]*)", self.stderr())
+        m = re.search(r"((ERROR|WARNING): (Address|Leak|Memory|Thread)Sanitizer[^\n]*|runtime error:[^\n]*)", self.stderr())
         return m.group(0) if m else None
 
     def stop(self):

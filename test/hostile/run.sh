@@ -6,12 +6,15 @@
 #
 #   bash test/hostile/run.sh [BUILD_DIR]      BUILD_DIR (default build) holds hello, conformance
 #                                             and datatools: build/ from ./build.sh, or
-#                                             build/asan/ from test/run.sh (ASan + UBSan)
+#                                             build/asan/ from test/run.sh (ASan + UBSan), or
+#                                             build/tsan/ from test/tsan.sh (TSan)
+#   SOAK_SECONDS=N bash test/hostile/run.sh build      the soak's length (default 20 s)
 #   HOSTILE_ONLY=REGEX bash test/hostile/run.sh build      only the checks whose names match
 #
 # Builds test/auth/server.c with mcp.c into BUILD_DIR/hostile/authserver (with the sanitizers
-# when BUILD_DIR's binaries have them) for the JWT scope checks. Then runs hostile.py (serve,
-# datatools, JWT; Python 3 standard library) and lambda.mjs (the Lambda runtime against
+# when BUILD_DIR's binaries have them: ASan + UBSan or TSan) for the JWT scope checks. Then runs
+# hostile.py (serve, datatools, JWT; Python 3 standard library), soak.py (mixed hostile and
+# normal traffic against one server for SOAK_SECONDS) and lambda.mjs (the Lambda runtime against
 # test/lambda/emulator.mjs; Node 20 or 22). Every server listens on 127.0.0.1 on a port it
 # picks; clients connect from 127.0.0.1, 127.0.0.2 and 127.0.0.3. Prints one "ok - ..." /
 # "not ok - ..." line per check and "N passed, M failed" last; exits 1 on any failure.
@@ -50,8 +53,9 @@ for b in hello conformance datatools; do
     fi
 done
 
-SANITIZED=0
+SANITIZED=0 # 1: ASan + UBSan (test/run.sh's build/asan/), 2: TSan (test/tsan.sh's build/tsan/)
 grep -q -a -e __asan_init -e __ubsan_handle "$BUILD/hello" && SANITIZED=1
+grep -q -a -e __tsan_init "$BUILD/hello" && SANITIZED=2
 
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
@@ -68,9 +72,13 @@ fi
 OUT=$BUILD/hostile
 mkdir -p "$OUT"
 AUTH=$OUT/authserver
-if [ ! -x "$AUTH" ] || [ "$ROOT/mcp.c" -nt "$AUTH" ] || [ "$ROOT/mcp.h" -nt "$AUTH" ] || [ "$ROOT/test/auth/server.c" -nt "$AUTH" ]; then
+AUTH_SAN=0
+[ -x "$AUTH" ] && grep -q -a -e __asan_init -e __ubsan_handle "$AUTH" && AUTH_SAN=1
+[ -x "$AUTH" ] && grep -q -a -e __tsan_init "$AUTH" && AUTH_SAN=2
+if [ ! -x "$AUTH" ] || [ $AUTH_SAN != $SANITIZED ] || [ "$ROOT/mcp.c" -nt "$AUTH" ] || [ "$ROOT/mcp.h" -nt "$AUTH" ] || [ "$ROOT/test/auth/server.c" -nt "$AUTH" ]; then
     FLAGS=(-O1)
     [ $SANITIZED = 1 ] && FLAGS=(-g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    [ $SANITIZED = 2 ] && FLAGS=(-g -O1 -fsanitize=thread -fno-omit-frame-pointer)
     if timeout 300 gcc -std=c11 "${FLAGS[@]}" -o "$AUTH" test/auth/server.c mcp.c -lbearssl -lm -lpthread >"$OUT/authserver.log" 2>&1; then
         echo "ok - build test/auth/server.c into $AUTH"
         PASS=$((PASS + 1))
@@ -85,7 +93,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 
 # serve, datatools and JWT checks
 LOG=$OUT/hostile.log
-PYTHONDONTWRITEBYTECODE=1 timeout -k 5 $((SANITIZED ? 420 : 240)) "$PY" -u "$HERE/hostile.py" "$BUILD" "$AUTH" >"$LOG" 2>&1 &
+PYTHONDONTWRITEBYTECODE=1 timeout -k 5 $((SANITIZED ? 600 : 240)) "$PY" -u "$HERE/hostile.py" "$BUILD" "$AUTH" >"$LOG" 2>&1 &
 PIDS+=($!)
 wait $! 
 rc=$?
@@ -93,6 +101,17 @@ cat "$LOG"
 count "$LOG"
 if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "not ok - hostile.py did not finish in time"; FAIL=$((FAIL + 1))
 elif [ $rc -ne 0 ] && ! grep -q '^not ok ' "$LOG"; then echo "not ok - hostile.py exited $rc"; FAIL=$((FAIL + 1)); fi
+
+# the soak: mixed hostile and normal traffic against one conformance server for SOAK_SECONDS
+LOG=$OUT/soak.log
+SOAK_SECONDS=${SOAK_SECONDS:-20} PYTHONDONTWRITEBYTECODE=1 timeout -k 5 $((SANITIZED ? 600 : 180)) "$PY" -u "$HERE/soak.py" "$BUILD" >"$LOG" 2>&1 &
+PIDS+=($!)
+wait $!
+rc=$?
+cat "$LOG"
+count "$LOG"
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "not ok - soak.py did not finish in time"; FAIL=$((FAIL + 1))
+elif [ $rc -ne 0 ] && ! grep -q '^not ok ' "$LOG"; then echo "not ok - soak.py exited $rc"; FAIL=$((FAIL + 1)); fi
 
 # Lambda checks
 LOG=$OUT/lambda.log

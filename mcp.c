@@ -4991,15 +4991,22 @@ static int rpc_serve(rpc_tx *t, const mcp_json *root, buf *out) {
     return n;
 }
 
+/* A loop for request r whose messages, unless they say otherwise, are in era with log
+ * threshold level; the transport adds its channel (emit, ask, tx) and session. */
+static void rpc_tx_init(rpc_tx *t, req *r, int era, int level) {
+    memset(t, 0, sizeof *t);
+    t->proto.s = r->s;
+    t->proto.r = r;
+    t->proto.view = &t->view;
+    t->view.era = era;
+    t->view.level = level;
+}
+
 /* Requests without a session or a back channel (direct invocations, POST /tools/NAME,
  * `call`): the latest session era unless a message says otherwise, no log messages. */
 static int rpc_serve_plain(req *r, const mcp_json *root, buf *out) {
     rpc_tx t;
-    memset(&t, 0, sizeof t);
-    t.proto.s = r->s;
-    t.proto.r = r;
-    t.view.era = ERA_LATEST_SESSION;
-    t.view.level = LEVEL_OFF;
+    rpc_tx_init(&t, r, ERA_LATEST_SESSION, LEVEL_OFF);
     return rpc_serve(&t, root, out);
 }
 
@@ -5365,12 +5372,9 @@ static int is_stateless_msg(const hreq *rq, const mcp_json *msg) {
 
 /* The rpc every request of one HTTP POST starts from. */
 static void http_tx(rpc_tx *t, req *r, hres *rs) {
-    memset(t, 0, sizeof *t);
-    t->proto.s = r->s;
-    t->proto.r = r;
+    rpc_tx_init(t, r, ERA_2025_03_26, 0);
     t->proto.tx = rs;
     t->proto.emit = http_emit;
-    t->proto.view = &t->view;
 }
 
 /* The answer (out, a batch's already opened with '['): on the stream if one was started,
@@ -6771,17 +6775,12 @@ static void stdio_message(req *r, stdio_tx *t, char *line, size_t n) {
         batch = 0;
     } else {
         rpc_tx tx;
-        memset(&tx, 0, sizeof tx);
-        tx.proto.s = r->s;
-        tx.proto.r = r;
+        rpc_tx_init(&tx, r, t->sess.era, t->sess.level);
         tx.proto.tx = t;
         tx.proto.emit = stdio_emit;
         tx.proto.ask = stdio_ask;
         tx.proto.sess = &t->sess;
-        tx.proto.view = &tx.view;
-        tx.view.era = t->sess.era;
         tx.view.caps = mcp_json_root(t->sess.caps);
-        tx.view.level = t->sess.level;
         tx.initialized = stdio_initialized;
         tx.ctx = t;
         if (batch) buf_putc(&out, '[');
@@ -6928,15 +6927,20 @@ static int event_decode(const mcp_json *ev, lev *e, arena *a, char *err, size_t 
         snprintf(err, errn, "the event has no HTTP method or path (%s)", e->kind == EV_V2 ? "requestContext.http.method, rawPath" : "httpMethod, path");
         return -1;
     }
-    mcp_json_iter it = mcp_json_iterate(hdrs); /* checked even where multiValueHeaders is read */
+    mcp_json_iter it;
     const mcp_json *k, *v;
-    while ((v = mcp_json_iter_next(&it, &k)))
-        if (!mcp_json_str(v)) { snprintf(err, errn, "headers must be an object of strings (header \"%.100s\")", k->s); return -1; }
+    if (mv) { /* headers are checked too where multiValueHeaders is what is read */
+        it = mcp_json_iterate(hdrs);
+        while ((v = mcp_json_iter_next(&it, &k)))
+            if (!mcp_json_str(v)) { snprintf(err, errn, "headers must be an object of strings (header \"%.100s\")", k->s); return -1; }
+    }
     it = mcp_json_iterate(mv ? mv : hdrs);
     while ((v = mcp_json_iter_next(&it, &k))) {
         slice value;
-        if (!mv) value = js(v);
-        else { /* multi-value: join as one list */
+        if (!mv) {
+            if (!mcp_json_str(v)) { snprintf(err, errn, "headers must be an object of strings (header \"%.100s\")", k->s); return -1; }
+            value = js(v);
+        } else { /* multi-value: join as one list */
             buf j = {0};
             mcp_json_iter vi = mcp_json_iterate(v);
             const mcp_json *x;
@@ -7449,8 +7453,11 @@ static void lambda_event_inner(lrt *L, char *event, size_t elen) {
             rs.write = lstream_write;
             rs.tx = L;
         }
-        if (ev.too_many) /* anyone who can reach the URL could send them: a 431, not a function error */
-            res_text(&rs, 431, "431 Request Header Fields Too Large");
+        if (ev.too_many) { /* anyone who can reach the URL could send them: a 431, not a function error */
+            char m[64];
+            snprintf(m, sizeof m, "431 %s", http_reason(431)); /* as serve answers framing errors */
+            res_text(&rs, 431, m);
+        }
         else http_route(&L->r, &ev.rq, &rs);
         if (rs.streaming) {
             lstream_end(L, NULL, NULL);

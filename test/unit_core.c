@@ -1517,6 +1517,56 @@ static void test_http_framing(void) {
     dechunk_is("chunked: a size that overflows: -1", "fffffffffffffffffffff\r\n", "-1");
     dechunk_is("chunked: over the limit: -2", "41\r\n", "-2");
     dechunk_is("chunked: at the limit", "40\r\n", "0");
+    dechunk_is("chunked: a size of 0x5 is not a size of 0 with an extension: -1", "0x5\r\nhello\r\n0\r\n\r\n", "-1");
+    dechunk_is("chunked: a trailer ending in a bare LF: -1", "0\r\nX: 1\n\r\n", "-1");
+    /* the bounds: a chunk-size line of CHUNK_LINE_MAX, trailers of MCP_MAX_HEAD */
+    size_t big = MCP_MAX_HEAD + 64;
+    char *b = malloc(big + 16);
+    size_t ol;
+    memset(b, 'x', big); memcpy(b, "1;", 2);
+    T_EQ_INT("chunked: extensions past CHUNK_LINE_MAX without their CRLF: -3", http_dechunk(b, CHUNK_LINE_MAX + 2, &ol, 1 << 20, NULL), -3);
+    memcpy(b + CHUNK_LINE_MAX + 2, "\r\n", 2);
+    T_EQ_INT("chunked: a size line past CHUNK_LINE_MAX with its CRLF: -3", http_dechunk(b, CHUNK_LINE_MAX + 4, &ol, 1 << 20, NULL), -3);
+    memset(b, 'x', big); memcpy(b, "0\r\nX-A: ", 8);
+    T_EQ_INT("chunked: an unfinished trailer line past MCP_MAX_HEAD: -4", http_dechunk(b, big, &ol, 1 << 20, NULL), -4);
+    memcpy(b, "0\r\n", 3);
+    for (size_t i = 3; i + 8 < big; i += 8) memcpy(b + i, "X-A: 1\r\n", 8);
+    T_EQ_INT("chunked: trailer lines past MCP_MAX_HEAD: -4", http_dechunk(b, big - big % 8, &ol, 1 << 20, NULL), -4);
+    /* a body checked in pieces: what was whole is not scanned again, and the result is the same */
+    const char *whole = "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    dechunk_state st = {0, 0};
+    memcpy(b, whole, strlen(whole) + 1);
+    T_EQ_INT("chunked in pieces: the first 14 bytes want more", http_dechunk(b, 14, &ol, 64, &st), 0);
+    T_EQ_INT("... the first chunk is remembered as checked", (long long)st.r, 10);
+    long used = http_dechunk(b, strlen(whole), &ol, 64, &st);
+    T_EQ_INT("... then the whole body: all of it consumed", used, (long long)strlen(whole));
+    T_EQ_STR("... and decoded", (b[ol] = 0, b), "hello world");
+    free(b);
+}
+
+/* Strict base64 (Lambda bodies, Mcp-Param headers) and S3 bucket names. */
+static void test_b64_and_buckets(void) {
+    unsigned char o[16];
+    T_EQ_INT("base64: whole quads", b64_strict("aGVsbG8h", 8, o), 6);
+    T_EQ_INT("base64: one pad", b64_strict("aGVsbG8=", 8, o), 5);
+    T_OK("... decoded", !memcmp(o, "hello", 5));
+    T_EQ_INT("base64: two pads", b64_strict("aGk=", 4, o) , 2);
+    T_EQ_INT("base64: a length that is not whole quads: -1", b64_strict("aGk", 3, o), -1);
+    T_EQ_INT("base64: '=' inside: -1", b64_strict("aG=k", 4, o), -1);
+    T_EQ_INT("base64: three pads: -1", b64_strict("a===", 4, o), -1);
+    T_EQ_INT("base64: the url alphabet is not base64: -1", b64_strict("a-_k", 4, o), -1);
+    T_EQ_INT("base64: empty", b64_strict("", 0, o), 0);
+    static const char *const good[] = {"abc", "my-bucket.example-1", "0.0.0.0"};
+    static const char *const bad[] = {"ab", "Bad_Bucket", "localhost:80", "-abc", "abc-", "a/b", "user@host",
+                                      "x234567890123456789012345678901234567890123456789012345678901234"};
+    for (size_t i = 0; i < COUNT(good); i++) T_OK(NAME("S3 bucket name %s accepted", good[i]), s3_bucket_ok(good[i]));
+    for (size_t i = 0; i < COUNT(bad); i++) T_OK(NAME("S3 bucket name %s refused", bad[i]), !s3_bucket_ok(bad[i]));
+    char err[200];
+    mcp_http_response rs;
+    T_EQ_INT("mcp_s3_put refuses a bad bucket before any connection", mcp_s3_put("localhost:1", "k", NULL, "x", 1, &rs), -1);
+    T_EQ_STR("... saying why", rs.error, S3_BAD_BUCKET);
+    T_EQ_INT("mcp_s3_list likewise", mcp_s3_list("a/b", NULL, 0, NULL, NULL, err, sizeof err), -1);
+    T_EQ_STR("... saying why", err, S3_BAD_BUCKET);
 }
 
 /* ---- extra routes ---- */
@@ -1599,6 +1649,7 @@ int main(void) {
     test_handler_api();
     test_registration();
     test_http_framing();
+    test_b64_and_buckets();
     q_free();
     return t_done();
 }

@@ -338,6 +338,53 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
                 int (*on_object)(void *ud, const char *key, long long size, const char *last_modified), void *ud,
                 char *err, size_t errn);
 
+/*=== Events from other AWS services (Lambda) ===*/
+
+/* Handlers for the events Lambda delivers that are not MCP requests, registered by source:
+ *   "schedule"     EventBridge scheduled events (source aws.events, "Scheduled Event");
+ *                  filter: the rule's ARN (a glob), or NULL for every schedule
+ *   "eventbridge"  any other EventBridge event; filter "SOURCE" or "SOURCE/DETAIL-TYPE"
+ *                  (globs: "com.example.*", "aws.s3/Object Created")
+ *   "sqs"          one call per message; filter: the queue's ARN
+ *   "sns"          one call per message; filter: the topic's ARN
+ *   "s3"           one call per record; filter: the bucket's name
+ *   "dynamodb"     one call per stream record; filter: the stream's ARN
+ *   "kinesis"      one call per record; filter: the stream's ARN
+ * The first registration whose source and filter match an event (or a record) handles it.
+ * A handler returns 0 when it handled it, else nonzero (mcp_event_fail says why). For SQS,
+ * DynamoDB Streams and Kinesis a failed record is reported in batchItemFailures (the event
+ * source mapping needs FunctionResponseTypes ReportBatchItemFailures) and the others are
+ * kept; on a FIFO queue the records after a failure are reported failed too, unhandled. For
+ * the other sources a failure fails the invocation, so Lambda retries it or sends it to the
+ * dead-letter queue. An event that no handler takes is an invocation error that names its
+ * source, never a success. Handlers may call every outbound helper (mcp_http_do, mcp_aws_*,
+ * mcp_s3_*); they run on the Lambda loop's thread, one record at a time. */
+typedef struct mcp_event mcp_event;
+typedef int (*mcp_event_handler)(mcp_event *e);
+
+void mcp_on_event(mcp_server *s, const char *source, const char *filter, mcp_event_handler fn, void *data);
+
+const char *mcp_event_source(mcp_event *e);     /* "schedule", "sqs", ... */
+const mcp_json *mcp_event_json(mcp_event *e);   /* the whole event as Lambda delivered it */
+const mcp_json *mcp_event_record(mcp_event *e); /* the record being handled (the event itself
+                                                   for EventBridge) */
+/* A member of the record by dotted path ("s3.bucket.name", "detail.state",
+ * "dynamodb.Keys.id.S"); NULL when absent. mcp_event_str: only when it is a string. */
+const mcp_json *mcp_event_get(mcp_event *e, const char *path);
+const char *mcp_event_str(mcp_event *e, const char *path);
+/* The record's payload: the SQS body, the SNS Message, Kinesis data (base64-decoded), the
+ * EventBridge detail, the DynamoDB NewImage (OldImage for a REMOVE) as JSON text; for S3 the
+ * object key, URL-decoded. NUL-terminated; *len (if not NULL) gets its length in bytes. */
+const char *mcp_event_body(mcp_event *e, size_t *len);
+/* The record's identifier: SQS messageId, SNS MessageId, Kinesis and DynamoDB sequence
+ * number, the EventBridge event id; for S3 the object's sequencer. */
+const char *mcp_event_id(mcp_event *e);
+void *mcp_event_data(mcp_event *e);             /* as registered */
+int64_t mcp_event_remaining_ms(mcp_event *e);   /* before the Lambda deadline */
+/* Why this record failed, logged and (for sources without partial failures) the
+ * invocation's error message. Returns -1, so `return mcp_event_fail(e, ...);` ends a handler. */
+int mcp_event_fail(mcp_event *e, const char *fmt, ...) MCP_PRINTF(2, 3);
+
 /*=== Running ===*/
 
 /* Chooses the mode from argv and the environment; returns the process exit status. */

@@ -25,9 +25,10 @@
  *  18. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
  *  19. Transports                    `serve` (HTTP/1.1 server) and `stdio`
  *  20. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
- *  21. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
- *  22. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
- *  23. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
+ *  21. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
+ *  22. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
+ *  23. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
+ *  24. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
  *
  * One request, walked: a transport reads it (serve_thread, stdio_main, lambda_loop) into
  * a req (section 5); HTTP requests go through http_route (18) to http_mcp (16), Lambda
@@ -1260,12 +1261,12 @@ static mcp_json_doc *json_copy(const mcp_json *v) {
 
 /* The caller, as authentication found it (kind NULL when nothing was checked). */
 typedef struct {
-    const char *kind;           /* "key", "jwt", "gateway-jwt", "iam" */
+    const char *kind;           /* "key", "jwt", "gateway-jwt", "lambda-authorizer", "iam", "agentcore" */
     char principal[256];
     char scopes[512];           /* space-separated, as the credential granted them */
     int all_scopes;             /* API keys and IAM callers: trusted with every scope */
     mcp_json_doc *claims;       /* verified JWT claims (owned) */
-    const mcp_json *gw_claims;  /* claims from an API Gateway JWT authorizer */
+    const mcp_json *gw_claims;  /* claims from an API Gateway JWT authorizer, or a Lambda authorizer's context */
     char missing_scope[256];    /* set when a tool needed a scope the caller lacks */
 } auth_ctx;
 
@@ -3611,6 +3612,7 @@ struct mcp_prompt_def {
 };
 
 typedef struct { char *kind, *name; mcp_handler fn; } completer;
+typedef struct ev_handler ev_handler;
 
 /* A server-to-client request waiting for its answer (HTTP transports). */
 typedef struct waiter {
@@ -3655,6 +3657,7 @@ struct mcp_server {
     stat mstat[MAX_METHODS];
     uint64_t started_us, http_requests, http_errors;
     health_check *checks; int nchecks;
+    ev_handler *evh; int nevh; /* handlers of events from other services (Event sources) */
     int stateless;          /* no session table (Lambda): ids are self-describing */
 };
 
@@ -5036,6 +5039,7 @@ typedef struct {
     int local;      /* serve: Host and Origin are checked against the allow-lists */
     const char *iam_arn;        /* Lambda: the caller AWS IAM authenticated */
     const mcp_json *gw_claims;  /* Lambda: claims an API Gateway JWT authorizer verified */
+    const mcp_json *lambda_ctx; /* Lambda: the context an API Gateway Lambda authorizer returned */
 } hreq;
 
 typedef struct hres hres;
@@ -5990,6 +5994,17 @@ static int auth_check(const hreq *rq, auth_ctx *a, char *why, size_t whyn, int *
         snprintf(why, whyn, "IAM principal %.200s is not allowed", iam_arn);
         return 403;
     }
+    if (rq->lambda_ctx) { /* let through by an API Gateway Lambda authorizer */
+        const mcp_json *c = rq->lambda_ctx;
+        const char *who = mcp_json_str(mcp_json_get(c, "principalId"));
+        if (!who) who = mcp_json_str(mcp_json_get(c, "sub"));
+        const char *sc = mcp_json_str(mcp_json_get(c, "scope"));
+        a->kind = "lambda-authorizer";
+        a->gw_claims = c;
+        snprintf(a->principal, sizeof a->principal, "%s", who ? who : "");
+        snprintf(a->scopes, sizeof a->scopes, "%s", sc ? sc : "");
+        return 0;
+    }
     if (rq->gw_claims) { /* verified by an API Gateway JWT authorizer */
         a->kind = "gateway-jwt";
         a->gw_claims = rq->gw_claims;
@@ -6841,7 +6856,8 @@ static int stdio_main(mcp_server *s) {
  * httpMethod is a direct invocation whose event is the JSON-RPC message itself.
  */
 
-enum { EV_DIRECT, EV_V2, EV_V1, EV_ALB };
+enum { EV_DIRECT, EV_V2, EV_V1, EV_ALB,
+       EV_EVENT }; /* not HTTP or JSON-RPC (Event sources): its failures are invocation errors */
 
 typedef struct {
     int kind;
@@ -6876,6 +6892,21 @@ static const mcp_json *ev_get(const mcp_json *o, const char *path, const char *n
         snprintf(bad, badn, "%s%s%s must be %s", path, *path ? "." : "", name, want);
     }
     return NULL;
+}
+
+/* MCP_BASE_PATH: the base path of a custom domain's mapping ("/v1"), removed from every
+ * request's path before routing. Read once, before the first event. */
+static const char *lambda_base_path;
+
+/* Remove a leading "/PREFIX" (a whole segment: followed by '/' or the end) from *path. */
+static void path_strip(slice *path, const char *prefix, size_t n) {
+    while (n && *prefix == '/') { prefix++; n--; }
+    while (n && prefix[n - 1] == '/') n--;
+    if (!n || path->n < n + 1 || path->p[0] != '/' || memcmp(path->p + 1, prefix, n)) return;
+    if (path->n == n + 1) { path->p = "/"; path->n = 1; return; }
+    if (path->p[n + 1] != '/') return;
+    path->p += n + 1;
+    path->n -= n + 1;
 }
 
 /* Fill e from a parsed event, every field type-checked. The event's strings are writable
@@ -6922,11 +6953,23 @@ static int event_decode(const mcp_json *ev, lev *e, arena *a, char *err, size_t 
     if (!claims && e->kind == EV_V1) /* Cognito user pool authorizer */
         claims = ev_get(az, "requestContext.authorizer", "claims", T_OBJECT, err, errn);
     e->rq.gw_claims = claims;
+    /* a Lambda authorizer's context: HTTP APIs nest it under "lambda", REST APIs put its
+     * members (principalId first) in the authorizer object itself */
+    const mcp_json *lctx = ev_get(az, "requestContext.authorizer", "lambda", T_OBJECT, err, errn);
+    if (!lctx && e->kind == EV_V1 && !claims && mcp_json_get(az, "principalId")) lctx = az;
+    e->rq.lambda_ctx = lctx;
+    const mcp_json *stage = ev_get(rc, "requestContext", "stage", T_STRING, err, errn);
+    const mcp_json *domain = ev_get(rc, "requestContext", "domainName", T_STRING, err, errn);
     if (err[0]) return -1;
     if (!e->rq.method.p || !e->rq.path.p) {
         snprintf(err, errn, "the event has no HTTP method or path (%s)", e->kind == EV_V2 ? "requestContext.http.method, rawPath" : "httpMethod, path");
         return -1;
     }
+    /* An HTTP API on a named stage keeps the stage in rawPath when called at its
+     * execute-api address (a custom domain's mapping takes it out); REST APIs never do. */
+    if (e->kind == EV_V2 && stage && strcmp(stage->s, "$default") && (!domain || strstr(domain->s, ".execute-api.")))
+        path_strip(&e->rq.path, stage->s, stage->len);
+    if (lambda_base_path) path_strip(&e->rq.path, lambda_base_path, strlen(lambda_base_path));
     mcp_json_iter it;
     const mcp_json *k, *v;
     if (mv) { /* headers are checked too where multiValueHeaders is what is read */
@@ -7063,7 +7106,434 @@ static void direct_dispatch(req *r, const mcp_json *root, buf *out) {
     else { out->len = at; buf_puts(out, "null"); }
 }
 
-/*=== MARK: - 21. Lambda Runtime API (Private) ===*/
+/*=== MARK: - 21. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
+/*
+ * Lambda events that are neither HTTP requests nor JSON-RPC messages. EventBridge
+ * (schedules and other events), SQS, SNS, S3, DynamoDB Streams and Kinesis events go to the
+ * handlers the server registered with mcp_on_event, one record at a time; SQS and the
+ * streams answer with batchItemFailures (Lambda developer guide, "Handling errors for an
+ * SQS event source", "Reporting batch item failures"). An AgentCore Gateway Lambda target's
+ * event is a tool's arguments, and the client context names the tool as TARGET___TOOL
+ * (AgentCore developer guide, "Lambda function targets", "Tool naming"). Whatever cannot be
+ * handled is an invocation error that says why, so Lambda counts it, retries it and sends it
+ * to the dead-letter queue: never a success that would delete the message.
+ */
+
+enum { SRC_SCHEDULE, SRC_EVENTBRIDGE, SRC_SQS, SRC_SNS, SRC_S3, SRC_DYNAMODB, SRC_KINESIS, SRC_COUNT };
+static const char *const src_names[SRC_COUNT] = {"schedule", "eventbridge", "sqs", "sns", "s3", "dynamodb", "kinesis"};
+static const char *const src_aws[SRC_COUNT] = {NULL, NULL, "aws:sqs", "aws:sns", "aws:s3", "aws:dynamodb", "aws:kinesis"};
+#define SRC_BATCH(k) ((k) == SRC_SQS || (k) == SRC_DYNAMODB || (k) == SRC_KINESIS) /* partial failures */
+
+struct ev_handler { int src; char *filter; mcp_event_handler fn; void *data; };
+
+void mcp_on_event(mcp_server *s, const char *source, const char *filter, mcp_event_handler fn, void *data) {
+    int k = -1;
+    for (int i = 0; source && i < SRC_COUNT; i++) if (!strcmp(source, src_names[i])) k = i;
+    if (k < 0) die("mcp_on_event: unknown source %s (schedule, eventbridge, sqs, sns, s3, dynamodb, kinesis)", source ? source : "(null)");
+    if (!fn) die("mcp_on_event: a %s handler needs a function", source);
+    GROW(s->evh, s->nevh);
+    s->evh[s->nevh].src = k;
+    s->evh[s->nevh].filter = filter && *filter ? xstrdup(filter) : NULL;
+    s->evh[s->nevh].fn = fn;
+    s->evh[s->nevh++].data = data;
+}
+
+struct mcp_event {
+    int src;
+    const mcp_json *root, *rec;
+    const ev_handler *h;
+    req *r;
+    const char *body;       /* the payload, decoded on first use */
+    size_t blen;
+    char why[400];          /* mcp_event_fail's message */
+};
+
+/* Which kind of event this is: SRC_*, or -1 when it is none of them (*aws names the
+ * eventSource of a Records event mcp.c does not know). */
+static int event_source(const mcp_json *ev, const char **aws) {
+    *aws = NULL;
+    const mcp_json *recs = mcp_json_get(ev, "Records"), *r0 = mcp_json_at(recs, 0);
+    if (MCP_JSON_TYPE(recs) == MCP_JSON_ARRAY && MCP_JSON_TYPE(r0) == MCP_JSON_OBJECT) {
+        const char *es = mcp_json_str(mcp_json_get(r0, "eventSource"));
+        if (!es) es = mcp_json_str(mcp_json_get(r0, "EventSource")); /* SNS */
+        for (int i = SRC_SQS; es && i < SRC_COUNT; i++) if (!strcmp(es, src_aws[i])) return i;
+        *aws = es;
+        return -1;
+    }
+    const char *src = mcp_json_str(mcp_json_get(ev, "source")), *dt = mcp_json_str(mcp_json_get(ev, "detail-type"));
+    if (src && dt) return !strcmp(src, "aws.events") && !strcmp(dt, "Scheduled Event") ? SRC_SCHEDULE : SRC_EVENTBRIDGE;
+    return -1;
+}
+
+/* The string at o.name, required: NULL with err naming it when absent or not a string. */
+static const mcp_json *ev_need(const mcp_json *o, const char *path, const char *name, unsigned mask, char *err, size_t errn) {
+    const mcp_json *v = ev_get(o, path, name, mask, err, errn);
+    if (!v && !err[0]) snprintf(err, errn, "%s%s%s is missing", path, *path ? "." : "", name);
+    return v;
+}
+
+/* Check a record of source k; its filter key (what mcp_on_event's filter is matched
+ * against) and identifier. Returns 0, or -1 with err naming the field that is wrong. */
+static int event_record(int k, const mcp_json *rec, const char *path, const char **key, const char **id, buf *tmp, char *err, size_t errn) {
+    char p[64];
+    const mcp_json *v = NULL, *o;
+    *key = *id = "";
+    err[0] = 0;
+    if (MCP_JSON_TYPE(rec) != MCP_JSON_OBJECT) { snprintf(err, errn, "%s must be an object", path); return -1; }
+    switch (k) {
+    case SRC_SCHEDULE: case SRC_EVENTBRIDGE:
+        v = ev_need(rec, path, "id", T_STRING, err, errn);
+        ev_need(rec, path, "detail", T_OBJECT, err, errn);
+        o = ev_get(rec, path, "resources", T_ARRAY, err, errn);
+        if (err[0]) return -1;
+        *id = v->s;
+        if (k == SRC_SCHEDULE) { const char *rule = mcp_json_str(mcp_json_at(o, 0)); *key = rule ? rule : ""; }
+        else {
+            tmp->len = 0;
+            buf_printf(tmp, "%s/%s", mcp_json_str(mcp_json_get(rec, "source")), mcp_json_str(mcp_json_get(rec, "detail-type")));
+            if (tmp->oom) { snprintf(err, errn, "out of memory"); return -1; }
+            *key = tmp->p;
+        }
+        return 0;
+    case SRC_SQS:
+        v = ev_need(rec, path, "messageId", T_STRING, err, errn);
+        ev_need(rec, path, "body", T_STRING, err, errn);
+        o = ev_need(rec, path, "eventSourceARN", T_STRING, err, errn);
+        break;
+    case SRC_SNS:
+        o = ev_need(rec, path, "Sns", T_OBJECT, err, errn);
+        snprintf(p, sizeof p, "%s.Sns", path);
+        v = ev_need(o, p, "MessageId", T_STRING, err, errn);
+        ev_need(o, p, "Message", T_STRING, err, errn);
+        o = ev_need(o, p, "TopicArn", T_STRING, err, errn);
+        break;
+    case SRC_S3: {
+        const mcp_json *s3 = ev_need(rec, path, "s3", T_OBJECT, err, errn);
+        snprintf(p, sizeof p, "%s.s3", path);
+        const mcp_json *b = ev_need(s3, p, "bucket", T_OBJECT, err, errn), *ob = ev_need(s3, p, "object", T_OBJECT, err, errn);
+        snprintf(p, sizeof p, "%s.s3.bucket", path);
+        o = ev_need(b, p, "name", T_STRING, err, errn);
+        snprintf(p, sizeof p, "%s.s3.object", path);
+        ev_need(ob, p, "key", T_STRING, err, errn);
+        v = ev_get(ob, p, "sequencer", T_STRING, err, errn);
+        break;
+    }
+    case SRC_DYNAMODB:
+        o = ev_need(rec, path, "dynamodb", T_OBJECT, err, errn);
+        snprintf(p, sizeof p, "%s.dynamodb", path);
+        v = ev_need(o, p, "SequenceNumber", T_STRING, err, errn);
+        ev_get(o, p, "NewImage", T_OBJECT, err, errn);
+        ev_get(o, p, "OldImage", T_OBJECT, err, errn);
+        o = ev_need(rec, path, "eventSourceARN", T_STRING, err, errn);
+        break;
+    default: { /* SRC_KINESIS */
+        const mcp_json *kn = ev_need(rec, path, "kinesis", T_OBJECT, err, errn);
+        snprintf(p, sizeof p, "%s.kinesis", path);
+        v = ev_need(kn, p, "sequenceNumber", T_STRING, err, errn);
+        const mcp_json *d = ev_need(kn, p, "data", T_STRING, err, errn);
+        o = ev_need(rec, path, "eventSourceARN", T_STRING, err, errn);
+        if (!err[0] && (!buf_grow(tmp, d->len / 4 * 3 + 4) || b64_strict(d->s, d->len, (unsigned char *)tmp->p) < 0))
+            snprintf(err, errn, "%s.kinesis.data is not valid base64", path);
+        break;
+    }
+    }
+    if (err[0]) return -1;
+    *key = o->s;
+    *id = v ? v->s : "";
+    return 0;
+}
+
+/* The first handler registered for source k whose filter matches key. */
+static const ev_handler *event_handler(const mcp_server *s, int k, const char *key) {
+    for (int i = 0; i < s->nevh; i++) {
+        const ev_handler *h = &s->evh[i];
+        if (h->src != k) continue;
+        if (!h->filter) return h;
+        if (k == SRC_EVENTBRIDGE && !strchr(h->filter, '/')) { /* SOURCE alone */
+            const char *slash = strchr(key, '/');
+            char src[256];
+            snprintf(src, sizeof src, "%.*s", slash ? (int)(slash - key) : (int)strlen(key), key);
+            if (glob_match(h->filter, src)) return h;
+        } else if (glob_match(h->filter, key)) return h;
+    }
+    return NULL;
+}
+
+/* Run an event of source k through its handlers. Returns 0 with the function's result in
+ * out, or -1 with an invocation error (type, message). */
+static int events_run(req *r, const mcp_json *ev, int k, buf *out, const char **etype, char *msg, size_t msgn) {
+    const mcp_json *recs = k == SRC_SCHEDULE || k == SRC_EVENTBRIDGE ? NULL : mcp_json_get(ev, "Records");
+    size_t n = recs ? recs->len : 1;
+    const ev_handler **hs = arena_alloc(&r->a, n * sizeof *hs);
+    const char **ids = arena_alloc(&r->a, n * sizeof *ids);
+    buf tmp = {0};
+    char path[32];
+    const char *key, *id, *fifo = NULL;
+    if (!hs || !ids) { *etype = "Runtime.OutOfMemory"; snprintf(msg, msgn, "the event's records could not be held"); return -1; }
+    /* every record checked, and its handler found, before any handler runs */
+    for (size_t i = 0; i < n; i++) {
+        const mcp_json *rec = recs ? mcp_json_at(recs, i) : ev;
+        if (recs) snprintf(path, sizeof path, "Records[%zu]", i);
+        else path[0] = 0;
+        if (event_record(k, rec, path, &key, &id, &tmp, msg, msgn)) { *etype = "Runtime.InvalidEvent"; buf_free(&tmp); return -1; }
+        if (recs) {
+            const char *es = mcp_json_str(mcp_json_get(rec, k == SRC_SNS ? "EventSource" : "eventSource"));
+            if (!es || strcmp(es, src_aws[k])) {
+                *etype = "Runtime.InvalidEvent";
+                snprintf(msg, msgn, "%s.%s must be \"%s\", as the first record's", path, k == SRC_SNS ? "EventSource" : "eventSource", src_aws[k]);
+                buf_free(&tmp);
+                return -1;
+            }
+        }
+        hs[i] = event_handler(r->s, k, key);
+        if (!hs[i]) {
+            *etype = "Runtime.UnhandledEvent";
+            snprintf(msg, msgn, "no handler for %s events%s%.200s%s: register one with mcp_on_event(s, \"%s\", ...)",
+                     src_names[k], *key ? " (" : "", key, *key ? ")" : "", src_names[k]);
+            buf_free(&tmp);
+            return -1;
+        }
+        ids[i] = id;
+        if (k == SRC_SQS && strlen(key) > 5 && !strcmp(key + strlen(key) - 5, ".fifo")) fifo = key;
+    }
+    buf_free(&tmp);
+    jw w = {out, 0};
+    if (SRC_BATCH(k)) { jw_obj(&w); jw_key(&w, "batchItemFailures"); jw_arr(&w); }
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        r->requests++;
+        if (failed && fifo) { /* a FIFO queue keeps its order: the rest wait for the failed one */
+            r->errors++;
+            jw_obj(&w); jw_key(&w, "itemIdentifier"); jw_str(&w, ids[i]); jw_end_obj(&w);
+            continue;
+        }
+        mcp_event e;
+        memset(&e, 0, sizeof e);
+        e.src = k;
+        e.root = ev;
+        e.rec = recs ? mcp_json_at(recs, i) : ev;
+        e.h = hs[i];
+        e.r = r;
+        int rc = hs[i]->fn(&e);
+        if (!rc) continue;
+        r->errors++;
+        failed = 1;
+        if (!e.why[0]) snprintf(e.why, sizeof e.why, "the handler returned %d", rc);
+        if (SRC_BATCH(k)) {
+            log_at(LOG_ERROR, r->inv, "%s record %s failed: %s", src_names[k], ids[i], e.why);
+            jw_obj(&w); jw_key(&w, "itemIdentifier"); jw_str(&w, ids[i]); jw_end_obj(&w);
+            continue;
+        }
+        *etype = "EventHandlerError";
+        if (recs) snprintf(msg, msgn, "%s record %zu (%.100s): %s", src_names[k], i, ids[i], e.why);
+        else snprintf(msg, msgn, "%s event %.100s: %s", src_names[k], ids[i], e.why);
+        return -1;
+    }
+    if (SRC_BATCH(k)) { jw_end_arr(&w); jw_end_obj(&w); }
+    else buf_puts(out, "null");
+    return 0;
+}
+
+const char *mcp_event_source(mcp_event *e) { return e ? src_names[e->src] : NULL; }
+const mcp_json *mcp_event_json(mcp_event *e) { return e ? e->root : NULL; }
+const mcp_json *mcp_event_record(mcp_event *e) { return e ? e->rec : NULL; }
+void *mcp_event_data(mcp_event *e) { return e ? e->h->data : NULL; }
+int64_t mcp_event_remaining_ms(mcp_event *e) {
+    uint64_t d = e ? e->r->deadline_ms : 0;
+    return d ? (int64_t)d - (int64_t)now_ms() : INT64_MAX;
+}
+
+const mcp_json *mcp_event_get(mcp_event *e, const char *path) {
+    const mcp_json *v = e ? e->rec : NULL;
+    while (v && path && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        char seg[128];
+        if (n >= sizeof seg) return NULL;
+        memcpy(seg, path, n);
+        seg[n] = 0;
+        if (MCP_JSON_TYPE(v) == MCP_JSON_ARRAY && n && strspn(seg, "0123456789") == n) v = mcp_json_at(v, (size_t)strtoul(seg, NULL, 10));
+        else v = mcp_json_get(v, seg);
+        path = dot ? dot + 1 : path + n;
+    }
+    return v;
+}
+
+const char *mcp_event_str(mcp_event *e, const char *path) { return mcp_json_str(mcp_event_get(e, path)); }
+
+const char *mcp_event_id(mcp_event *e) {
+    static const char *const paths[SRC_COUNT] = {"id", "id", "messageId", "Sns.MessageId", "s3.object.sequencer",
+                                                 "dynamodb.SequenceNumber", "kinesis.sequenceNumber"};
+    return e ? mcp_event_str(e, paths[e->src]) : NULL;
+}
+
+const char *mcp_event_body(mcp_event *e, size_t *len) {
+    if (!e) return NULL;
+    if (!e->body) {
+        buf b = {0};
+        const mcp_json *v;
+        switch (e->src) {
+        case SRC_SQS: v = mcp_event_get(e, "body"); buf_put(&b, v->s, v->len); break;
+        case SRC_SNS: v = mcp_event_get(e, "Sns.Message"); buf_put(&b, v->s, v->len); break;
+        case SRC_KINESIS: {
+            v = mcp_event_get(e, "kinesis.data");
+            buf_grow(&b, v->len / 4 * 3 + 4);
+            long n = b.oom ? -1 : b64_strict(v->s, v->len, (unsigned char *)b.p);
+            b.len = n > 0 ? (size_t)n : 0;
+            break;
+        }
+        case SRC_S3: { /* keys arrive URL-encoded, spaces as '+' */
+            v = mcp_event_get(e, "s3.object.key");
+            for (size_t i = 0; i < v->len; i++) {
+                int h1, h2;
+                if (v->s[i] == '+') buf_putc(&b, ' ');
+                else if (v->s[i] == '%' && i + 2 < v->len && (h1 = hexval(v->s[i + 1])) >= 0 && (h2 = hexval(v->s[i + 2])) >= 0) {
+                    buf_putc(&b, (char)(h1 * 16 + h2));
+                    i += 2;
+                } else buf_putc(&b, v->s[i]);
+            }
+            break;
+        }
+        case SRC_DYNAMODB:
+            v = mcp_event_get(e, "dynamodb.NewImage");
+            if (!v) v = mcp_event_get(e, "dynamodb.OldImage");
+            if (v) json_write_value(&b, v);
+            break;
+        default: json_write_value(&b, mcp_event_get(e, "detail")); break;
+        }
+        e->blen = b.len;
+        e->body = b.oom ? NULL : arena_strndup(&e->r->a, b.p ? b.p : "", b.len);
+        buf_free(&b);
+        if (!e->body) return NULL;
+    }
+    if (len) *len = e->blen;
+    return e->body;
+}
+
+int mcp_event_fail(mcp_event *e, const char *fmt, ...) {
+    if (!e) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->why, sizeof e->why, fmt ? fmt : "failed", ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The tool an AgentCore Gateway invocation names (client context custom.
+ * bedrockAgentCoreToolName, "TARGET___TOOL"), copied into tool; NULL when the invocation
+ * did not come from a gateway. The gateway's id goes into gw. */
+static const char *agentcore_tool(const char *client_context, char *tool, size_t tooln, char *gw, size_t gwn) {
+    if (!client_context || !strstr(client_context, "bedrockAgentCoreToolName")) return NULL;
+    mcp_json_err je;
+    mcp_json_doc *d = mcp_json_parse(client_context, strlen(client_context), 0, &je);
+    const mcp_json *custom = mcp_json_get(mcp_json_root(d), "custom");
+    const char *name = mcp_json_str(mcp_json_get(custom, "bedrockAgentCoreToolName"));
+    const char *g = mcp_json_str(mcp_json_get(custom, "bedrockAgentCoreGatewayId"));
+    const char *sep = name ? strstr(name, "___") : NULL;
+    if (name) snprintf(tool, tooln, "%s", sep ? sep + 3 : name);
+    snprintf(gw, gwn, "%s", g ? g : "");
+    mcp_json_free(d);
+    return name ? tool : NULL;
+}
+
+/* One tool call from an AgentCore Gateway: the result object is the function's result; a
+ * tool error or a refused call is an invocation error, which the gateway hands its client
+ * as an isError result. The call runs in the 2025-06-18 era: invalid arguments are a
+ * JSON-RPC error there, and structuredContent is kept. */
+static int agentcore_run(req *r, const char *tool, const char *gw, const mcp_json *args, buf *out,
+                         const char **etype, char *msg, size_t msgn) {
+    if (!tool_find(r->s, tool)) {
+        *etype = "UnknownTool";
+        snprintf(msg, msgn, "no tool named %.200s", tool);
+        return -1;
+    }
+    if (MCP_JSON_TYPE(args) != MCP_JSON_OBJECT) {
+        *etype = "InvalidArguments";
+        snprintf(msg, msgn, "Invalid arguments for tool %.200s: the event (the tool's arguments) must be a JSON object", tool);
+        return -1;
+    }
+    r->auth.kind = "agentcore";
+    snprintf(r->auth.principal, sizeof r->auth.principal, "%s", gw);
+    r->auth.all_scopes = 1;
+    strcpy(r->auth.scopes, "*");
+    buf m = {0}, ans = {0};
+    buf_puts(&m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":");
+    json_escape(&m, tool, strlen(tool));
+    buf_puts(&m, ",\"arguments\":");
+    json_write_value(&m, args);
+    buf_puts(&m, "}}");
+    mcp_json_err je;
+    mcp_json_doc *d = m.oom ? NULL : mcp_json_parse(m.p, m.len, 0, &je), *a = NULL;
+    if (d) {
+        rpc_tx t;
+        rpc_tx_init(&t, r, ERA_2025_06_18, LEVEL_OFF);
+        rpc_serve(&t, mcp_json_root(d), &ans);
+        a = ans.oom ? NULL : mcp_json_parse(ans.p, ans.len, 0, &je);
+    }
+    const mcp_json *res = mcp_json_get(mcp_json_root(a), "result"), *err = mcp_json_get(mcp_json_root(a), "error");
+    int rc = 0;
+    if (!a || (!res && !err)) { *etype = "Runtime.OutOfMemory"; snprintf(msg, msgn, "the tool's answer could not be built"); rc = -1; }
+    else if (err) {
+        int64_t code = 0;
+        mcp_json_int(mcp_json_get(err, "code"), &code);
+        *etype = code == RPC_BAD_PARAMS ? "InvalidArguments" : "ToolError";
+        snprintf(msg, msgn, "%s", mcp_json_str(mcp_json_get(err, "message")));
+        rc = -1;
+    } else if (mcp_json_bool(mcp_json_get(res, "isError"))) {
+        buf t = {0};
+        mcp_json_iter it = mcp_json_iterate(mcp_json_get(res, "content"));
+        const mcp_json *c;
+        while ((c = mcp_json_iter_next(&it, NULL))) {
+            const char *s = mcp_json_str(mcp_json_get(c, "text"));
+            if (!s) continue;
+            if (t.len) buf_putc(&t, '\n');
+            buf_puts(&t, s);
+        }
+        *etype = "ToolError";
+        snprintf(msg, msgn, "%s", t.p && !t.oom ? t.p : "the tool failed");
+        buf_free(&t);
+        rc = -1;
+    } else json_write_value(out, res);
+    mcp_json_free(a);
+    mcp_json_free(d);
+    buf_free(&m);
+    buf_free(&ans);
+    return rc;
+}
+
+/* A Lambda event that is not an HTTP request: an AgentCore Gateway tool call, a JSON-RPC
+ * message, or an event for the registered handlers. Returns 0 with the function's result in
+ * out, or -1 with an invocation error (type and message). The watchdog, if any, learns
+ * which kind it is, to answer in kind should the deadline come first. */
+static void wd_kind(watchdog *w, int kind);
+
+static int event_other(req *r, const mcp_json *ev, const char *client_context, watchdog *wd, buf *out,
+                       const char **etype, char *msg, size_t msgn) {
+    char tool[256], gw[128];
+    if (agentcore_tool(client_context, tool, sizeof tool, gw, sizeof gw)) {
+        if (wd) wd_kind(wd, EV_EVENT);
+        return agentcore_run(r, tool, gw, ev, out, etype, msg, msgn);
+    }
+    if (MCP_JSON_TYPE(ev) == MCP_JSON_ARRAY || mcp_json_get(ev, "jsonrpc") || mcp_json_get(ev, "method")) {
+        direct_dispatch(r, ev, out);
+        return 0;
+    }
+    const char *aws;
+    int k = event_source(ev, &aws);
+    if (wd) wd_kind(wd, EV_EVENT);
+    if (k >= 0) return events_run(r, ev, k, out, etype, msg, msgn);
+    if (aws) {
+        *etype = "Runtime.UnhandledEvent";
+        snprintf(msg, msgn, "no handler for %.100s events: mcp.c handles schedule, eventbridge, sqs, sns, s3, dynamodb and kinesis events", aws);
+        return -1;
+    }
+    *etype = "Runtime.UnknownEvent";
+    snprintf(msg, msgn, "the event is not an HTTP request (function URL, API Gateway, ALB), a JSON-RPC message, "
+                        "an AgentCore Gateway tool call or an event of a known source (EventBridge, SQS, SNS, S3, DynamoDB, Kinesis)");
+    return -1;
+}
+
+/*=== MARK: - 22. Lambda Runtime API (Private) ===*/
 /*
  * The custom-runtime loop (Lambda Runtime API 2018-06-01): GET /next with no timeout,
  * answer with POST /response (buffered, or streamed for function URLs in RESPONSE_STREAM
@@ -7354,11 +7824,18 @@ static void *lambda_watchdog(void *arg) {
             snprintf(rid, sizeof rid, "%s", w->rpc_id[0] ? w->rpc_id : "null");
             memcpy(id, w->id, sizeof id);
             pthread_mutex_unlock(&w->mu);
+            char path[200];
+            snprintf(W.inv.id, sizeof W.inv.id, "%s", id);
+            if (kind == EV_EVENT) { /* an event or a gateway's tool call: fails, to be retried */
+                snprintf(path, sizeof path, "invocation/%s/error", id);
+                rt_post_error(&W, path, "Runtime.Timeout", "the handler did not finish before the Lambda function's timeout");
+                pthread_mutex_lock(&w->mu);
+                while (w->armed) pthread_cond_wait(&w->cv, &w->mu);
+                continue;
+            }
             buf out = {0};
             lambda_error_answer(kind, multi, rid, "the request did not finish before the Lambda function's timeout", &out);
-            char path[200];
             snprintf(path, sizeof path, "invocation/%s/response", id);
-            snprintf(W.inv.id, sizeof W.inv.id, "%s", id);
             http_msg *m = malloc(sizeof *m);
             char *rb;
             size_t rl;
@@ -7374,6 +7851,12 @@ static void *lambda_watchdog(void *arg) {
 }
 
 static void lambda_event_inner(lrt *L, char *event, size_t elen);
+
+static void wd_kind(watchdog *w, int kind) {
+    pthread_mutex_lock(&w->mu);
+    w->kind = kind;
+    pthread_mutex_unlock(&w->mu);
+}
 
 /* Record the JSON-RPC id being served, for an answer the watchdog may have to give. */
 static void wd_serving(watchdog *w, const mcp_json *id) {
@@ -7444,11 +7927,18 @@ static void lambda_event_inner(lrt *L, char *event, size_t elen) {
     L->stream_failed = 0;
     int streamed = 0;
     if (ev.kind == EV_DIRECT) {
-        direct_dispatch(&L->r, mcp_json_root(d), &L->out);
+        const char *etype = NULL;
+        char msg[600];
+        if (event_other(&L->r, mcp_json_root(d), L->inv.client_context, L->wd, &L->out, &etype, msg, sizeof msg)) {
+            if (wd_claim(L->wd)) rt_post_error(L, path, etype, msg);
+            mcp_json_free(d);
+            return;
+        }
     } else {
         hres rs;
         memset(&rs, 0, sizeof rs);
-        if (L->streaming && ev.kind == EV_V2) {
+        int stream = L->streaming && (ev.kind == EV_V2 || ev.kind == EV_V1); /* function URLs, REST APIs */
+        if (stream) {
             rs.start = lstream_start;
             rs.write = lstream_write;
             rs.tx = L;
@@ -7462,7 +7952,7 @@ static void lambda_event_inner(lrt *L, char *event, size_t elen) {
         if (rs.streaming) {
             lstream_end(L, NULL, NULL);
             streamed = 1;
-        } else if (L->streaming && ev.kind == EV_V2) { /* not an SSE answer: prelude and body at once */
+        } else if (stream) { /* not an SSE answer: prelude and body at once */
             if (!lstream_start(&rs)) lstream_chunk(L, rs.body.p, rs.body.len);
             lstream_end(L, NULL, NULL);
             streamed = 1;
@@ -7600,6 +8090,8 @@ static int lambda_main(mcp_server *s) {
     s->stateless = 1; /* sandboxes share nothing: session ids describe themselves */
     log_setup_lambda();
     signal(SIGPIPE, SIG_IGN);
+    const char *bp = getenv("MCP_BASE_PATH");
+    lambda_base_path = bp && *bp ? bp : NULL;
     char err[512];
     if (config_resolve(err, sizeof err)) { /* Lambda shows this to the first invocation */
         lrt L;
@@ -7625,13 +8117,14 @@ static int lambda_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 22. stdio proxy (Private) ===*/
+/*=== MARK: - 23. stdio proxy (Private) ===*/
 /*
  * `proxy URL`: MCP over stdio on one side, Streamable HTTP to a remote server (an mcp.c
- * function URL) on the other, for clients that only launch commands. Requests are signed
- * with SigV4 (service "lambda") when the URL is a function URL and credentials are found
+ * function URL or API Gateway API) on the other, for clients that only launch commands.
+ * Requests are signed with SigV4 when the URL is a function URL and credentials are found
  * (the environment, or AWS_PROFILE in ~/.aws/credentials and ~/.aws/config), or always
- * with --sigv4. Throttling and network failures are retried with backoff; a remote
+ * with --sigv4; the service is "lambda" for a function URL, "execute-api" for an API
+ * Gateway address (either one names its region), or --service. Throttling and network failures are retried with backoff; a remote
  * failure becomes a JSON-RPC error the client can show.
  */
 
@@ -7641,6 +8134,7 @@ typedef struct {
     const char *url;
     int sign;
     char region[64];
+    char service[64];          /* the SigV4 service: lambda, execute-api, or --service */
     char ak[128], sk[128], tok[2048];
     pthread_mutex_t out_lock;  /* whole lines to stdout */
     pthread_mutex_t state_lock;
@@ -7836,7 +8330,7 @@ static void *proxy_send(void *arg) {
             k.secret_key = px->sk;
             k.session_token = px->tok[0] ? px->tok : NULL;
             k.region = px->region[0] ? px->region : NULL;
-            k.service = "lambda";
+            k.service = px->service;
             char *sig = mcp_sigv4_sign(&k, "POST", px->url, h.p, job->msg, strlen(job->msg));
             if (sig) { buf_puts(&hs, sig); free(sig); }
         }
@@ -7936,17 +8430,21 @@ static int proxy_main(int argc, char **argv) {
         if (!strcmp(argv[i], "--sigv4")) force = 1;
         else if (!strcmp(argv[i], "--no-sigv4")) force = 0;
         else if (!strcmp(argv[i], "--region") && i + 1 < argc) snprintf(px.region, sizeof px.region, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--service") && i + 1 < argc) snprintf(px.service, sizeof px.service, "%s", argv[++i]);
         else if (!px.url && (!strncmp(argv[i], "https://", 8) || !strncmp(argv[i], "http://", 7))) px.url = argv[i];
         else { log_error("proxy: unexpected argument %s", argv[i]); return 2; }
     }
     url_parts u;
-    if (!px.url || url_parse(px.url, &u)) { log_error("usage: proxy URL [--sigv4|--no-sigv4] [--region R]"); return 2; }
-    /* a function URL names its region: <id>.lambda-url.<region>.on.aws */
-    const char *lu = strstr(u.host, ".lambda-url.");
-    if (!px.region[0] && lu) {
-        const char *r = lu + 12, *dot = strchr(r, '.');
-        if (dot && (size_t)(dot - r) < sizeof px.region) { memcpy(px.region, r, (size_t)(dot - r)); px.region[dot - r] = 0; }
+    if (!px.url || url_parse(px.url, &u)) { log_error("usage: proxy URL [--sigv4|--no-sigv4] [--region R] [--service S]"); return 2; }
+    /* function URLs and API Gateway addresses name their region:
+     * <id>.lambda-url.<region>.on.aws, <id>.execute-api.<region>.amazonaws.com */
+    const char *lu = strstr(u.host, ".lambda-url."), *xa = strstr(u.host, ".execute-api.");
+    const char *named = lu ? lu + 12 : xa ? xa + 13 : NULL;
+    if (!px.region[0] && named) {
+        const char *dot = strchr(named, '.');
+        if (dot && (size_t)(dot - named) < sizeof px.region) { memcpy(px.region, named, (size_t)(dot - named)); px.region[dot - named] = 0; }
     }
+    if (!px.service[0]) snprintf(px.service, sizeof px.service, "%s", xa ? "execute-api" : "lambda");
     if (!px.region[0] && (getenv("AWS_REGION") || getenv("AWS_DEFAULT_REGION")))
         snprintf(px.region, sizeof px.region, "%s", getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION"));
     if (force != 0) proxy_credentials(&px);
@@ -8001,7 +8499,7 @@ static int proxy_main(int argc, char **argv) {
     return 0;
 }
 
-/*=== MARK: - 23. Command line (Public: mcp_main) ===*/
+/*=== MARK: - 24. Command line (Public: mcp_main) ===*/
 
 static int call_main(mcp_server *s, const char *tool, const char *args) {
     buf msg = {0};
@@ -8039,6 +8537,74 @@ static int call_main(mcp_server *s, const char *tool, const char *args) {
     return rc;
 }
 
+/* A schema cut down to what an AgentCore Gateway's inline tool schema takes: type (one
+ * name), description, properties, items and required. What is dropped is said on stderr. */
+static void schema_agentcore(jw *w, const mcp_json *v, const char *tool, const char *path) {
+    jw_obj(w);
+    mcp_json_iter it = mcp_json_iterate(v);
+    const mcp_json *k, *x;
+    while ((x = mcp_json_iter_next(&it, &k))) {
+        if (!strcmp(k->s, "type")) {
+            const char *t = mcp_json_str(x);
+            mcp_json_iter ti = mcp_json_iterate(x); /* ["string", "null"]: the one that is not null */
+            const mcp_json *y;
+            while (!t && (y = mcp_json_iter_next(&ti, NULL))) if (mcp_json_str(y) && strcmp(y->s, "null")) t = y->s;
+            if (t) { jw_key(w, "type"); jw_str(w, t); }
+        } else if (!strcmp(k->s, "description") && mcp_json_str(x)) { jw_key(w, "description"); jw_value(w, x); }
+        else if (!strcmp(k->s, "required") && MCP_JSON_TYPE(x) == MCP_JSON_ARRAY) { jw_key(w, "required"); jw_value(w, x); }
+        else if (!strcmp(k->s, "items") && MCP_JSON_TYPE(x) == MCP_JSON_OBJECT) {
+            char p[512];
+            snprintf(p, sizeof p, "%s[]", path);
+            jw_key(w, "items");
+            schema_agentcore(w, x, tool, p);
+        } else if (!strcmp(k->s, "properties") && MCP_JSON_TYPE(x) == MCP_JSON_OBJECT) {
+            jw_key(w, "properties");
+            jw_obj(w);
+            mcp_json_iter pi = mcp_json_iterate(x);
+            const mcp_json *pk, *pv;
+            while ((pv = mcp_json_iter_next(&pi, &pk))) {
+                char p[512];
+                snprintf(p, sizeof p, "%s%s%s", path, *path ? "." : "", pk->s);
+                jw_key(w, pk->s);
+                schema_agentcore(w, pv, tool, p);
+            }
+            jw_end_obj(w);
+        } else if (strcmp(k->s, "$schema") && strcmp(k->s, "additionalProperties"))
+            fprintf(stderr, "mcp: tool %s: %s%s%s dropped (an AgentCore Gateway schema has no such keyword)\n",
+                    tool, path, *path ? "." : "", k->s);
+    }
+    jw_end_obj(w);
+}
+
+/* `tool-schema [--agentcore]`: the tools as a JSON array of {name, description,
+ * inputSchema[, outputSchema]}, for a gateway's inline tool schema (deploy/ feeds it). */
+static int tool_schema_main(mcp_server *s, int agentcore) {
+    if (!server_check(s)) return 2;
+    buf b = {0};
+    jw w = {&b, 0};
+    jw_arr(&w);
+    for (int i = 0; i < s->ntools; i++) {
+        const mcp_tool_def *t = s->tools[i];
+        jw_obj(&w);
+        jw_key(&w, "name"); jw_str(&w, t->name);
+        jw_key(&w, "description"); jw_str(&w, t->desc ? t->desc : t->name);
+        jw_key(&w, "inputSchema");
+        if (agentcore) schema_agentcore(&w, mcp_json_root(t->in_doc), t->name, "");
+        else jw_raw(&w, t->schema, strlen(t->schema));
+        if (t->out_doc) {
+            jw_key(&w, "outputSchema");
+            if (agentcore) schema_agentcore(&w, mcp_json_root(t->out_doc), t->name, "output");
+            else jw_raw(&w, t->out_src, strlen(t->out_src));
+        }
+        jw_end_obj(&w);
+    }
+    jw_end_arr(&w);
+    int rc = b.oom ? 2 : 0;
+    if (!rc) printf("%s\n", b.p);
+    buf_free(&b);
+    return rc;
+}
+
 static void usage(mcp_server *s, FILE *f) {
     fprintf(f,
             "%s %s (mcp.c %s): a Model Context Protocol server\n"
@@ -8047,12 +8613,15 @@ static void usage(mcp_server *s, FILE *f) {
             "  %s serve [--listen HOST:PORT]   Streamable HTTP on http://HOST:PORT/mcp (default 127.0.0.1:8080)\n"
             "  %s stdio                        MCP over stdin and stdout\n"
             "  %s call TOOL ['JSON-ARGS']      run one tool once and print its result\n"
-            "  %s proxy URL [--sigv4]          stdio to a remote MCP server (SigV4 for AWS_IAM function URLs)\n"
+            "  %s proxy URL [--sigv4]          stdio to a remote MCP server (SigV4 for AWS_IAM function URLs\n"
+            "                                  and API Gateway APIs)\n"
+            "  %s tool-schema [--agentcore]    print the tools' schemas (--agentcore: as an AgentCore Gateway\n"
+            "                                  Lambda target's inline tool schema)\n"
             "  %s --help | --version\n"
             "\n"
             "With AWS_LAMBDA_RUNTIME_API set and no arguments it runs as an AWS Lambda custom runtime.\n"
             "MCP_ALLOWED_HOSTS and MCP_ALLOWED_ORIGINS (comma-separated) extend serve's localhost allow-list.\n",
-            s->name, s->version, MCP_VERSION, s->name, s->name, s->name, s->name, s->name);
+            s->name, s->version, MCP_VERSION, s->name, s->name, s->name, s->name, s->name, s->name);
 }
 
 static mcp_server *volatile main_server; /* the server lives as long as the process: kept reachable */
@@ -8067,6 +8636,11 @@ int mcp_main(mcp_server *s, int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { usage(s, stdout); return 0; }
     if (!strcmp(cmd, "--version")) { printf("%s %s (mcp.c %s)\n", s->name, s->version, MCP_VERSION); return 0; }
+    if (!strcmp(cmd, "tool-schema")) { /* at build time: no configuration to resolve */
+        int ac = argc == 3 && !strcmp(argv[2], "--agentcore");
+        if (argc > 3 || (argc == 3 && !ac)) { log_error("usage: %s tool-schema [--agentcore]", argv[0]); return 2; }
+        return tool_schema_main(s, ac);
+    }
     char err[512];
     if (strcmp(cmd, "--help") && config_resolve(err, sizeof err)) {
         log_error("cannot start: %s", err);
@@ -8083,6 +8657,7 @@ int mcp_main(mcp_server *s, int argc, char **argv) {
     }
     if (!strcmp(cmd, "stdio")) return stdio_main(s);
     if (!strcmp(cmd, "proxy")) return proxy_main(argc, argv);
+
     if (!strcmp(cmd, "call")) {
         if (argc < 3 || argc > 4) { log_error("usage: %s call TOOL ['JSON-ARGS']", argv[0]); return 2; }
         if (!tool_find(s, argv[2])) { log_error("call: no tool named %s", argv[2]); return 2; }

@@ -259,8 +259,11 @@ int mcp_client_can(mcp_call *c, const char *capability); /* "sampling", "elicita
  * "client-context", "cognito-identity", "tenant-id". NULL when unknown. */
 const char *mcp_context(mcp_call *c, const char *key);
 /* Who is calling, when authentication is configured (see the Authentication section of
- * mcp.c): "kind" (none, key, jwt, gateway-jwt, iam), "principal" (JWT sub, IAM ARN, or
- * key-N), "scope", or any string claim of a verified JWT ("email", "iss", ...). */
+ * mcp.c) or API Gateway authorized the request: "kind" (none, key, jwt, gateway-jwt for an
+ * API Gateway JWT or Cognito authorizer, lambda-authorizer, iam, agentcore for an AgentCore
+ * Gateway target), "principal" (JWT sub, IAM ARN, the Lambda authorizer's principalId, the
+ * gateway's id, or key-N), "scope", or any string claim of a verified JWT ("email", "iss",
+ * ...) or member of a Lambda authorizer's context. */
 const char *mcp_auth(mcp_call *c, const char *name);
 /* Milliseconds left before the Lambda deadline; INT64_MAX outside Lambda. */
 int64_t mcp_remaining_ms(mcp_call *c);

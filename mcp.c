@@ -2518,12 +2518,14 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
         int reused;
         outc *o = out_get(&u, (int)timeout, rs->error, sizeof rs->error, &reused);
         if (!o) break;
+        rs->sent = !reused; /* on a kept-alive connection, only once the request is out */
         if (out_send(o, req.p, req.len) || (rq->body_len && out_send(o, rq->body, rq->body_len)) || out_flush(o)) {
             outc_free(o);
             if (reused) continue; /* the server closed an idle connection: once more on a new one */
             snprintf(rs->error, sizeof rs->error, "sending to %.96s failed: %.64s", u.host, strerror(errno));
             break;
         }
+        rs->sent = 1;
         char *body = NULL;
         size_t blen = 0;
         buf head = {0};
@@ -2542,7 +2544,7 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
         if (r != 1) {
             int fresh_eof = (r == 0 || (r == -400 && reused && !o->c.in.len)) && !head.len;
             outc_free(o);
-            if (reused && fresh_eof) { buf_free(&head); continue; }
+            if (reused && fresh_eof) { buf_free(&head); rs->sent = 0; continue; } /* closed while idle: never read */
             if (head.len) { /* the head came, the body was cut short: the status stays known */
                 rs->status = m->status;
                 rs->head = head.p;
@@ -2852,16 +2854,57 @@ char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url,
     return full.p;
 }
 
-/* The endpoint for a service: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, or
- * https://<service>.<region>.amazonaws.com. No trailing slash. */
-static void aws_endpoint(const char *service, buf *out, int *custom) {
-    char var[96] = "AWS_ENDPOINT_URL_";
-    size_t n = strlen(var);
-    for (const char *p = service; *p && n + 1 < sizeof var; p++)
-        var[n++] = *p == '-' ? '_' : (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : *p;
-    var[n] = 0;
-    const char *e = getenv(var);
-    if (!e || !*e) e = getenv("AWS_ENDPOINT_URL");
+/* The AWS services mcp.c knows, from the SDKs' service models: the name callers use (the
+ * endpoint prefix, <name>.<region>.amazonaws.com), the service ID as the SDKs spell it in
+ * AWS_ENDPOINT_URL_<ID> (spaces as '_', upper-cased), the SigV4 signing name, and the
+ * protocol. A service not listed is taken as JSON 1.1 under its own name. */
+enum { AWS_JSON10, AWS_JSON11, AWS_REST_JSON, AWS_REST_XML, AWS_QUERY };
+typedef struct { const char *name, *id, *signing; int proto; } aws_service;
+static const aws_service aws_services[] = {
+    {"ssm", "SSM", "ssm", AWS_JSON11},
+    {"secretsmanager", "SECRETS_MANAGER", "secretsmanager", AWS_JSON11},
+    {"dynamodb", "DYNAMODB", "dynamodb", AWS_JSON10},
+    {"streams.dynamodb", "DYNAMODB_STREAMS", "dynamodb", AWS_JSON10},
+    {"s3", "S3", "s3", AWS_REST_XML},
+    {"sts", "STS", "sts", AWS_QUERY},
+    {"lambda", "LAMBDA", "lambda", AWS_REST_JSON},
+    {"bedrock-runtime", "BEDROCK_RUNTIME", "bedrock", AWS_REST_JSON},
+    {"bedrock-agent-runtime", "BEDROCK_AGENT_RUNTIME", "bedrock", AWS_REST_JSON},
+    {"logs", "CLOUDWATCH_LOGS", "logs", AWS_JSON11},
+    {"monitoring", "CLOUDWATCH", "monitoring", AWS_QUERY},
+    {"events", "EVENTBRIDGE", "events", AWS_JSON11},
+    {"states", "SFN", "states", AWS_JSON10},
+    {"sqs", "SQS", "sqs", AWS_JSON10},
+    {"sns", "SNS", "sns", AWS_QUERY},
+    {"kinesis", "KINESIS", "kinesis", AWS_JSON11},
+    {"firehose", "FIREHOSE", "firehose", AWS_JSON11},
+    {"kms", "KMS", "kms", AWS_JSON11},
+    {"cognito-idp", "COGNITO_IDENTITY_PROVIDER", "cognito-idp", AWS_JSON11},
+    {"apigateway", "API_GATEWAY", "apigateway", AWS_REST_JSON},
+};
+static const char *const aws_proto_names[] = {"JSON 1.0", "JSON 1.1", "rest-json", "rest-xml", "query"};
+
+static aws_service aws_service_find(const char *name) {
+    for (size_t i = 0; i < COUNT(aws_services); i++)
+        if (!strcmp(aws_services[i].name, name) || !strcmp(aws_services[i].signing, name)) return aws_services[i];
+    aws_service sv = {name, NULL, name, AWS_JSON11};
+    return sv;
+}
+
+/* The endpoint of a service as the SDKs find it: AWS_ENDPOINT_URL_<SERVICE_ID>, then
+ * AWS_ENDPOINT_URL (neither when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true), else
+ * https://<name>.<region>.amazonaws.com. No trailing slash. */
+static void aws_endpoint(const aws_service *sv, buf *out, int *custom) {
+    const char *ign = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), *e = NULL;
+    if (!(ign && !strcasecmp(ign, "true"))) {
+        char var[96] = "AWS_ENDPOINT_URL_";
+        size_t n = strlen(var);
+        for (const char *p = sv->id ? sv->id : sv->name; *p && n + 1 < sizeof var; p++)
+            var[n++] = *p == '-' || *p == '.' || *p == ' ' ? '_' : (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : *p;
+        var[n] = 0;
+        e = getenv(var);
+        if (!e || !*e) e = getenv("AWS_ENDPOINT_URL");
+    }
     *custom = e && *e;
     if (*custom) {
         buf_puts(out, e);
@@ -2869,74 +2912,208 @@ static void aws_endpoint(const char *service, buf *out, int *custom) {
     } else {
         mcp_sigv4 k;
         memset(&k, 0, sizeof k);
-        buf_printf(out, "https://%s.%s.amazonaws.com", service, sigv4_region(&k));
+        buf_printf(out, "https://%s.%s.amazonaws.com", sv->name, sigv4_region(&k));
     }
 }
 
-/* Sign and send one AWS request; on an error status, rs->error says service, code, message. */
-static int aws_send(const char *service, const char *method, const char *url, const char *headers,
-                    const void *body, size_t blen, int unsigned_payload, mcp_http_request *base, mcp_http_response *rs) {
-    mcp_sigv4 k;
-    memset(&k, 0, sizeof k);
-    k.service = service;
-    k.unsigned_payload = unsigned_payload;
-    char *sig = mcp_sigv4_sign(&k, method, url, headers, body, blen);
-    if (!sig) {
-        memset(rs, 0, sizeof *rs);
-        snprintf(rs->error, sizeof rs->error, "%s: no AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", service);
-        return -1;
-    }
-    buf h = {0};
-    buf_puts(&h, headers ? headers : "");
-    buf_puts(&h, sig);
-    free(sig);
-    mcp_http_request rq;
-    if (base) rq = *base;
-    else memset(&rq, 0, sizeof rq);
-    rq.method = method;
-    rq.url = url;
-    rq.headers = h.p;
-    rq.body = body;
-    rq.body_len = blen;
-    int r = mcp_http_do(&rq, rs);
-    buf_free(&h);
-    if (r) {
-        char e[256];
-        snprintf(e, sizeof e, "%s", rs->error);
-        snprintf(rs->error, sizeof rs->error, "%.24s: %.200s", service, e);
-        return -1;
-    }
-    if (rs->status / 100 == 2) return 0;
-    /* JSON errors: {"__type":"...#Code","message":"..."}; XML errors: <Code>..</Code><Message>..</Message> */
-    char code[96] = "", msg[160] = "";
+/* Retries as the SDKs' standard mode does them (botocore retries/standard.py): at most
+ * AWS_MAX_ATTEMPTS attempts (3; 5 with AWS_RETRY_MODE=legacy), throttling and transient
+ * errors only, a delay of rand(0,1) * min(2^(attempt-1), 20) s before each retry, and a
+ * process-wide quota (500 tokens; a retry takes 5, 10 after a timeout; a success gives back
+ * what its retries took, or 1) so that an outage is not met with a storm. No delay runs
+ * past the Lambda deadline. A request the server may have acted on (the connection failed
+ * after it was sent) is sent again only when the operation is idempotent. */
+#define AWS_RETRY_QUOTA 500
+#define AWS_RETRY_COST 5
+#define AWS_RETRY_TIMEOUT_COST 10
+#define AWS_MAX_BACKOFF_S 20
+static struct { pthread_mutex_t mu; int tokens; unsigned long retries; } aws_retry = {PTHREAD_MUTEX_INITIALIZER, AWS_RETRY_QUOTA, 0};
+
+static unsigned long aws_retry_count(void) {
+    pthread_mutex_lock(&aws_retry.mu);
+    unsigned long n = aws_retry.retries;
+    pthread_mutex_unlock(&aws_retry.mu);
+    return n;
+}
+
+static int aws_max_attempts(void) {
+    const char *m = getenv("AWS_MAX_ATTEMPTS"), *mode = getenv("AWS_RETRY_MODE");
+    int n = m && *m ? atoi(m) : 0;
+    if (n >= 1) return n > 10 ? 10 : n;
+    return mode && !strcasecmp(mode, "legacy") ? 5 : 3;
+}
+
+/* Throttling and transient error codes the SDKs retry (any status). */
+static int aws_code_retryable(const char *code) {
+    static const char *const codes[] = {
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+        "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
+        "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+        "RequestTimeout", "RequestTimeoutException", "EC2ThrottledException", "IDPCommunicationError",
+    };
+    for (size_t i = 0; i < COUNT(codes); i++) if (!strcmp(code, codes[i])) return 1;
+    return 0;
+}
+
+/* The AWS error code and message of an error answer: JSON {"__type":"...#Code",
+ * "message":...} (or the X-Amzn-ErrorType header), or XML <Code>/<Message>. */
+static void aws_error_parts(const mcp_http_response *rs, char *code, size_t cn, char *msg, size_t mn) {
+    code[0] = msg[0] = 0;
     mcp_json_err je;
     mcp_json_doc *d = rs->body && rs->len ? mcp_json_parse(rs->body, rs->len, 0, &je) : NULL;
     if (d) {
-        const char *t = mcp_json_str(mcp_json_get(mcp_json_root(d), "__type"));
-        const char *m = mcp_json_str(mcp_json_get(mcp_json_root(d), "message"));
-        if (!m) m = mcp_json_str(mcp_json_get(mcp_json_root(d), "Message"));
-        if (t) snprintf(code, sizeof code, "%s", strchr(t, '#') ? strchr(t, '#') + 1 : t);
-        if (m) snprintf(msg, sizeof msg, "%s", m);
+        const mcp_json *r = mcp_json_root(d);
+        const char *t = mcp_json_str(mcp_json_get(r, "__type")), *m = mcp_json_str(mcp_json_get(r, "message"));
+        if (!t) t = mcp_json_str(mcp_json_get(r, "code"));
+        if (!m) m = mcp_json_str(mcp_json_get(r, "Message"));
+        if (t) snprintf(code, cn, "%s", strchr(t, '#') ? strchr(t, '#') + 1 : t);
+        if (m) snprintf(msg, mn, "%s", m);
         mcp_json_free(d);
     } else if (rs->body) {
-        const char *c = strstr(rs->body, "<Code>"), *m = strstr(rs->body, "<Message>");
-        if (c) { c += 6; const char *e = strstr(c, "</Code>"); if (e) snprintf(code, sizeof code, "%.*s", (int)(e - c), c); }
-        if (m) { m += 9; const char *e = strstr(m, "</Message>"); if (e) snprintf(msg, sizeof msg, "%.*s", (int)(e - m), m); }
+        const char *c = strstr(rs->body, "<Code>"), *m = strstr(rs->body, "<Message>"), *e;
+        if (c && (e = strstr(c += 6, "</Code>"))) snprintf(code, cn, "%.*s", (int)(e - c), c);
+        if (m && (e = strstr(m += 9, "</Message>"))) snprintf(msg, mn, "%.*s", (int)(e - m), m);
     }
-    snprintf(rs->error, sizeof rs->error, "%.24s: %.60s%s%.150s (HTTP %d)", service, code[0] ? code : "error",
-             msg[0] ? ": " : "", msg, rs->status);
-    return -1;
+    size_t n;
+    const char *h = code[0] ? NULL : mcp_http_header(rs, "x-amzn-errortype", &n);
+    if (h) { /* "Code:http://internal.amazon.com/..." */
+        size_t k = 0;
+        while (k < n && h[k] != ':') k++;
+        snprintf(code, cn, "%.*s", (int)k, h);
+    }
+}
+
+/* Sleep ms, or not at all when that would pass the Lambda deadline (with a second left to
+ * make the request and answer). Returns 0 when it slept. */
+static int aws_backoff(int ms) {
+    uint64_t deadline = req_deadline();
+    if (deadline && now_ms() + (uint64_t)ms + 1000 > deadline) return -1;
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) && errno == EINTR) {}
+    return 0;
+}
+
+/* Sign and send one AWS request, retried as above. op names the operation in logs and
+ * errors; on failure rs->error says service, operation, AWS error code, message, HTTP
+ * status and attempts made. */
+static int aws_send(const aws_service *sv, const char *op, int idempotent, const char *method, const char *url,
+                    const char *headers, const void *body, size_t blen, int unsigned_payload, mcp_http_request *base,
+                    mcp_http_response *rs) {
+    int max = aws_max_attempts(), taken = 0, r = -1, attempt;
+    const req *cr = cur_req;
+    for (attempt = 1;; attempt++) {
+        mcp_sigv4 k;
+        memset(&k, 0, sizeof k);
+        k.service = sv->signing;
+        k.unsigned_payload = unsigned_payload;
+        buf h = {0};
+        buf_puts(&h, headers ? headers : "");
+        if (cr && cr->inv && cr->inv->trace[0]) buf_printf(&h, "X-Amzn-Trace-Id: %s\r\n", cr->inv->trace); /* X-Ray links the call */
+        char *sig = h.oom ? NULL : mcp_sigv4_sign(&k, method, url, h.p, body, blen);
+        if (!sig) {
+            buf_free(&h);
+            memset(rs, 0, sizeof *rs);
+            snprintf(rs->error, sizeof rs->error, "%s %s: no AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", sv->name, op);
+            return -1;
+        }
+        buf_puts(&h, sig);
+        free(sig);
+        mcp_http_request rq;
+        if (base) rq = *base;
+        else memset(&rq, 0, sizeof rq);
+        rq.method = method;
+        rq.url = url;
+        rq.headers = h.p;
+        rq.body = body;
+        rq.body_len = blen;
+        r = mcp_http_do(&rq, rs);
+        buf_free(&h);
+        char code[96] = "", msg[384] = "";
+        int retry, cost = AWS_RETRY_COST;
+        if (r) { /* no answer: retried unless the server may have acted on a request that is not idempotent */
+            snprintf(msg, sizeof msg, "%.380s", rs->error);
+            retry = !rs->status && (!rs->sent || idempotent);
+            if (strstr(rs->error, "did not answer")) cost = AWS_RETRY_TIMEOUT_COST;
+        } else if (rs->status / 100 == 2) {
+            pthread_mutex_lock(&aws_retry.mu); /* a success gives back what its retries took */
+            aws_retry.tokens += taken ? taken : 1;
+            if (aws_retry.tokens > AWS_RETRY_QUOTA) aws_retry.tokens = AWS_RETRY_QUOTA;
+            pthread_mutex_unlock(&aws_retry.mu);
+            return 0;
+        } else {
+            aws_error_parts(rs, code, sizeof code, msg, sizeof msg);
+            retry = (rs->status >= 500 && rs->status <= 504 && rs->status != 501) || aws_code_retryable(code);
+        }
+        if (retry && attempt < max) {
+            pthread_mutex_lock(&aws_retry.mu);
+            int ok = aws_retry.tokens >= cost;
+            if (ok) { aws_retry.tokens -= cost; aws_retry.retries++; taken += cost; }
+            pthread_mutex_unlock(&aws_retry.mu);
+            unsigned char rnd[2] = {0, 0};
+            if (getentropy(rnd, sizeof rnd)) rnd[0] = (unsigned char)mono_us();
+            int cap = attempt - 1 < 5 ? 1 << (attempt - 1) : AWS_MAX_BACKOFF_S;
+            int ms = (int)((uint32_t)(rnd[0] << 8 | rnd[1]) * (uint32_t)(cap > AWS_MAX_BACKOFF_S ? AWS_MAX_BACKOFF_S : cap) * 1000u / 65536u);
+            if (ok) {
+                log_at(LOG_WARN, cr ? cr->inv : NULL, "%s %s: %s%s%s (attempt %d of %d); retrying in %d ms", sv->name, op,
+                       code[0] ? code : "", code[0] && msg[0] ? ": " : "", msg, attempt, max, ms);
+                if (!aws_backoff(ms)) { mcp_http_free(rs); continue; }
+            }
+        }
+        char st[16] = "";
+        if (rs->status) snprintf(st, sizeof st, "HTTP %d, ", rs->status);
+        const char *c = code[0] ? code : r ? "" : "error";
+        snprintf(rs->error, sizeof rs->error, "%.24s %.48s: %.64s%s%.360s (%s%d attempt%s)", sv->name, op, c,
+                 c[0] && msg[0] ? ": " : "", msg, st, attempt, attempt == 1 ? "" : "s");
+        return -1;
+    }
+}
+
+/* Read-only operations by name: a JSON-protocol call the server may have received is sent
+ * again only for these. */
+static int aws_op_idempotent(const char *op) {
+    static const char *const pre[] = {"Get", "List", "Describe", "Query", "Scan", "BatchGet", "Head"};
+    for (size_t i = 0; i < COUNT(pre); i++) if (!strncmp(op, pre[i], strlen(pre[i]))) return 1;
+    return 0;
 }
 
 int mcp_aws_json(const char *service, const char *target, const char *json, mcp_http_response *rs) {
+    aws_service sv = aws_service_find(service);
+    if (sv.proto != AWS_JSON10 && sv.proto != AWS_JSON11) {
+        memset(rs, 0, sizeof *rs);
+        snprintf(rs->error, sizeof rs->error, "%s speaks %s, not the JSON protocol%s", service, aws_proto_names[sv.proto],
+                 sv.proto == AWS_REST_JSON ? ": call it with mcp_aws_rest" : "");
+        return -1;
+    }
     buf url = {0}, h = {0};
     int custom;
-    aws_endpoint(service, &url, &custom);
+    aws_endpoint(&sv, &url, &custom);
     buf_putc(&url, '/');
-    /* DynamoDB speaks x-amz-json-1.0; the others this is for, 1.1 */
-    buf_printf(&h, "Content-Type: application/x-amz-json-%s\r\nX-Amz-Target: %s\r\n",
-               !strncmp(target, "DynamoDB", 8) ? "1.0" : "1.1", target);
-    int r = aws_send(service, "POST", url.p, h.p, json, strlen(json), 0, NULL, rs);
+    buf_printf(&h, "Content-Type: application/x-amz-json-%s\r\nX-Amz-Target: %s\r\n", sv.proto == AWS_JSON10 ? "1.0" : "1.1", target);
+    const char *op = strrchr(target, '.') ? strrchr(target, '.') + 1 : target;
+    int r = aws_send(&sv, op, aws_op_idempotent(op), "POST", url.p, h.p, json, strlen(json), 0, NULL, rs);
+    buf_free(&url);
+    buf_free(&h);
+    return r;
+}
+
+int mcp_aws_rest(const char *service, const char *method, const char *path, const char *json, mcp_http_response *rs) {
+    aws_service sv = aws_service_find(service);
+    buf url = {0}, h = {0};
+    int custom;
+    aws_endpoint(&sv, &url, &custom);
+    if (!path || path[0] != '/') {
+        memset(rs, 0, sizeof *rs);
+        snprintf(rs->error, sizeof rs->error, "%s: the path must start with '/'", service);
+        buf_free(&url);
+        return -1;
+    }
+    buf_puts(&url, path);
+    if (json) buf_puts(&h, "Content-Type: application/json\r\n");
+    const char *m = method ? method : json ? "POST" : "GET";
+    char op[64];
+    snprintf(op, sizeof op, "%s", m);
+    int idem = strcmp(m, "POST") && strcmp(m, "PATCH");
+    int r = aws_send(&sv, op, idem, m, url.p, h.len ? h.p : NULL, json, json ? strlen(json) : 0, 0, NULL, rs);
     buf_free(&url);
     buf_free(&h);
     return r;
@@ -2969,30 +3146,81 @@ char *mcp_ssm_get(const char *name, char *err, size_t errn) {
     return v;
 }
 
+/* A JSON value as configuration text: a string as itself, a number as written, true and
+ * false, an object or array as JSON; NULL for null or nothing. malloc'ed. */
+static char *json_config_text(const mcp_json *v) {
+    switch (MCP_JSON_TYPE(v)) {
+    case MCP_JSON_STRING: case MCP_JSON_NUMBER: return memcpy(xmalloc(v->len + 1), v->s, v->len + 1);
+    case MCP_JSON_TRUE: return xstrdup("true");
+    case MCP_JSON_FALSE: return xstrdup("false");
+    case MCP_JSON_OBJECT: case MCP_JSON_ARRAY: { buf b = {0}; json_write_value(&b, v); return b.oom ? NULL : b.p; }
+    default: return NULL;
+    }
+}
+
+/* "ID[?versionStage=STAGE|?versionId=ID][#json-key]": ID a name or an ARN. */
 char *mcp_secret_get(const char *spec, char *err, size_t errn) {
-    char id[512];
+    char id[1024];
     snprintf(id, sizeof id, "%s", spec);
     char *hash = strchr(id, '#');
     if (hash) *hash++ = 0;
+    char *q = strchr(id, '?');
+    if (q) *q++ = 0;
     buf b = {0};
     jw w = {&b, 0};
     jw_obj(&w);
     jw_key(&w, "SecretId"); jw_str(&w, id);
+    if (q) {
+        char *eq = strchr(q, '=');
+        if (!eq || (strncmp(q, "versionStage=", 13) && strncmp(q, "versionId=", 10)) || !eq[1]) {
+            if (err) snprintf(err, errn, "secretsmanager: %.200s: after '?' comes versionStage=STAGE or versionId=ID", id);
+            buf_free(&b);
+            return NULL;
+        }
+        jw_key(&w, q[7] == 'S' ? "VersionStage" : "VersionId"); jw_str(&w, eq + 1);
+    }
     jw_end_obj(&w);
     mcp_http_response rs;
     int r = mcp_aws_json("secretsmanager", "secretsmanager.GetSecretValue", b.p, &rs);
     buf_free(&b);
     char *v = r ? NULL : json_member_dup(rs.body, rs.len, "SecretString", NULL);
     if (!v && err) snprintf(err, errn, "%s", r ? rs.error : "secretsmanager: the secret has no SecretString");
+    if (rs.body) memset(rs.body, 0, rs.len);
     mcp_http_free(&rs);
     if (v && hash) { /* one key of a JSON secret */
-        char *inner = json_member_dup(v, strlen(v), hash, NULL);
+        mcp_json_err je;
+        mcp_json_doc *d = mcp_json_parse(v, strlen(v), 0, &je);
+        char *inner = json_config_text(mcp_json_get(mcp_json_root(d), hash));
+        mcp_json_free(d);
         memset(v, 0, strlen(v));
         free(v);
         v = inner;
-        if (!v && err) snprintf(err, errn, "secretsmanager: secret %.200s has no string key %.100s", id, hash);
+        if (!v && err) snprintf(err, errn, "secretsmanager: secret %.200s has no key %.100s (or it is null)", id, hash);
     }
     return v;
+}
+
+/* Does a Parameter of a GetParameters answer answer the reference want ("name",
+ * "name:3", "name:label", or the parameter's ARN, with a selector too)? */
+static int ssm_ref_match(const char *want, const mcp_json *p) {
+    char base[1024], sel[128] = "";
+    snprintf(base, sizeof base, "%s", want);
+    char *name = base;
+    if (!strncmp(base, "arn:", 4)) { /* arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME */
+        char *r = strstr(base, ":parameter/");
+        if (!r) return 0;
+        name = r + 11;
+    }
+    char *colon = strchr(name, ':');
+    if (colon) { snprintf(sel, sizeof sel, "%s", colon + 1); *colon = 0; }
+    const char *pn = mcp_json_str(mcp_json_get(p, "Name")), *parn = mcp_json_str(mcp_json_get(p, "ARN"));
+    int named = pn && (!strcmp(pn, base) || !strcmp(pn, name) || (pn[0] == '/' && !strcmp(pn + 1, name)));
+    if (!named && !(parn && !strcmp(parn, base))) return 0;
+    if (!sel[0]) return 1;
+    const char *ps = mcp_json_str(mcp_json_get(p, "Selector"));
+    const mcp_json *ver = mcp_json_get(p, "Version");
+    if (ps) return ps[0] == ':' && !strcmp(ps + 1, sel);
+    return ver && MCP_JSON_TYPE(ver) == MCP_JSON_NUMBER && !strcmp(ver->s, sel);
 }
 
 /* S3's bucket naming rules: 3 to 63 lowercase letters, digits, dots and hyphens, a letter or
@@ -3015,7 +3243,8 @@ static int s3_bucket_ok(const char *b) {
 static void s3_url(buf *u, const char *bucket, const char *key) {
     int custom;
     buf ep = {0};
-    aws_endpoint("s3", &ep, &custom);
+    aws_service sv = aws_service_find("s3");
+    aws_endpoint(&sv, &ep, &custom);
     if (custom || strchr(bucket, '.')) {
         if (!custom) { mcp_sigv4 k; memset(&k, 0, sizeof k); ep.len = 0; buf_printf(&ep, "https://s3.%s.amazonaws.com", sigv4_region(&k)); }
         buf_printf(u, "%s/", ep.p);
@@ -3045,7 +3274,8 @@ int mcp_s3_get(const char *bucket, const char *key, const char *range,
     base.on_body = on_data;
     base.ud = ud;
     base.timeout_ms = 30000;
-    int r = aws_send("s3", "GET", u.p, h.p, NULL, 0, 1, &base, rs);
+    aws_service sv = aws_service_find("s3");
+    int r = aws_send(&sv, "GetObject", 1, "GET", u.p, h.p, NULL, 0, 1, &base, rs);
     buf_free(&u);
     buf_free(&h);
     return r;
@@ -3061,7 +3291,8 @@ int mcp_s3_put(const char *bucket, const char *key, const char *content_type, co
     }
     s3_url(&u, bucket, key);
     buf_printf(&h, "Content-Type: %s\r\n", content_type ? content_type : "application/octet-stream");
-    int r = aws_send("s3", "PUT", u.p, h.p, body, n, 0, NULL, rs);
+    aws_service sv = aws_service_find("s3");
+    int r = aws_send(&sv, "PutObject", 1, "PUT", u.p, h.p, body, n, 0, NULL, rs);
     buf_free(&u);
     buf_free(&h);
     return r;
@@ -3100,11 +3331,12 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
         buf u = {0};
         s3_url(&u, bucket, NULL);
         buf_puts(&u, "?list-type=2");
-        if (max > 0 && max - count < 1000) buf_printf(&u, "&max-keys=%d", max - count);
+        buf_printf(&u, "&max-keys=%d", max > 0 && max - count < 1000 ? max - count : 1000);
         if (prefix && *prefix) { buf_puts(&u, "&prefix="); uri_encode(&u, prefix, strlen(prefix), 0); }
         if (token.len) { buf_puts(&u, "&continuation-token="); uri_encode(&u, token.p, token.len, 0); }
         mcp_http_response rs;
-        int r = aws_send("s3", "GET", u.p, NULL, NULL, 0, 1, NULL, &rs);
+        aws_service sv = aws_service_find("s3");
+        int r = aws_send(&sv, "ListObjectsV2", 1, "GET", u.p, NULL, NULL, 0, 1, NULL, &rs);
         buf_free(&u);
         if (r) { if (err) snprintf(err, errn, "%s", rs.error); mcp_http_free(&rs); buf_free(&token); return -1; }
         const char *p = rs.body, *end = rs.body + rs.len;
@@ -3133,8 +3365,11 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
 }
 
 /* Configuration values that name a secret, resolved once at start and cached in the
- * environment for the process's life: VAR=ssm:/path/name (SSM Parameter Store, decrypted;
- * fetched ten at a time) or VAR=secretsmanager:name[#json-key]. Values are never logged.
+ * environment for the process's life: VAR=ssm:NAME (SSM Parameter Store, decrypted, fetched
+ * ten at a time; NAME may carry a version or label selector, "/app/key:3", "/app/key:prod",
+ * or be the parameter's ARN) or VAR=secretsmanager:ID[?versionStage=S|?versionId=V][#key]
+ * (ID a name or an ARN; a key's number or boolean value as its JSON text). Each call is
+ * retried as every AWS call is. Values are never logged.
  * Returns 0, or -1 with err naming the variable that could not be resolved. */
 extern char **environ;
 
@@ -3168,7 +3403,7 @@ static int config_resolve(char *err, size_t errn) {
         jw_end_obj(&w);
         mcp_http_response rs;
         if (mcp_aws_json("ssm", "AmazonSSM.GetParameters", b.p, &rs)) {
-            snprintf(err, errn, "%s=%s: %s", names[idx[0]], paths[idx[0]], rs.error);
+            snprintf(err, errn, "%.100s=%.200s: %.512s", names[idx[0]], paths[idx[0]], rs.error);
             rc = -1;
         } else {
             mcp_json_err je;
@@ -3178,8 +3413,7 @@ static int config_resolve(char *err, size_t errn) {
                 mcp_json_iter it = mcp_json_iterate(mcp_json_get(mcp_json_root(d), "Parameters"));
                 const mcp_json *p;
                 while ((p = mcp_json_iter_next(&it, NULL)))
-                    if (mcp_json_str(mcp_json_get(p, "Name")) && !strcmp(mcp_json_get(p, "Name")->s, want))
-                        val = mcp_json_str(mcp_json_get(p, "Value"));
+                    if (ssm_ref_match(want, p)) val = mcp_json_str(mcp_json_get(p, "Value"));
                 if (!val) {
                     snprintf(err, errn, "%s=%s: ssm: ParameterNotFound: the parameter does not exist or is not readable",
                              names[idx[t]], paths[idx[t]]);
@@ -6200,7 +6434,7 @@ static void metric_prom(buf *b, const char *label, const char *value, const stat
 /* GET /metrics: per-method and per-tool counts, errors and latency; JSON, or the
  * Prometheus text format when the client accepts text/plain. */
 static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
-    unsigned long handshakes = tls_handshake_count(), refusals;
+    unsigned long handshakes = tls_handshake_count(), retries = aws_retry_count(), refusals;
     pthread_mutex_lock(&auth_lock);
     refusals = authc.refusals;
     pthread_mutex_unlock(&auth_lock);
@@ -6212,6 +6446,7 @@ static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
         for (int i = 0; i < s->ntools; i++)
             if (s->tools[i]->st.count) metric_prom(&rs->body, "tool", s->tools[i]->name, &s->tools[i]->st);
         buf_printf(&rs->body, "mcp_uptime_seconds %g\n", (double)(mono_us() - s->started_us) / 1e6);
+        buf_printf(&rs->body, "mcp_aws_retries_total %lu\n", retries);
     } else {
         rs->ctype = "application/json";
         jw w = {&rs->body, 0};
@@ -6219,6 +6454,7 @@ static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
         jw_key(&w, "uptimeSeconds"); jw_num(&w, (double)((mono_us() - s->started_us) / 1000) / 1000.0);
         jw_key(&w, "httpRequests"); jw_int(&w, (long long)s->http_requests);
         jw_key(&w, "tlsHandshakes"); jw_int(&w, (long long)handshakes);
+        jw_key(&w, "awsRetries"); jw_int(&w, (long long)retries);
         jw_key(&w, "authRefusals"); jw_int(&w, (long long)refusals);
         jw_key(&w, "methods"); jw_obj(&w);
         for (size_t i = 0; i <= M_OTHER; i++)
@@ -8092,7 +8328,7 @@ static int lambda_main(mcp_server *s) {
     signal(SIGPIPE, SIG_IGN);
     const char *bp = getenv("MCP_BASE_PATH");
     lambda_base_path = bp && *bp ? bp : NULL;
-    char err[512];
+    char err[1024];
     if (config_resolve(err, sizeof err)) { /* Lambda shows this to the first invocation */
         lrt L;
         rt_init(&L);
@@ -8641,7 +8877,7 @@ int mcp_main(mcp_server *s, int argc, char **argv) {
         if (argc > 3 || (argc == 3 && !ac)) { log_error("usage: %s tool-schema [--agentcore]", argv[0]); return 2; }
         return tool_schema_main(s, ac);
     }
-    char err[512];
+    char err[1024];
     if (strcmp(cmd, "--help") && config_resolve(err, sizeof err)) {
         log_error("cannot start: %s", err);
         return 2;

@@ -211,8 +211,11 @@ run lambda node22 test/lambda/test.mjs build/conformance
 [ $QUICK = 1 ] || run lambda-asan node22 test/lambda/test.mjs build/asan/conformance
 run lambda-conformance bash test/lambda/conformance.sh build/conformance
 
-# 7. outbound: HTTPS over BearSSL against openssl s_server, an S3-compatible server, SigV4
+# 7. outbound: HTTPS over BearSSL against openssl s_server, an S3-compatible server, SigV4;
+# AWS services (moto) with retries and faults
 run outbound bash test/outbound/run.sh build
+# AWS through moto's server behind a SigV4-checking TLS proxy that injects faults (issue 11)
+run aws-moto bash test/aws/moto.sh build
 [ $QUICK = 1 ] || run outbound-asan bash test/outbound/run.sh build/asan
 
 # 8. who may call, and what survives bad input: auth modes, limits, soak, valgrind; fuzzing

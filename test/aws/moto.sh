@@ -52,9 +52,10 @@ AK=testing SK=testing REGION=us-east-1
 OUT=$ROOT/build/aws
 mkdir -p "$OUT"
 if [ "$ARG" = build ]; then
+    gcc -std=c11 -O2 -Wall -Wextra -c -o "$WORK/mcp.o" mcp.c 2>"$WORK/build.log" || { not_ok "build mcp.c" "$(head -c 400 "$WORK/build.log")"; finish; }
     for b in awsserver:test/aws/awsserver.c datatools:examples/datatools.c; do
-        if gcc -std=c11 -O2 -Wall -Wextra -o "$OUT/${b%%:*}" mcp.c "${b#*:}" -lbearssl -lm -lpthread 2>"$WORK/build.log"; then
-            ok "build $OUT/${b%%:*} from ${b#*:}"
+        if gcc -std=c11 -O2 -Wall -Wextra -o "$OUT/${b%%:*}" "$WORK/mcp.o" "${b#*:}" -lbearssl -lm -lpthread 2>"$WORK/build.log"; then
+            ok "build $OUT/${b%%:*} from ${b#*:} and mcp.c"
         else not_ok "build ${b#*:}" "$(head -c 400 "$WORK/build.log")"; finish; fi
     done
     BIN=$OUT
@@ -453,9 +454,15 @@ cognito_jwt() {
         "$SRV" serve --listen 127.0.0.1:"$port" >"$WORK/serve.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.1; done
-    mcp_post() { # mcp_post TOKEN: HTTP status and the whoami text
-        curl -s -w '\n%{http_code}' -X POST "http://127.0.0.1:$port/mcp" -H "Authorization: Bearer $1" \
-            -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-06-18' \
+    mcp_post() { # mcp_post TOKEN: initialize, then whoami; the answer's body and HTTP status, a line each
+        local h=(-H "Authorization: Bearer $1" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
+        local st sid
+        st=$(curl -s -D "$WORK/init.head" -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/mcp" "${h[@]}" \
+            --data '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"moto.sh","version":"1"}}}')
+        [ "$st" = 200 ] || { printf '\n%s\n' "$st"; return; }
+        sid=$(tr -d '\r' <"$WORK/init.head" | sed -n 's/^[Mm][Cc][Pp]-[Ss]ession-[Ii][Dd]: //p')
+        curl -s -w '\n%{http_code}' -X POST "http://127.0.0.1:$port/mcp" "${h[@]}" ${sid:+-H "Mcp-Session-Id: $sid"} \
+            -H 'MCP-Protocol-Version: 2025-11-25' \
             --data '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}'
     }
     out=$(mcp_post "$idtok")

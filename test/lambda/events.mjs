@@ -2,19 +2,22 @@
 // test/lambda/events_server.c.
 //
 //   gcc -std=c11 -O2 -o build/events-server mcp.c test/lambda/events_server.c -lbearssl -lm -lpthread
-//   node test/lambda/events.mjs build/events-server
+//   node test/lambda/events.mjs build/events-server [build/bootstrap]
 //
 // Prints "ok - NAME" / "not ok - NAME: WHY" per test and "# N passed, M failed"; exits 1 on
 // any failure. Each test runs a fresh runtime. Covers: direct JSON-RPC; EventBridge schedules
 // and custom events, SQS (partial failures, FIFO), SNS, S3, DynamoDB Streams and Kinesis, each
 // with a handler, without one and malformed; events of no known kind; API Gateway HTTP APIs on
 // a named stage and MCP_BASE_PATH; REST APIs buffered and streamed; authorizer contexts as
-// mcp_auth sees them; AgentCore Gateway Lambda targets; `tool-schema --agentcore`.
+// mcp_auth sees them; AgentCore Gateway Lambda targets; `tool-schema --agentcore`; with a
+// second argument (the data-tools server, examples/datatools.c), its scheduled refresh against
+// a local source and a local stand-in for S3.
 // The events are AWS's samples in test/data/events/ (see its NOTICE), changed per test where
 // a test needs another value; AgentCore invocations follow the AgentCore developer guide.
 
 import fs from 'node:fs';
 import path from 'node:path';
+import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
@@ -23,6 +26,7 @@ import { RuntimeApiEmulator, spawnRuntime, within, HTTP_INTEGRATION_CT } from '.
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 if (process.argv.length < 3) { console.error('usage: node test/lambda/events.mjs BINARY'); process.exit(2); }
 const BINARY = path.resolve(process.argv[2]);
+const DATATOOLS = process.argv[3] ? path.resolve(process.argv[3]) : null;
 const EVENTS_DIR = path.resolve(HERE, '../data/events');
 const SANITIZED = (() => { try { return /__asan_init|__ubsan_handle/.test(fs.readFileSync(BINARY, 'latin1')); } catch { return false; } })();
 const SLOW = SANITIZED ? 4 : 1;
@@ -49,10 +53,10 @@ const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
 
 /** A fresh emulator and runtime (env added to the runtime's), torn down after fn. */
-async function withRuntime(env, fn) {
+async function withRuntime(env, fn, binary = BINARY) {
   const emu = new RuntimeApiEmulator({ defaultTimeoutMs: 10000 * SLOW });
   await emu.listen();
-  const rt = spawnRuntime(BINARY, { api: emu.api, env: { MCP_EMF: '0', ...env } });
+  const rt = spawnRuntime(binary, { api: emu.api, env: { MCP_EMF: '0', ...env } });
   let done = false;
   rt.exited.then((e) => { if (!done) emu.failInFlight('Runtime.ExitError', `the runtime exited (${e.signal || e.code})`); });
   try {
@@ -594,6 +598,70 @@ test('tool-schema --agentcore prints the tools with only type, description, item
     { name: 'whoami', description: 'Who the runtime says is calling', inputSchema: empty },
   ], 'tool-schema --agentcore');
 });
+
+// ---------------------------------------------------------------------------------------------
+// 8. the data-tools example's scheduled refresh
+
+/** A local HTTP server answering with answer(req, body); its requests in .seen. */
+async function stub(answer) {
+  const seen = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+      const [status, headers, text] = answer(req, body);
+      res.writeHead(status, { 'Content-Length': Buffer.byteLength(text), ...headers });
+      res.end(text);
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { seen, url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+const CSV = 'day,sales\n2026-12-01,3\n2026-12-02,5\n';
+const DENIED = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+
+/** The data-tools server with a source answering source() and an S3 answering s3(). */
+async function withRefresh({ source = () => [200, { 'Content-Type': 'text/csv' }, CSV], s3 = () => [200, { ETag: '"e"' }, ''], env = {} }, fn) {
+  const src = await stub(source), s3s = await stub(s3);
+  try {
+    await withRuntime({
+      REFRESH_URL: `${src.url}/export/sales.csv`, REFRESH_BUCKET: 'data-bucket', REFRESH_KEY: 'seed/latest.csv',
+      AWS_ENDPOINT_URL_S3: s3s.url, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', AWS_MAX_ATTEMPTS: '1', ...env,
+    }, (x) => fn({ ...x, src, s3: s3s }), DATATOOLS);
+  } finally { await src.close(); await s3s.close(); }
+}
+
+if (DATATOOLS) {
+  test('datatools refresh: a schedule fetches REFRESH_URL and puts it to s3://REFRESH_BUCKET/REFRESH_KEY (signed, its Content-Type); result null', async () => {
+    await withRefresh({}, async ({ invoke, src, s3 }) => {
+      eq(result(await invoke(SCHEDULE()), 'refresh'), null, 'function result');
+      eq(src.seen.map((r) => [r.method, r.url]), [['GET', '/export/sales.csv']], 'source requests');
+      eq(s3.seen.map((r) => [r.method, r.url, r.body, r.headers['content-type']]), [['PUT', '/data-bucket/seed/latest.csv', CSV, 'text/csv']], 'S3 requests');
+      assert(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/s3\/aws4_request, /.test(s3.seen[0].headers.authorization || ''), `S3 Authorization: ${s3.seen[0].headers.authorization}`);
+    });
+  });
+  test('datatools refresh: a source answering 503 fails the invocation naming the URL and status; nothing is written', async () => {
+    await withRefresh({ source: () => [503, {}, 'busy'] }, async ({ invoke, src, s3 }) => {
+      invocationError(await invoke(SCHEDULE()), 'EventHandlerError', includes(`refresh: GET ${src.url}/export/sales.csv answered HTTP 503`), 'refresh');
+      eq(s3.seen.length, 0, 'S3 requests');
+    });
+  });
+  test('datatools refresh: S3 refusing the write (403 AccessDenied) fails the invocation naming the object', async () => {
+    await withRefresh({ s3: () => [403, { 'Content-Type': 'application/xml' }, DENIED] }, async ({ invoke }) => {
+      invocationError(await invoke(SCHEDULE()), 'EventHandlerError', includes('refresh: writing s3://data-bucket/seed/latest.csv: '), 'refresh');
+    });
+  });
+  test('datatools refresh: REFRESH_BUCKET unset fails the invocation naming it; an SQS event has no handler', async () => {
+    await withRefresh({ env: { REFRESH_BUCKET: '' } }, async ({ invoke, src }) => {
+      invocationError(await invoke(SCHEDULE()), 'EventHandlerError', includes('refresh: REFRESH_BUCKET is not set'), 'refresh');
+      eq(src.seen.length, 0, 'source requests');
+      invocationError(await invoke(load('sqs-event.json')), 'Runtime.UnhandledEvent', startsWith('no handler for sqs'), 'sqs');
+    });
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 

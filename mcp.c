@@ -25,9 +25,10 @@
  *  18. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
  *  19. Transports                    `serve` (HTTP/1.1 server) and `stdio`
  *  20. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
- *  21. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
- *  22. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
- *  23. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
+ *  21. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
+ *  22. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
+ *  23. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
+ *  24. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
  *
  * One request, walked: a transport reads it (serve_thread, stdio_main, lambda_loop) into
  * a req (section 5); HTTP requests go through http_route (18) to http_mcp (16), Lambda
@@ -1260,12 +1261,12 @@ static mcp_json_doc *json_copy(const mcp_json *v) {
 
 /* The caller, as authentication found it (kind NULL when nothing was checked). */
 typedef struct {
-    const char *kind;           /* "key", "jwt", "gateway-jwt", "iam" */
+    const char *kind;           /* "key", "jwt", "gateway-jwt", "lambda-authorizer", "iam", "agentcore" */
     char principal[256];
     char scopes[512];           /* space-separated, as the credential granted them */
     int all_scopes;             /* API keys and IAM callers: trusted with every scope */
     mcp_json_doc *claims;       /* verified JWT claims (owned) */
-    const mcp_json *gw_claims;  /* claims from an API Gateway JWT authorizer */
+    const mcp_json *gw_claims;  /* claims from an API Gateway JWT authorizer, or a Lambda authorizer's context */
     char missing_scope[256];    /* set when a tool needed a scope the caller lacks */
 } auth_ctx;
 
@@ -2517,12 +2518,14 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
         int reused;
         outc *o = out_get(&u, (int)timeout, rs->error, sizeof rs->error, &reused);
         if (!o) break;
+        rs->sent = !reused; /* on a kept-alive connection, only once the request is out */
         if (out_send(o, req.p, req.len) || (rq->body_len && out_send(o, rq->body, rq->body_len)) || out_flush(o)) {
             outc_free(o);
             if (reused) continue; /* the server closed an idle connection: once more on a new one */
             snprintf(rs->error, sizeof rs->error, "sending to %.96s failed: %.64s", u.host, strerror(errno));
             break;
         }
+        rs->sent = 1;
         char *body = NULL;
         size_t blen = 0;
         buf head = {0};
@@ -2541,7 +2544,7 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
         if (r != 1) {
             int fresh_eof = (r == 0 || (r == -400 && reused && !o->c.in.len)) && !head.len;
             outc_free(o);
-            if (reused && fresh_eof) { buf_free(&head); continue; }
+            if (reused && fresh_eof) { buf_free(&head); rs->sent = 0; continue; } /* closed while idle: never read */
             if (head.len) { /* the head came, the body was cut short: the status stays known */
                 rs->status = m->status;
                 rs->head = head.p;
@@ -2851,16 +2854,57 @@ char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url,
     return full.p;
 }
 
-/* The endpoint for a service: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, or
- * https://<service>.<region>.amazonaws.com. No trailing slash. */
-static void aws_endpoint(const char *service, buf *out, int *custom) {
-    char var[96] = "AWS_ENDPOINT_URL_";
-    size_t n = strlen(var);
-    for (const char *p = service; *p && n + 1 < sizeof var; p++)
-        var[n++] = *p == '-' ? '_' : (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : *p;
-    var[n] = 0;
-    const char *e = getenv(var);
-    if (!e || !*e) e = getenv("AWS_ENDPOINT_URL");
+/* The AWS services mcp.c knows, from the SDKs' service models: the name callers use (the
+ * endpoint prefix, <name>.<region>.amazonaws.com), the service ID as the SDKs spell it in
+ * AWS_ENDPOINT_URL_<ID> (spaces as '_', upper-cased), the SigV4 signing name, and the
+ * protocol. A service not listed is taken as JSON 1.1 under its own name. */
+enum { AWS_JSON10, AWS_JSON11, AWS_REST_JSON, AWS_REST_XML, AWS_QUERY };
+typedef struct { const char *name, *id, *signing; int proto; } aws_service;
+static const aws_service aws_services[] = {
+    {"ssm", "SSM", "ssm", AWS_JSON11},
+    {"secretsmanager", "SECRETS_MANAGER", "secretsmanager", AWS_JSON11},
+    {"dynamodb", "DYNAMODB", "dynamodb", AWS_JSON10},
+    {"streams.dynamodb", "DYNAMODB_STREAMS", "dynamodb", AWS_JSON10},
+    {"s3", "S3", "s3", AWS_REST_XML},
+    {"sts", "STS", "sts", AWS_QUERY},
+    {"lambda", "LAMBDA", "lambda", AWS_REST_JSON},
+    {"bedrock-runtime", "BEDROCK_RUNTIME", "bedrock", AWS_REST_JSON},
+    {"bedrock-agent-runtime", "BEDROCK_AGENT_RUNTIME", "bedrock", AWS_REST_JSON},
+    {"logs", "CLOUDWATCH_LOGS", "logs", AWS_JSON11},
+    {"monitoring", "CLOUDWATCH", "monitoring", AWS_QUERY},
+    {"events", "EVENTBRIDGE", "events", AWS_JSON11},
+    {"states", "SFN", "states", AWS_JSON10},
+    {"sqs", "SQS", "sqs", AWS_JSON10},
+    {"sns", "SNS", "sns", AWS_QUERY},
+    {"kinesis", "KINESIS", "kinesis", AWS_JSON11},
+    {"firehose", "FIREHOSE", "firehose", AWS_JSON11},
+    {"kms", "KMS", "kms", AWS_JSON11},
+    {"cognito-idp", "COGNITO_IDENTITY_PROVIDER", "cognito-idp", AWS_JSON11},
+    {"apigateway", "API_GATEWAY", "apigateway", AWS_REST_JSON},
+};
+static const char *const aws_proto_names[] = {"JSON 1.0", "JSON 1.1", "rest-json", "rest-xml", "query"};
+
+static aws_service aws_service_find(const char *name) {
+    for (size_t i = 0; i < COUNT(aws_services); i++)
+        if (!strcmp(aws_services[i].name, name) || !strcmp(aws_services[i].signing, name)) return aws_services[i];
+    aws_service sv = {name, NULL, name, AWS_JSON11};
+    return sv;
+}
+
+/* The endpoint of a service as the SDKs find it: AWS_ENDPOINT_URL_<SERVICE_ID>, then
+ * AWS_ENDPOINT_URL (neither when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true), else
+ * https://<name>.<region>.amazonaws.com. No trailing slash. */
+static void aws_endpoint(const aws_service *sv, buf *out, int *custom) {
+    const char *ign = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), *e = NULL;
+    if (!(ign && !strcasecmp(ign, "true"))) {
+        char var[96] = "AWS_ENDPOINT_URL_";
+        size_t n = strlen(var);
+        for (const char *p = sv->id ? sv->id : sv->name; *p && n + 1 < sizeof var; p++)
+            var[n++] = *p == '-' || *p == '.' || *p == ' ' ? '_' : (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : *p;
+        var[n] = 0;
+        e = getenv(var);
+        if (!e || !*e) e = getenv("AWS_ENDPOINT_URL");
+    }
     *custom = e && *e;
     if (*custom) {
         buf_puts(out, e);
@@ -2868,74 +2912,208 @@ static void aws_endpoint(const char *service, buf *out, int *custom) {
     } else {
         mcp_sigv4 k;
         memset(&k, 0, sizeof k);
-        buf_printf(out, "https://%s.%s.amazonaws.com", service, sigv4_region(&k));
+        buf_printf(out, "https://%s.%s.amazonaws.com", sv->name, sigv4_region(&k));
     }
 }
 
-/* Sign and send one AWS request; on an error status, rs->error says service, code, message. */
-static int aws_send(const char *service, const char *method, const char *url, const char *headers,
-                    const void *body, size_t blen, int unsigned_payload, mcp_http_request *base, mcp_http_response *rs) {
-    mcp_sigv4 k;
-    memset(&k, 0, sizeof k);
-    k.service = service;
-    k.unsigned_payload = unsigned_payload;
-    char *sig = mcp_sigv4_sign(&k, method, url, headers, body, blen);
-    if (!sig) {
-        memset(rs, 0, sizeof *rs);
-        snprintf(rs->error, sizeof rs->error, "%s: no AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", service);
-        return -1;
-    }
-    buf h = {0};
-    buf_puts(&h, headers ? headers : "");
-    buf_puts(&h, sig);
-    free(sig);
-    mcp_http_request rq;
-    if (base) rq = *base;
-    else memset(&rq, 0, sizeof rq);
-    rq.method = method;
-    rq.url = url;
-    rq.headers = h.p;
-    rq.body = body;
-    rq.body_len = blen;
-    int r = mcp_http_do(&rq, rs);
-    buf_free(&h);
-    if (r) {
-        char e[256];
-        snprintf(e, sizeof e, "%s", rs->error);
-        snprintf(rs->error, sizeof rs->error, "%.24s: %.200s", service, e);
-        return -1;
-    }
-    if (rs->status / 100 == 2) return 0;
-    /* JSON errors: {"__type":"...#Code","message":"..."}; XML errors: <Code>..</Code><Message>..</Message> */
-    char code[96] = "", msg[160] = "";
+/* Retries as the SDKs' standard mode does them (botocore retries/standard.py): at most
+ * AWS_MAX_ATTEMPTS attempts (3; 5 with AWS_RETRY_MODE=legacy), throttling and transient
+ * errors only, a delay of rand(0,1) * min(2^(attempt-1), 20) s before each retry, and a
+ * process-wide quota (500 tokens; a retry takes 5, 10 after a timeout; a success gives back
+ * what its retries took, or 1) so that an outage is not met with a storm. No delay runs
+ * past the Lambda deadline. A request the server may have acted on (the connection failed
+ * after it was sent) is sent again only when the operation is idempotent. */
+#define AWS_RETRY_QUOTA 500
+#define AWS_RETRY_COST 5
+#define AWS_RETRY_TIMEOUT_COST 10
+#define AWS_MAX_BACKOFF_S 20
+static struct { pthread_mutex_t mu; int tokens; unsigned long retries; } aws_retry = {PTHREAD_MUTEX_INITIALIZER, AWS_RETRY_QUOTA, 0};
+
+static unsigned long aws_retry_count(void) {
+    pthread_mutex_lock(&aws_retry.mu);
+    unsigned long n = aws_retry.retries;
+    pthread_mutex_unlock(&aws_retry.mu);
+    return n;
+}
+
+static int aws_max_attempts(void) {
+    const char *m = getenv("AWS_MAX_ATTEMPTS"), *mode = getenv("AWS_RETRY_MODE");
+    int n = m && *m ? atoi(m) : 0;
+    if (n >= 1) return n > 10 ? 10 : n;
+    return mode && !strcasecmp(mode, "legacy") ? 5 : 3;
+}
+
+/* Throttling and transient error codes the SDKs retry (any status). */
+static int aws_code_retryable(const char *code) {
+    static const char *const codes[] = {
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+        "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
+        "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+        "RequestTimeout", "RequestTimeoutException", "EC2ThrottledException", "IDPCommunicationError",
+    };
+    for (size_t i = 0; i < COUNT(codes); i++) if (!strcmp(code, codes[i])) return 1;
+    return 0;
+}
+
+/* The AWS error code and message of an error answer: JSON {"__type":"...#Code",
+ * "message":...} (or the X-Amzn-ErrorType header), or XML <Code>/<Message>. */
+static void aws_error_parts(const mcp_http_response *rs, char *code, size_t cn, char *msg, size_t mn) {
+    code[0] = msg[0] = 0;
     mcp_json_err je;
     mcp_json_doc *d = rs->body && rs->len ? mcp_json_parse(rs->body, rs->len, 0, &je) : NULL;
     if (d) {
-        const char *t = mcp_json_str(mcp_json_get(mcp_json_root(d), "__type"));
-        const char *m = mcp_json_str(mcp_json_get(mcp_json_root(d), "message"));
-        if (!m) m = mcp_json_str(mcp_json_get(mcp_json_root(d), "Message"));
-        if (t) snprintf(code, sizeof code, "%s", strchr(t, '#') ? strchr(t, '#') + 1 : t);
-        if (m) snprintf(msg, sizeof msg, "%s", m);
+        const mcp_json *r = mcp_json_root(d);
+        const char *t = mcp_json_str(mcp_json_get(r, "__type")), *m = mcp_json_str(mcp_json_get(r, "message"));
+        if (!t) t = mcp_json_str(mcp_json_get(r, "code"));
+        if (!m) m = mcp_json_str(mcp_json_get(r, "Message"));
+        if (t) snprintf(code, cn, "%s", strchr(t, '#') ? strchr(t, '#') + 1 : t);
+        if (m) snprintf(msg, mn, "%s", m);
         mcp_json_free(d);
     } else if (rs->body) {
-        const char *c = strstr(rs->body, "<Code>"), *m = strstr(rs->body, "<Message>");
-        if (c) { c += 6; const char *e = strstr(c, "</Code>"); if (e) snprintf(code, sizeof code, "%.*s", (int)(e - c), c); }
-        if (m) { m += 9; const char *e = strstr(m, "</Message>"); if (e) snprintf(msg, sizeof msg, "%.*s", (int)(e - m), m); }
+        const char *c = strstr(rs->body, "<Code>"), *m = strstr(rs->body, "<Message>"), *e;
+        if (c && (e = strstr(c += 6, "</Code>"))) snprintf(code, cn, "%.*s", (int)(e - c), c);
+        if (m && (e = strstr(m += 9, "</Message>"))) snprintf(msg, mn, "%.*s", (int)(e - m), m);
     }
-    snprintf(rs->error, sizeof rs->error, "%.24s: %.60s%s%.150s (HTTP %d)", service, code[0] ? code : "error",
-             msg[0] ? ": " : "", msg, rs->status);
-    return -1;
+    size_t n;
+    const char *h = code[0] ? NULL : mcp_http_header(rs, "x-amzn-errortype", &n);
+    if (h) { /* "Code:http://internal.amazon.com/..." */
+        size_t k = 0;
+        while (k < n && h[k] != ':') k++;
+        snprintf(code, cn, "%.*s", (int)k, h);
+    }
+}
+
+/* Sleep ms, or not at all when that would pass the Lambda deadline (with a second left to
+ * make the request and answer). Returns 0 when it slept. */
+static int aws_backoff(int ms) {
+    uint64_t deadline = req_deadline();
+    if (deadline && now_ms() + (uint64_t)ms + 1000 > deadline) return -1;
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) && errno == EINTR) {}
+    return 0;
+}
+
+/* Sign and send one AWS request, retried as above. op names the operation in logs and
+ * errors; on failure rs->error says service, operation, AWS error code, message, HTTP
+ * status and attempts made. */
+static int aws_send(const aws_service *sv, const char *op, int idempotent, const char *method, const char *url,
+                    const char *headers, const void *body, size_t blen, int unsigned_payload, mcp_http_request *base,
+                    mcp_http_response *rs) {
+    int max = aws_max_attempts(), taken = 0, r = -1, attempt;
+    const req *cr = cur_req;
+    for (attempt = 1;; attempt++) {
+        mcp_sigv4 k;
+        memset(&k, 0, sizeof k);
+        k.service = sv->signing;
+        k.unsigned_payload = unsigned_payload;
+        buf h = {0};
+        buf_puts(&h, headers ? headers : "");
+        if (cr && cr->inv && cr->inv->trace[0]) buf_printf(&h, "X-Amzn-Trace-Id: %s\r\n", cr->inv->trace); /* X-Ray links the call */
+        char *sig = h.oom ? NULL : mcp_sigv4_sign(&k, method, url, h.p, body, blen);
+        if (!sig) {
+            buf_free(&h);
+            memset(rs, 0, sizeof *rs);
+            snprintf(rs->error, sizeof rs->error, "%s %s: no AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", sv->name, op);
+            return -1;
+        }
+        buf_puts(&h, sig);
+        free(sig);
+        mcp_http_request rq;
+        if (base) rq = *base;
+        else memset(&rq, 0, sizeof rq);
+        rq.method = method;
+        rq.url = url;
+        rq.headers = h.p;
+        rq.body = body;
+        rq.body_len = blen;
+        r = mcp_http_do(&rq, rs);
+        buf_free(&h);
+        char code[96] = "", msg[384] = "";
+        int retry, cost = AWS_RETRY_COST;
+        if (r) { /* no answer: retried unless the server may have acted on a request that is not idempotent */
+            snprintf(msg, sizeof msg, "%.380s", rs->error);
+            retry = !rs->status && (!rs->sent || idempotent);
+            if (strstr(rs->error, "did not answer")) cost = AWS_RETRY_TIMEOUT_COST;
+        } else if (rs->status / 100 == 2) {
+            pthread_mutex_lock(&aws_retry.mu); /* a success gives back what its retries took */
+            aws_retry.tokens += taken ? taken : 1;
+            if (aws_retry.tokens > AWS_RETRY_QUOTA) aws_retry.tokens = AWS_RETRY_QUOTA;
+            pthread_mutex_unlock(&aws_retry.mu);
+            return 0;
+        } else {
+            aws_error_parts(rs, code, sizeof code, msg, sizeof msg);
+            retry = (rs->status >= 500 && rs->status <= 504 && rs->status != 501) || aws_code_retryable(code);
+        }
+        if (retry && attempt < max) {
+            pthread_mutex_lock(&aws_retry.mu);
+            int ok = aws_retry.tokens >= cost;
+            if (ok) { aws_retry.tokens -= cost; aws_retry.retries++; taken += cost; }
+            pthread_mutex_unlock(&aws_retry.mu);
+            unsigned char rnd[2] = {0, 0};
+            if (getentropy(rnd, sizeof rnd)) rnd[0] = (unsigned char)mono_us();
+            int cap = attempt - 1 < 5 ? 1 << (attempt - 1) : AWS_MAX_BACKOFF_S;
+            int ms = (int)((uint32_t)(rnd[0] << 8 | rnd[1]) * (uint32_t)(cap > AWS_MAX_BACKOFF_S ? AWS_MAX_BACKOFF_S : cap) * 1000u / 65536u);
+            if (ok) {
+                log_at(LOG_WARN, cr ? cr->inv : NULL, "%s %s: %s%s%s (attempt %d of %d); retrying in %d ms", sv->name, op,
+                       code[0] ? code : "", code[0] && msg[0] ? ": " : "", msg, attempt, max, ms);
+                if (!aws_backoff(ms)) { mcp_http_free(rs); continue; }
+            }
+        }
+        char st[16] = "";
+        if (rs->status) snprintf(st, sizeof st, "HTTP %d, ", rs->status);
+        const char *c = code[0] ? code : r ? "" : "error";
+        snprintf(rs->error, sizeof rs->error, "%.24s %.48s: %.64s%s%.360s (%s%d attempt%s)", sv->name, op, c,
+                 c[0] && msg[0] ? ": " : "", msg, st, attempt, attempt == 1 ? "" : "s");
+        return -1;
+    }
+}
+
+/* Read-only operations by name: a JSON-protocol call the server may have received is sent
+ * again only for these. */
+static int aws_op_idempotent(const char *op) {
+    static const char *const pre[] = {"Get", "List", "Describe", "Query", "Scan", "BatchGet", "Head"};
+    for (size_t i = 0; i < COUNT(pre); i++) if (!strncmp(op, pre[i], strlen(pre[i]))) return 1;
+    return 0;
 }
 
 int mcp_aws_json(const char *service, const char *target, const char *json, mcp_http_response *rs) {
+    aws_service sv = aws_service_find(service);
+    if (sv.proto != AWS_JSON10 && sv.proto != AWS_JSON11) {
+        memset(rs, 0, sizeof *rs);
+        snprintf(rs->error, sizeof rs->error, "%s speaks %s, not the JSON protocol%s", service, aws_proto_names[sv.proto],
+                 sv.proto == AWS_REST_JSON ? ": call it with mcp_aws_rest" : "");
+        return -1;
+    }
     buf url = {0}, h = {0};
     int custom;
-    aws_endpoint(service, &url, &custom);
+    aws_endpoint(&sv, &url, &custom);
     buf_putc(&url, '/');
-    /* DynamoDB speaks x-amz-json-1.0; the others this is for, 1.1 */
-    buf_printf(&h, "Content-Type: application/x-amz-json-%s\r\nX-Amz-Target: %s\r\n",
-               !strncmp(target, "DynamoDB", 8) ? "1.0" : "1.1", target);
-    int r = aws_send(service, "POST", url.p, h.p, json, strlen(json), 0, NULL, rs);
+    buf_printf(&h, "Content-Type: application/x-amz-json-%s\r\nX-Amz-Target: %s\r\n", sv.proto == AWS_JSON10 ? "1.0" : "1.1", target);
+    const char *op = strrchr(target, '.') ? strrchr(target, '.') + 1 : target;
+    int r = aws_send(&sv, op, aws_op_idempotent(op), "POST", url.p, h.p, json, strlen(json), 0, NULL, rs);
+    buf_free(&url);
+    buf_free(&h);
+    return r;
+}
+
+int mcp_aws_rest(const char *service, const char *method, const char *path, const char *json, mcp_http_response *rs) {
+    aws_service sv = aws_service_find(service);
+    buf url = {0}, h = {0};
+    int custom;
+    aws_endpoint(&sv, &url, &custom);
+    if (!path || path[0] != '/') {
+        memset(rs, 0, sizeof *rs);
+        snprintf(rs->error, sizeof rs->error, "%s: the path must start with '/'", service);
+        buf_free(&url);
+        return -1;
+    }
+    buf_puts(&url, path);
+    if (json) buf_puts(&h, "Content-Type: application/json\r\n");
+    const char *m = method ? method : json ? "POST" : "GET";
+    char op[64];
+    snprintf(op, sizeof op, "%s", m);
+    int idem = strcmp(m, "POST") && strcmp(m, "PATCH");
+    int r = aws_send(&sv, op, idem, m, url.p, h.len ? h.p : NULL, json, json ? strlen(json) : 0, 0, NULL, rs);
     buf_free(&url);
     buf_free(&h);
     return r;
@@ -2968,30 +3146,81 @@ char *mcp_ssm_get(const char *name, char *err, size_t errn) {
     return v;
 }
 
+/* A JSON value as configuration text: a string as itself, a number as written, true and
+ * false, an object or array as JSON; NULL for null or nothing. malloc'ed. */
+static char *json_config_text(const mcp_json *v) {
+    switch (MCP_JSON_TYPE(v)) {
+    case MCP_JSON_STRING: case MCP_JSON_NUMBER: return memcpy(xmalloc(v->len + 1), v->s, v->len + 1);
+    case MCP_JSON_TRUE: return xstrdup("true");
+    case MCP_JSON_FALSE: return xstrdup("false");
+    case MCP_JSON_OBJECT: case MCP_JSON_ARRAY: { buf b = {0}; json_write_value(&b, v); return b.oom ? NULL : b.p; }
+    default: return NULL;
+    }
+}
+
+/* "ID[?versionStage=STAGE|?versionId=ID][#json-key]": ID a name or an ARN. */
 char *mcp_secret_get(const char *spec, char *err, size_t errn) {
-    char id[512];
+    char id[1024];
     snprintf(id, sizeof id, "%s", spec);
     char *hash = strchr(id, '#');
     if (hash) *hash++ = 0;
+    char *q = strchr(id, '?');
+    if (q) *q++ = 0;
     buf b = {0};
     jw w = {&b, 0};
     jw_obj(&w);
     jw_key(&w, "SecretId"); jw_str(&w, id);
+    if (q) {
+        char *eq = strchr(q, '=');
+        if (!eq || (strncmp(q, "versionStage=", 13) && strncmp(q, "versionId=", 10)) || !eq[1]) {
+            if (err) snprintf(err, errn, "secretsmanager: %.200s: after '?' comes versionStage=STAGE or versionId=ID", id);
+            buf_free(&b);
+            return NULL;
+        }
+        jw_key(&w, q[7] == 'S' ? "VersionStage" : "VersionId"); jw_str(&w, eq + 1);
+    }
     jw_end_obj(&w);
     mcp_http_response rs;
     int r = mcp_aws_json("secretsmanager", "secretsmanager.GetSecretValue", b.p, &rs);
     buf_free(&b);
     char *v = r ? NULL : json_member_dup(rs.body, rs.len, "SecretString", NULL);
     if (!v && err) snprintf(err, errn, "%s", r ? rs.error : "secretsmanager: the secret has no SecretString");
+    if (rs.body) memset(rs.body, 0, rs.len);
     mcp_http_free(&rs);
     if (v && hash) { /* one key of a JSON secret */
-        char *inner = json_member_dup(v, strlen(v), hash, NULL);
+        mcp_json_err je;
+        mcp_json_doc *d = mcp_json_parse(v, strlen(v), 0, &je);
+        char *inner = json_config_text(mcp_json_get(mcp_json_root(d), hash));
+        mcp_json_free(d);
         memset(v, 0, strlen(v));
         free(v);
         v = inner;
-        if (!v && err) snprintf(err, errn, "secretsmanager: secret %.200s has no string key %.100s", id, hash);
+        if (!v && err) snprintf(err, errn, "secretsmanager: secret %.200s has no key %.100s (or it is null)", id, hash);
     }
     return v;
+}
+
+/* Does a Parameter of a GetParameters answer answer the reference want ("name",
+ * "name:3", "name:label", or the parameter's ARN, with a selector too)? */
+static int ssm_ref_match(const char *want, const mcp_json *p) {
+    char base[1024], sel[128] = "";
+    snprintf(base, sizeof base, "%s", want);
+    char *name = base;
+    if (!strncmp(base, "arn:", 4)) { /* arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME */
+        char *r = strstr(base, ":parameter/");
+        if (!r) return 0;
+        name = r + 11;
+    }
+    char *colon = strchr(name, ':');
+    if (colon) { snprintf(sel, sizeof sel, "%s", colon + 1); *colon = 0; }
+    const char *pn = mcp_json_str(mcp_json_get(p, "Name")), *parn = mcp_json_str(mcp_json_get(p, "ARN"));
+    int named = pn && (!strcmp(pn, base) || !strcmp(pn, name) || (pn[0] == '/' && !strcmp(pn + 1, name)));
+    if (!named && !(parn && !strcmp(parn, base))) return 0;
+    if (!sel[0]) return 1;
+    const char *ps = mcp_json_str(mcp_json_get(p, "Selector"));
+    const mcp_json *ver = mcp_json_get(p, "Version");
+    if (ps) return ps[0] == ':' && !strcmp(ps + 1, sel);
+    return ver && MCP_JSON_TYPE(ver) == MCP_JSON_NUMBER && !strcmp(ver->s, sel);
 }
 
 /* S3's bucket naming rules: 3 to 63 lowercase letters, digits, dots and hyphens, a letter or
@@ -3014,7 +3243,8 @@ static int s3_bucket_ok(const char *b) {
 static void s3_url(buf *u, const char *bucket, const char *key) {
     int custom;
     buf ep = {0};
-    aws_endpoint("s3", &ep, &custom);
+    aws_service sv = aws_service_find("s3");
+    aws_endpoint(&sv, &ep, &custom);
     if (custom || strchr(bucket, '.')) {
         if (!custom) { mcp_sigv4 k; memset(&k, 0, sizeof k); ep.len = 0; buf_printf(&ep, "https://s3.%s.amazonaws.com", sigv4_region(&k)); }
         buf_printf(u, "%s/", ep.p);
@@ -3044,7 +3274,8 @@ int mcp_s3_get(const char *bucket, const char *key, const char *range,
     base.on_body = on_data;
     base.ud = ud;
     base.timeout_ms = 30000;
-    int r = aws_send("s3", "GET", u.p, h.p, NULL, 0, 1, &base, rs);
+    aws_service sv = aws_service_find("s3");
+    int r = aws_send(&sv, "GetObject", 1, "GET", u.p, h.p, NULL, 0, 1, &base, rs);
     buf_free(&u);
     buf_free(&h);
     return r;
@@ -3060,7 +3291,8 @@ int mcp_s3_put(const char *bucket, const char *key, const char *content_type, co
     }
     s3_url(&u, bucket, key);
     buf_printf(&h, "Content-Type: %s\r\n", content_type ? content_type : "application/octet-stream");
-    int r = aws_send("s3", "PUT", u.p, h.p, body, n, 0, NULL, rs);
+    aws_service sv = aws_service_find("s3");
+    int r = aws_send(&sv, "PutObject", 1, "PUT", u.p, h.p, body, n, 0, NULL, rs);
     buf_free(&u);
     buf_free(&h);
     return r;
@@ -3099,11 +3331,12 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
         buf u = {0};
         s3_url(&u, bucket, NULL);
         buf_puts(&u, "?list-type=2");
-        if (max > 0 && max - count < 1000) buf_printf(&u, "&max-keys=%d", max - count);
+        buf_printf(&u, "&max-keys=%d", max > 0 && max - count < 1000 ? max - count : 1000);
         if (prefix && *prefix) { buf_puts(&u, "&prefix="); uri_encode(&u, prefix, strlen(prefix), 0); }
         if (token.len) { buf_puts(&u, "&continuation-token="); uri_encode(&u, token.p, token.len, 0); }
         mcp_http_response rs;
-        int r = aws_send("s3", "GET", u.p, NULL, NULL, 0, 1, NULL, &rs);
+        aws_service sv = aws_service_find("s3");
+        int r = aws_send(&sv, "ListObjectsV2", 1, "GET", u.p, NULL, NULL, 0, 1, NULL, &rs);
         buf_free(&u);
         if (r) { if (err) snprintf(err, errn, "%s", rs.error); mcp_http_free(&rs); buf_free(&token); return -1; }
         const char *p = rs.body, *end = rs.body + rs.len;
@@ -3132,8 +3365,11 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
 }
 
 /* Configuration values that name a secret, resolved once at start and cached in the
- * environment for the process's life: VAR=ssm:/path/name (SSM Parameter Store, decrypted;
- * fetched ten at a time) or VAR=secretsmanager:name[#json-key]. Values are never logged.
+ * environment for the process's life: VAR=ssm:NAME (SSM Parameter Store, decrypted, fetched
+ * ten at a time; NAME may carry a version or label selector, "/app/key:3", "/app/key:prod",
+ * or be the parameter's ARN) or VAR=secretsmanager:ID[?versionStage=S|?versionId=V][#key]
+ * (ID a name or an ARN; a key's number or boolean value as its JSON text). Each call is
+ * retried as every AWS call is. Values are never logged.
  * Returns 0, or -1 with err naming the variable that could not be resolved. */
 extern char **environ;
 
@@ -3167,7 +3403,7 @@ static int config_resolve(char *err, size_t errn) {
         jw_end_obj(&w);
         mcp_http_response rs;
         if (mcp_aws_json("ssm", "AmazonSSM.GetParameters", b.p, &rs)) {
-            snprintf(err, errn, "%s=%s: %s", names[idx[0]], paths[idx[0]], rs.error);
+            snprintf(err, errn, "%.100s=%.200s: %.512s", names[idx[0]], paths[idx[0]], rs.error);
             rc = -1;
         } else {
             mcp_json_err je;
@@ -3177,8 +3413,7 @@ static int config_resolve(char *err, size_t errn) {
                 mcp_json_iter it = mcp_json_iterate(mcp_json_get(mcp_json_root(d), "Parameters"));
                 const mcp_json *p;
                 while ((p = mcp_json_iter_next(&it, NULL)))
-                    if (mcp_json_str(mcp_json_get(p, "Name")) && !strcmp(mcp_json_get(p, "Name")->s, want))
-                        val = mcp_json_str(mcp_json_get(p, "Value"));
+                    if (ssm_ref_match(want, p)) val = mcp_json_str(mcp_json_get(p, "Value"));
                 if (!val) {
                     snprintf(err, errn, "%s=%s: ssm: ParameterNotFound: the parameter does not exist or is not readable",
                              names[idx[t]], paths[idx[t]]);
@@ -3611,6 +3846,7 @@ struct mcp_prompt_def {
 };
 
 typedef struct { char *kind, *name; mcp_handler fn; } completer;
+typedef struct ev_handler ev_handler;
 
 /* A server-to-client request waiting for its answer (HTTP transports). */
 typedef struct waiter {
@@ -3655,6 +3891,7 @@ struct mcp_server {
     stat mstat[MAX_METHODS];
     uint64_t started_us, http_requests, http_errors;
     health_check *checks; int nchecks;
+    ev_handler *evh; int nevh; /* handlers of events from other services (Event sources) */
     int stateless;          /* no session table (Lambda): ids are self-describing */
 };
 
@@ -5036,6 +5273,7 @@ typedef struct {
     int local;      /* serve: Host and Origin are checked against the allow-lists */
     const char *iam_arn;        /* Lambda: the caller AWS IAM authenticated */
     const mcp_json *gw_claims;  /* Lambda: claims an API Gateway JWT authorizer verified */
+    const mcp_json *lambda_ctx; /* Lambda: the context an API Gateway Lambda authorizer returned */
 } hreq;
 
 typedef struct hres hres;
@@ -5990,6 +6228,17 @@ static int auth_check(const hreq *rq, auth_ctx *a, char *why, size_t whyn, int *
         snprintf(why, whyn, "IAM principal %.200s is not allowed", iam_arn);
         return 403;
     }
+    if (rq->lambda_ctx) { /* let through by an API Gateway Lambda authorizer */
+        const mcp_json *c = rq->lambda_ctx;
+        const char *who = mcp_json_str(mcp_json_get(c, "principalId"));
+        if (!who) who = mcp_json_str(mcp_json_get(c, "sub"));
+        const char *sc = mcp_json_str(mcp_json_get(c, "scope"));
+        a->kind = "lambda-authorizer";
+        a->gw_claims = c;
+        snprintf(a->principal, sizeof a->principal, "%s", who ? who : "");
+        snprintf(a->scopes, sizeof a->scopes, "%s", sc ? sc : "");
+        return 0;
+    }
     if (rq->gw_claims) { /* verified by an API Gateway JWT authorizer */
         a->kind = "gateway-jwt";
         a->gw_claims = rq->gw_claims;
@@ -6185,7 +6434,7 @@ static void metric_prom(buf *b, const char *label, const char *value, const stat
 /* GET /metrics: per-method and per-tool counts, errors and latency; JSON, or the
  * Prometheus text format when the client accepts text/plain. */
 static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
-    unsigned long handshakes = tls_handshake_count(), refusals;
+    unsigned long handshakes = tls_handshake_count(), retries = aws_retry_count(), refusals;
     pthread_mutex_lock(&auth_lock);
     refusals = authc.refusals;
     pthread_mutex_unlock(&auth_lock);
@@ -6197,6 +6446,7 @@ static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
         for (int i = 0; i < s->ntools; i++)
             if (s->tools[i]->st.count) metric_prom(&rs->body, "tool", s->tools[i]->name, &s->tools[i]->st);
         buf_printf(&rs->body, "mcp_uptime_seconds %g\n", (double)(mono_us() - s->started_us) / 1e6);
+        buf_printf(&rs->body, "mcp_aws_retries_total %lu\n", retries);
     } else {
         rs->ctype = "application/json";
         jw w = {&rs->body, 0};
@@ -6204,6 +6454,7 @@ static void http_metrics(mcp_server *s, const hreq *rq, hres *rs) {
         jw_key(&w, "uptimeSeconds"); jw_num(&w, (double)((mono_us() - s->started_us) / 1000) / 1000.0);
         jw_key(&w, "httpRequests"); jw_int(&w, (long long)s->http_requests);
         jw_key(&w, "tlsHandshakes"); jw_int(&w, (long long)handshakes);
+        jw_key(&w, "awsRetries"); jw_int(&w, (long long)retries);
         jw_key(&w, "authRefusals"); jw_int(&w, (long long)refusals);
         jw_key(&w, "methods"); jw_obj(&w);
         for (size_t i = 0; i <= M_OTHER; i++)
@@ -6841,7 +7092,8 @@ static int stdio_main(mcp_server *s) {
  * httpMethod is a direct invocation whose event is the JSON-RPC message itself.
  */
 
-enum { EV_DIRECT, EV_V2, EV_V1, EV_ALB };
+enum { EV_DIRECT, EV_V2, EV_V1, EV_ALB,
+       EV_EVENT }; /* not HTTP or JSON-RPC (Event sources): its failures are invocation errors */
 
 typedef struct {
     int kind;
@@ -6876,6 +7128,21 @@ static const mcp_json *ev_get(const mcp_json *o, const char *path, const char *n
         snprintf(bad, badn, "%s%s%s must be %s", path, *path ? "." : "", name, want);
     }
     return NULL;
+}
+
+/* MCP_BASE_PATH: the base path of a custom domain's mapping ("/v1"), removed from every
+ * request's path before routing. Read once, before the first event. */
+static const char *lambda_base_path;
+
+/* Remove a leading "/PREFIX" (a whole segment: followed by '/' or the end) from *path. */
+static void path_strip(slice *path, const char *prefix, size_t n) {
+    while (n && *prefix == '/') { prefix++; n--; }
+    while (n && prefix[n - 1] == '/') n--;
+    if (!n || path->n < n + 1 || path->p[0] != '/' || memcmp(path->p + 1, prefix, n)) return;
+    if (path->n == n + 1) { path->p = "/"; path->n = 1; return; }
+    if (path->p[n + 1] != '/') return;
+    path->p += n + 1;
+    path->n -= n + 1;
 }
 
 /* Fill e from a parsed event, every field type-checked. The event's strings are writable
@@ -6922,11 +7189,23 @@ static int event_decode(const mcp_json *ev, lev *e, arena *a, char *err, size_t 
     if (!claims && e->kind == EV_V1) /* Cognito user pool authorizer */
         claims = ev_get(az, "requestContext.authorizer", "claims", T_OBJECT, err, errn);
     e->rq.gw_claims = claims;
+    /* a Lambda authorizer's context: HTTP APIs nest it under "lambda", REST APIs put its
+     * members (principalId first) in the authorizer object itself */
+    const mcp_json *lctx = ev_get(az, "requestContext.authorizer", "lambda", T_OBJECT, err, errn);
+    if (!lctx && e->kind == EV_V1 && !claims && mcp_json_get(az, "principalId")) lctx = az;
+    e->rq.lambda_ctx = lctx;
+    const mcp_json *stage = ev_get(rc, "requestContext", "stage", T_STRING, err, errn);
+    const mcp_json *domain = ev_get(rc, "requestContext", "domainName", T_STRING, err, errn);
     if (err[0]) return -1;
     if (!e->rq.method.p || !e->rq.path.p) {
         snprintf(err, errn, "the event has no HTTP method or path (%s)", e->kind == EV_V2 ? "requestContext.http.method, rawPath" : "httpMethod, path");
         return -1;
     }
+    /* An HTTP API on a named stage keeps the stage in rawPath when called at its
+     * execute-api address (a custom domain's mapping takes it out); REST APIs never do. */
+    if (e->kind == EV_V2 && stage && strcmp(stage->s, "$default") && (!domain || strstr(domain->s, ".execute-api.")))
+        path_strip(&e->rq.path, stage->s, stage->len);
+    if (lambda_base_path) path_strip(&e->rq.path, lambda_base_path, strlen(lambda_base_path));
     mcp_json_iter it;
     const mcp_json *k, *v;
     if (mv) { /* headers are checked too where multiValueHeaders is what is read */
@@ -7063,7 +7342,434 @@ static void direct_dispatch(req *r, const mcp_json *root, buf *out) {
     else { out->len = at; buf_puts(out, "null"); }
 }
 
-/*=== MARK: - 21. Lambda Runtime API (Private) ===*/
+/*=== MARK: - 21. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
+/*
+ * Lambda events that are neither HTTP requests nor JSON-RPC messages. EventBridge
+ * (schedules and other events), SQS, SNS, S3, DynamoDB Streams and Kinesis events go to the
+ * handlers the server registered with mcp_on_event, one record at a time; SQS and the
+ * streams answer with batchItemFailures (Lambda developer guide, "Handling errors for an
+ * SQS event source", "Reporting batch item failures"). An AgentCore Gateway Lambda target's
+ * event is a tool's arguments, and the client context names the tool as TARGET___TOOL
+ * (AgentCore developer guide, "Lambda function targets", "Tool naming"). Whatever cannot be
+ * handled is an invocation error that says why, so Lambda counts it, retries it and sends it
+ * to the dead-letter queue: never a success that would delete the message.
+ */
+
+enum { SRC_SCHEDULE, SRC_EVENTBRIDGE, SRC_SQS, SRC_SNS, SRC_S3, SRC_DYNAMODB, SRC_KINESIS, SRC_COUNT };
+static const char *const src_names[SRC_COUNT] = {"schedule", "eventbridge", "sqs", "sns", "s3", "dynamodb", "kinesis"};
+static const char *const src_aws[SRC_COUNT] = {NULL, NULL, "aws:sqs", "aws:sns", "aws:s3", "aws:dynamodb", "aws:kinesis"};
+#define SRC_BATCH(k) ((k) == SRC_SQS || (k) == SRC_DYNAMODB || (k) == SRC_KINESIS) /* partial failures */
+
+struct ev_handler { int src; char *filter; mcp_event_handler fn; void *data; };
+
+void mcp_on_event(mcp_server *s, const char *source, const char *filter, mcp_event_handler fn, void *data) {
+    int k = -1;
+    for (int i = 0; source && i < SRC_COUNT; i++) if (!strcmp(source, src_names[i])) k = i;
+    if (k < 0) die("mcp_on_event: unknown source %s (schedule, eventbridge, sqs, sns, s3, dynamodb, kinesis)", source ? source : "(null)");
+    if (!fn) die("mcp_on_event: a %s handler needs a function", source);
+    GROW(s->evh, s->nevh);
+    s->evh[s->nevh].src = k;
+    s->evh[s->nevh].filter = filter && *filter ? xstrdup(filter) : NULL;
+    s->evh[s->nevh].fn = fn;
+    s->evh[s->nevh++].data = data;
+}
+
+struct mcp_event {
+    int src;
+    const mcp_json *root, *rec;
+    const ev_handler *h;
+    req *r;
+    const char *body;       /* the payload, decoded on first use */
+    size_t blen;
+    char why[400];          /* mcp_event_fail's message */
+};
+
+/* Which kind of event this is: SRC_*, or -1 when it is none of them (*aws names the
+ * eventSource of a Records event mcp.c does not know). */
+static int event_source(const mcp_json *ev, const char **aws) {
+    *aws = NULL;
+    const mcp_json *recs = mcp_json_get(ev, "Records"), *r0 = mcp_json_at(recs, 0);
+    if (MCP_JSON_TYPE(recs) == MCP_JSON_ARRAY && MCP_JSON_TYPE(r0) == MCP_JSON_OBJECT) {
+        const char *es = mcp_json_str(mcp_json_get(r0, "eventSource"));
+        if (!es) es = mcp_json_str(mcp_json_get(r0, "EventSource")); /* SNS */
+        for (int i = SRC_SQS; es && i < SRC_COUNT; i++) if (!strcmp(es, src_aws[i])) return i;
+        *aws = es;
+        return -1;
+    }
+    const char *src = mcp_json_str(mcp_json_get(ev, "source")), *dt = mcp_json_str(mcp_json_get(ev, "detail-type"));
+    if (src && dt) return !strcmp(src, "aws.events") && !strcmp(dt, "Scheduled Event") ? SRC_SCHEDULE : SRC_EVENTBRIDGE;
+    return -1;
+}
+
+/* The string at o.name, required: NULL with err naming it when absent or not a string. */
+static const mcp_json *ev_need(const mcp_json *o, const char *path, const char *name, unsigned mask, char *err, size_t errn) {
+    const mcp_json *v = ev_get(o, path, name, mask, err, errn);
+    if (!v && !err[0]) snprintf(err, errn, "%s%s%s is missing", path, *path ? "." : "", name);
+    return v;
+}
+
+/* Check a record of source k; its filter key (what mcp_on_event's filter is matched
+ * against) and identifier. Returns 0, or -1 with err naming the field that is wrong. */
+static int event_record(int k, const mcp_json *rec, const char *path, const char **key, const char **id, buf *tmp, char *err, size_t errn) {
+    char p[64];
+    const mcp_json *v = NULL, *o;
+    *key = *id = "";
+    err[0] = 0;
+    if (MCP_JSON_TYPE(rec) != MCP_JSON_OBJECT) { snprintf(err, errn, "%s must be an object", path); return -1; }
+    switch (k) {
+    case SRC_SCHEDULE: case SRC_EVENTBRIDGE:
+        v = ev_need(rec, path, "id", T_STRING, err, errn);
+        ev_need(rec, path, "detail", T_OBJECT, err, errn);
+        o = ev_get(rec, path, "resources", T_ARRAY, err, errn);
+        if (err[0]) return -1;
+        *id = v->s;
+        if (k == SRC_SCHEDULE) { const char *rule = mcp_json_str(mcp_json_at(o, 0)); *key = rule ? rule : ""; }
+        else {
+            tmp->len = 0;
+            buf_printf(tmp, "%s/%s", mcp_json_str(mcp_json_get(rec, "source")), mcp_json_str(mcp_json_get(rec, "detail-type")));
+            if (tmp->oom) { snprintf(err, errn, "out of memory"); return -1; }
+            *key = tmp->p;
+        }
+        return 0;
+    case SRC_SQS:
+        v = ev_need(rec, path, "messageId", T_STRING, err, errn);
+        ev_need(rec, path, "body", T_STRING, err, errn);
+        o = ev_need(rec, path, "eventSourceARN", T_STRING, err, errn);
+        break;
+    case SRC_SNS:
+        o = ev_need(rec, path, "Sns", T_OBJECT, err, errn);
+        snprintf(p, sizeof p, "%s.Sns", path);
+        v = ev_need(o, p, "MessageId", T_STRING, err, errn);
+        ev_need(o, p, "Message", T_STRING, err, errn);
+        o = ev_need(o, p, "TopicArn", T_STRING, err, errn);
+        break;
+    case SRC_S3: {
+        const mcp_json *s3 = ev_need(rec, path, "s3", T_OBJECT, err, errn);
+        snprintf(p, sizeof p, "%s.s3", path);
+        const mcp_json *b = ev_need(s3, p, "bucket", T_OBJECT, err, errn), *ob = ev_need(s3, p, "object", T_OBJECT, err, errn);
+        snprintf(p, sizeof p, "%s.s3.bucket", path);
+        o = ev_need(b, p, "name", T_STRING, err, errn);
+        snprintf(p, sizeof p, "%s.s3.object", path);
+        ev_need(ob, p, "key", T_STRING, err, errn);
+        v = ev_get(ob, p, "sequencer", T_STRING, err, errn);
+        break;
+    }
+    case SRC_DYNAMODB:
+        o = ev_need(rec, path, "dynamodb", T_OBJECT, err, errn);
+        snprintf(p, sizeof p, "%s.dynamodb", path);
+        v = ev_need(o, p, "SequenceNumber", T_STRING, err, errn);
+        ev_get(o, p, "NewImage", T_OBJECT, err, errn);
+        ev_get(o, p, "OldImage", T_OBJECT, err, errn);
+        o = ev_need(rec, path, "eventSourceARN", T_STRING, err, errn);
+        break;
+    default: { /* SRC_KINESIS */
+        const mcp_json *kn = ev_need(rec, path, "kinesis", T_OBJECT, err, errn);
+        snprintf(p, sizeof p, "%s.kinesis", path);
+        v = ev_need(kn, p, "sequenceNumber", T_STRING, err, errn);
+        const mcp_json *d = ev_need(kn, p, "data", T_STRING, err, errn);
+        o = ev_need(rec, path, "eventSourceARN", T_STRING, err, errn);
+        if (!err[0] && (!buf_grow(tmp, d->len / 4 * 3 + 4) || b64_strict(d->s, d->len, (unsigned char *)tmp->p) < 0))
+            snprintf(err, errn, "%s.kinesis.data is not valid base64", path);
+        break;
+    }
+    }
+    if (err[0]) return -1;
+    *key = o->s;
+    *id = v ? v->s : "";
+    return 0;
+}
+
+/* The first handler registered for source k whose filter matches key. */
+static const ev_handler *event_handler(const mcp_server *s, int k, const char *key) {
+    for (int i = 0; i < s->nevh; i++) {
+        const ev_handler *h = &s->evh[i];
+        if (h->src != k) continue;
+        if (!h->filter) return h;
+        if (k == SRC_EVENTBRIDGE && !strchr(h->filter, '/')) { /* SOURCE alone */
+            const char *slash = strchr(key, '/');
+            char src[256];
+            snprintf(src, sizeof src, "%.*s", slash ? (int)(slash - key) : (int)strlen(key), key);
+            if (glob_match(h->filter, src)) return h;
+        } else if (glob_match(h->filter, key)) return h;
+    }
+    return NULL;
+}
+
+/* Run an event of source k through its handlers. Returns 0 with the function's result in
+ * out, or -1 with an invocation error (type, message). */
+static int events_run(req *r, const mcp_json *ev, int k, buf *out, const char **etype, char *msg, size_t msgn) {
+    const mcp_json *recs = k == SRC_SCHEDULE || k == SRC_EVENTBRIDGE ? NULL : mcp_json_get(ev, "Records");
+    size_t n = recs ? recs->len : 1;
+    const ev_handler **hs = arena_alloc(&r->a, n * sizeof *hs);
+    const char **ids = arena_alloc(&r->a, n * sizeof *ids);
+    buf tmp = {0};
+    char path[32];
+    const char *key, *id, *fifo = NULL;
+    if (!hs || !ids) { *etype = "Runtime.OutOfMemory"; snprintf(msg, msgn, "the event's records could not be held"); return -1; }
+    /* every record checked, and its handler found, before any handler runs */
+    for (size_t i = 0; i < n; i++) {
+        const mcp_json *rec = recs ? mcp_json_at(recs, i) : ev;
+        if (recs) snprintf(path, sizeof path, "Records[%zu]", i);
+        else path[0] = 0;
+        if (event_record(k, rec, path, &key, &id, &tmp, msg, msgn)) { *etype = "Runtime.InvalidEvent"; buf_free(&tmp); return -1; }
+        if (recs) {
+            const char *es = mcp_json_str(mcp_json_get(rec, k == SRC_SNS ? "EventSource" : "eventSource"));
+            if (!es || strcmp(es, src_aws[k])) {
+                *etype = "Runtime.InvalidEvent";
+                snprintf(msg, msgn, "%s.%s must be \"%s\", as the first record's", path, k == SRC_SNS ? "EventSource" : "eventSource", src_aws[k]);
+                buf_free(&tmp);
+                return -1;
+            }
+        }
+        hs[i] = event_handler(r->s, k, key);
+        if (!hs[i]) {
+            *etype = "Runtime.UnhandledEvent";
+            snprintf(msg, msgn, "no handler for %s events%s%.200s%s: register one with mcp_on_event(s, \"%s\", ...)",
+                     src_names[k], *key ? " (" : "", key, *key ? ")" : "", src_names[k]);
+            buf_free(&tmp);
+            return -1;
+        }
+        ids[i] = id;
+        if (k == SRC_SQS && strlen(key) > 5 && !strcmp(key + strlen(key) - 5, ".fifo")) fifo = key;
+    }
+    buf_free(&tmp);
+    jw w = {out, 0};
+    if (SRC_BATCH(k)) { jw_obj(&w); jw_key(&w, "batchItemFailures"); jw_arr(&w); }
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        r->requests++;
+        if (failed && fifo) { /* a FIFO queue keeps its order: the rest wait for the failed one */
+            r->errors++;
+            jw_obj(&w); jw_key(&w, "itemIdentifier"); jw_str(&w, ids[i]); jw_end_obj(&w);
+            continue;
+        }
+        mcp_event e;
+        memset(&e, 0, sizeof e);
+        e.src = k;
+        e.root = ev;
+        e.rec = recs ? mcp_json_at(recs, i) : ev;
+        e.h = hs[i];
+        e.r = r;
+        int rc = hs[i]->fn(&e);
+        if (!rc) continue;
+        r->errors++;
+        failed = 1;
+        if (!e.why[0]) snprintf(e.why, sizeof e.why, "the handler returned %d", rc);
+        if (SRC_BATCH(k)) {
+            log_at(LOG_ERROR, r->inv, "%s record %s failed: %s", src_names[k], ids[i], e.why);
+            jw_obj(&w); jw_key(&w, "itemIdentifier"); jw_str(&w, ids[i]); jw_end_obj(&w);
+            continue;
+        }
+        *etype = "EventHandlerError";
+        if (recs) snprintf(msg, msgn, "%s record %zu (%.100s): %s", src_names[k], i, ids[i], e.why);
+        else snprintf(msg, msgn, "%s event %.100s: %s", src_names[k], ids[i], e.why);
+        return -1;
+    }
+    if (SRC_BATCH(k)) { jw_end_arr(&w); jw_end_obj(&w); }
+    else buf_puts(out, "null");
+    return 0;
+}
+
+const char *mcp_event_source(mcp_event *e) { return e ? src_names[e->src] : NULL; }
+const mcp_json *mcp_event_json(mcp_event *e) { return e ? e->root : NULL; }
+const mcp_json *mcp_event_record(mcp_event *e) { return e ? e->rec : NULL; }
+void *mcp_event_data(mcp_event *e) { return e ? e->h->data : NULL; }
+int64_t mcp_event_remaining_ms(mcp_event *e) {
+    uint64_t d = e ? e->r->deadline_ms : 0;
+    return d ? (int64_t)d - (int64_t)now_ms() : INT64_MAX;
+}
+
+const mcp_json *mcp_event_get(mcp_event *e, const char *path) {
+    const mcp_json *v = e ? e->rec : NULL;
+    while (v && path && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        char seg[128];
+        if (n >= sizeof seg) return NULL;
+        memcpy(seg, path, n);
+        seg[n] = 0;
+        if (MCP_JSON_TYPE(v) == MCP_JSON_ARRAY && n && strspn(seg, "0123456789") == n) v = mcp_json_at(v, (size_t)strtoul(seg, NULL, 10));
+        else v = mcp_json_get(v, seg);
+        path = dot ? dot + 1 : path + n;
+    }
+    return v;
+}
+
+const char *mcp_event_str(mcp_event *e, const char *path) { return mcp_json_str(mcp_event_get(e, path)); }
+
+const char *mcp_event_id(mcp_event *e) {
+    static const char *const paths[SRC_COUNT] = {"id", "id", "messageId", "Sns.MessageId", "s3.object.sequencer",
+                                                 "dynamodb.SequenceNumber", "kinesis.sequenceNumber"};
+    return e ? mcp_event_str(e, paths[e->src]) : NULL;
+}
+
+const char *mcp_event_body(mcp_event *e, size_t *len) {
+    if (!e) return NULL;
+    if (!e->body) {
+        buf b = {0};
+        const mcp_json *v;
+        switch (e->src) {
+        case SRC_SQS: v = mcp_event_get(e, "body"); buf_put(&b, v->s, v->len); break;
+        case SRC_SNS: v = mcp_event_get(e, "Sns.Message"); buf_put(&b, v->s, v->len); break;
+        case SRC_KINESIS: {
+            v = mcp_event_get(e, "kinesis.data");
+            buf_grow(&b, v->len / 4 * 3 + 4);
+            long n = b.oom ? -1 : b64_strict(v->s, v->len, (unsigned char *)b.p);
+            b.len = n > 0 ? (size_t)n : 0;
+            break;
+        }
+        case SRC_S3: { /* keys arrive URL-encoded, spaces as '+' */
+            v = mcp_event_get(e, "s3.object.key");
+            for (size_t i = 0; i < v->len; i++) {
+                int h1, h2;
+                if (v->s[i] == '+') buf_putc(&b, ' ');
+                else if (v->s[i] == '%' && i + 2 < v->len && (h1 = hexval(v->s[i + 1])) >= 0 && (h2 = hexval(v->s[i + 2])) >= 0) {
+                    buf_putc(&b, (char)(h1 * 16 + h2));
+                    i += 2;
+                } else buf_putc(&b, v->s[i]);
+            }
+            break;
+        }
+        case SRC_DYNAMODB:
+            v = mcp_event_get(e, "dynamodb.NewImage");
+            if (!v) v = mcp_event_get(e, "dynamodb.OldImage");
+            if (v) json_write_value(&b, v);
+            break;
+        default: json_write_value(&b, mcp_event_get(e, "detail")); break;
+        }
+        e->blen = b.len;
+        e->body = b.oom ? NULL : arena_strndup(&e->r->a, b.p ? b.p : "", b.len);
+        buf_free(&b);
+        if (!e->body) return NULL;
+    }
+    if (len) *len = e->blen;
+    return e->body;
+}
+
+int mcp_event_fail(mcp_event *e, const char *fmt, ...) {
+    if (!e) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->why, sizeof e->why, fmt ? fmt : "failed", ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The tool an AgentCore Gateway invocation names (client context custom.
+ * bedrockAgentCoreToolName, "TARGET___TOOL"), copied into tool; NULL when the invocation
+ * did not come from a gateway. The gateway's id goes into gw. */
+static const char *agentcore_tool(const char *client_context, char *tool, size_t tooln, char *gw, size_t gwn) {
+    if (!client_context || !strstr(client_context, "bedrockAgentCoreToolName")) return NULL;
+    mcp_json_err je;
+    mcp_json_doc *d = mcp_json_parse(client_context, strlen(client_context), 0, &je);
+    const mcp_json *custom = mcp_json_get(mcp_json_root(d), "custom");
+    const char *name = mcp_json_str(mcp_json_get(custom, "bedrockAgentCoreToolName"));
+    const char *g = mcp_json_str(mcp_json_get(custom, "bedrockAgentCoreGatewayId"));
+    const char *sep = name ? strstr(name, "___") : NULL;
+    if (name) snprintf(tool, tooln, "%s", sep ? sep + 3 : name);
+    snprintf(gw, gwn, "%s", g ? g : "");
+    mcp_json_free(d);
+    return name ? tool : NULL;
+}
+
+/* One tool call from an AgentCore Gateway: the result object is the function's result; a
+ * tool error or a refused call is an invocation error, which the gateway hands its client
+ * as an isError result. The call runs in the 2025-06-18 era: invalid arguments are a
+ * JSON-RPC error there, and structuredContent is kept. */
+static int agentcore_run(req *r, const char *tool, const char *gw, const mcp_json *args, buf *out,
+                         const char **etype, char *msg, size_t msgn) {
+    if (!tool_find(r->s, tool)) {
+        *etype = "UnknownTool";
+        snprintf(msg, msgn, "no tool named %.200s", tool);
+        return -1;
+    }
+    if (MCP_JSON_TYPE(args) != MCP_JSON_OBJECT) {
+        *etype = "InvalidArguments";
+        snprintf(msg, msgn, "Invalid arguments for tool %.200s: the event (the tool's arguments) must be a JSON object", tool);
+        return -1;
+    }
+    r->auth.kind = "agentcore";
+    snprintf(r->auth.principal, sizeof r->auth.principal, "%s", gw);
+    r->auth.all_scopes = 1;
+    strcpy(r->auth.scopes, "*");
+    buf m = {0}, ans = {0};
+    buf_puts(&m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":");
+    json_escape(&m, tool, strlen(tool));
+    buf_puts(&m, ",\"arguments\":");
+    json_write_value(&m, args);
+    buf_puts(&m, "}}");
+    mcp_json_err je;
+    mcp_json_doc *d = m.oom ? NULL : mcp_json_parse(m.p, m.len, 0, &je), *a = NULL;
+    if (d) {
+        rpc_tx t;
+        rpc_tx_init(&t, r, ERA_2025_06_18, LEVEL_OFF);
+        rpc_serve(&t, mcp_json_root(d), &ans);
+        a = ans.oom ? NULL : mcp_json_parse(ans.p, ans.len, 0, &je);
+    }
+    const mcp_json *res = mcp_json_get(mcp_json_root(a), "result"), *err = mcp_json_get(mcp_json_root(a), "error");
+    int rc = 0;
+    if (!a || (!res && !err)) { *etype = "Runtime.OutOfMemory"; snprintf(msg, msgn, "the tool's answer could not be built"); rc = -1; }
+    else if (err) {
+        int64_t code = 0;
+        mcp_json_int(mcp_json_get(err, "code"), &code);
+        *etype = code == RPC_BAD_PARAMS ? "InvalidArguments" : "ToolError";
+        snprintf(msg, msgn, "%s", mcp_json_str(mcp_json_get(err, "message")));
+        rc = -1;
+    } else if (mcp_json_bool(mcp_json_get(res, "isError"))) {
+        buf t = {0};
+        mcp_json_iter it = mcp_json_iterate(mcp_json_get(res, "content"));
+        const mcp_json *c;
+        while ((c = mcp_json_iter_next(&it, NULL))) {
+            const char *s = mcp_json_str(mcp_json_get(c, "text"));
+            if (!s) continue;
+            if (t.len) buf_putc(&t, '\n');
+            buf_puts(&t, s);
+        }
+        *etype = "ToolError";
+        snprintf(msg, msgn, "%s", t.p && !t.oom ? t.p : "the tool failed");
+        buf_free(&t);
+        rc = -1;
+    } else json_write_value(out, res);
+    mcp_json_free(a);
+    mcp_json_free(d);
+    buf_free(&m);
+    buf_free(&ans);
+    return rc;
+}
+
+/* A Lambda event that is not an HTTP request: an AgentCore Gateway tool call, a JSON-RPC
+ * message, or an event for the registered handlers. Returns 0 with the function's result in
+ * out, or -1 with an invocation error (type and message). The watchdog, if any, learns
+ * which kind it is, to answer in kind should the deadline come first. */
+static void wd_kind(watchdog *w, int kind);
+
+static int event_other(req *r, const mcp_json *ev, const char *client_context, watchdog *wd, buf *out,
+                       const char **etype, char *msg, size_t msgn) {
+    char tool[256], gw[128];
+    if (agentcore_tool(client_context, tool, sizeof tool, gw, sizeof gw)) {
+        if (wd) wd_kind(wd, EV_EVENT);
+        return agentcore_run(r, tool, gw, ev, out, etype, msg, msgn);
+    }
+    if (MCP_JSON_TYPE(ev) == MCP_JSON_ARRAY || mcp_json_get(ev, "jsonrpc") || mcp_json_get(ev, "method")) {
+        direct_dispatch(r, ev, out);
+        return 0;
+    }
+    const char *aws;
+    int k = event_source(ev, &aws);
+    if (wd) wd_kind(wd, EV_EVENT);
+    if (k >= 0) return events_run(r, ev, k, out, etype, msg, msgn);
+    if (aws) {
+        *etype = "Runtime.UnhandledEvent";
+        snprintf(msg, msgn, "no handler for %.100s events: mcp.c handles schedule, eventbridge, sqs, sns, s3, dynamodb and kinesis events", aws);
+        return -1;
+    }
+    *etype = "Runtime.UnknownEvent";
+    snprintf(msg, msgn, "the event is not an HTTP request (function URL, API Gateway, ALB), a JSON-RPC message, "
+                        "an AgentCore Gateway tool call or an event of a known source (EventBridge, SQS, SNS, S3, DynamoDB, Kinesis)");
+    return -1;
+}
+
+/*=== MARK: - 22. Lambda Runtime API (Private) ===*/
 /*
  * The custom-runtime loop (Lambda Runtime API 2018-06-01): GET /next with no timeout,
  * answer with POST /response (buffered, or streamed for function URLs in RESPONSE_STREAM
@@ -7354,11 +8060,18 @@ static void *lambda_watchdog(void *arg) {
             snprintf(rid, sizeof rid, "%s", w->rpc_id[0] ? w->rpc_id : "null");
             memcpy(id, w->id, sizeof id);
             pthread_mutex_unlock(&w->mu);
+            char path[200];
+            snprintf(W.inv.id, sizeof W.inv.id, "%s", id);
+            if (kind == EV_EVENT) { /* an event or a gateway's tool call: fails, to be retried */
+                snprintf(path, sizeof path, "invocation/%s/error", id);
+                rt_post_error(&W, path, "Runtime.Timeout", "the handler did not finish before the Lambda function's timeout");
+                pthread_mutex_lock(&w->mu);
+                while (w->armed) pthread_cond_wait(&w->cv, &w->mu);
+                continue;
+            }
             buf out = {0};
             lambda_error_answer(kind, multi, rid, "the request did not finish before the Lambda function's timeout", &out);
-            char path[200];
             snprintf(path, sizeof path, "invocation/%s/response", id);
-            snprintf(W.inv.id, sizeof W.inv.id, "%s", id);
             http_msg *m = malloc(sizeof *m);
             char *rb;
             size_t rl;
@@ -7374,6 +8087,12 @@ static void *lambda_watchdog(void *arg) {
 }
 
 static void lambda_event_inner(lrt *L, char *event, size_t elen);
+
+static void wd_kind(watchdog *w, int kind) {
+    pthread_mutex_lock(&w->mu);
+    w->kind = kind;
+    pthread_mutex_unlock(&w->mu);
+}
 
 /* Record the JSON-RPC id being served, for an answer the watchdog may have to give. */
 static void wd_serving(watchdog *w, const mcp_json *id) {
@@ -7444,11 +8163,18 @@ static void lambda_event_inner(lrt *L, char *event, size_t elen) {
     L->stream_failed = 0;
     int streamed = 0;
     if (ev.kind == EV_DIRECT) {
-        direct_dispatch(&L->r, mcp_json_root(d), &L->out);
+        const char *etype = NULL;
+        char msg[600];
+        if (event_other(&L->r, mcp_json_root(d), L->inv.client_context, L->wd, &L->out, &etype, msg, sizeof msg)) {
+            if (wd_claim(L->wd)) rt_post_error(L, path, etype, msg);
+            mcp_json_free(d);
+            return;
+        }
     } else {
         hres rs;
         memset(&rs, 0, sizeof rs);
-        if (L->streaming && ev.kind == EV_V2) {
+        int stream = L->streaming && (ev.kind == EV_V2 || ev.kind == EV_V1); /* function URLs, REST APIs */
+        if (stream) {
             rs.start = lstream_start;
             rs.write = lstream_write;
             rs.tx = L;
@@ -7462,7 +8188,7 @@ static void lambda_event_inner(lrt *L, char *event, size_t elen) {
         if (rs.streaming) {
             lstream_end(L, NULL, NULL);
             streamed = 1;
-        } else if (L->streaming && ev.kind == EV_V2) { /* not an SSE answer: prelude and body at once */
+        } else if (stream) { /* not an SSE answer: prelude and body at once */
             if (!lstream_start(&rs)) lstream_chunk(L, rs.body.p, rs.body.len);
             lstream_end(L, NULL, NULL);
             streamed = 1;
@@ -7600,7 +8326,9 @@ static int lambda_main(mcp_server *s) {
     s->stateless = 1; /* sandboxes share nothing: session ids describe themselves */
     log_setup_lambda();
     signal(SIGPIPE, SIG_IGN);
-    char err[512];
+    const char *bp = getenv("MCP_BASE_PATH");
+    lambda_base_path = bp && *bp ? bp : NULL;
+    char err[1024];
     if (config_resolve(err, sizeof err)) { /* Lambda shows this to the first invocation */
         lrt L;
         rt_init(&L);
@@ -7625,13 +8353,14 @@ static int lambda_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 22. stdio proxy (Private) ===*/
+/*=== MARK: - 23. stdio proxy (Private) ===*/
 /*
  * `proxy URL`: MCP over stdio on one side, Streamable HTTP to a remote server (an mcp.c
- * function URL) on the other, for clients that only launch commands. Requests are signed
- * with SigV4 (service "lambda") when the URL is a function URL and credentials are found
+ * function URL or API Gateway API) on the other, for clients that only launch commands.
+ * Requests are signed with SigV4 when the URL is a function URL and credentials are found
  * (the environment, or AWS_PROFILE in ~/.aws/credentials and ~/.aws/config), or always
- * with --sigv4. Throttling and network failures are retried with backoff; a remote
+ * with --sigv4; the service is "lambda" for a function URL, "execute-api" for an API
+ * Gateway address (either one names its region), or --service. Throttling and network failures are retried with backoff; a remote
  * failure becomes a JSON-RPC error the client can show.
  */
 
@@ -7641,6 +8370,7 @@ typedef struct {
     const char *url;
     int sign;
     char region[64];
+    char service[64];          /* the SigV4 service: lambda, execute-api, or --service */
     char ak[128], sk[128], tok[2048];
     pthread_mutex_t out_lock;  /* whole lines to stdout */
     pthread_mutex_t state_lock;
@@ -7836,7 +8566,7 @@ static void *proxy_send(void *arg) {
             k.secret_key = px->sk;
             k.session_token = px->tok[0] ? px->tok : NULL;
             k.region = px->region[0] ? px->region : NULL;
-            k.service = "lambda";
+            k.service = px->service;
             char *sig = mcp_sigv4_sign(&k, "POST", px->url, h.p, job->msg, strlen(job->msg));
             if (sig) { buf_puts(&hs, sig); free(sig); }
         }
@@ -7936,17 +8666,21 @@ static int proxy_main(int argc, char **argv) {
         if (!strcmp(argv[i], "--sigv4")) force = 1;
         else if (!strcmp(argv[i], "--no-sigv4")) force = 0;
         else if (!strcmp(argv[i], "--region") && i + 1 < argc) snprintf(px.region, sizeof px.region, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--service") && i + 1 < argc) snprintf(px.service, sizeof px.service, "%s", argv[++i]);
         else if (!px.url && (!strncmp(argv[i], "https://", 8) || !strncmp(argv[i], "http://", 7))) px.url = argv[i];
         else { log_error("proxy: unexpected argument %s", argv[i]); return 2; }
     }
     url_parts u;
-    if (!px.url || url_parse(px.url, &u)) { log_error("usage: proxy URL [--sigv4|--no-sigv4] [--region R]"); return 2; }
-    /* a function URL names its region: <id>.lambda-url.<region>.on.aws */
-    const char *lu = strstr(u.host, ".lambda-url.");
-    if (!px.region[0] && lu) {
-        const char *r = lu + 12, *dot = strchr(r, '.');
-        if (dot && (size_t)(dot - r) < sizeof px.region) { memcpy(px.region, r, (size_t)(dot - r)); px.region[dot - r] = 0; }
+    if (!px.url || url_parse(px.url, &u)) { log_error("usage: proxy URL [--sigv4|--no-sigv4] [--region R] [--service S]"); return 2; }
+    /* function URLs and API Gateway addresses name their region:
+     * <id>.lambda-url.<region>.on.aws, <id>.execute-api.<region>.amazonaws.com */
+    const char *lu = strstr(u.host, ".lambda-url."), *xa = strstr(u.host, ".execute-api.");
+    const char *named = lu ? lu + 12 : xa ? xa + 13 : NULL;
+    if (!px.region[0] && named) {
+        const char *dot = strchr(named, '.');
+        if (dot && (size_t)(dot - named) < sizeof px.region) { memcpy(px.region, named, (size_t)(dot - named)); px.region[dot - named] = 0; }
     }
+    if (!px.service[0]) snprintf(px.service, sizeof px.service, "%s", xa ? "execute-api" : "lambda");
     if (!px.region[0] && (getenv("AWS_REGION") || getenv("AWS_DEFAULT_REGION")))
         snprintf(px.region, sizeof px.region, "%s", getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION"));
     if (force != 0) proxy_credentials(&px);
@@ -8001,7 +8735,7 @@ static int proxy_main(int argc, char **argv) {
     return 0;
 }
 
-/*=== MARK: - 23. Command line (Public: mcp_main) ===*/
+/*=== MARK: - 24. Command line (Public: mcp_main) ===*/
 
 static int call_main(mcp_server *s, const char *tool, const char *args) {
     buf msg = {0};
@@ -8039,6 +8773,74 @@ static int call_main(mcp_server *s, const char *tool, const char *args) {
     return rc;
 }
 
+/* A schema cut down to what an AgentCore Gateway's inline tool schema takes: type (one
+ * name), description, properties, items and required. What is dropped is said on stderr. */
+static void schema_agentcore(jw *w, const mcp_json *v, const char *tool, const char *path) {
+    jw_obj(w);
+    mcp_json_iter it = mcp_json_iterate(v);
+    const mcp_json *k, *x;
+    while ((x = mcp_json_iter_next(&it, &k))) {
+        if (!strcmp(k->s, "type")) {
+            const char *t = mcp_json_str(x);
+            mcp_json_iter ti = mcp_json_iterate(x); /* ["string", "null"]: the one that is not null */
+            const mcp_json *y;
+            while (!t && (y = mcp_json_iter_next(&ti, NULL))) if (mcp_json_str(y) && strcmp(y->s, "null")) t = y->s;
+            if (t) { jw_key(w, "type"); jw_str(w, t); }
+        } else if (!strcmp(k->s, "description") && mcp_json_str(x)) { jw_key(w, "description"); jw_value(w, x); }
+        else if (!strcmp(k->s, "required") && MCP_JSON_TYPE(x) == MCP_JSON_ARRAY) { jw_key(w, "required"); jw_value(w, x); }
+        else if (!strcmp(k->s, "items") && MCP_JSON_TYPE(x) == MCP_JSON_OBJECT) {
+            char p[512];
+            snprintf(p, sizeof p, "%s[]", path);
+            jw_key(w, "items");
+            schema_agentcore(w, x, tool, p);
+        } else if (!strcmp(k->s, "properties") && MCP_JSON_TYPE(x) == MCP_JSON_OBJECT) {
+            jw_key(w, "properties");
+            jw_obj(w);
+            mcp_json_iter pi = mcp_json_iterate(x);
+            const mcp_json *pk, *pv;
+            while ((pv = mcp_json_iter_next(&pi, &pk))) {
+                char p[512];
+                snprintf(p, sizeof p, "%s%s%s", path, *path ? "." : "", pk->s);
+                jw_key(w, pk->s);
+                schema_agentcore(w, pv, tool, p);
+            }
+            jw_end_obj(w);
+        } else if (strcmp(k->s, "$schema") && strcmp(k->s, "additionalProperties"))
+            fprintf(stderr, "mcp: tool %s: %s%s%s dropped (an AgentCore Gateway schema has no such keyword)\n",
+                    tool, path, *path ? "." : "", k->s);
+    }
+    jw_end_obj(w);
+}
+
+/* `tool-schema [--agentcore]`: the tools as a JSON array of {name, description,
+ * inputSchema[, outputSchema]}, for a gateway's inline tool schema (deploy/ feeds it). */
+static int tool_schema_main(mcp_server *s, int agentcore) {
+    if (!server_check(s)) return 2;
+    buf b = {0};
+    jw w = {&b, 0};
+    jw_arr(&w);
+    for (int i = 0; i < s->ntools; i++) {
+        const mcp_tool_def *t = s->tools[i];
+        jw_obj(&w);
+        jw_key(&w, "name"); jw_str(&w, t->name);
+        jw_key(&w, "description"); jw_str(&w, t->desc ? t->desc : t->name);
+        jw_key(&w, "inputSchema");
+        if (agentcore) schema_agentcore(&w, mcp_json_root(t->in_doc), t->name, "");
+        else jw_raw(&w, t->schema, strlen(t->schema));
+        if (t->out_doc) {
+            jw_key(&w, "outputSchema");
+            if (agentcore) schema_agentcore(&w, mcp_json_root(t->out_doc), t->name, "output");
+            else jw_raw(&w, t->out_src, strlen(t->out_src));
+        }
+        jw_end_obj(&w);
+    }
+    jw_end_arr(&w);
+    int rc = b.oom ? 2 : 0;
+    if (!rc) printf("%s\n", b.p);
+    buf_free(&b);
+    return rc;
+}
+
 static void usage(mcp_server *s, FILE *f) {
     fprintf(f,
             "%s %s (mcp.c %s): a Model Context Protocol server\n"
@@ -8047,12 +8849,15 @@ static void usage(mcp_server *s, FILE *f) {
             "  %s serve [--listen HOST:PORT]   Streamable HTTP on http://HOST:PORT/mcp (default 127.0.0.1:8080)\n"
             "  %s stdio                        MCP over stdin and stdout\n"
             "  %s call TOOL ['JSON-ARGS']      run one tool once and print its result\n"
-            "  %s proxy URL [--sigv4]          stdio to a remote MCP server (SigV4 for AWS_IAM function URLs)\n"
+            "  %s proxy URL [--sigv4]          stdio to a remote MCP server (SigV4 for AWS_IAM function URLs\n"
+            "                                  and API Gateway APIs)\n"
+            "  %s tool-schema [--agentcore]    print the tools' schemas (--agentcore: as an AgentCore Gateway\n"
+            "                                  Lambda target's inline tool schema)\n"
             "  %s --help | --version\n"
             "\n"
             "With AWS_LAMBDA_RUNTIME_API set and no arguments it runs as an AWS Lambda custom runtime.\n"
             "MCP_ALLOWED_HOSTS and MCP_ALLOWED_ORIGINS (comma-separated) extend serve's localhost allow-list.\n",
-            s->name, s->version, MCP_VERSION, s->name, s->name, s->name, s->name, s->name);
+            s->name, s->version, MCP_VERSION, s->name, s->name, s->name, s->name, s->name, s->name);
 }
 
 static mcp_server *volatile main_server; /* the server lives as long as the process: kept reachable */
@@ -8067,7 +8872,12 @@ int mcp_main(mcp_server *s, int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { usage(s, stdout); return 0; }
     if (!strcmp(cmd, "--version")) { printf("%s %s (mcp.c %s)\n", s->name, s->version, MCP_VERSION); return 0; }
-    char err[512];
+    if (!strcmp(cmd, "tool-schema")) { /* at build time: no configuration to resolve */
+        int ac = argc == 3 && !strcmp(argv[2], "--agentcore");
+        if (argc > 3 || (argc == 3 && !ac)) { log_error("usage: %s tool-schema [--agentcore]", argv[0]); return 2; }
+        return tool_schema_main(s, ac);
+    }
+    char err[1024];
     if (strcmp(cmd, "--help") && config_resolve(err, sizeof err)) {
         log_error("cannot start: %s", err);
         return 2;
@@ -8083,6 +8893,7 @@ int mcp_main(mcp_server *s, int argc, char **argv) {
     }
     if (!strcmp(cmd, "stdio")) return stdio_main(s);
     if (!strcmp(cmd, "proxy")) return proxy_main(argc, argv);
+
     if (!strcmp(cmd, "call")) {
         if (argc < 3 || argc > 4) { log_error("usage: %s call TOOL ['JSON-ARGS']", argv[0]); return 2; }
         if (!tool_find(s, argv[2])) { log_error("call: no tool named %s", argv[2]); return 2; }

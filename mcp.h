@@ -259,8 +259,11 @@ int mcp_client_can(mcp_call *c, const char *capability); /* "sampling", "elicita
  * "client-context", "cognito-identity", "tenant-id". NULL when unknown. */
 const char *mcp_context(mcp_call *c, const char *key);
 /* Who is calling, when authentication is configured (see the Authentication section of
- * mcp.c): "kind" (none, key, jwt, gateway-jwt, iam), "principal" (JWT sub, IAM ARN, or
- * key-N), "scope", or any string claim of a verified JWT ("email", "iss", ...). */
+ * mcp.c) or API Gateway authorized the request: "kind" (none, key, jwt, gateway-jwt for an
+ * API Gateway JWT or Cognito authorizer, lambda-authorizer, iam, agentcore for an AgentCore
+ * Gateway target), "principal" (JWT sub, IAM ARN, the Lambda authorizer's principalId, the
+ * gateway's id, or key-N), "scope", or any string claim of a verified JWT ("email", "iss",
+ * ...) or member of a Lambda authorizer's context. */
 const char *mcp_auth(mcp_call *c, const char *name);
 /* Milliseconds left before the Lambda deadline; INT64_MAX outside Lambda. */
 int64_t mcp_remaining_ms(mcp_call *c);
@@ -289,7 +292,9 @@ typedef struct {
     char *head;              /* status line and headers */
     char *body;              /* NUL-terminated */
     size_t len;
-    char error[256];         /* why it failed, in words */
+    int sent;                /* the request went out (in part or whole): the server may have
+                                acted on it even when no answer came */
+    char error[512];         /* why it failed, in words */
 } mcp_http_response;
 
 /* Returns 0 when a response arrived (any status), -1 with rs->error set otherwise (with
@@ -319,12 +324,43 @@ char *mcp_sigv4_sign(const mcp_sigv4 *k, const char *method, const char *url, co
 /* A presigned URL valid for `expires` seconds (1 to 604800). malloc'ed. */
 char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url, int expires);
 
-/* A call to an AWS service that speaks the JSON protocol, e.g. ("dynamodb",
- * "DynamoDB_20120810.GetItem", json) or ("lambda", ...). Returns 0 with the answer in
- * rs->body, or -1 with rs->error naming the service, AWS's error code and message. */
+/* AWS calls go where the SDKs send them: AWS_ENDPOINT_URL_<SERVICE_ID> (the SDKs' service
+ * ID: SSM, SECRETS_MANAGER, DYNAMODB, S3, LAMBDA, BEDROCK_RUNTIME, CLOUDWATCH_LOGS, SFN,
+ * EVENTBRIDGE, SQS, ...), then AWS_ENDPOINT_URL, unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
+ * is true; else https://SERVICE.REGION.amazonaws.com. They are retried as the SDKs' standard
+ * mode retries: throttling, 5xx and failed connections, AWS_MAX_ATTEMPTS attempts in all (3
+ * by default), exponential backoff with jitter, never past the Lambda deadline; a request
+ * the server may have acted on is sent again only when the operation is idempotent. They
+ * carry the invocation's X-Amzn-Trace-Id. On failure rs->error names the service, the
+ * operation, AWS's error code and message, and the attempts made.
+ *
+ * A call to a service that speaks the JSON protocol (DynamoDB, SSM, Secrets Manager, SQS,
+ * Step Functions, EventBridge, CloudWatch Logs, Kinesis, KMS, ...), e.g.
+ *     mcp_aws_json("dynamodb", "DynamoDB_20120810.GetItem",
+ *                  "{"TableName":"t","Key":{"id":{"S":"42"}}}", &rs);
+ *     mcp_aws_json("dynamodb", "DynamoDB_20120810.PutItem",
+ *                  "{"TableName":"t","Item":{"id":{"S":"42"},"n":{"N":"1"}}}", &rs);
+ *     mcp_aws_json("dynamodb", "DynamoDB_20120810.Query", "{"TableName":"t","
+ *                  ""KeyConditionExpression":"id = :v","ExpressionAttributeValues":"
+ *                  "{":v":{"S":"42"}}}", &rs);
+ * Returns 0 with the answer in rs->body, or -1 with rs->error set. */
 int mcp_aws_json(const char *service, const char *target, const char *json, mcp_http_response *rs);
-/* SSM Parameter Store (decrypted) and Secrets Manager ("name" or "name#json-key") values,
- * malloc'ed; NULL with err filled on failure. */
+/* A call to a service that speaks rest-json (Lambda, Bedrock Runtime, API Gateway): method
+ * (NULL: POST with a body, else GET), the path with its query, the JSON body or NULL, e.g.
+ *     mcp_aws_rest("lambda", "POST", "/2015-03-31/functions/my-fn/invocations", "{}", &rs);
+ *     mcp_aws_rest("bedrock-runtime", "POST",
+ *                  "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse",
+ *                  "{"messages":[{"role":"user","content":[{"text":"Hi"}]}]}", &rs);
+ *     mcp_aws_rest("bedrock-runtime", "POST", "/model/MODEL-ID/invoke", model_body_json, &rs);
+ * The path is sent as given: percent-encode each segment as the SDKs do (a model ID's ':'
+ * as %3A), since the signature covers the path as the service reads it. POST and
+ * PATCH are not idempotent, so they are not sent again once the server may have acted.
+ * Returns 0 with the answer in rs->body, or -1 with rs->error set. */
+int mcp_aws_rest(const char *service, const char *method, const char *path, const char *json, mcp_http_response *rs);
+/* SSM Parameter Store (decrypted; "name", "name:3", "name:label" or an ARN) and Secrets
+ * Manager ("ID[?versionStage=S|?versionId=V][#json-key]", ID a name or an ARN; a key's
+ * number or boolean value comes as its JSON text) values, malloc'ed; NULL with err filled
+ * on failure. */
 char *mcp_ssm_get(const char *name, char *err, size_t errn);
 char *mcp_secret_get(const char *spec, char *err, size_t errn);
 /* S3: an object (or a Range of it, e.g. "bytes=0-1023") streamed to on_data; one upload;

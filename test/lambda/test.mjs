@@ -420,7 +420,7 @@ test('streaming: 2026 tools/call test_tool_with_progress streams three progress 
   });
 });
 
-test('streaming: a JSON answer (initialize) goes out as prelude + payload with Mcp-Session-Id; REST events stream, ALB events stay buffered', async () => {
+test('streaming: a JSON answer (initialize) goes out as prelude + payload with Mcp-Session-Id, for function URL and REST events; ALB events stay buffered', async () => {
   await withStack({ shape: 'url', stream: true }, async (st) => {
     let inv;
     st.gateway.once('invocation', (x) => { inv = x; });
@@ -433,13 +433,13 @@ test('streaming: a JSON answer (initialize) goes out as prelude + payload with M
     eq(JSON.parse(r.payload.toString()).id, 1, 'payload is the JSON-RPC response');
     const n = await post(st.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'Mcp-Session-Id': i.headers.get('mcp-session-id'), 'MCP-Protocol-Version': '2025-11-25' });
     eq(n.status, 202, 'notification through a stream: status');
-    // a REST API (payload 1.0) event streams too (API Gateway's STREAM transfer mode); ALB
-    // events and direct invocations never do, even with MCP_LAMBDA_STREAMING=1
+    // REST APIs stream too (integration responseTransferMode STREAM); ALB events and direct
+    // invocations stay buffered
     const rest = await st.emulator.invoke({ resource: '/{proxy+}', path: '/mcp', httpMethod: 'POST', headers: { 'Content-Type': 'application/json', Accept: ACCEPT }, multiValueHeaders: null, requestContext: { stage: 'test' }, body: JSON.stringify(initialize(2)), isBase64Encoded: false });
     eq(rest.kind, 'stream', 'REST event in streaming mode: streamed');
     eq(rest.prelude?.statusCode, 200, 'REST event in streaming mode: prelude statusCode');
-    eq(JSON.parse(rest.payload.toString()).id, 2, 'REST event in streaming mode: payload id');
-    const alb = await st.emulator.invoke({ requestContext: { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/0' } }, path: '/mcp', httpMethod: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT }, body: JSON.stringify(initialize(4)), isBase64Encoded: false });
+    eq(JSON.parse(rest.payload.toString()).id, 2, 'REST event in streaming mode: payload is the JSON-RPC response');
+    const alb = await st.emulator.invoke({ path: '/mcp', httpMethod: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT }, requestContext: { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/1' } }, body: JSON.stringify(initialize(4)), isBase64Encoded: false });
     eq(alb.kind, 'response', 'ALB event in streaming mode: buffered');
     eq(alb.json?.statusCode, 200, 'ALB event in streaming mode: statusCode');
     const direct = await st.emulator.invoke(call26(3, 'test_simple_text'));

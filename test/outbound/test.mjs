@@ -601,21 +601,21 @@ async function main() {
   await test('describe_csv: a missing S3 object is "no such object"', async () => {
     const { res } = await call('describe_csv', { source: 's3://data/fixtures/nope.csv' });
     assert.equal(res.isError, true);
-    assert.match(res.content[0].text, /^s3:\/\/data\/fixtures\/nope\.csv: no such object \(s3: .*\(HTTP 404\)\)$/);
+    assert.match(res.content[0].text, /^s3:\/\/data\/fixtures\/nope\.csv: no such object \(s3 GetObject: .*\(HTTP 404, 1 attempt\)\)$/);
   });
   await test('describe_csv: S3 403 (unknown access key) is "access denied"', async () => {
     const { res } = await call('describe_csv', { source: 's3://data/fixtures/normal.csv' }, { AWS_ACCESS_KEY_ID: 'NOT-S3RVER' });
     assert.equal(res.isError, true);
-    assert.match(res.content[0].text, /^s3:\/\/data\/fixtures\/normal\.csv: access denied \(s3: .*\(HTTP 403\)\)$/);
+    assert.match(res.content[0].text, /^s3:\/\/data\/fixtures\/normal\.csv: access denied \(s3 GetObject: .*\(HTTP 403, 1 attempt\)\)$/);
   });
   // mcp.h: mcp_s3_get "returns ... -1 with rs->error naming the service, AWS's error code and message"
   await test('mcp_s3_get: a 403 error names AWS\'s code and message (InvalidAccessKeyId)', async () => {
     await callErr('describe_csv', { source: 's3://data/fixtures/normal.csv' }, { AWS_ACCESS_KEY_ID: 'NOT-S3RVER' },
-                  's3://data/fixtures/normal.csv: access denied (s3: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records. (HTTP 403))');
+                  's3://data/fixtures/normal.csv: access denied (s3 GetObject: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records. (HTTP 403, 1 attempt))');
   });
   await test('mcp_s3_get: a 404 error names AWS\'s code and message (NoSuchKey)', async () => {
     await callErr('describe_csv', { source: 's3://data/fixtures/nope.csv' }, {},
-                  's3://data/fixtures/nope.csv: no such object (s3: NoSuchKey: The specified key does not exist. (HTTP 404))');
+                  's3://data/fixtures/nope.csv: no such object (s3 GetObject: NoSuchKey: The specified key does not exist. (HTTP 404, 1 attempt))');
   });
   await test('describe_csv: paths outside DATA_ROOT are refused (.., absolute, symbolic link)', async () => {
     await callErr('describe_csv', { source: '../pki/ca.key' }, {}, "../pki/ca.key: access denied: '..' is not allowed in a path");
@@ -740,9 +740,9 @@ async function main() {
   await test('list_objects: an empty bucket, a missing bucket, a refused key', async () => {
     const { res } = await callOk('list_objects', { bucket: 'empty-bucket' });
     assert.deepEqual(res.structuredContent, { bucket: 'empty-bucket', prefix: '', count: 0, objects: [] });
-    await callErr('list_objects', { bucket: 'no-such-bucket' }, {}, 's3://no-such-bucket/: s3: NoSuchBucket: The specified bucket does not exist (HTTP 404)');
+    await callErr('list_objects', { bucket: 'no-such-bucket' }, {}, 's3://no-such-bucket/: s3 ListObjectsV2: NoSuchBucket: The specified bucket does not exist (HTTP 404, 1 attempt)');
     await callErr('list_objects', { bucket: 'data' }, { AWS_ACCESS_KEY_ID: 'NOT-S3RVER' },
-                  's3://data/: s3: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records. (HTTP 403)');
+                  's3://data/: s3 ListObjectsV2: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records. (HTTP 403, 1 attempt)');
   });
 
   /* configuration from SSM and Secrets Manager at start-up */
@@ -793,13 +793,13 @@ async function main() {
   });
   await test('ssm: a wrong secret key (bad signature) stops start-up with AWS\'s code', async () => {
     await startFails({ OPENAI_API_KEY: 'ssm:/mcp-server/openai-api-key', AWS_SECRET_ACCESS_KEY: 'wrong' },
-                     'mcp: cannot start: OPENAI_API_KEY=ssm:/mcp-server/openai-api-key: ssm: InvalidSignatureException: The request signature we calculated does not match the signature you provided. (HTTP 400)');
+                     'mcp: cannot start: OPENAI_API_KEY=ssm:/mcp-server/openai-api-key: ssm GetParameters: InvalidSignatureException: The request signature we calculated does not match the signature you provided. (HTTP 400, 1 attempt)');
   });
   await test('secretsmanager: a missing secret and a missing JSON key stop start-up', async () => {
     await startFails({ OPENAI_API_KEY: 'secretsmanager:prod/nope' },
-                     "mcp: cannot start: OPENAI_API_KEY=secretsmanager:prod/nope: secretsmanager: ResourceNotFoundException: Secrets Manager can't find the specified secret. (HTTP 400)");
+                     "mcp: cannot start: OPENAI_API_KEY=secretsmanager:prod/nope: secretsmanager GetSecretValue: ResourceNotFoundException: Secrets Manager can't find the specified secret. (HTTP 400, 1 attempt)");
     await startFails({ OPENAI_API_KEY: 'secretsmanager:prod/openai#nokey' },
-                     'mcp: cannot start: OPENAI_API_KEY=secretsmanager:prod/openai#nokey: secretsmanager: secret prod/openai has no string key nokey');
+                     'mcp: cannot start: OPENAI_API_KEY=secretsmanager:prod/openai#nokey: secretsmanager: secret prod/openai has no key nokey (or it is null)');
   });
   await test('ssm: two variables in one GetParameters, one of them missing, names the missing one', async () => {
     aws.requests.length = 0;

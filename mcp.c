@@ -6724,7 +6724,7 @@ const char *mcp_auth(mcp_call *c, const char *name) {
     if (!name) return NULL;
     if (!strcmp(name, "kind")) return a && a->kind ? a->kind : "none";
     if (!a || !a->kind) return NULL;
-    if (!strcmp(name, "principal")) return a->principal;
+    if (!strcmp(name, "principal")) return a->principal[0] ? a->principal : NULL;
     if (!strcmp(name, "scope")) return a->scopes;
     const mcp_json *claims = a->claims ? mcp_json_root(a->claims) : a->gw_claims;
     return mcp_json_str(mcp_json_get(claims, name));

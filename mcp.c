@@ -2695,16 +2695,34 @@ static void amz_dates(time_t now, char amz[17], char date[9]) {
     date[8] = 0;
 }
 
-static void sigv4_creds(const mcp_sigv4 *k, const char **ak, const char **sk, const char **tok) {
+/* Credentials found by the provider chain (see "Credentials" below). */
+typedef struct { char ak[128], sk[128], tok[4096]; int64_t expires; } aws_creds;
+static int aws_creds_get(aws_creds *c, char *err, size_t errn);
+
+/* The keys to sign with: k's, else the environment's (Lambda sets them), else the chain's
+ * (copied into store). */
+static void sigv4_creds(const mcp_sigv4 *k, aws_creds *store, const char **ak, const char **sk, const char **tok) {
     *ak = k->access_key ? k->access_key : getenv("AWS_ACCESS_KEY_ID");
     *sk = k->secret_key ? k->secret_key : getenv("AWS_SECRET_ACCESS_KEY");
     *tok = k->session_token ? k->session_token : (k->access_key ? NULL : getenv("AWS_SESSION_TOKEN"));
+    if (!k->access_key && (!*ak || !*sk || !**ak) && !aws_creds_get(store, NULL, 0)) {
+        *ak = store->ak;
+        *sk = store->sk;
+        *tok = store->tok[0] ? store->tok : NULL;
+    }
 }
+
+/* The region of the profile (AWS_PROFILE or default) in the shared config, read once. */
+static char profile_region_v[64];
+static pthread_once_t profile_region_once = PTHREAD_ONCE_INIT;
+static void profile_region_read(void);
 
 static const char *sigv4_region(const mcp_sigv4 *k) {
     const char *r = k->region ? k->region : getenv("AWS_REGION");
     if (!r || !*r) r = getenv("AWS_DEFAULT_REGION");
-    return r && *r ? r : "us-east-1";
+    if (r && *r) return r;
+    pthread_once(&profile_region_once, profile_region_read);
+    return profile_region_v[0] ? profile_region_v : "us-east-1";
 }
 
 /* The signature of a canonical request, as hex. */
@@ -2724,7 +2742,8 @@ static void sigv4_sign_cr(const mcp_sigv4 *k, const char *sk, const char *amz, c
 char *mcp_sigv4_sign(const mcp_sigv4 *k, const char *method, const char *url, const char *headers,
                      const void *body, size_t body_len) {
     const char *ak, *sk, *tok;
-    sigv4_creds(k, &ak, &sk, &tok);
+    aws_creds store;
+    sigv4_creds(k, &store, &ak, &sk, &tok);
     url_parts u;
     if (!ak || !sk || !k->service || url_parse(url, &u)) return NULL;
     const char *region = sigv4_region(k);
@@ -2816,7 +2835,8 @@ char *mcp_sigv4_sign(const mcp_sigv4 *k, const char *method, const char *url, co
 
 char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url, int expires) {
     const char *ak, *sk, *tok;
-    sigv4_creds(k, &ak, &sk, &tok);
+    aws_creds store;
+    sigv4_creds(k, &store, &ak, &sk, &tok);
     url_parts u;
     if (!ak || !sk || !k->service || url_parse(url, &u) || expires < 1 || expires > 604800) return NULL;
     const char *region = sigv4_region(k);
@@ -3013,7 +3033,11 @@ static int aws_send(const aws_service *sv, const char *op, int idempotent, const
         if (!sig) {
             buf_free(&h);
             memset(rs, 0, sizeof *rs);
-            snprintf(rs->error, sizeof rs->error, "%s %s: no AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", sv->name, op);
+            aws_creds c;
+            char why[440];
+            if (!aws_creds_get(&c, why, sizeof why)) snprintf(why, sizeof why, "the request could not be signed (%.200s)", url);
+            memset(&c, 0, sizeof c);
+            snprintf(rs->error, sizeof rs->error, "%.24s %.40s: %s", sv->name, op, why);
             return -1;
         }
         buf_puts(&h, sig);
@@ -3062,8 +3086,11 @@ static int aws_send(const aws_service *sv, const char *op, int idempotent, const
         char st[16] = "";
         if (rs->status) snprintf(st, sizeof st, "HTTP %d, ", rs->status);
         const char *c = code[0] ? code : r ? "" : "error";
-        snprintf(rs->error, sizeof rs->error, "%.24s %.48s: %.64s%s%.360s (%s%d attempt%s)", sv->name, op, c,
-                 c[0] && msg[0] ? ": " : "", msg, st, attempt, attempt == 1 ? "" : "s");
+        buf e = {0};
+        buf_printf(&e, "%.24s %.48s: %.64s%s%.360s (%s%d attempt%s)", sv->name, op, c, c[0] && msg[0] ? ": " : "", msg, st,
+                   attempt, attempt == 1 ? "" : "s");
+        snprintf(rs->error, sizeof rs->error, "%s", e.p && !e.oom ? e.p : "out of memory");
+        buf_free(&e);
         return -1;
     }
 }
@@ -3362,6 +3389,422 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
     }
     buf_free(&token);
     return count;
+}
+
+/* One value of an INI file section ([name] or [profile name]). */
+static int ini_get(const char *path, const char *section, const char *key, char *out, size_t outn) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[4096];
+    int in = 0, found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        slice l = {line, strcspn(line, "\r\n")};
+        l = sl_trim(l);
+        if (!l.n || l.p[0] == '#' || l.p[0] == ';') continue;
+        if (l.p[0] == '[') {
+            slice name = {l.p + 1, l.n > 2 ? l.n - 2 : 0};
+            name = sl_trim(name);
+            if (name.n > 8 && !memcmp(name.p, "profile ", 8)) { name.p += 8; name.n -= 8; name = sl_trim(name); }
+            in = sl_eq(name, section);
+            continue;
+        }
+        const char *eq = memchr(l.p, '=', l.n);
+        if (!in || !eq) continue;
+        slice k = {l.p, (size_t)(eq - l.p)}, v = {eq + 1, l.n - (size_t)(eq - l.p) - 1};
+        k = sl_trim(k);
+        v = sl_trim(v);
+        if (sl_eq(k, key) && v.n < outn) { memcpy(out, v.p, v.n); out[v.n] = 0; found = 1; }
+    }
+    fclose(f);
+    return found;
+}
+
+/* Credentials as the SDKs find them (AWS SDKs and Tools Reference Guide, "Standardized
+ * credential providers"), in order:
+ *   1. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (what Lambda sets);
+ *   2. the profile AWS_PROFILE (else "default") of the shared files (AWS_SHARED_CREDENTIALS_FILE,
+ *      AWS_CONFIG_FILE, else ~/.aws/credentials and ~/.aws/config): static keys; role_arn
+ *      with source_profile or credential_source (STS AssumeRole); credential_process; IAM
+ *      Identity Center (sso_session or sso_start_url) from the token cache that
+ *      `aws sso login` leaves in ~/.aws/sso/cache;
+ *   3. container credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI, or _RELATIVE_URI under
+ *      http://169.254.170.2, with AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE);
+ *   4. the EC2 instance metadata service, IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT;
+ *      AWS_EC2_METADATA_DISABLED=true skips it).
+ * What the chain finds is kept and found again five minutes before it expires. On Lambda
+ * the first step always answers: nothing else runs. */
+#define CREDS_REFRESH_S 300
+#define CREDS_PROFILE_DEPTH 4
+static struct { pthread_mutex_t mu; aws_creds c; int have; char why[512]; } creds_cache = {PTHREAD_MUTEX_INITIALIZER, {"", "", "", 0}, 0, ""};
+
+static void creds_files(char *creds, size_t cn, char *conf, size_t fn) {
+    const char *home = getenv("HOME"), *e;
+    creds[0] = conf[0] = 0;
+    if ((e = getenv("AWS_SHARED_CREDENTIALS_FILE")) && *e) snprintf(creds, cn, "%s", e);
+    else if (home) snprintf(creds, cn, "%s/.aws/credentials", home);
+    if ((e = getenv("AWS_CONFIG_FILE")) && *e) snprintf(conf, fn, "%s", e);
+    else if (home) snprintf(conf, fn, "%s/.aws/config", home);
+}
+
+/* A setting of a profile: the credentials file first, then the config file. */
+static int profile_get(const char *prof, const char *key, char *out, size_t n) {
+    char creds[1024], conf[1024];
+    creds_files(creds, sizeof creds, conf, sizeof conf);
+    return ini_get(creds, prof, key, out, n) || ini_get(conf, prof, key, out, n);
+}
+
+static void profile_region_read(void) {
+    const char *prof = getenv("AWS_PROFILE");
+    if (!profile_get(prof && *prof ? prof : "default", "region", profile_region_v, sizeof profile_region_v)) profile_region_v[0] = 0;
+}
+
+/* "2026-12-03T13:00:00Z" (or with fractional seconds / +00:00) as Unix seconds; 0 if not. */
+static int64_t iso8601_epoch(const char *s) {
+    int y, mo, d, h, mi, se;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6) return 0;
+    y -= mo <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400), doy = (unsigned)((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (era * 146097 + (int64_t)doe - 719468) * 86400 + h * 3600 + mi * 60 + se;
+}
+
+/* Keys from a JSON answer (container, IMDS, credential_process, SSO): the member names
+ * differ, so each source names its own. Returns 0 when both keys were there. */
+static int creds_from_json(const mcp_json *o, const char *akn, const char *skn, const char *tokn, const char *expn,
+                           aws_creds *c) {
+    const char *ak = mcp_json_str(mcp_json_get(o, akn)), *sk = mcp_json_str(mcp_json_get(o, skn));
+    const char *tok = mcp_json_str(mcp_json_get(o, tokn));
+    const mcp_json *ex = mcp_json_get(o, expn);
+    if (!ak || !sk || strlen(ak) >= sizeof c->ak || strlen(sk) >= sizeof c->sk || (tok && strlen(tok) >= sizeof c->tok)) return -1;
+    snprintf(c->ak, sizeof c->ak, "%s", ak);
+    snprintf(c->sk, sizeof c->sk, "%s", sk);
+    snprintf(c->tok, sizeof c->tok, "%s", tok ? tok : "");
+    c->expires = MCP_JSON_TYPE(ex) == MCP_JSON_NUMBER ? (int64_t)(mcp_json_num(ex) / 1000) : iso8601_epoch(mcp_json_str(ex));
+    return 0;
+}
+
+/* GET (or PUT) a JSON document of credentials from a local endpoint. */
+static int creds_http(const char *method, const char *url, const char *headers, mcp_http_response *rs, char *why, size_t whyn) {
+    mcp_http_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.method = method;
+    rq.url = url;
+    rq.headers = headers;
+    rq.timeout_ms = 2000;
+    rq.max_response = 65536;
+    if (mcp_http_do(&rq, rs) || rs->status != 200) {
+        snprintf(why, whyn, "%.100s: %.140s", url, rs->status ? "refused" : rs->error);
+        mcp_http_free(rs);
+        return -1;
+    }
+    return 0;
+}
+
+static int creds_container(aws_creds *c, char *why, size_t whyn) {
+    const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"), *rel = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    const char *tf = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"), *tv = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    if (!(full && *full) && !(rel && *rel)) return 1;
+    char url[1024], tok[4096] = "";
+    snprintf(url, sizeof url, "%s%s", full && *full ? "" : "http://169.254.170.2", full && *full ? full : rel);
+    if (tf && *tf) {
+        FILE *f = fopen(tf, "r");
+        size_t n = f ? fread(tok, 1, sizeof tok - 1, f) : 0;
+        if (f) fclose(f);
+        tok[n] = 0;
+        while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' ')) tok[--n] = 0;
+    } else if (tv) snprintf(tok, sizeof tok, "%s", tv);
+    if (strpbrk(tok, "\r\n")) { snprintf(why, whyn, "the container authorization token holds a line break"); return -1; }
+    buf h = {0};
+    if (tok[0]) buf_printf(&h, "Authorization: %s\r\n", tok);
+    mcp_http_response rs;
+    int r = creds_http("GET", url, h.p, &rs, why, whyn);
+    buf_free(&h);
+    if (r) return -1;
+    mcp_json_err je;
+    mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &je);
+    r = creds_from_json(mcp_json_root(d), "AccessKeyId", "SecretAccessKey", "Token", "Expiration", c);
+    if (r) snprintf(why, whyn, "%.100s: no AccessKeyId and SecretAccessKey in the answer", url);
+    mcp_json_free(d);
+    mcp_http_free(&rs);
+    return r;
+}
+
+static int creds_imds(aws_creds *c, char *why, size_t whyn) {
+    const char *dis = getenv("AWS_EC2_METADATA_DISABLED"), *ep = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    if (dis && !strcasecmp(dis, "true")) return 1;
+    char base[512], url[1024], h[700];
+    snprintf(base, sizeof base, "%s", ep && *ep ? ep : "http://169.254.169.254");
+    while (base[0] && base[strlen(base) - 1] == '/') base[strlen(base) - 1] = 0;
+    mcp_http_response rs;
+    snprintf(url, sizeof url, "%s/latest/api/token", base);
+    if (creds_http("PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600\r\n", &rs, why, whyn)) return 1;
+    snprintf(h, sizeof h, "X-aws-ec2-metadata-token: %.600s\r\n", rs.body);
+    mcp_http_free(&rs);
+    snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/", base);
+    if (creds_http("GET", url, h, &rs, why, whyn)) return -1;
+    char role[256];
+    snprintf(role, sizeof role, "%.*s", (int)strcspn(rs.body, "\r\n"), rs.body);
+    mcp_http_free(&rs);
+    snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/%s", base, role);
+    if (!role[0] || creds_http("GET", url, h, &rs, why, whyn)) { if (!role[0]) snprintf(why, whyn, "IMDS: the instance has no role"); return -1; }
+    mcp_json_err je;
+    mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &je);
+    int r = creds_from_json(mcp_json_root(d), "AccessKeyId", "SecretAccessKey", "Token", "Expiration", c);
+    if (r) snprintf(why, whyn, "IMDS: no credentials for role %.100s", role);
+    mcp_json_free(d);
+    mcp_http_free(&rs);
+    return r;
+}
+
+/* credential_process: a command whose standard output is {"Version":1,"AccessKeyId":...}. */
+static int creds_process(const char *cmd, aws_creds *c, char *why, size_t whyn) {
+    FILE *p = popen(cmd, "r");
+    if (!p) { snprintf(why, whyn, "credential_process could not be started"); return -1; }
+    buf out = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, p)) > 0 && out.len < 65536) buf_put(&out, chunk, n);
+    int st = pclose(p);
+    mcp_json_err je;
+    mcp_json_doc *d = st == 0 && out.len ? mcp_json_parse(out.p, out.len, 0, &je) : NULL;
+    int r = d ? creds_from_json(mcp_json_root(d), "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", c) : -1;
+    if (r) snprintf(why, whyn, "credential_process %s", st ? "failed" : "printed no AccessKeyId and SecretAccessKey");
+    mcp_json_free(d);
+    if (out.p) memset(out.p, 0, out.len);
+    buf_free(&out);
+    return r;
+}
+
+/* STS AssumeRole (query protocol) with the source credentials src. */
+static int creds_assume(const char *prof, const char *role, const aws_creds *src, aws_creds *c, char *why, size_t whyn) {
+    aws_service sv = aws_service_find("sts");
+    buf url = {0}, body = {0}, sess = {0};
+    int custom;
+    aws_endpoint(&sv, &url, &custom);
+    buf_putc(&url, '/');
+    char v[256];
+    buf_puts(&body, "Action=AssumeRole&Version=2011-06-15&RoleArn=");
+    uri_encode(&body, role, strlen(role), 0);
+    buf_puts(&body, "&RoleSessionName=");
+    if (profile_get(prof, "role_session_name", v, sizeof v)) buf_puts(&sess, v);
+    else buf_printf(&sess, "mcp-c-%lld", (long long)time(NULL));
+    uri_encode(&body, sess.p, sess.len, 0);
+    if (profile_get(prof, "duration_seconds", v, sizeof v)) buf_printf(&body, "&DurationSeconds=%d", atoi(v));
+    if (profile_get(prof, "external_id", v, sizeof v)) { buf_puts(&body, "&ExternalId="); uri_encode(&body, v, strlen(v), 0); }
+    mcp_sigv4 k;
+    memset(&k, 0, sizeof k);
+    k.access_key = src->ak;
+    k.secret_key = src->sk;
+    k.session_token = src->tok[0] ? src->tok : NULL;
+    k.service = "sts";
+    const char *hdr = "Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n";
+    char *sig = mcp_sigv4_sign(&k, "POST", url.p, hdr, body.p, body.len);
+    buf h = {0};
+    buf_puts(&h, hdr);
+    if (sig) buf_puts(&h, sig);
+    free(sig);
+    mcp_http_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.method = "POST";
+    rq.url = url.p;
+    rq.headers = h.p;
+    rq.body = body.p;
+    rq.body_len = body.len;
+    mcp_http_response rs;
+    int r = -1;
+    if (mcp_http_do(&rq, &rs)) snprintf(why, whyn, "sts AssumeRole %.100s: %.120s", role, rs.error);
+    else if (rs.status != 200) {
+        char code[96], msg[200];
+        aws_error_parts(&rs, code, sizeof code, msg, sizeof msg);
+        snprintf(why, whyn, "sts AssumeRole %.100s: %.60s: %.100s (HTTP %d)", role, code, msg, rs.status);
+    } else {
+        buf x = {0};
+        const char *end = rs.body + rs.len;
+        if (xml_take(rs.body, end, "AccessKeyId", &x) && x.len < sizeof c->ak) {
+            snprintf(c->ak, sizeof c->ak, "%s", x.p);
+            if (xml_take(rs.body, end, "SecretAccessKey", &x) && x.len < sizeof c->sk) {
+                snprintf(c->sk, sizeof c->sk, "%s", x.p);
+                if (xml_take(rs.body, end, "SessionToken", &x) && x.len < sizeof c->tok) {
+                    snprintf(c->tok, sizeof c->tok, "%s", x.p);
+                    c->expires = xml_take(rs.body, end, "Expiration", &x) ? iso8601_epoch(x.p) : 0;
+                    r = 0;
+                }
+            }
+        }
+        if (r) snprintf(why, whyn, "sts AssumeRole %.100s: the answer holds no credentials", role);
+        if (x.p) memset(x.p, 0, x.len);
+        buf_free(&x);
+    }
+    if (rs.body) memset(rs.body, 0, rs.len);
+    mcp_http_free(&rs);
+    buf_free(&url);
+    buf_free(&body);
+    buf_free(&sess);
+    buf_free(&h);
+    return r;
+}
+
+#if MCP_ENABLE_TLS
+/* IAM Identity Center: the token `aws sso login` cached (file name: the SHA-1 of the
+ * session name, or of the start URL for a legacy profile), exchanged for role credentials. */
+static int creds_sso(const char *prof, aws_creds *c, char *why, size_t whyn) {
+    char sess[256], sect[300], url[512], region[64], acct[64], role[256];
+    int modern = profile_get(prof, "sso_session", sess, sizeof sess);
+    if (modern) {
+        char creds[1024], conf[1024];
+        creds_files(creds, sizeof creds, conf, sizeof conf);
+        snprintf(sect, sizeof sect, "sso-session %s", sess);
+        if (!ini_get(conf, sect, "sso_region", region, sizeof region)) { snprintf(why, whyn, "[sso-session %.100s] has no sso_region", sess); return -1; }
+    } else if (!profile_get(prof, "sso_start_url", url, sizeof url)) return 1;
+    else if (!profile_get(prof, "sso_region", region, sizeof region)) { snprintf(why, whyn, "profile %.100s has no sso_region", prof); return -1; }
+    if (!profile_get(prof, "sso_account_id", acct, sizeof acct) || !profile_get(prof, "sso_role_name", role, sizeof role)) {
+        snprintf(why, whyn, "profile %.100s has no sso_account_id or sso_role_name", prof);
+        return -1;
+    }
+    const char *key = modern ? sess : url, *home = getenv("HOME");
+    unsigned char h[20];
+    br_sha1_context sc;
+    br_sha1_init(&sc);
+    br_sha1_update(&sc, key, strlen(key));
+    br_sha1_out(&sc, h);
+    buf path = {0};
+    buf_printf(&path, "%s/.aws/sso/cache/", home ? home : "");
+    hex_put(&path, h, sizeof h);
+    buf_puts(&path, ".json");
+    FILE *f = path.oom ? NULL : fopen(path.p, "r");
+    buf t = {0};
+    char chunk[4096];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0 && t.len < 65536) buf_put(&t, chunk, n);
+    if (f) fclose(f);
+    mcp_json_err je;
+    mcp_json_doc *d = t.len ? mcp_json_parse(t.p, t.len, 0, &je) : NULL;
+    const char *tok = mcp_json_str(mcp_json_get(mcp_json_root(d), "accessToken"));
+    int64_t exp = iso8601_epoch(mcp_json_str(mcp_json_get(mcp_json_root(d), "expiresAt")));
+    int r = -1;
+    if (!tok || (exp && exp <= (int64_t)time(NULL)))
+        snprintf(why, whyn, "no valid IAM Identity Center token in %.200s: run `aws sso login%s%.100s`", path.p,
+                 strcmp(prof, "default") ? " --profile " : "", strcmp(prof, "default") ? prof : "");
+    else {
+        aws_service sv = {"portal.sso", "SSO", "awsssoportal", AWS_REST_JSON};
+        buf u = {0}, hd = {0};
+        int custom;
+        mcp_sigv4 k;
+        memset(&k, 0, sizeof k);
+        k.region = region;
+        if (getenv("AWS_ENDPOINT_URL_SSO") || getenv("AWS_ENDPOINT_URL")) aws_endpoint(&sv, &u, &custom);
+        else buf_printf(&u, "https://portal.sso.%s.amazonaws.com", region);
+        buf_puts(&u, "/federation/credentials?account_id=");
+        uri_encode(&u, acct, strlen(acct), 0);
+        buf_puts(&u, "&role_name=");
+        uri_encode(&u, role, strlen(role), 0);
+        buf_printf(&hd, "x-amz-sso_bearer_token: %s\r\n", tok);
+        mcp_http_response rs;
+        if (!creds_http("GET", u.p, hd.p, &rs, why, whyn)) {
+            mcp_json_doc *a = mcp_json_parse(rs.body, rs.len, 0, &je);
+            r = creds_from_json(mcp_json_get(mcp_json_root(a), "roleCredentials"), "accessKeyId", "secretAccessKey",
+                                "sessionToken", "expiration", c);
+            if (r) snprintf(why, whyn, "IAM Identity Center: no role credentials for %.60s in %.40s", role, acct);
+            mcp_json_free(a);
+            memset(rs.body, 0, rs.len);
+            mcp_http_free(&rs);
+        }
+        buf_free(&u);
+        memset(hd.p, 0, hd.len);
+        buf_free(&hd);
+    }
+    mcp_json_free(d);
+    if (t.p) memset(t.p, 0, t.len);
+    buf_free(&t);
+    buf_free(&path);
+    return r;
+}
+#endif
+
+/* The credentials of a profile. Returns 0, 1 when the profile names none, -1 (why set). */
+static int creds_profile(const char *prof, int depth, aws_creds *c, char *why, size_t whyn) {
+    char v[1024];
+    if (depth > CREDS_PROFILE_DEPTH) { snprintf(why, whyn, "profile %.100s: source_profile chain too long", prof); return -1; }
+    if (profile_get(prof, "role_arn", v, sizeof v)) {
+        char role[1024], src[256];
+        snprintf(role, sizeof role, "%s", v);
+        aws_creds base;
+        memset(&base, 0, sizeof base);
+        int r;
+        if (profile_get(prof, "source_profile", src, sizeof src))
+            r = strcmp(src, prof) ? creds_profile(src, depth + 1, &base, why, whyn) : 2;
+        else if (profile_get(prof, "credential_source", src, sizeof src)) {
+            if (!strcmp(src, "Environment")) {
+                const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY"), *tk = getenv("AWS_SESSION_TOKEN");
+                r = ak && sk ? 0 : 1;
+                if (!r) { snprintf(base.ak, sizeof base.ak, "%s", ak); snprintf(base.sk, sizeof base.sk, "%s", sk); snprintf(base.tok, sizeof base.tok, "%s", tk ? tk : ""); }
+            } else if (!strcmp(src, "EcsContainer")) r = creds_container(&base, why, whyn);
+            else if (!strcmp(src, "Ec2InstanceMetadata")) r = creds_imds(&base, why, whyn);
+            else { snprintf(why, whyn, "profile %.100s: unknown credential_source %.60s", prof, src); return -1; }
+        } else { snprintf(why, whyn, "profile %.100s: role_arn without source_profile or credential_source", prof); return -1; }
+        if (r == 2) { /* a profile that is its own source: its static keys */
+            r = profile_get(prof, "aws_access_key_id", base.ak, sizeof base.ak) && profile_get(prof, "aws_secret_access_key", base.sk, sizeof base.sk) ? 0 : 1;
+            if (!r && !profile_get(prof, "aws_session_token", base.tok, sizeof base.tok)) base.tok[0] = 0;
+        }
+        if (r) { if (r > 0) snprintf(why, whyn, "profile %.100s: its source has no credentials", prof); return -1; }
+        r = creds_assume(prof, role, &base, c, why, whyn);
+        memset(&base, 0, sizeof base);
+        return r;
+    }
+    if (profile_get(prof, "aws_access_key_id", c->ak, sizeof c->ak) && profile_get(prof, "aws_secret_access_key", c->sk, sizeof c->sk)) {
+        if (!profile_get(prof, "aws_session_token", c->tok, sizeof c->tok)) c->tok[0] = 0;
+        c->expires = 0;
+        return 0;
+    }
+    if (profile_get(prof, "credential_process", v, sizeof v)) return creds_process(v, c, why, whyn);
+#if MCP_ENABLE_TLS
+    int r = creds_sso(prof, c, why, whyn);
+    if (r <= 0) return r;
+#endif
+    return 1;
+}
+
+static int creds_find(aws_creds *c, char *why, size_t whyn) {
+    memset(c, 0, sizeof *c);
+    const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY"), *tk = getenv("AWS_SESSION_TOKEN");
+    if (ak && *ak && sk && *sk && strlen(ak) < sizeof c->ak && strlen(sk) < sizeof c->sk && (!tk || strlen(tk) < sizeof c->tok)) {
+        snprintf(c->ak, sizeof c->ak, "%s", ak);
+        snprintf(c->sk, sizeof c->sk, "%s", sk);
+        snprintf(c->tok, sizeof c->tok, "%s", tk ? tk : "");
+        return 0;
+    }
+    const char *prof = getenv("AWS_PROFILE");
+    int explicit = prof && *prof;
+    if (!explicit) prof = "default";
+    int r = creds_profile(prof, 0, c, why, whyn);
+    if (r <= 0) return r;
+    if (explicit) {
+        snprintf(why, whyn, "profile %.100s (AWS_PROFILE) has none in the shared files (~/.aws/credentials, ~/.aws/config), "
+                            "and AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set", prof);
+        return -1;
+    }
+    if ((r = creds_container(c, why, whyn)) <= 0) return r;
+    if ((r = creds_imds(c, why, whyn)) <= 0) return r;
+    snprintf(why, whyn, "none in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), the shared files "
+                        "(~/.aws/credentials, ~/.aws/config), a container or EC2 instance metadata");
+    return -1;
+}
+
+static int aws_creds_get(aws_creds *c, char *err, size_t errn) {
+    pthread_mutex_lock(&creds_cache.mu);
+    int64_t now = (int64_t)time(NULL);
+    if (!creds_cache.have || (creds_cache.c.expires && creds_cache.c.expires - CREDS_REFRESH_S <= now)) {
+        aws_creds fresh;
+        creds_cache.have = !creds_find(&fresh, creds_cache.why, sizeof creds_cache.why);
+        if (creds_cache.have) { creds_cache.c = fresh; creds_cache.why[0] = 0; }
+        memset(&fresh, 0, sizeof fresh);
+    }
+    int r = creds_cache.have ? 0 : -1;
+    if (!r) *c = creds_cache.c;
+    else if (err) snprintf(err, errn, "no AWS credentials: %.440s", creds_cache.why);
+    pthread_mutex_unlock(&creds_cache.mu);
+    return r;
 }
 
 /* Configuration values that name a secret, resolved once at start and cached in the
@@ -6281,7 +6724,7 @@ const char *mcp_auth(mcp_call *c, const char *name) {
     if (!name) return NULL;
     if (!strcmp(name, "kind")) return a && a->kind ? a->kind : "none";
     if (!a || !a->kind) return NULL;
-    if (!strcmp(name, "principal")) return a->principal;
+    if (!strcmp(name, "principal")) return a->principal[0] ? a->principal : NULL;
     if (!strcmp(name, "scope")) return a->scopes;
     const mcp_json *claims = a->claims ? mcp_json_root(a->claims) : a->gw_claims;
     return mcp_json_str(mcp_json_get(claims, name));
@@ -6795,8 +7238,8 @@ static void *serve_thread(void *arg) {
     cur_req = &r;
     http_msg *m = malloc(sizeof *m);
     for (; m;) {
-        char *body;
-        size_t blen;
+        char *body = NULL;
+        size_t blen = 0;
         if (c.off == c.in.len) { /* idle until the next request's first byte */
             if (c.in.cap > BUF_KEEP) buf_free(&c.in); /* an idle connection keeps no large buffer */
             c.in.len = c.off = 0;
@@ -8371,7 +8814,6 @@ typedef struct {
     int sign;
     char region[64];
     char service[64];          /* the SigV4 service: lambda, execute-api, or --service */
-    char ak[128], sk[128], tok[2048];
     pthread_mutex_t out_lock;  /* whole lines to stdout */
     pthread_mutex_t state_lock;
     char session[128];
@@ -8386,59 +8828,17 @@ static void proxy_line(proxy *px, const char *p, size_t n) {
     pthread_mutex_unlock(&px->out_lock);
 }
 
-/* One value of an INI file section ([name] or [profile name]). */
-static int ini_get(const char *path, const char *section, const char *key, char *out, size_t outn) {
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char line[4096];
-    int in = 0, found = 0;
-    while (!found && fgets(line, sizeof line, f)) {
-        slice l = {line, strcspn(line, "\r\n")};
-        l = sl_trim(l);
-        if (!l.n || l.p[0] == '#' || l.p[0] == ';') continue;
-        if (l.p[0] == '[') {
-            slice name = {l.p + 1, l.n > 2 ? l.n - 2 : 0};
-            name = sl_trim(name);
-            if (name.n > 8 && !memcmp(name.p, "profile ", 8)) { name.p += 8; name.n -= 8; name = sl_trim(name); }
-            in = sl_eq(name, section);
-            continue;
-        }
-        const char *eq = memchr(l.p, '=', l.n);
-        if (!in || !eq) continue;
-        slice k = {l.p, (size_t)(eq - l.p)}, v = {eq + 1, l.n - (size_t)(eq - l.p) - 1};
-        k = sl_trim(k);
-        v = sl_trim(v);
-        if (sl_eq(k, key) && v.n < outn) { memcpy(out, v.p, v.n); out[v.n] = 0; found = 1; }
+/* The signing keys, by the provider chain (environment, profile with roles, processes and
+ * IAM Identity Center, container, instance), and the profile's region. 0 when found. */
+static int proxy_credentials(proxy *px, char *why, size_t whyn) {
+    aws_creds c;
+    int r = aws_creds_get(&c, why, whyn);
+    memset(&c, 0, sizeof c); /* found again (cached, refreshed) for each request */
+    if (!px->region[0] && !getenv("AWS_REGION") && !getenv("AWS_DEFAULT_REGION")) {
+        const char *prof = getenv("AWS_PROFILE");
+        if (!profile_get(prof && *prof ? prof : "default", "region", px->region, sizeof px->region)) px->region[0] = 0;
     }
-    fclose(f);
-    return found;
-}
-
-static void proxy_credentials(proxy *px) {
-    const char *e;
-    if ((e = getenv("AWS_ACCESS_KEY_ID")) && getenv("AWS_SECRET_ACCESS_KEY")) {
-        snprintf(px->ak, sizeof px->ak, "%s", e);
-        snprintf(px->sk, sizeof px->sk, "%s", getenv("AWS_SECRET_ACCESS_KEY"));
-        snprintf(px->tok, sizeof px->tok, "%s", getenv("AWS_SESSION_TOKEN") ? getenv("AWS_SESSION_TOKEN") : "");
-        return;
-    }
-    const char *home = getenv("HOME"), *prof = getenv("AWS_PROFILE");
-    char creds[1024], conf[1024];
-    if (!prof || !*prof) prof = "default";
-    snprintf(creds, sizeof creds, "%s", getenv("AWS_SHARED_CREDENTIALS_FILE") ? getenv("AWS_SHARED_CREDENTIALS_FILE") : "");
-    if (!creds[0] && home) snprintf(creds, sizeof creds, "%s/.aws/credentials", home);
-    snprintf(conf, sizeof conf, "%s", getenv("AWS_CONFIG_FILE") ? getenv("AWS_CONFIG_FILE") : "");
-    if (!conf[0] && home) snprintf(conf, sizeof conf, "%s/.aws/config", home);
-    for (int i = 0; i < 2; i++) {
-        const char *f = i ? conf : creds;
-        if (ini_get(f, prof, "aws_access_key_id", px->ak, sizeof px->ak) &&
-            ini_get(f, prof, "aws_secret_access_key", px->sk, sizeof px->sk)) {
-            ini_get(f, prof, "aws_session_token", px->tok, sizeof px->tok);
-            break;
-        }
-        px->ak[0] = 0;
-    }
-    if (!px->region[0] && !ini_get(conf, prof, "region", px->region, sizeof px->region)) px->region[0] = 0;
+    return r;
 }
 
 /* SSE from the remote, parsed as it arrives: each event's data is one message. */
@@ -8562,9 +8962,6 @@ static void *proxy_send(void *arg) {
         if (px->sign) {
             mcp_sigv4 k;
             memset(&k, 0, sizeof k);
-            k.access_key = px->ak;
-            k.secret_key = px->sk;
-            k.session_token = px->tok[0] ? px->tok : NULL;
             k.region = px->region[0] ? px->region : NULL;
             k.service = px->service;
             char *sig = mcp_sigv4_sign(&k, "POST", px->url, h.p, job->msg, strlen(job->msg));
@@ -8683,10 +9080,11 @@ static int proxy_main(int argc, char **argv) {
     if (!px.service[0]) snprintf(px.service, sizeof px.service, "%s", xa ? "execute-api" : "lambda");
     if (!px.region[0] && (getenv("AWS_REGION") || getenv("AWS_DEFAULT_REGION")))
         snprintf(px.region, sizeof px.region, "%s", getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION"));
-    if (force != 0) proxy_credentials(&px);
-    px.sign = force == 1 || (force == -1 && lu && px.ak[0]);
-    if (px.sign && (!px.ak[0] || !px.sk[0])) {
-        log_error("proxy: --sigv4 needs AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile in ~/.aws)");
+    char why[512] = "";
+    int have = force != 0 && !proxy_credentials(&px, why, sizeof why);
+    px.sign = force == 1 || (force == -1 && lu && have);
+    if (px.sign && !have) {
+        log_error("proxy: --sigv4: %s", why);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

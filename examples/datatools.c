@@ -4,6 +4,13 @@
  *   list_objects {bucket, prefix?, max?}  S3 keys with their size and last-modified time
  *   ask_llm      {prompt, model?}         one chat completion from an OpenAI-compatible API
  *
+ * and, on Lambda, a scheduled refresh: an EventBridge schedule invoking the function fetches
+ * REFRESH_URL (GET, up to 16 MB) and writes the answer to s3://REFRESH_BUCKET/REFRESH_KEY with
+ * the source's Content-Type, the shape of a nightly job that keeps a data set current. A
+ * failure (a variable unset, the fetch failing or answering other than 2xx, S3 refusing the
+ * write) fails the invocation with a message naming it, so Lambda retries the event and counts
+ * it in the Errors metric.
+ *
  * Build and run:
  *   ./build.sh                                # build/datatools, with every other example
  *   ./build.sh examples/datatools.c           # build/bootstrap and build/bootstrap.zip for Lambda
@@ -18,6 +25,8 @@
  * at an S3-compatible server, path style); OPENAI_BASE_URL (default
  * https://api.openai.com/v1), OPENAI_API_KEY, OPENAI_MODEL (default gpt-4o-mini). On Lambda,
  * set OPENAI_API_KEY=ssm:/mcp-server/openai-api-key and the runtime resolves it at start.
+ * REFRESH_URL, REFRESH_BUCKET and REFRESH_KEY configure the scheduled refresh; the function's
+ * role needs s3:PutObject on that key.
  *
  * describe_csv reads RFC 4180 CSV (quoted fields, "" escapes, CRLF or LF line ends, line
  * breaks inside quotes; a UTF-8 byte order mark is skipped) in one streaming pass that
@@ -570,6 +579,35 @@ static int ask_llm(mcp_call *call) {
     return 0;
 }
 
+/*--- the scheduled refresh ---*/
+
+static int refresh(mcp_event *e) {
+    static const char *const vars[] = {"REFRESH_URL", "REFRESH_BUCKET", "REFRESH_KEY"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (!getenv(vars[i]) || !*getenv(vars[i])) return mcp_event_fail(e, "refresh: %s is not set", vars[i]);
+    const char *url = getenv("REFRESH_URL"), *bucket = getenv("REFRESH_BUCKET"), *key = getenv("REFRESH_KEY");
+    mcp_http_request rq = {.url = url, .timeout_ms = 60000};
+    mcp_http_response got, put;
+    int r;
+    if (mcp_http_do(&rq, &got)) r = mcp_event_fail(e, "refresh: GET %s: %s", url, got.error);
+    else if (got.status / 100 != 2) r = mcp_event_fail(e, "refresh: GET %s answered HTTP %d", url, got.status);
+    else {
+        size_t n = 0;
+        const char *ct = mcp_http_header(&got, "Content-Type", &n);
+        char type[128] = "application/octet-stream";
+        if (ct && n && n < sizeof type) snprintf(type, sizeof type, "%.*s", (int)n, ct);
+        if (mcp_s3_put(bucket, key, type, got.body, got.len, &put) || put.status / 100 != 2)
+            r = mcp_event_fail(e, "refresh: writing s3://%s/%s: %s", bucket, key, put.error[0] ? put.error : "refused");
+        else {
+            fprintf(stderr, "refresh: %zu bytes from %s written to s3://%s/%s\n", got.len, url, bucket, key);
+            r = 0;
+        }
+        mcp_http_free(&put);
+    }
+    mcp_http_free(&got);
+    return r;
+}
+
 int main(int argc, char **argv) {
     mcp_server *s = mcp_server_new("datatools", "1.0.0");
     mcp_server_instructions(s, "Tools to profile CSV files (local or on S3), list S3 objects, and ask an LLM.");
@@ -588,5 +626,6 @@ int main(int argc, char **argv) {
     t = mcp_tool(s, "ask_llm", "Ask a large language model (an OpenAI-compatible chat completions API) one question "
                  "and return its answer.", "prompt:string model:string?", ask_llm);
     mcp_tool_annotations(t, "{\"readOnlyHint\":true,\"openWorldHint\":true}");
+    mcp_on_event(s, "schedule", NULL, refresh, NULL);
     return mcp_main(s, argc, argv);
 }

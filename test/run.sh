@@ -206,10 +206,23 @@ run firstuse bash test/firstuse.sh
 run conformance bash test/conformance.sh build/conformance
 [ $QUICK = 1 ] || run conformance-asan bash test/conformance.sh build/asan/conformance
 
-# 6. the Lambda path: runtime, events, faults, conformance through the gateway
+# 6. the Lambda path: runtime, events, faults, conformance through the gateway; events of
+# other AWS services
 run lambda node22 test/lambda/test.mjs build/conformance
 [ $QUICK = 1 ] || run lambda-asan node22 test/lambda/test.mjs build/asan/conformance
 run lambda-conformance bash test/lambda/conformance.sh build/conformance
+# the events Lambda delivers besides MCP requests, against a server of the test's own
+lambda_events() { # lambda_events OUT DATATOOLS CFLAGS...: DATATOOLS for its scheduled refresh
+    local out=$1 datatools=$2; shift 2
+    # warnings of mcp.c are the build matrix's concern; the test server's own are checked here
+    if ! gcc -std=c11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only test/lambda/events_server.c ||
+        ! gcc -std=c11 "$@" -o "$out" mcp.c test/lambda/events_server.c -lbearssl -lm -lpthread; then
+        echo "not ok - test/lambda/events_server.c does not build"; return 1
+    fi
+    node22 test/lambda/events.mjs "$out" "$datatools"
+}
+run lambda-events lambda_events build/events-server build/bootstrap -O2
+[ $QUICK = 1 ] || run lambda-events-asan lambda_events build/asan/events-server build/asan/datatools $SAN
 
 # 7. outbound: HTTPS over BearSSL against openssl s_server, an S3-compatible server, SigV4;
 # AWS services (moto) with retries and faults

@@ -171,6 +171,28 @@ for l in sys.stdin:
 ddb() { # ddb OP JSON: the aws_json arguments for a DynamoDB call
     "$PY" -c 'import json,sys; print(json.dumps({"service":"dynamodb","target":"DynamoDB_20120810."+sys.argv[1],"json":sys.argv[2]}))' "$1" "$2"
 }
+# serve_start [VAR=VALUE...]: awsserver serve on a free port (SERVE_PORT, SERVE_PID), with these variables
+serve_start() {
+    SERVE_PORT=$(free_port)
+    env "$@" "$SRV" serve --listen 127.0.0.1:"$SERVE_PORT" >"$WORK/serve.log" 2>&1 &
+    SERVE_PID=$!
+    for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$SERVE_PORT/health" && break; sleep 0.1; done
+}
+serve_stop() { kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; }
+# mcp_post TOKEN TOOL ARGS: initialize (with the bearer token when not empty), then call TOOL;
+# the answer's body and HTTP status, a line each
+mcp_post() {
+    local h=(-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
+    [ -z "$1" ] || h+=(-H "Authorization: Bearer $1")
+    local st sid
+    st=$(curl -s -D "$WORK/init.head" -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$SERVE_PORT/mcp" "${h[@]}" \
+        --data '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"moto.sh","version":"1"}}}')
+    [ "$st" = 200 ] || { printf '\n%s\n' "$st"; return; }
+    sid=$(tr -d '\r' <"$WORK/init.head" | sed -n 's/^[Mm][Cc][Pp]-[Ss]ession-[Ii][Dd]: //p')
+    curl -s -w '\n%{http_code}' -X POST "http://127.0.0.1:$SERVE_PORT/mcp" "${h[@]}" ${sid:+-H "Mcp-Session-Id: $sid"} \
+        -H 'MCP-Protocol-Version: 2025-11-25' \
+        --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$2\",\"arguments\":$3}}"
+}
 PUT3='{"TableName":"mcp-test","Item":{"id":{"S":"3"},"n":{"N":"1"}}}'
 GET3='{"TableName":"mcp-test","Key":{"id":{"S":"3"}}}'
 
@@ -313,7 +335,7 @@ retry_startup_two_throttles() {
     check "  ... each retry logged with its attempt" "$(grep -c 'ssm GetParameters: ThrottlingException: Rate exceeded (attempt [12] of 3); retrying in' <<<"$ERRP")" 2
     local g
     g=$(gaps GetParameters)
-    if "$PY" -c 'import sys; a,b=map(float,sys.argv[1:]); sys.exit(not (a <= 1.1 and b <= 2.1))' $g; then ok "  ... backoff within rand(0,1)*2^(i-1) s: gaps $g s"
+    if "$PY" -c 'import sys; g=list(map(float,sys.argv[1:])); sys.exit(not (len(g) == 2 and g[0] <= 1.1 and g[1] <= 2.1))' $g; then ok "  ... backoff within rand(0,1)*2^(i-1) s: gaps $g s"
     else not_ok "  ... backoff gaps" "$g s (want <= 1 s, <= 2 s)"; fi
     clear_faults
 }
@@ -407,10 +429,10 @@ retry_failures_named() {
     check "AccessDeniedException is not retried; the whole message is kept" "$RC $(text) $(arrivals GetSecretValue)" \
         "1 secretsmanager GetSecretValue: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/fn/x is not authorized to perform: secretsmanager:GetSecretValue (HTTP 400, 1 attempt) 1"
     mark
-    fault '{"op":"PutItem","kind":"internal","count":5}'
-    AWS_MAX_ATTEMPTS=5 call "$SRV" aws_json "$(ddb PutItem "$PUT3")"
-    check "AWS_MAX_ATTEMPTS=5: five attempts, then the error" "$RC $(text) $(arrivals PutItem)" \
-        "1 dynamodb PutItem: InternalFailure: We encountered an internal error. Please try again. (HTTP 500, 5 attempts) 5"
+    fault '{"op":"PutItem","kind":"internal","count":4}'
+    AWS_MAX_ATTEMPTS=4 call "$SRV" aws_json "$(ddb PutItem "$PUT3")"
+    check "AWS_MAX_ATTEMPTS=4: four attempts, then the error" "$RC $(text) $(arrivals PutItem)" \
+        "1 dynamodb PutItem: InternalFailure: We encountered an internal error. Please try again. (HTTP 500, 4 attempts) 4"
     mark
     fault '{"op":"GetParameter","kind":"throttle","count":1}'
     AWS_MAX_ATTEMPTS=1 call "$SRV" ssm_get '{"name":"/mcp/test/plain"}'
@@ -434,13 +456,24 @@ retry_faults_file() {
     check "a fault from the --faults file applies too (throttle, then success)" "$RC $(text) $(field GetParameter status)" "0 plain-value 400 200"
     rm -f "$WORK/faults.json"
 }
+retry_metrics() {
+    serve_start
+    fault '{"op":"GetObject","kind":"internal","count":2}'
+    local out
+    out=$(mcp_post "" s3_get '{"bucket":"mcp-test-bucket","key":"data/scores.csv","range":"bytes=0-1"}')
+    check "serve: a tool call through two 500s succeeds" "$(tail -n 1 <<<"$out") $(head -n 1 <<<"$out" | grep -o '"text":"[^"]*"')" '200 "text":"id"'
+    check "  ... and GET /metrics (text/plain) counts the 2 retries" \
+        "$(curl -s -H 'Accept: text/plain' "http://127.0.0.1:$SERVE_PORT/metrics" | grep '^mcp_aws_retries_total')" "mcp_aws_retries_total 2"
+    serve_stop
+    clear_faults
+}
 GROUP_RETRY=(retry_startup_two_throttles retry_startup_three_throttles retry_tool_survives_500 retry_idempotent_after_reset
     retry_put_item_fresh_reset retry_put_item_kept_alive retry_rest_post_reset retry_failures_named retry_slow_answer
-    retry_faults_file)
+    retry_faults_file retry_metrics)
 
 # ============================ cognito ============================
 cognito_jwt() {
-    local pool client tok idtok bad port pid out
+    local pool client idtok bad out
     pool=$(aws --endpoint-url "$MOTO_URL" cognito-idp create-user-pool --pool-name mcp-test --query UserPool.Id --output text 2>&1)
     client=$(aws --endpoint-url "$MOTO_URL" cognito-idp create-user-pool-client --user-pool-id "$pool" --client-name mcp \
         --explicit-auth-flows ALLOW_ADMIN_USER_PASSWORD_AUTH ALLOW_REFRESH_TOKEN_AUTH --query UserPoolClient.ClientId --output text 2>&1)
@@ -450,24 +483,9 @@ cognito_jwt() {
     idtok=$(aws --endpoint-url "$MOTO_URL" cognito-idp admin-initiate-auth --user-pool-id "$pool" --client-id "$client" \
         --auth-flow ADMIN_USER_PASSWORD_AUTH --auth-parameters USERNAME=alice,PASSWORD='Passw0rd!x' --query AuthenticationResult.IdToken --output text 2>&1)
     if [ "${#idtok}" -gt 100 ]; then ok "moto's Cognito issues an ID token for alice (pool $pool)"; else not_ok "Cognito token" "$pool $client $idtok"; return; fi
-    port=$(free_port)
-    MCP_JWT_ISSUER=https://cognito-idp.$REGION.amazonaws.com/$pool MCP_JWT_AUDIENCE=$client \
-        MCP_JWT_JWKS_URL=https://localhost:${P[cognito-idp]}/$pool/.well-known/jwks.json \
-        "$SRV" serve --listen 127.0.0.1:"$port" >"$WORK/serve.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.1; done
-    mcp_post() { # mcp_post TOKEN: initialize, then whoami; the answer's body and HTTP status, a line each
-        local h=(-H "Authorization: Bearer $1" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
-        local st sid
-        st=$(curl -s -D "$WORK/init.head" -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/mcp" "${h[@]}" \
-            --data '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"moto.sh","version":"1"}}}')
-        [ "$st" = 200 ] || { printf '\n%s\n' "$st"; return; }
-        sid=$(tr -d '\r' <"$WORK/init.head" | sed -n 's/^[Mm][Cc][Pp]-[Ss]ession-[Ii][Dd]: //p')
-        curl -s -w '\n%{http_code}' -X POST "http://127.0.0.1:$port/mcp" "${h[@]}" ${sid:+-H "Mcp-Session-Id: $sid"} \
-            -H 'MCP-Protocol-Version: 2025-11-25' \
-            --data '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}'
-    }
-    out=$(mcp_post "$idtok")
+    serve_start MCP_JWT_ISSUER=https://cognito-idp.$REGION.amazonaws.com/$pool MCP_JWT_AUDIENCE=$client \
+        MCP_JWT_JWKS_URL=https://localhost:${P[cognito-idp]}/$pool/.well-known/jwks.json
+    out=$(mcp_post "$idtok" whoami {})
     local sub
     sub=$(aws --endpoint-url "$MOTO_URL" cognito-idp admin-get-user --user-pool-id "$pool" --username alice \
         --query "UserAttributes[?Name=='sub'].Value" --output text 2>&1)
@@ -479,7 +497,7 @@ cognito_jwt() {
 h,p,s=sys.argv[1].split(".")
 i=len(s)//2
 print(h+"."+p+"."+s[:i]+("B" if s[i]=="A" else "A")+s[i+1:])' "$idtok")
-    out=$(mcp_post "$bad")
+    out=$(mcp_post "$bad" whoami {})
     check "  ... and refuses the same token with its signature altered (401)" "$(tail -n 1 <<<"$out")" 401
     # a claim changed, the signature kept
     bad=$("$PY" -c 'import base64,json,sys
@@ -487,11 +505,10 @@ h,p,s=sys.argv[1].split(".")
 d=json.loads(base64.urlsafe_b64decode(p+"="*(-len(p)%4)))
 d["email"]="mallory@example.com"
 print(h+"."+base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")+"."+s)' "$idtok")
-    out=$(mcp_post "$bad")
+    out=$(mcp_post "$bad" whoami {})
     check "  ... and refuses it with a claim altered (401)" "$(tail -n 1 <<<"$out")" 401
     check "  ... the JWKS was fetched unsigned through the proxy" "$(grep -c "\"path\": \"/$pool/.well-known/jwks.json\"" "$PLOG")" 1
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    serve_stop
 }
 GROUP_COGNITO=(cognito_jwt)
 

@@ -25,6 +25,11 @@ answered 403 with a body that says which. Every request is logged as one JSON li
    "sig": "ok" or why not, "fault": the fault applied or null, "status": what was answered
    (null when the connection was reset)}
 
+Credentials: the control port also serves container credentials (GET /container-credentials,
+Authorization "container-session-token") and IMDSv2 (PUT /latest/api/token, GET
+/latest/meta-data/iam/security-credentials/[ROLE]), both handing out the test's keys with a
+session token; keys that STS AssumeRole answers carry are accepted from then on.
+
 Faults: POST http://127.0.0.1:CONTROL/faults with one object or a list; DELETE /faults
 clears; GET /faults shows what is left. The --faults file (the same JSON, a list) is read
 again whenever it changes. A fault:
@@ -45,7 +50,7 @@ S3 operations are named as the SDKs name them (GetObject, PutObject, ListObjects
 HeadObject, CreateBucket, DeleteObject, ...); JSON-protocol ones by X-Amz-Target's
 operation; query-protocol ones (STS) by Action.
 """
-import argparse, datetime, hashlib, http.client, http.server, json, os, socket, ssl, struct, sys
+import argparse, datetime, hashlib, http.client, http.server, json, os, re, socket, ssl, struct, sys
 import threading, time, urllib.parse
 from botocore.auth import SigV4Auth, S3SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
@@ -58,6 +63,9 @@ FAULTS = []          # faults added through the control port
 FILE_FAULTS = []     # faults from --faults
 FILE_MTIME = [None]
 CONN_SEQ = [0]
+KEYS = {}            # access key -> secret key: the test's, and those STS AssumeRole handed out
+CONTAINER_TOKEN = "container-session-token"
+IMDS_TOKEN = "imds-session-token"
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade", "te"}
 
 
@@ -161,7 +169,8 @@ def verify(method, path, headers, body, port_service):
     service = a["service"]
     if port_service and service != port_service:
         return "signed for service %s, sent to the %s endpoint" % (service, port_service), service
-    if a["key"] != A.access_key:
+    secret = KEYS.get(a["key"])
+    if secret is None:
         return "unknown access key %s" % a["key"], service
     if a["region"] != A.region:
         return "signed for region %s, not %s" % (a["region"], A.region), service
@@ -194,7 +203,7 @@ def verify(method, path, headers, body, port_service):
         hdrs[n] = ",".join(headers.get_all(n))
     req = AWSRequest(method=method, url="https://" + headers.get("Host", "") + path, data=body, headers=hdrs)
     req.context["timestamp"] = amz_date
-    creds = Credentials(A.access_key, A.secret_key, headers.get("X-Amz-Security-Token"))
+    creds = Credentials(a["key"], secret, headers.get("X-Amz-Security-Token"))
     auth = Checker(S3SigV4Auth if service == "s3" else SigV4Auth, signed, creds, service, A.region).auth
     cr = auth.canonical_request(req)
     sig = auth.signature(auth.string_to_sign(req, cr), req)
@@ -271,7 +280,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             q = urllib.parse.parse_qs(split.query or (body.decode("utf-8", "replace") if b"Action=" in body else ""))
             op = q.get("Action", ["%s %s" % (self.command, split.path)])[0]
-        entry.update(service=service, op=op, sig=sig)
+        entry.update(service=service, op=op, sig=sig, key=(parse_auth(self.headers.get("Authorization")) or {}).get("key"))
         xml = service == "s3"
         if sig != "ok":
             code = "SignatureDoesNotMatch" if sig.startswith("signature mismatch") else "InvalidSignatureException"
@@ -302,6 +311,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status, headers, rbody = self.ssm_get_parameters(body)
         else:
             status, headers, rbody = self.forward(body)
+        if op == "AssumeRole" and status == 200:  # the role's keys sign what follows
+            m = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>.*?<SecretAccessKey>([^<]+)</SecretAccessKey>", rbody, re.S)
+            if m:
+                KEYS[m.group(1).decode()] = m.group(2).decode()
         if f and f["kind"] in ("reset_after", "close_after"):
             entry["moto_status"] = status
             log(entry)
@@ -420,9 +433,43 @@ class Control(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b)
 
+    def creds(self):
+        exp = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"AccessKeyId": A.access_key, "SecretAccessKey": A.secret_key, "Expiration": exp}
+
     def do_GET(self):
+        auth = self.headers.get("Authorization")
+        path = self.path
+        if path == "/container-credentials":  # AWS_CONTAINER_CREDENTIALS_FULL_URI
+            log({"t": round(time.time(), 3), "port": "control", "op": "ContainerCredentials", "authorization": auth})
+            if auth != CONTAINER_TOKEN:
+                return self.reply(403, {"message": "bad authorization token"})
+            return self.reply(200, dict(self.creds(), Token=CONTAINER_TOKEN))
+        if path.startswith("/latest/meta-data/iam/security-credentials/"):  # IMDSv2
+            tok = self.headers.get("X-aws-ec2-metadata-token")
+            log({"t": round(time.time(), 3), "port": "control", "op": "IMDS " + path, "token": tok})
+            if tok != IMDS_TOKEN:
+                return self.reply(401, {"message": "IMDSv2 token missing or wrong"})
+            role = path.rsplit("/", 1)[1]
+            if not role:
+                return self.reply_text("mcp-test-role")
+            return self.reply(200, dict(self.creds(), Code="Success", Type="AWS-HMAC", Token=IMDS_TOKEN))
         with FAULT_LOCK:
             self.reply(200, [f for f in FAULTS + FILE_FAULTS if f["count"] > 0])
+
+    def reply_text(self, text):
+        b = text.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+
+    def do_PUT(self):
+        if self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+            log({"t": round(time.time(), 3), "port": "control", "op": "IMDS token"})
+            return self.reply_text(IMDS_TOKEN)
+        self.reply(404, {"message": "no such path"})
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0") or 0)
@@ -457,6 +504,7 @@ def main():
     p.add_argument("--ready", required=True)
     p.add_argument("--faults")
     A = p.parse_args()
+    KEYS[A.access_key] = A.secret_key
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(A.cert, A.key)
     ports = {}

@@ -6,7 +6,7 @@
 #   test/aws/moto.sh [build | DIR]   build (the default): compiles test/aws/awsserver.c and
 #                                    examples/datatools.c with mcp.c into build/aws/; DIR: a
 #                                    directory holding awsserver and datatools built so
-#   ONLY="basic retry"               run only these groups (basic, retry, cognito)
+#   ONLY="basic retry"               run only these groups (basic, retry, creds, cognito)
 #
 # moto is seeded with the real AWS CLI (`--endpoint-url` at the proxy, so the proxy's checker
 # is tried on botocore's own requests first): SSM parameters (String, SecureString, one with
@@ -21,6 +21,8 @@
 #   retry    the fault scenarios of issue 11: start-up through throttles, a tool call through
 #            a 500, non-idempotent calls never sent twice once the server may have acted,
 #            failures naming service, operation, AWS error code, message and attempts
+#   creds    each credential source alone: profile keys, credential_process, role_arn through
+#            moto's STS, container credentials, IMDSv2 (the last two served by the proxy)
 #   cognito  a moto user pool's JWTs accepted by MCP_JWT_* auth, a tampered one refused
 # Prints "ok - ..." / "not ok - ..." per check and "# N passed, M failed" last; exits 1 on any
 # failure. Needs python3 with moto[server] and botocore, the aws CLI, openssl, curl, gcc.
@@ -471,6 +473,49 @@ GROUP_RETRY=(retry_startup_two_throttles retry_startup_three_throttles retry_too
     retry_put_item_fresh_reset retry_put_item_kept_alive retry_rest_post_reset retry_failures_named retry_slow_answer
     retry_faults_file retry_metrics)
 
+# ============================ creds ============================
+# Each credential source alone (no AWS_ACCESS_KEY_ID), through a start-up reference: the
+# value resolves and the proxy checked a signature made with what the source gave.
+creds_env() { # creds_env VAR=VALUE...: run K1=ssm:/mcp/test/plain env K1 with only these credentials
+    mark
+    OUTP=$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+        AWS_CONFIG_FILE="$WORK/creds/none" AWS_SHARED_CREDENTIALS_FILE="$WORK/creds/none" AWS_EC2_METADATA_DISABLED=true \
+        "$@" K1=ssm:/mcp/test/plain timeout 60 "$SRV" call env '{"name":"K1"}' 2>"$WORK/stderr")
+    RC=$?
+    ERRP=$(cat "$WORK/stderr")
+}
+creds_sources() {
+    local C=$WORK/creds
+    mkdir -p "$C"
+    : >"$C/none"
+    printf '[mcp]\naws_access_key_id = %s\naws_secret_access_key = %s\n' $AK $SK >"$C/credentials"
+    printf '#!/bin/sh\necho %s\n' "'{\"Version\":1,\"AccessKeyId\":\"$AK\",\"SecretAccessKey\":\"$SK\",\"SessionToken\":\"proc-token\"}'" >"$C/process.sh"
+    chmod +x "$C/process.sh"
+    printf '[profile proc]\ncredential_process = %s\n[profile role]\nrole_arn = arn:aws:iam::%s:role/mcp-test\nsource_profile = mcp\n' \
+        "$C/process.sh" $ACCT >"$C/config"
+    printf 'container-session-token\n' >"$C/token"
+
+    creds_env AWS_SHARED_CREDENTIALS_FILE="$C/credentials" AWS_PROFILE=mcp
+    check "profile with static keys (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE): start-up resolves, signature checked" \
+        "$RC $(text) $(field GetParameters sig) $(field GetParameters key)" "0 plain-value ok $AK"
+    creds_env AWS_CONFIG_FILE="$C/config" AWS_PROFILE=proc
+    check "profile with credential_process: start-up resolves, signature (with its session token) checked" \
+        "$RC $(text) $(field GetParameters sig) $(field GetParameters key)" "0 plain-value ok $AK"
+    creds_env AWS_CONFIG_FILE="$C/config" AWS_SHARED_CREDENTIALS_FILE="$C/credentials" AWS_PROFILE=role
+    check "profile with role_arn + source_profile: AssumeRole at moto's STS (signed with the source's keys), then the role's keys" \
+        "$RC $(text) $(field AssumeRole port)/$(field AssumeRole sig)/$(field AssumeRole key) $(field GetParameters sig) $(field GetParameters key | grep -c "^$AK$")" \
+        "0 plain-value sts/ok/$AK ok 0"
+    creds_env AWS_CONTAINER_CREDENTIALS_FULL_URI="$CTL/container-credentials" AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$C/token"
+    check "container credentials (FULL_URI, token file): start-up resolves, signature checked" \
+        "$RC $(text) $(field ContainerCredentials authorization) $(field GetParameters sig)" "0 plain-value container-session-token ok"
+    creds_env AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT="$CTL"
+    check "IMDSv2 (token, role, credentials): start-up resolves, signature checked" \
+        "$RC $(text) $(since | grep -c '"op": "IMDS') $(field GetParameters sig)" "0 plain-value 3 ok"
+    creds_env
+    check "no credentials anywhere: start-up stops, saying so" "$RC $(grep -c 'cannot start: K1=ssm:/mcp/test/plain' <<<"$ERRP") $(arrivals GetParameters)" "2 1 0"
+}
+GROUP_CREDS=(creds_sources)
+
 # ============================ cognito ============================
 cognito_jwt() {
     local pool client idtok bad out
@@ -512,10 +557,11 @@ print(h+"."+base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("="
 }
 GROUP_COGNITO=(cognito_jwt)
 
-for g in ${ONLY:-basic retry cognito}; do
+for g in ${ONLY:-basic retry creds cognito}; do
     case $g in
     basic) fns=("${GROUP_BASIC[@]}") ;;
     retry) fns=("${GROUP_RETRY[@]}") ;;
+    creds) fns=("${GROUP_CREDS[@]}") ;;
     cognito) fns=("${GROUP_COGNITO[@]}") ;;
     *) not_ok "unknown group $g"; continue ;;
     esac

@@ -2113,6 +2113,11 @@ typedef struct outc {
 #if MCP_ENABLE_TLS
     br_ssl_client_context sc;
     br_x509_minimal_context xc;
+    const br_x509_class *ipv;   /* an IP-address host: the chain through ip_vtable (x509_ip) */
+    unsigned char ip[16];       /* the address the certificate must name, ipn bytes */
+    int ipn;
+    buf ee;                     /* the server's certificate, for its iPAddress names */
+    int ncert;
     br_sslio_context io;
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 #endif
@@ -2132,6 +2137,9 @@ static void outc_free(outc *o) {
     if (!o) return;
     if (o->c.fd >= 0) close(o->c.fd);
     buf_free(&o->c.in);
+#if MCP_ENABLE_TLS
+    buf_free(&o->ee);
+#endif
     free(o);
 }
 
@@ -2302,6 +2310,102 @@ static const br_x509_trust_anchor *anchors_for(const char *host, size_t *n) {
 }
 
 /* A TLS 1.2 client profile trimmed to what AWS and the common APIs use. */
+/* BearSSL's minimal X.509 engine matches DNS names only. For a host given as an IP
+ * address it checks the chain with no name, and this wrapper then looks for the address
+ * among the server certificate's subjectAltName iPAddress entries (RFC 5280 4.2.1.6). */
+static outc *x509_ip_outc(const br_x509_class **ctx) { return (outc *)(void *)((char *)ctx - offsetof(outc, ipv)); }
+
+/* One DER element at *p: its tag, and its contents in *v (*vn bytes). Returns its end, or NULL. */
+static const unsigned char *der_next(const unsigned char *p, const unsigned char *end, int *tag,
+                                     const unsigned char **v, size_t *vn) {
+    if (end - p < 2) return NULL;
+    *tag = p[0];
+    size_t n = p[1];
+    p += 2;
+    if (n & 0x80) {
+        int k = (int)(n & 0x7f);
+        if (k < 1 || k > 3 || end - p < k) return NULL;
+        for (n = 0; k--; ) n = n << 8 | *p++;
+    }
+    if ((size_t)(end - p) < n) return NULL;
+    *v = p;
+    *vn = n;
+    return p + n;
+}
+
+/* Is ip (n bytes) one of the certificate's iPAddress names? */
+static int x509_names_ip(const unsigned char *der, size_t len, const unsigned char *ip, int n) {
+    static const unsigned char san_oid[] = {0x55, 0x1d, 0x11};
+    const unsigned char *v, *end = der + len, *q;
+    size_t vn;
+    int tag;
+    if (!der_next(der, end, &tag, &v, &vn) || tag != 0x30) return 0;   /* Certificate */
+    if (!der_next(v, v + vn, &tag, &v, &vn) || tag != 0x30) return 0;  /* tbsCertificate */
+    const unsigned char *t = v, *te = v + vn;
+    while (t && t < te) {
+        q = der_next(t, te, &tag, &v, &vn);
+        if (!q) return 0;
+        t = q;
+        if (tag != 0xa3) continue;                                       /* [3] extensions */
+        if (!der_next(v, v + vn, &tag, &v, &vn) || tag != 0x30) return 0;
+        for (const unsigned char *e = v, *ee = v + vn; e < ee;) {
+            const unsigned char *x, *xv;
+            size_t xn;
+            if (!(e = der_next(e, ee, &tag, &x, &xn)) || tag != 0x30) return 0; /* Extension */
+            const unsigned char *xe = x + xn;
+            if (!(x = der_next(x, xe, &tag, &xv, &xn)) || tag != 0x06) return 0;
+            if (xn != sizeof san_oid || memcmp(xv, san_oid, sizeof san_oid)) continue;
+            const unsigned char *w = der_next(x, xe, &tag, &xv, &xn);
+            if (w && tag == 0x01) w = der_next(w, xe, &tag, &xv, &xn);  /* critical */
+            if (!w || tag != 0x04) return 0;                            /* extnValue */
+            if (!der_next(xv, xv + xn, &tag, &xv, &xn) || tag != 0x30) return 0; /* GeneralNames */
+            for (const unsigned char *g = xv, *ge = xv + xn; g < ge;) {
+                const unsigned char *gv;
+                size_t gn;
+                if (!(g = der_next(g, ge, &tag, &gv, &gn))) return 0;
+                if (tag == 0x87 && gn == (size_t)n && !memcmp(gv, ip, (size_t)n)) return 1; /* [7] iPAddress */
+            }
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static void x509_ip_start_chain(const br_x509_class **ctx, const char *server_name) {
+    outc *o = x509_ip_outc(ctx);
+    o->ee.len = 0;
+    o->ncert = 0;
+    o->xc.vtable->start_chain(&o->xc.vtable, server_name);
+}
+static void x509_ip_start_cert(const br_x509_class **ctx, uint32_t length) {
+    outc *o = x509_ip_outc(ctx);
+    o->ncert++;
+    o->xc.vtable->start_cert(&o->xc.vtable, length);
+}
+static void x509_ip_append(const br_x509_class **ctx, const unsigned char *buf, size_t len) {
+    outc *o = x509_ip_outc(ctx);
+    if (o->ncert == 1 && o->ee.len + len <= 65536) buf_put(&o->ee, buf, len);
+    o->xc.vtable->append(&o->xc.vtable, buf, len);
+}
+static void x509_ip_end_cert(const br_x509_class **ctx) {
+    outc *o = x509_ip_outc(ctx);
+    o->xc.vtable->end_cert(&o->xc.vtable);
+}
+static unsigned x509_ip_end_chain(const br_x509_class **ctx) {
+    outc *o = x509_ip_outc(ctx);
+    unsigned r = o->xc.vtable->end_chain(&o->xc.vtable);
+    if (!r && (o->ee.oom || !x509_names_ip((const unsigned char *)o->ee.p, o->ee.len, o->ip, o->ipn))) r = BR_ERR_X509_BAD_SERVER_NAME;
+    buf_free(&o->ee);
+    return r;
+}
+static const br_x509_pkey *x509_ip_get_pkey(const br_x509_class *const *ctx, unsigned *usages) {
+    const outc *o = (const outc *)(const void *)((const char *)ctx - offsetof(outc, ipv));
+    return o->xc.vtable->get_pkey(&o->xc.vtable, usages);
+}
+static const br_x509_class x509_ip_vtable = {
+    sizeof(outc), x509_ip_start_chain, x509_ip_start_cert, x509_ip_append, x509_ip_end_cert, x509_ip_end_chain, x509_ip_get_pkey,
+};
+
 static void tls_client_init(outc *o) {
     static const uint16_t suites[] = {
         BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
@@ -2321,7 +2425,9 @@ static void tls_client_init(outc *o) {
     br_x509_minimal_set_hash(xc, br_sha512_ID, &br_sha512_vtable);
     br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
     br_x509_minimal_set_ecdsa(xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
-    br_ssl_engine_set_x509(&cc->eng, &xc->vtable);
+    o->ipn = inet_pton(AF_INET, o->host, o->ip) == 1 ? 4 : inet_pton(AF_INET6, o->host, o->ip) == 1 ? 16 : 0;
+    o->ipv = &x509_ip_vtable;
+    br_ssl_engine_set_x509(&cc->eng, o->ipn ? &o->ipv : &xc->vtable);
     br_ssl_engine_set_hash(&cc->eng, br_sha256_ID, &br_sha256_vtable);
     br_ssl_engine_set_hash(&cc->eng, br_sha384_ID, &br_sha384_vtable);
     br_ssl_engine_set_prf_sha256(&cc->eng, &br_tls12_sha256_prf);
@@ -2419,7 +2525,7 @@ static outc *out_get(const url_parts *u, int timeout_ms, char *err, size_t errn,
 #if MCP_ENABLE_TLS
     if (u->tls) {
         tls_client_init(o);
-        if (!br_ssl_client_reset(&o->sc, u->host, 0)) { tls_error(o, err, errn); outc_free(o); return NULL; }
+        if (!br_ssl_client_reset(&o->sc, o->ipn ? NULL : u->host, 0)) { tls_error(o, err, errn); outc_free(o); return NULL; } /* no SNI for an address */
         br_sslio_init(&o->io, &o->sc.eng, tls_low_read, o, tls_low_write, o);
         if (br_sslio_flush(&o->io) < 0 || (br_ssl_engine_current_state(&o->sc.eng) & BR_SSL_CLOSED)) {
             tls_error(o, err, errn);

@@ -13,29 +13,32 @@
  *   6. HTTP/1.1 messages             request/response heads, bodies sized or chunked
  *   7. Sockets                       listening, connecting, timed reads and writes
  *   8. TLS and the HTTP client       BearSSL, trust anchors, pooled HTTP/1.1 client
- *   9. AWS Signature Version 4 and AWS services   SigV4, SSM, Secrets Manager, S3
- *  10. JSON Schema subset            validation of tool arguments before a handler runs
- *  11. MCP registry                  eras, tools, resources, prompts, sessions, counters
- *  12. Handler API                   mcp_call: arguments in, content and results out
- *  13. Client requests and state     elicitation, sampling, roots; requestState
- *  14. MCP methods                   one function per JSON-RPC method
- *  15. Dispatch                      method table, era of a message, the one batch loop
- *  16. Streamable HTTP               POST /mcp: sessions, SSE, the 2026-07-28 checks
- *  17. Authentication                API keys, JWTs, IAM, OAuth metadata
- *  18. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
- *  19. Transports                    `serve` (HTTP/1.1 server) and `stdio`
- *  20. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
- *  21. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
- *  22. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
- *  23. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
- *  24. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
+ *   9. AWS Signature Version 4       SigV4 headers and presigned URLs
+ *  10. AWS calls                     services, endpoints, retries; SSM, Secrets Manager, S3
+ *  11. AWS credentials and configuration   the provider chain; ssm: and secretsmanager: values
+ *  12. JSON Schema subset            validation of tool arguments before a handler runs
+ *  13. MCP registry                  eras, tools, resources, prompts, sessions, counters
+ *  14. Handler API                   mcp_call: arguments in, content and results out
+ *  15. Client requests and state     elicitation, sampling, roots; requestState
+ *  16. MCP methods                   one function per JSON-RPC method
+ *  17. Dispatch                      method table, era of a message, the one batch loop
+ *  18. Streamable HTTP               POST /mcp: sessions, SSE, the 2026-07-28 checks
+ *  19. Authentication                API keys, JWTs, IAM, OAuth metadata
+ *  20. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
+ *  21. Transports                    `serve` (HTTP/1.1 server) and `stdio`
+ *  22. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
+ *  23. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
+ *  24. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
+ *  25. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
+ *  26. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
  *
  * One request, walked: a transport reads it (serve_thread, stdio_main, lambda_loop) into
- * a req (section 5); HTTP requests go through http_route (18) to http_mcp (16), Lambda
- * events through event_decode (20) first, direct invocations to direct_dispatch (20);
- * every path ends in rpc_serve (15), which resolves each message's era (era_resolve) and
- * calls rpc_dispatch, which finds the method in the method table and calls it (14); a
- * tool's handler gets an mcp_call (12). The answer goes back the same way.
+ * a req (section 5); HTTP requests go through http_route (20) to http_mcp (18), Lambda
+ * events through event_decode (22) first, the others through event_other (23) to their
+ * handlers, or to direct_dispatch (22) for JSON-RPC; every path ends in rpc_serve (17),
+ * which resolves each message's era (era_resolve) and calls rpc_dispatch, which finds the
+ * method in the method table and calls it (16); a tool's handler gets an mcp_call (14).
+ * The answer goes back the same way.
  *
  * Everything not in mcp.h is static: one translation unit, nothing to clash with.
  */
@@ -2685,7 +2688,7 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
     return rc;
 }
 
-/*=== MARK: - 9. AWS Signature Version 4 and AWS services (Public: mcp_aws_*) ===*/
+/*=== MARK: - 9. AWS Signature Version 4 (Public: mcp_sigv4_*) ===*/
 /*
  * SigV4 as the AWS General Reference specifies it ("Create a signed AWS API request"):
  * canonical request, string to sign, derived key, Authorization header or presigned query.
@@ -2979,6 +2982,13 @@ char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url,
     if (full.oom) { buf_free(&full); return NULL; }
     return full.p;
 }
+
+/*=== MARK: - 10. AWS calls (Public: mcp_aws_*, mcp_ssm_get, mcp_secret_get, mcp_s3_*) ===*/
+/*
+ * AWS services called the way the SDKs call them: the endpoint each SDK would pick, the
+ * protocol the service speaks, the standard retry mode, errors that name the service, the
+ * operation and AWS's code; then the services a server reads at start and from its tools.
+ */
 
 /* The AWS services mcp.c knows, from the SDKs' service models: the name callers use (the
  * endpoint prefix, <name>.<region>.amazonaws.com), the service ID as the SDKs spell it in
@@ -3497,6 +3507,13 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
     return count;
 }
 
+/*=== MARK: - 11. AWS credentials and configuration (Private) ===*/
+/*
+ * Where the signing keys come from when the environment has none (serve on a laptop, a
+ * container, an instance, the proxy), and the configuration values that name an SSM
+ * parameter or a secret, resolved once at start.
+ */
+
 /* One value of an INI file section ([name] or [profile name]). */
 static int ini_get(const char *path, const char *section, const char *key, char *out, size_t outn) {
     FILE *f = fopen(path, "r");
@@ -3991,7 +4008,7 @@ static int config_resolve(char *err, size_t errn) {
     return rc;
 }
 
-/*=== MARK: - 10. JSON Schema subset (Private) ===*/
+/*=== MARK: - 12. JSON Schema subset (Private) ===*/
 /*
  * Tool arguments are checked against the tool's input schema before its handler runs
  * (JSON Schema 2020-12 keywords: type, properties, required, additionalProperties, items,
@@ -4316,7 +4333,7 @@ static int schema_expand(const char *spec, buf *out) {
     return !out->oom;
 }
 
-/*=== MARK: - 11. MCP registry (Public: mcp_server_*, mcp_tool_*, mcp_resource_*, mcp_prompt_*) ===*/
+/*=== MARK: - 13. MCP registry (Public: mcp_server_*, mcp_tool_*, mcp_resource_*, mcp_prompt_*) ===*/
 /*
  * JSON-RPC 2.0 and the Model Context Protocol, every era on one endpoint:
  *   2024-11-05  base protocol, initialize handshake
@@ -4636,7 +4653,7 @@ static int server_check(mcp_server *s) {
 }
 
 /* One JSON-RPC request being served. The transport fills the sinks. */
-/*=== MARK: - 12. Handler API (Public: mcp_call and what a handler calls) ===*/
+/*=== MARK: - 14. Handler API (Public: mcp_call and what a handler calls) ===*/
 /*
  * One request being served (rpc) and one handler's view of it (mcp_call): arguments in,
  * content, structured results, errors, logs and progress out.
@@ -5018,7 +5035,7 @@ static void result_cache(rpc *x, jw *w) {
     jw_key(w, "cacheScope"); jw_str(w, "private");
 }
 
-/*=== MARK: - 13. Client requests and state (Public: mcp_elicit, mcp_sample, mcp_roots, mcp_state) ===*/
+/*=== MARK: - 15. Client requests and state (Public: mcp_elicit, mcp_sample, mcp_roots, mcp_state) ===*/
 /*
  * Asking the client during a call: over the stream and waiting (eras before 2026-07-28), or
  * by ending the round with input_required and a signed requestState (2026-07-28).
@@ -5212,7 +5229,7 @@ static void fail_from_call(rpc_fail *f, mcp_call *c) {
     buf_put(&f->data, c->fail_data.p, c->fail_data.len);
 }
 
-/*=== MARK: - 14. MCP methods (Private) ===*/
+/*=== MARK: - 16. MCP methods (Private) ===*/
 /* One function per method; each writes the members of its result, or fills rpc_fail. */
 
 static int auth_tool_scopes(const mcp_tool_def *t, auth_ctx *a, rpc_fail *f);
@@ -5594,7 +5611,7 @@ static void m_resources_list_fixed(rpc *x, jw *w, rpc_fail *f) { (void)f; m_reso
 static void m_resources_templates(rpc *x, jw *w, rpc_fail *f) { (void)f; m_resources_list(x, w, 1); }
 static void m_prompts_list_all(rpc *x, jw *w, rpc_fail *f) { (void)f; m_prompts_list(x, w); }
 
-/*=== MARK: - 15. Dispatch (Private) ===*/
+/*=== MARK: - 17. Dispatch (Private) ===*/
 /*
  * From a parsed message to its answer, the same for every transport: the method table,
  * the era of each message, and the one loop over a message or a batch.
@@ -5804,7 +5821,7 @@ static const char *batch_refused(const mcp_json *root, int era) {
     return NULL;
 }
 
-/*=== MARK: - 16. Streamable HTTP (Private) ===*/
+/*=== MARK: - 18. Streamable HTTP (Private) ===*/
 /*
  * The HTTP face of the core, the same for `serve` and for Lambda events: POST carries
  * JSON-RPC; a request is answered with JSON, or with an SSE stream once the call sends a
@@ -6424,7 +6441,7 @@ static void http_mcp(req *r, const hreq *rq, hres *rs) {
     mcp_json_free(d);
 }
 
-/*=== MARK: - 17. Authentication (Private; mcp_auth is public) ===*/
+/*=== MARK: - 19. Authentication (Private; mcp_auth is public) ===*/
 /*
  * Who may call, the same on Lambda and in serve, configured by environment (values may be
  * ssm:/secretsmanager: references, resolved at start):
@@ -6908,7 +6925,7 @@ static void http_resource_metadata(const hreq *rq, hres *rs) {
     buf_free(&base);
 }
 
-/*=== MARK: - 18. HTTP endpoints (Private) ===*/
+/*=== MARK: - 20. HTTP endpoints (Private) ===*/
 /*
  * Everything a request path can reach besides MCP itself: GET /health, GET /metrics,
  * POST /tools/NAME, CORS preflights, and the router that picks among them and checks the
@@ -7178,7 +7195,7 @@ out:
     pthread_mutex_unlock(&s->mlock);
 }
 
-/*=== MARK: - 19. Transports (Private) ===*/
+/*=== MARK: - 21. Transports (Private) ===*/
 
 /* --- serve: HTTP/1.1 server, one thread per connection --- */
 
@@ -7633,7 +7650,7 @@ static int stdio_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 20. Event adapters (Private) ===*/
+/*=== MARK: - 22. Event adapters (Private) ===*/
 /*
  * Lambda events in, the matching shape out (AWS Lambda developer guide, "Invoking Lambda
  * with HTTP"): function URLs and API Gateway HTTP APIs send payload 2.0, REST APIs payload
@@ -7891,7 +7908,7 @@ static void direct_dispatch(req *r, const mcp_json *root, buf *out) {
     else { out->len = at; buf_puts(out, "null"); }
 }
 
-/*=== MARK: - 21. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
+/*=== MARK: - 23. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
 /*
  * Lambda events that are neither HTTP requests nor JSON-RPC messages. EventBridge
  * (schedules and other events), SQS, SNS, S3, DynamoDB Streams and Kinesis events go to the
@@ -8318,7 +8335,7 @@ static int event_other(req *r, const mcp_json *ev, const char *client_context, w
     return -1;
 }
 
-/*=== MARK: - 22. Lambda Runtime API (Private) ===*/
+/*=== MARK: - 24. Lambda Runtime API (Private) ===*/
 /*
  * The custom-runtime loop (Lambda Runtime API 2018-06-01): GET /next with no timeout,
  * answer with POST /response (buffered, or streamed for function URLs in RESPONSE_STREAM
@@ -8902,7 +8919,7 @@ static int lambda_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 23. stdio proxy (Private) ===*/
+/*=== MARK: - 25. stdio proxy (Private) ===*/
 /*
  * `proxy URL`: MCP over stdio on one side, Streamable HTTP to a remote server (an mcp.c
  * function URL or API Gateway API) on the other, for clients that only launch commands.
@@ -9239,7 +9256,7 @@ static int proxy_main(int argc, char **argv) {
     return 0;
 }
 
-/*=== MARK: - 24. Command line (Public: mcp_main) ===*/
+/*=== MARK: - 26. Command line (Public: mcp_main) ===*/
 
 static int call_main(mcp_server *s, const char *tool, const char *args) {
     buf msg = {0};

@@ -137,6 +137,10 @@
 #define MCP_STACK_SIZE (256u << 10)
 #endif
 
+/* S3 puts larger than this go up in parts of this size (multipart upload; 5 MB at least). */
+#ifndef MCP_S3_PART_SIZE
+#define MCP_S3_PART_SIZE ((size_t)8 << 20)
+#endif
 /* HTTPS for outbound calls (BearSSL). Off saves about 90 KB and the BearSSL dependency. */
 #ifndef MCP_ENABLE_TLS
 #define MCP_ENABLE_TLS 1
@@ -3424,6 +3428,65 @@ int mcp_s3_get(const char *bucket, const char *key, const char *range,
     return r;
 }
 
+static const char *xml_take(const char *p, const char *end, const char *tag, buf *out);
+
+/* A put larger than one part, as the SDKs' transfer managers make it: CreateMultipartUpload,
+ * one UploadPart per MCP_S3_PART_SIZE bytes (each retried on its own), then
+ * CompleteMultipartUpload with every part's ETag; on failure AbortMultipartUpload, so no
+ * parts are left behind to be billed. */
+static int s3_multipart(const aws_service *sv, const char *url, const char *headers, const void *body, size_t n,
+                        mcp_http_response *rs) {
+    buf u = {0}, id = {0}, done = {0};
+    buf_printf(&u, "%s?uploads", url);
+    int r = aws_send(sv, "CreateMultipartUpload", 0, "POST", u.p, headers, NULL, 0, 0, NULL, rs);
+    if (!r && !xml_take(rs->body, rs->body + rs->len, "UploadId", &id)) {
+        snprintf(rs->error, sizeof rs->error, "s3 CreateMultipartUpload: the answer has no UploadId");
+        r = -1;
+    }
+    if (r) { buf_free(&u); buf_free(&id); return -1; }
+    mcp_http_free(rs);
+    buf_puts(&done, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    size_t off = 0;
+    for (int part = 1; !r && off < n; part++) {
+        size_t len = n - off < MCP_S3_PART_SIZE ? n - off : MCP_S3_PART_SIZE;
+        u.len = 0;
+        buf_printf(&u, "%s?partNumber=%d&uploadId=", url, part);
+        uri_encode(&u, id.p, id.len, 0);
+        r = aws_send(sv, "UploadPart", 1, "PUT", u.p, NULL, (const char *)body + off, len, 0, NULL, rs);
+        size_t en;
+        const char *e = r ? NULL : mcp_http_header(rs, "etag", &en);
+        if (!r && !e) { snprintf(rs->error, sizeof rs->error, "s3 UploadPart %d: the answer has no ETag", part); r = -1; }
+        if (!r) {
+            buf_printf(&done, "<Part><PartNumber>%d</PartNumber><ETag>%.*s</ETag></Part>", part, (int)en, e);
+            mcp_http_free(rs);
+        }
+        off += len;
+    }
+    buf_puts(&done, "</CompleteMultipartUpload>");
+    u.len = 0;
+    buf_printf(&u, "%s?uploadId=", url);
+    uri_encode(&u, id.p, id.len, 0);
+    if (!r) {
+        r = aws_send(sv, "CompleteMultipartUpload", 1, "POST", u.p, "Content-Type: application/xml\r\n", done.p, done.len, 0, NULL, rs);
+        /* a 200 may still carry an error once the parts were being assembled */
+        if (!r && rs->body && strstr(rs->body, "<Error>")) {
+            char code[96], msg[300];
+            aws_error_parts(rs, code, sizeof code, msg, sizeof msg);
+            snprintf(rs->error, sizeof rs->error, "s3 CompleteMultipartUpload: %s: %s", code, msg);
+            r = -1;
+        }
+    }
+    if (r) { /* keep the failure; abort on a response of its own */
+        mcp_http_response ab;
+        aws_send(sv, "AbortMultipartUpload", 1, "DELETE", u.p, NULL, NULL, 0, 0, NULL, &ab);
+        mcp_http_free(&ab);
+    }
+    buf_free(&u);
+    buf_free(&id);
+    buf_free(&done);
+    return r;
+}
+
 int mcp_s3_put(const char *bucket, const char *key, const char *content_type, const void *body, size_t n,
                mcp_http_response *rs) {
     buf u = {0}, h = {0};
@@ -3435,7 +3498,8 @@ int mcp_s3_put(const char *bucket, const char *key, const char *content_type, co
     s3_url(&u, bucket, key);
     buf_printf(&h, "Content-Type: %s\r\n", content_type ? content_type : "application/octet-stream");
     aws_service sv = aws_service_find("s3");
-    int r = aws_send(&sv, "PutObject", 1, "PUT", u.p, h.p, body, n, 0, NULL, rs);
+    int r = n > MCP_S3_PART_SIZE ? s3_multipart(&sv, u.p, h.p, body, n, rs)
+                                 : aws_send(&sv, "PutObject", 1, "PUT", u.p, h.p, body, n, 0, NULL, rs);
     buf_free(&u);
     buf_free(&h);
     return r;

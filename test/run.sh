@@ -260,7 +260,7 @@ valgrind_suite() {
 # AWS CLI through each front door's cycle, Terraform's plan, apply and destroy (~5 minutes)
 run deploy bash test/deploy/test.sh
 run deploy-moto bash test/deploy/moto.sh --quick
-run deploy-terraform bash test/deploy/terraform.sh
+run deploy-terraform bash test/deploy/terraform.sh --quick
 
 # 10. arm64 builds, their tests under qemu-user
 need qemu-user-static gcc-aarch64-linux-gnu >/dev/null 2>&1 || true

@@ -15,6 +15,8 @@ import sys
 
 import yaml
 
+import cfn
+
 TEMPLATE, CALLS = sys.argv[1], sys.argv[2]
 DEPLOY_SH = os.path.join(os.path.dirname(os.path.abspath(TEMPLATE)), "deploy.sh")
 failed = 0
@@ -31,33 +33,8 @@ def result(name, good, why=""):
 
 # --- YAML with CloudFormation's short forms ----------------------------------------------------
 
-class CfnLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct(tag):
-    long = "Ref" if tag == "Ref" else ("Condition" if tag == "Condition" else "Fn::" + tag)
-
-    def f(loader, node):
-        if isinstance(node, yaml.ScalarNode):
-            v = loader.construct_scalar(node)
-            if tag == "GetAtt":
-                v = v.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            v = loader.construct_sequence(node, deep=True)
-        else:
-            v = loader.construct_mapping(node, deep=True)
-        return {long: v}
-    return f
-
-
-for t in ("Ref", "Condition", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Split", "Select",
-          "FindInMap", "GetAZs", "ImportValue", "Base64", "Cidr", "ToJsonString", "Length"):
-    CfnLoader.add_constructor("!" + t, _construct(t))
-
 try:
-    with open(TEMPLATE) as f:
-        tpl = yaml.load(f, Loader=CfnLoader)
+    tpl = cfn.load(TEMPLATE)
     result("parses as YAML with CloudFormation tags (!Ref !GetAtt !Sub !If ...)", isinstance(tpl, dict))
 except yaml.YAMLError as e:
     result("parses as YAML with CloudFormation tags", False, str(e).replace("\n", " "))
@@ -138,40 +115,7 @@ KIND = {("iam", "create-role"): "AWS::IAM::Role", ("logs", "create-log-group"): 
         ("lambda", "add-permission"): "AWS::Lambda::Permission", ("cloudwatch", "put-metric-alarm"): "AWS::CloudWatch::Alarm"}
 
 
-# --- the template's conditions, evaluated for given parameter values ---------------------------------
-def evaluate(values):
-    """The names of the resources created with these parameter values (the others at their defaults)."""
-    pv = {k: values.get(k, p.get("Default", "")) for k, p in params.items()}
-    memo = {}
-
-    def val(x):
-        if isinstance(x, dict) and "Ref" in x:
-            v = pv[x["Ref"]]
-            return v.split(",") if params[x["Ref"]]["Type"] == "CommaDelimitedList" and isinstance(v, str) else v
-        if isinstance(x, dict) and "Fn::Join" in x:
-            sep, parts = x["Fn::Join"]
-            parts = val(parts) if isinstance(parts, dict) else [val(y) for y in parts]
-            return sep.join(str(y) for y in parts)
-        return x
-
-    def cond(x):
-        if isinstance(x, str):
-            if x not in memo:
-                memo[x] = cond(conds[x])
-            return memo[x]
-        (k, v), = x.items()
-        if k == "Fn::Equals":
-            return str(val(v[0])) == str(val(v[1]))
-        if k == "Fn::Not":
-            return not cond(v[0])
-        if k == "Fn::And":
-            return all(cond(y) for y in v)
-        if k == "Fn::Or":
-            return any(cond(y) for y in v)
-        if k == "Condition":
-            return cond(v)
-        raise ValueError("condition %s" % k)
-    return sorted(n for n, r in res.items() if "Condition" not in r or cond(r["Condition"]))
+evaluate = lambda values: cfn.created(tpl, values)
 
 
 first = {"Front": "URL", "AuthType": opt(ops("lambda", "create-function-url-config")[0], "--auth-type"),

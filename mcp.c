@@ -13,29 +13,32 @@
  *   6. HTTP/1.1 messages             request/response heads, bodies sized or chunked
  *   7. Sockets                       listening, connecting, timed reads and writes
  *   8. TLS and the HTTP client       BearSSL, trust anchors, pooled HTTP/1.1 client
- *   9. AWS Signature Version 4 and AWS services   SigV4, SSM, Secrets Manager, S3
- *  10. JSON Schema subset            validation of tool arguments before a handler runs
- *  11. MCP registry                  eras, tools, resources, prompts, sessions, counters
- *  12. Handler API                   mcp_call: arguments in, content and results out
- *  13. Client requests and state     elicitation, sampling, roots; requestState
- *  14. MCP methods                   one function per JSON-RPC method
- *  15. Dispatch                      method table, era of a message, the one batch loop
- *  16. Streamable HTTP               POST /mcp: sessions, SSE, the 2026-07-28 checks
- *  17. Authentication                API keys, JWTs, IAM, OAuth metadata
- *  18. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
- *  19. Transports                    `serve` (HTTP/1.1 server) and `stdio`
- *  20. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
- *  21. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
- *  22. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
- *  23. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
- *  24. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
+ *   9. AWS Signature Version 4       SigV4 headers and presigned URLs
+ *  10. AWS calls                     services, endpoints, retries; SSM, Secrets Manager, S3
+ *  11. AWS credentials and configuration   the provider chain; ssm: and secretsmanager: values
+ *  12. JSON Schema subset            validation of tool arguments before a handler runs
+ *  13. MCP registry                  eras, tools, resources, prompts, sessions, counters
+ *  14. Handler API                   mcp_call: arguments in, content and results out
+ *  15. Client requests and state     elicitation, sampling, roots; requestState
+ *  16. MCP methods                   one function per JSON-RPC method
+ *  17. Dispatch                      method table, era of a message, the one batch loop
+ *  18. Streamable HTTP               POST /mcp: sessions, SSE, the 2026-07-28 checks
+ *  19. Authentication                API keys, JWTs, IAM, OAuth metadata
+ *  20. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
+ *  21. Transports                    `serve` (HTTP/1.1 server) and `stdio`
+ *  22. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
+ *  23. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
+ *  24. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
+ *  25. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
+ *  26. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
  *
  * One request, walked: a transport reads it (serve_thread, stdio_main, lambda_loop) into
- * a req (section 5); HTTP requests go through http_route (18) to http_mcp (16), Lambda
- * events through event_decode (20) first, direct invocations to direct_dispatch (20);
- * every path ends in rpc_serve (15), which resolves each message's era (era_resolve) and
- * calls rpc_dispatch, which finds the method in the method table and calls it (14); a
- * tool's handler gets an mcp_call (12). The answer goes back the same way.
+ * a req (section 5); HTTP requests go through http_route (20) to http_mcp (18), Lambda
+ * events through event_decode (22) first, the others through event_other (23) to their
+ * handlers, or to direct_dispatch (22) for JSON-RPC; every path ends in rpc_serve (17),
+ * which resolves each message's era (era_resolve) and calls rpc_dispatch, which finds the
+ * method in the method table and calls it (16); a tool's handler gets an mcp_call (14).
+ * The answer goes back the same way.
  *
  * Everything not in mcp.h is static: one translation unit, nothing to clash with.
  */
@@ -134,6 +137,10 @@
 #define MCP_STACK_SIZE (256u << 10)
 #endif
 
+/* S3 puts larger than this go up in parts of this size (multipart upload; 5 MB at least). */
+#ifndef MCP_S3_PART_SIZE
+#define MCP_S3_PART_SIZE ((size_t)8 << 20)
+#endif
 /* HTTPS for outbound calls (BearSSL). Off saves about 90 KB and the BearSSL dependency. */
 #ifndef MCP_ENABLE_TLS
 #define MCP_ENABLE_TLS 1
@@ -2113,6 +2120,11 @@ typedef struct outc {
 #if MCP_ENABLE_TLS
     br_ssl_client_context sc;
     br_x509_minimal_context xc;
+    const br_x509_class *ipv;   /* an IP-address host: the chain through ip_vtable (x509_ip) */
+    unsigned char ip[16];       /* the address the certificate must name, ipn bytes */
+    int ipn;
+    buf ee;                     /* the server's certificate, for its iPAddress names */
+    int ncert;
     br_sslio_context io;
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 #endif
@@ -2132,6 +2144,9 @@ static void outc_free(outc *o) {
     if (!o) return;
     if (o->c.fd >= 0) close(o->c.fd);
     buf_free(&o->c.in);
+#if MCP_ENABLE_TLS
+    buf_free(&o->ee);
+#endif
     free(o);
 }
 
@@ -2302,6 +2317,102 @@ static const br_x509_trust_anchor *anchors_for(const char *host, size_t *n) {
 }
 
 /* A TLS 1.2 client profile trimmed to what AWS and the common APIs use. */
+/* BearSSL's minimal X.509 engine matches DNS names only. For a host given as an IP
+ * address it checks the chain with no name, and this wrapper then looks for the address
+ * among the server certificate's subjectAltName iPAddress entries (RFC 5280 4.2.1.6). */
+static outc *x509_ip_outc(const br_x509_class **ctx) { return (outc *)(void *)((char *)ctx - offsetof(outc, ipv)); }
+
+/* One DER element at *p: its tag, and its contents in *v (*vn bytes). Returns its end, or NULL. */
+static const unsigned char *der_next(const unsigned char *p, const unsigned char *end, int *tag,
+                                     const unsigned char **v, size_t *vn) {
+    if (end - p < 2) return NULL;
+    *tag = p[0];
+    size_t n = p[1];
+    p += 2;
+    if (n & 0x80) {
+        int k = (int)(n & 0x7f);
+        if (k < 1 || k > 3 || end - p < k) return NULL;
+        for (n = 0; k--; ) n = n << 8 | *p++;
+    }
+    if ((size_t)(end - p) < n) return NULL;
+    *v = p;
+    *vn = n;
+    return p + n;
+}
+
+/* Is ip (n bytes) one of the certificate's iPAddress names? */
+static int x509_names_ip(const unsigned char *der, size_t len, const unsigned char *ip, int n) {
+    static const unsigned char san_oid[] = {0x55, 0x1d, 0x11};
+    const unsigned char *v, *end = der + len, *q;
+    size_t vn;
+    int tag;
+    if (!der_next(der, end, &tag, &v, &vn) || tag != 0x30) return 0;   /* Certificate */
+    if (!der_next(v, v + vn, &tag, &v, &vn) || tag != 0x30) return 0;  /* tbsCertificate */
+    const unsigned char *t = v, *te = v + vn;
+    while (t && t < te) {
+        q = der_next(t, te, &tag, &v, &vn);
+        if (!q) return 0;
+        t = q;
+        if (tag != 0xa3) continue;                                       /* [3] extensions */
+        if (!der_next(v, v + vn, &tag, &v, &vn) || tag != 0x30) return 0;
+        for (const unsigned char *e = v, *ee = v + vn; e < ee;) {
+            const unsigned char *x, *xv;
+            size_t xn;
+            if (!(e = der_next(e, ee, &tag, &x, &xn)) || tag != 0x30) return 0; /* Extension */
+            const unsigned char *xe = x + xn;
+            if (!(x = der_next(x, xe, &tag, &xv, &xn)) || tag != 0x06) return 0;
+            if (xn != sizeof san_oid || memcmp(xv, san_oid, sizeof san_oid)) continue;
+            const unsigned char *w = der_next(x, xe, &tag, &xv, &xn);
+            if (w && tag == 0x01) w = der_next(w, xe, &tag, &xv, &xn);  /* critical */
+            if (!w || tag != 0x04) return 0;                            /* extnValue */
+            if (!der_next(xv, xv + xn, &tag, &xv, &xn) || tag != 0x30) return 0; /* GeneralNames */
+            for (const unsigned char *g = xv, *ge = xv + xn; g < ge;) {
+                const unsigned char *gv;
+                size_t gn;
+                if (!(g = der_next(g, ge, &tag, &gv, &gn))) return 0;
+                if (tag == 0x87 && gn == (size_t)n && !memcmp(gv, ip, (size_t)n)) return 1; /* [7] iPAddress */
+            }
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static void x509_ip_start_chain(const br_x509_class **ctx, const char *server_name) {
+    outc *o = x509_ip_outc(ctx);
+    o->ee.len = 0;
+    o->ncert = 0;
+    o->xc.vtable->start_chain(&o->xc.vtable, server_name);
+}
+static void x509_ip_start_cert(const br_x509_class **ctx, uint32_t length) {
+    outc *o = x509_ip_outc(ctx);
+    o->ncert++;
+    o->xc.vtable->start_cert(&o->xc.vtable, length);
+}
+static void x509_ip_append(const br_x509_class **ctx, const unsigned char *buf, size_t len) {
+    outc *o = x509_ip_outc(ctx);
+    if (o->ncert == 1 && o->ee.len + len <= 65536) buf_put(&o->ee, buf, len);
+    o->xc.vtable->append(&o->xc.vtable, buf, len);
+}
+static void x509_ip_end_cert(const br_x509_class **ctx) {
+    outc *o = x509_ip_outc(ctx);
+    o->xc.vtable->end_cert(&o->xc.vtable);
+}
+static unsigned x509_ip_end_chain(const br_x509_class **ctx) {
+    outc *o = x509_ip_outc(ctx);
+    unsigned r = o->xc.vtable->end_chain(&o->xc.vtable);
+    if (!r && (o->ee.oom || !x509_names_ip((const unsigned char *)o->ee.p, o->ee.len, o->ip, o->ipn))) r = BR_ERR_X509_BAD_SERVER_NAME;
+    buf_free(&o->ee);
+    return r;
+}
+static const br_x509_pkey *x509_ip_get_pkey(const br_x509_class *const *ctx, unsigned *usages) {
+    const outc *o = (const outc *)(const void *)((const char *)ctx - offsetof(outc, ipv));
+    return o->xc.vtable->get_pkey(&o->xc.vtable, usages);
+}
+static const br_x509_class x509_ip_vtable = {
+    sizeof(outc), x509_ip_start_chain, x509_ip_start_cert, x509_ip_append, x509_ip_end_cert, x509_ip_end_chain, x509_ip_get_pkey,
+};
+
 static void tls_client_init(outc *o) {
     static const uint16_t suites[] = {
         BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
@@ -2321,7 +2432,9 @@ static void tls_client_init(outc *o) {
     br_x509_minimal_set_hash(xc, br_sha512_ID, &br_sha512_vtable);
     br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
     br_x509_minimal_set_ecdsa(xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
-    br_ssl_engine_set_x509(&cc->eng, &xc->vtable);
+    o->ipn = inet_pton(AF_INET, o->host, o->ip) == 1 ? 4 : inet_pton(AF_INET6, o->host, o->ip) == 1 ? 16 : 0;
+    o->ipv = &x509_ip_vtable;
+    br_ssl_engine_set_x509(&cc->eng, o->ipn ? &o->ipv : &xc->vtable);
     br_ssl_engine_set_hash(&cc->eng, br_sha256_ID, &br_sha256_vtable);
     br_ssl_engine_set_hash(&cc->eng, br_sha384_ID, &br_sha384_vtable);
     br_ssl_engine_set_prf_sha256(&cc->eng, &br_tls12_sha256_prf);
@@ -2419,7 +2532,7 @@ static outc *out_get(const url_parts *u, int timeout_ms, char *err, size_t errn,
 #if MCP_ENABLE_TLS
     if (u->tls) {
         tls_client_init(o);
-        if (!br_ssl_client_reset(&o->sc, u->host, 0)) { tls_error(o, err, errn); outc_free(o); return NULL; }
+        if (!br_ssl_client_reset(&o->sc, o->ipn ? NULL : u->host, 0)) { tls_error(o, err, errn); outc_free(o); return NULL; } /* no SNI for an address */
         br_sslio_init(&o->io, &o->sc.eng, tls_low_read, o, tls_low_write, o);
         if (br_sslio_flush(&o->io) < 0 || (br_ssl_engine_current_state(&o->sc.eng) & BR_SSL_CLOSED)) {
             tls_error(o, err, errn);
@@ -2579,7 +2692,7 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
     return rc;
 }
 
-/*=== MARK: - 9. AWS Signature Version 4 and AWS services (Public: mcp_aws_*) ===*/
+/*=== MARK: - 9. AWS Signature Version 4 (Public: mcp_sigv4_*) ===*/
 /*
  * SigV4 as the AWS General Reference specifies it ("Create a signed AWS API request"):
  * canonical request, string to sign, derived key, Authorization header or presigned query.
@@ -2873,6 +2986,13 @@ char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url,
     if (full.oom) { buf_free(&full); return NULL; }
     return full.p;
 }
+
+/*=== MARK: - 10. AWS calls (Public: mcp_aws_*, mcp_ssm_get, mcp_secret_get, mcp_s3_*) ===*/
+/*
+ * AWS services called the way the SDKs call them: the endpoint each SDK would pick, the
+ * protocol the service speaks, the standard retry mode, errors that name the service, the
+ * operation and AWS's code; then the services a server reads at start and from its tools.
+ */
 
 /* The AWS services mcp.c knows, from the SDKs' service models: the name callers use (the
  * endpoint prefix, <name>.<region>.amazonaws.com), the service ID as the SDKs spell it in
@@ -3308,6 +3428,65 @@ int mcp_s3_get(const char *bucket, const char *key, const char *range,
     return r;
 }
 
+static const char *xml_take(const char *p, const char *end, const char *tag, buf *out);
+
+/* A put larger than one part, as the SDKs' transfer managers make it: CreateMultipartUpload,
+ * one UploadPart per MCP_S3_PART_SIZE bytes (each retried on its own), then
+ * CompleteMultipartUpload with every part's ETag; on failure AbortMultipartUpload, so no
+ * parts are left behind to be billed. */
+static int s3_multipart(const aws_service *sv, const char *url, const char *headers, const void *body, size_t n,
+                        mcp_http_response *rs) {
+    buf u = {0}, id = {0}, done = {0};
+    buf_printf(&u, "%s?uploads", url);
+    int r = aws_send(sv, "CreateMultipartUpload", 0, "POST", u.p, headers, NULL, 0, 0, NULL, rs);
+    if (!r && !xml_take(rs->body, rs->body + rs->len, "UploadId", &id)) {
+        snprintf(rs->error, sizeof rs->error, "s3 CreateMultipartUpload: the answer has no UploadId");
+        r = -1;
+    }
+    if (r) { buf_free(&u); buf_free(&id); return -1; }
+    mcp_http_free(rs);
+    buf_puts(&done, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    size_t off = 0;
+    for (int part = 1; !r && off < n; part++) {
+        size_t len = n - off < MCP_S3_PART_SIZE ? n - off : MCP_S3_PART_SIZE;
+        u.len = 0;
+        buf_printf(&u, "%s?partNumber=%d&uploadId=", url, part);
+        uri_encode(&u, id.p, id.len, 0);
+        r = aws_send(sv, "UploadPart", 1, "PUT", u.p, NULL, (const char *)body + off, len, 0, NULL, rs);
+        size_t en;
+        const char *e = r ? NULL : mcp_http_header(rs, "etag", &en);
+        if (!r && !e) { snprintf(rs->error, sizeof rs->error, "s3 UploadPart %d: the answer has no ETag", part); r = -1; }
+        if (!r) {
+            buf_printf(&done, "<Part><PartNumber>%d</PartNumber><ETag>%.*s</ETag></Part>", part, (int)en, e);
+            mcp_http_free(rs);
+        }
+        off += len;
+    }
+    buf_puts(&done, "</CompleteMultipartUpload>");
+    u.len = 0;
+    buf_printf(&u, "%s?uploadId=", url);
+    uri_encode(&u, id.p, id.len, 0);
+    if (!r) {
+        r = aws_send(sv, "CompleteMultipartUpload", 1, "POST", u.p, "Content-Type: application/xml\r\n", done.p, done.len, 0, NULL, rs);
+        /* a 200 may still carry an error once the parts were being assembled */
+        if (!r && rs->body && strstr(rs->body, "<Error>")) {
+            char code[96], msg[300];
+            aws_error_parts(rs, code, sizeof code, msg, sizeof msg);
+            snprintf(rs->error, sizeof rs->error, "s3 CompleteMultipartUpload: %s: %s", code, msg);
+            r = -1;
+        }
+    }
+    if (r) { /* keep the failure; abort on a response of its own */
+        mcp_http_response ab;
+        aws_send(sv, "AbortMultipartUpload", 1, "DELETE", u.p, NULL, NULL, 0, 0, NULL, &ab);
+        mcp_http_free(&ab);
+    }
+    buf_free(&u);
+    buf_free(&id);
+    buf_free(&done);
+    return r;
+}
+
 int mcp_s3_put(const char *bucket, const char *key, const char *content_type, const void *body, size_t n,
                mcp_http_response *rs) {
     buf u = {0}, h = {0};
@@ -3319,7 +3498,8 @@ int mcp_s3_put(const char *bucket, const char *key, const char *content_type, co
     s3_url(&u, bucket, key);
     buf_printf(&h, "Content-Type: %s\r\n", content_type ? content_type : "application/octet-stream");
     aws_service sv = aws_service_find("s3");
-    int r = aws_send(&sv, "PutObject", 1, "PUT", u.p, h.p, body, n, 0, NULL, rs);
+    int r = n > MCP_S3_PART_SIZE ? s3_multipart(&sv, u.p, h.p, body, n, rs)
+                                 : aws_send(&sv, "PutObject", 1, "PUT", u.p, h.p, body, n, 0, NULL, rs);
     buf_free(&u);
     buf_free(&h);
     return r;
@@ -3390,6 +3570,13 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
     buf_free(&token);
     return count;
 }
+
+/*=== MARK: - 11. AWS credentials and configuration (Private) ===*/
+/*
+ * Where the signing keys come from when the environment has none (serve on a laptop, a
+ * container, an instance, the proxy), and the configuration values that name an SSM
+ * parameter or a secret, resolved once at start.
+ */
 
 /* One value of an INI file section ([name] or [profile name]). */
 static int ini_get(const char *path, const char *section, const char *key, char *out, size_t outn) {
@@ -3885,7 +4072,7 @@ static int config_resolve(char *err, size_t errn) {
     return rc;
 }
 
-/*=== MARK: - 10. JSON Schema subset (Private) ===*/
+/*=== MARK: - 12. JSON Schema subset (Private) ===*/
 /*
  * Tool arguments are checked against the tool's input schema before its handler runs
  * (JSON Schema 2020-12 keywords: type, properties, required, additionalProperties, items,
@@ -4210,7 +4397,7 @@ static int schema_expand(const char *spec, buf *out) {
     return !out->oom;
 }
 
-/*=== MARK: - 11. MCP registry (Public: mcp_server_*, mcp_tool_*, mcp_resource_*, mcp_prompt_*) ===*/
+/*=== MARK: - 13. MCP registry (Public: mcp_server_*, mcp_tool_*, mcp_resource_*, mcp_prompt_*) ===*/
 /*
  * JSON-RPC 2.0 and the Model Context Protocol, every era on one endpoint:
  *   2024-11-05  base protocol, initialize handshake
@@ -4530,7 +4717,7 @@ static int server_check(mcp_server *s) {
 }
 
 /* One JSON-RPC request being served. The transport fills the sinks. */
-/*=== MARK: - 12. Handler API (Public: mcp_call and what a handler calls) ===*/
+/*=== MARK: - 14. Handler API (Public: mcp_call and what a handler calls) ===*/
 /*
  * One request being served (rpc) and one handler's view of it (mcp_call): arguments in,
  * content, structured results, errors, logs and progress out.
@@ -4912,7 +5099,7 @@ static void result_cache(rpc *x, jw *w) {
     jw_key(w, "cacheScope"); jw_str(w, "private");
 }
 
-/*=== MARK: - 13. Client requests and state (Public: mcp_elicit, mcp_sample, mcp_roots, mcp_state) ===*/
+/*=== MARK: - 15. Client requests and state (Public: mcp_elicit, mcp_sample, mcp_roots, mcp_state) ===*/
 /*
  * Asking the client during a call: over the stream and waiting (eras before 2026-07-28), or
  * by ending the round with input_required and a signed requestState (2026-07-28).
@@ -5106,7 +5293,7 @@ static void fail_from_call(rpc_fail *f, mcp_call *c) {
     buf_put(&f->data, c->fail_data.p, c->fail_data.len);
 }
 
-/*=== MARK: - 14. MCP methods (Private) ===*/
+/*=== MARK: - 16. MCP methods (Private) ===*/
 /* One function per method; each writes the members of its result, or fills rpc_fail. */
 
 static int auth_tool_scopes(const mcp_tool_def *t, auth_ctx *a, rpc_fail *f);
@@ -5488,7 +5675,7 @@ static void m_resources_list_fixed(rpc *x, jw *w, rpc_fail *f) { (void)f; m_reso
 static void m_resources_templates(rpc *x, jw *w, rpc_fail *f) { (void)f; m_resources_list(x, w, 1); }
 static void m_prompts_list_all(rpc *x, jw *w, rpc_fail *f) { (void)f; m_prompts_list(x, w); }
 
-/*=== MARK: - 15. Dispatch (Private) ===*/
+/*=== MARK: - 17. Dispatch (Private) ===*/
 /*
  * From a parsed message to its answer, the same for every transport: the method table,
  * the era of each message, and the one loop over a message or a batch.
@@ -5698,7 +5885,7 @@ static const char *batch_refused(const mcp_json *root, int era) {
     return NULL;
 }
 
-/*=== MARK: - 16. Streamable HTTP (Private) ===*/
+/*=== MARK: - 18. Streamable HTTP (Private) ===*/
 /*
  * The HTTP face of the core, the same for `serve` and for Lambda events: POST carries
  * JSON-RPC; a request is answered with JSON, or with an SSE stream once the call sends a
@@ -6318,7 +6505,7 @@ static void http_mcp(req *r, const hreq *rq, hres *rs) {
     mcp_json_free(d);
 }
 
-/*=== MARK: - 17. Authentication (Private; mcp_auth is public) ===*/
+/*=== MARK: - 19. Authentication (Private; mcp_auth is public) ===*/
 /*
  * Who may call, the same on Lambda and in serve, configured by environment (values may be
  * ssm:/secretsmanager: references, resolved at start):
@@ -6802,7 +6989,7 @@ static void http_resource_metadata(const hreq *rq, hres *rs) {
     buf_free(&base);
 }
 
-/*=== MARK: - 18. HTTP endpoints (Private) ===*/
+/*=== MARK: - 20. HTTP endpoints (Private) ===*/
 /*
  * Everything a request path can reach besides MCP itself: GET /health, GET /metrics,
  * POST /tools/NAME, CORS preflights, and the router that picks among them and checks the
@@ -7072,7 +7259,7 @@ out:
     pthread_mutex_unlock(&s->mlock);
 }
 
-/*=== MARK: - 19. Transports (Private) ===*/
+/*=== MARK: - 21. Transports (Private) ===*/
 
 /* --- serve: HTTP/1.1 server, one thread per connection --- */
 
@@ -7527,7 +7714,7 @@ static int stdio_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 20. Event adapters (Private) ===*/
+/*=== MARK: - 22. Event adapters (Private) ===*/
 /*
  * Lambda events in, the matching shape out (AWS Lambda developer guide, "Invoking Lambda
  * with HTTP"): function URLs and API Gateway HTTP APIs send payload 2.0, REST APIs payload
@@ -7785,7 +7972,7 @@ static void direct_dispatch(req *r, const mcp_json *root, buf *out) {
     else { out->len = at; buf_puts(out, "null"); }
 }
 
-/*=== MARK: - 21. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
+/*=== MARK: - 23. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
 /*
  * Lambda events that are neither HTTP requests nor JSON-RPC messages. EventBridge
  * (schedules and other events), SQS, SNS, S3, DynamoDB Streams and Kinesis events go to the
@@ -8212,7 +8399,7 @@ static int event_other(req *r, const mcp_json *ev, const char *client_context, w
     return -1;
 }
 
-/*=== MARK: - 22. Lambda Runtime API (Private) ===*/
+/*=== MARK: - 24. Lambda Runtime API (Private) ===*/
 /*
  * The custom-runtime loop (Lambda Runtime API 2018-06-01): GET /next with no timeout,
  * answer with POST /response (buffered, or streamed for function URLs in RESPONSE_STREAM
@@ -8796,7 +8983,7 @@ static int lambda_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 23. stdio proxy (Private) ===*/
+/*=== MARK: - 25. stdio proxy (Private) ===*/
 /*
  * `proxy URL`: MCP over stdio on one side, Streamable HTTP to a remote server (an mcp.c
  * function URL or API Gateway API) on the other, for clients that only launch commands.
@@ -9133,7 +9320,7 @@ static int proxy_main(int argc, char **argv) {
     return 0;
 }
 
-/*=== MARK: - 24. Command line (Public: mcp_main) ===*/
+/*=== MARK: - 26. Command line (Public: mcp_main) ===*/
 
 static int call_main(mcp_server *s, const char *tool, const char *args) {
     buf msg = {0};

@@ -363,7 +363,8 @@ int mcp_aws_rest(const char *service, const char *method, const char *path, cons
  * on failure. */
 char *mcp_ssm_get(const char *name, char *err, size_t errn);
 char *mcp_secret_get(const char *spec, char *err, size_t errn);
-/* S3: an object (or a Range of it, e.g. "bytes=0-1023") streamed to on_data; one upload;
+/* S3: an object (or a Range of it, e.g. "bytes=0-1023") streamed to on_data; one upload
+ * (in parts of MCP_S3_PART_SIZE, 8 MB, when larger: a multipart upload, aborted on failure);
  * a listing under a prefix (max 0: all), one call of on_object per key. mcp_s3_list returns
  * the number of keys, or -1 with err filled. */
 int mcp_s3_get(const char *bucket, const char *key, const char *range,

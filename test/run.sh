@@ -7,7 +7,8 @@
 #                          and clang), SDK client over HTTP and stdio, the official
 #                          conformance suites over serve and through the Lambda gateway,
 #                          Lambda runtime and fault tests, a fresh clone's first use, the
-#                          quick benchmark (~20 minutes on 2 cores)
+#                          deployment against a stand-in CLI and against moto (the real AWS
+#                          CLI and Terraform), the quick benchmark (~25 minutes on 2 cores)
 #   test/run.sh --quick    skips the sanitizer and valgrind reruns of the integration suites
 #                          and the arm64 Lambda tests
 #
@@ -95,6 +96,15 @@ tools() {
     done
     if [ -f /usr/include/bearssl.h ] && [ -f /usr/lib/x86_64-linux-gnu/libbearssl.a ]; then echo "ok - BearSSL (libbearssl-dev) is installed"
     else echo "not ok - BearSSL (libbearssl-dev) is missing"; fi
+    # the deployment's real parts (the deploy-moto and deploy-terraform steps skip without them)
+    if command -v aws >/dev/null 2>&1; then echo "ok - the AWS CLI is installed ($(aws --version 2>&1 | cut -d' ' -f1))"
+    else echo "not ok - the AWS CLI (aws) is missing: deploy-moto and deploy-terraform skip"; fi
+    if python3 -c 'import moto.server' 2>/dev/null; then echo "ok - moto's server is installed"
+    else echo "not ok - moto's server (python3 -m moto.server) is missing: deploy-moto and deploy-terraform skip"; fi
+    if command -v terraform >/dev/null 2>&1; then echo "ok - terraform is installed"
+    else echo "not ok - terraform is missing: deploy-terraform skips"; fi
+    if [ -d "${TF_PLUGIN_MIRROR:-/opt/tf-plugins}/registry.terraform.io/hashicorp/aws" ]; then echo "ok - the AWS provider is in the local Terraform mirror"
+    else echo "not ok - the AWS provider is missing from the local Terraform mirror ${TF_PLUGIN_MIRROR:-/opt/tf-plugins}: deploy-terraform skips"; fi
 }
 run tools tools
 
@@ -262,8 +272,11 @@ valgrind_suite() {
 }
 [ $QUICK = 1 ] || run valgrind valgrind_suite
 
-# 9. deployment, with a stand-in aws CLI
+# 9. deployment, with a stand-in aws CLI; then with the real parts against moto's server: the
+# AWS CLI through each front door's cycle, Terraform's plan, apply and destroy (~5 minutes)
 run deploy bash test/deploy/test.sh
+run deploy-moto bash test/deploy/moto.sh --quick
+run deploy-terraform bash test/deploy/terraform.sh --quick
 
 # 10. arm64 builds, their tests under qemu-user
 need qemu-user-static gcc-aarch64-linux-gnu >/dev/null 2>&1 || true

@@ -1,5 +1,6 @@
-# The FRONT=URL stack of deploy/deploy.sh as a Terraform module: the same names, properties
-# and policy (deploy/resources.tsv lists the resources of all three descriptions).
+# The stack of deploy/deploy.sh as a Terraform module: the same names, properties and policy
+# (deploy/settings.tsv names the variables); front.tf holds the API Gateway fronts, Cognito and
+# the schedule.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -19,6 +20,11 @@ locals {
     var.environment,
     var.invoke_mode == "RESPONSE_STREAM" ? { MCP_LAMBDA_STREAMING = "1" } : {},
     length(var.cors_origins) > 0 ? { MCP_CORS_ORIGINS = join(",", var.cors_origins) } : {},
+    # AUTH=JWT and COGNITO: the server checks the tokens too and publishes its OAuth metadata
+    local.tokens ? { MCP_JWT_ISSUER = local.issuer, MCP_OAUTH_AUTHORIZATION_SERVERS = local.issuer } : {},
+    var.auth == "JWT" && var.jwt_audience != null ? { MCP_JWT_AUDIENCE = var.jwt_audience } : {},
+    local.cognito ? { MCP_OAUTH_SCOPES = local.scope } : {},
+    local.rest && local.tokens ? { MCP_OAUTH_RESOURCE = "https://${aws_api_gateway_rest_api.rest[0].id}.execute-api.${local.region}.amazonaws.com/${var.stage}/mcp" } : {},
   )
   statements = concat(
     [{
@@ -131,6 +137,7 @@ resource "aws_lambda_alias" "live" {
 }
 
 resource "aws_lambda_function_url" "url" {
+  count              = var.front == "URL" ? 1 : 0
   function_name      = aws_lambda_function.function.function_name
   qualifier          = aws_lambda_alias.live.name
   authorization_type = var.auth

@@ -1,9 +1,17 @@
 locals {
-  base = "${trimsuffix(aws_lambda_function_url.url.function_url, "/")}/"
+  base = {
+    URL      = var.front == "URL" ? "${trimsuffix(aws_lambda_function_url.url[0].function_url, "/")}/" : null
+    HTTP_API = local.http ? "${aws_apigatewayv2_api.http[0].api_endpoint}/" : null
+    REST_API = local.rest ? "https://${aws_api_gateway_rest_api.rest[0].id}.execute-api.${local.region}.amazonaws.com/${var.stage}/" : null
+  }[var.front]
 }
 
-output "function_url" { value = local.base }
+output "endpoint" { value = local.base }
+output "function_url" { value = var.front == "URL" ? local.base : null }
 output "mcp_endpoint" { value = "${local.base}mcp" }
 output "health_endpoint" { value = "${local.base}health" }
 output "version" { value = aws_lambda_alias.live.function_version }
 output "role_arn" { value = aws_iam_role.role.arn }
+output "user_pool_id" { value = local.cognito ? aws_cognito_user_pool.pool[0].id : null }
+output "app_client_id" { value = local.cognito ? aws_cognito_user_pool_client.client[0].id : null }
+output "api_key_id" { value = local.rest && var.auth == "API_KEY" ? aws_api_gateway_api_key.key[0].id : null }

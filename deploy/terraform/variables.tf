@@ -1,5 +1,5 @@
 # The settings of deploy/settings.tsv (its terraform column names each variable here), with
-# deploy.sh's defaults and choices; test/deploy/consistency.py checks that they agree.
+# deploy.sh's defaults and choices; test/deploy/template_check.py checks that they agree.
 
 variable "name" {
   description = "NAME: the function's name; also names the role (NAME-role), log group and alarms"
@@ -46,16 +46,38 @@ variable "timeout" {
   }
 }
 
+variable "front" {
+  description = "FRONT: the function URL, an API Gateway HTTP API or a REST API"
+  type        = string
+  default     = "URL"
+  validation {
+    condition     = contains(["URL", "HTTP_API", "REST_API"], var.front)
+    error_message = "front must be URL, HTTP_API or REST_API."
+  }
+}
+
 variable "auth" {
-  description = "AUTH of the function URL (this module builds FRONT=URL)"
+  description = "AUTH: NONE, AWS_IAM, API_KEY (REST_API), JWT (any OIDC issuer; not REST_API) or COGNITO (a user pool made here)"
   type        = string
   default     = "AWS_IAM"
   validation {
-    # A public URL needs lambda:InvokeFunction limited to the URL (InvokedViaFunctionUrl),
-    # which aws_lambda_permission of the AWS provider 5.x cannot express; deploy.sh and the
-    # template can. Without it the URL answers 403, and without the limit it would be open.
-    condition     = contains(["AWS_IAM"], var.auth)
-    error_message = "auth must be AWS_IAM here: a public URL (NONE) needs the InvokedViaFunctionUrl permission, which the AWS provider 5.x lacks; use deploy.sh or the template."
+    condition     = contains(["NONE", "AWS_IAM", "API_KEY", "JWT", "COGNITO"], var.auth)
+    error_message = "auth must be NONE, AWS_IAM, API_KEY, JWT or COGNITO."
+  }
+  # A public function URL (NONE, JWT, COGNITO) needs lambda:InvokeFunction limited to the URL
+  # (InvokedViaFunctionUrl), which aws_lambda_permission of the AWS provider 5.x cannot express;
+  # deploy.sh and the template can. Without it the URL answers 403, and without the limit it would be open.
+  validation {
+    condition     = var.front != "URL" || var.auth == "AWS_IAM"
+    error_message = "a function URL takes auth AWS_IAM here: a public URL needs the InvokedViaFunctionUrl permission, which the AWS provider 5.x lacks; use an API front, deploy.sh or the template."
+  }
+  validation {
+    condition     = var.auth != "API_KEY" || var.front == "REST_API"
+    error_message = "auth API_KEY needs front REST_API (API Gateway's API keys and usage plan)."
+  }
+  validation {
+    condition     = var.auth != "JWT" || (var.front != "REST_API" && var.jwt_issuer != null)
+    error_message = "auth JWT needs jwt_issuer, and front HTTP_API or URL: REST APIs have no JWT authorizer (COGNITO works with REST_API)."
   }
 }
 
@@ -66,6 +88,12 @@ variable "invoke_mode" {
   validation {
     condition     = contains(["BUFFERED", "RESPONSE_STREAM"], var.invoke_mode)
     error_message = "invoke_mode must be BUFFERED or RESPONSE_STREAM."
+  }
+  # a streamed REST API needs the integration's responseTransferMode STREAM, which
+  # aws_api_gateway_integration of the AWS provider 5.x cannot set
+  validation {
+    condition     = !(var.invoke_mode == "RESPONSE_STREAM" && var.front == "REST_API")
+    error_message = "a REST API streams only with the integration's responseTransferMode STREAM, which the AWS provider 5.x cannot set; use deploy.sh or the template, or BUFFERED."
   }
 }
 
@@ -154,4 +182,64 @@ variable "secret_arns" {
   description = "The ARNs of the secretsmanager: references"
   type        = list(string)
   default     = []
+}
+
+variable "stage" {
+  description = "STAGE: the REST API's stage"
+  type        = string
+  default     = "live"
+}
+
+variable "throttle_rate" {
+  description = "THROTTLE_RATE: requests per second (the API's stage, the usage plan)"
+  type        = number
+  default     = 50
+}
+
+variable "throttle_burst" {
+  description = "THROTTLE_BURST"
+  type        = number
+  default     = 100
+}
+
+variable "access_logs" {
+  description = "ACCESS_LOGS: the API's access logs to /aws/apigateway/NAME"
+  type        = bool
+  default     = true
+}
+
+variable "jwt_issuer" {
+  description = "JWT_ISSUER: the OIDC issuer's https URL (auth JWT)"
+  type        = string
+  default     = null
+}
+
+variable "jwt_audience" {
+  description = "JWT_AUDIENCE (auth JWT; the HTTP API's authorizer requires one)"
+  type        = string
+  default     = null
+}
+
+variable "cognito_domain" {
+  description = "COGNITO_DOMAIN: the hosted domain prefix; null for NAME-ACCOUNT"
+  type        = string
+  default     = null
+}
+
+variable "cognito_callback_urls" {
+  description = "COGNITO_CALLBACK_URLS"
+  type        = list(string)
+  default     = ["http://localhost:8080/callback"]
+}
+
+variable "schedule" {
+  description = "SCHEDULE: rate(...) or cron(...); null for none"
+  type        = string
+  default     = null
+}
+
+variable "schedule_input" {
+  description = "SCHEDULE_INPUT: the JSON-RPC message the schedule sends"
+  type        = string
+  default     = "{\"jsonrpc\":\"2.0\",\"id\":\"schedule\",\"method\":\"ping\"}"
 }

@@ -3,7 +3,10 @@
 # cycle (deploy, redeploy with nothing changed, code change, rollback, logs, destroy), each
 # state read back with the CLI.
 #
-#   test/deploy/moto.sh       "ok - ..." / "not ok - ..." lines, then "# N passed, M failed"
+#   test/deploy/moto.sh           "ok - ..." / "not ok - ..." lines, then "# N passed, M failed"
+#   test/deploy/moto.sh --quick   the whole cycle of each front door only (function URL with NONE,
+#                                 HTTP API with Cognito, REST API with IAM), as test/run.sh runs it:
+#                                 about half the time
 #
 # moto cannot run a function (it needs Docker for that), so the smoke test's requests go to
 # the data-tools server built here and run on loopback: a curl wrapper sends what deploy.sh
@@ -21,6 +24,8 @@ not_ok() { echo "not ok - $1: $2"; FAIL=$((FAIL + 1)); }
 check() { local name=$1 why=$2; shift 2; if "$@"; then ok "$name"; else not_ok "$name" "$why"; fi; }
 skip_all() { echo "ok - moto deploy tests # SKIP $1"; echo "# 1 passed, 0 failed"; exit 0; }
 T0=$(date +%s)
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
 
 # shellcheck source=test/deploy/moto_lib.sh
 . "$ROOT/test/deploy/moto_lib.sh"
@@ -167,6 +172,7 @@ check "url/none destroy: the parameter and the secret untouched" "$got" is "$got
 run destroy --yes
 check "url/none destroy again: exits 0, everything already gone" "$(why_rc)" eval 'rc_is 0 && in_err "function demo: already gone"'
 
+if [ "$QUICK" = 0 ]; then # (--quick: not in test/run.sh, which keeps the cycle of each front door)
 # --- 2. function URL, AUTH=AWS_IAM, signed smoke test -----------------------------------------------
 run deploy --zip v1.zip --auth AWS_IAM --sigv4
 check "url/iam deploy --sigv4: exits 0, signed smoke test with the environment's keys (CLI v1)" "$(why_rc)" \
@@ -179,6 +185,8 @@ check "url/iam unchanged redeploy: no change but publish-version" "$(why_rc); $(
     eval 'rc_is 0 && is "$(mutations)" "lambda publish-version;"'
 run destroy --yes
 check "url/iam destroy: exits 0" "$(why_rc)" rc_is 0
+
+fi
 
 # --- 3. HTTP API with Cognito: user pool, resource server, client, domain, JWT authorizer ---------------
 sed -i 's/^AUTH=NONE$/AUTH=COGNITO/' "$PROJ/mcp-deploy.conf"
@@ -251,6 +259,7 @@ run destroy --yes
 got="$(q apigateway get-rest-apis --query 'items[].name')|$(q lambda list-functions --query 'Functions[].FunctionName')"
 check "rest/iam destroy: REST API and function gone" "$(why_rc); $got" eval 'rc_is 0 && is "$got" "|"'
 
+if [ "$QUICK" = 0 ]; then # (--quick: not in test/run.sh, which keeps the cycle of each front door)
 # --- 5. REST API with an API key and usage plan ---------------------------------------------------------
 run deploy --zip v1.zip --front REST_API --auth API_KEY --throttle-rate 5 --throttle-burst 10
 check "rest/api-key deploy: exits 0, smoke test with the key's header" "$(why_rc)" \
@@ -296,6 +305,8 @@ check "http/jwt destroy: exits 0" "$(why_rc)" rc_is 0
 run deploy --zip v1.zip --auth NONE --env MISSING=ssm:/demo/missing
 check "pre-flight: a missing parameter exits 3, names it, changes nothing" "$(why_rc); $(mutations)" \
     eval 'rc_is 3 && in_err "SSM parameter /demo/missing (ENV_MISSING) does not exist in us-east-1" && is "$(mutations)" ""'
+
+fi
 
 echo "# moto deploy tests: $(($(date +%s) - T0)) s"
 echo "# $PASS passed, $FAIL failed"

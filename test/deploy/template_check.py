@@ -15,6 +15,8 @@ import sys
 
 import yaml
 
+import cfn
+
 TEMPLATE, CALLS = sys.argv[1], sys.argv[2]
 DEPLOY_SH = os.path.join(os.path.dirname(os.path.abspath(TEMPLATE)), "deploy.sh")
 failed = 0
@@ -31,33 +33,8 @@ def result(name, good, why=""):
 
 # --- YAML with CloudFormation's short forms ----------------------------------------------------
 
-class CfnLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct(tag):
-    long = "Ref" if tag == "Ref" else ("Condition" if tag == "Condition" else "Fn::" + tag)
-
-    def f(loader, node):
-        if isinstance(node, yaml.ScalarNode):
-            v = loader.construct_scalar(node)
-            if tag == "GetAtt":
-                v = v.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            v = loader.construct_sequence(node, deep=True)
-        else:
-            v = loader.construct_mapping(node, deep=True)
-        return {long: v}
-    return f
-
-
-for t in ("Ref", "Condition", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Split", "Select",
-          "FindInMap", "GetAZs", "ImportValue", "Base64", "Cidr", "ToJsonString", "Length"):
-    CfnLoader.add_constructor("!" + t, _construct(t))
-
 try:
-    with open(TEMPLATE) as f:
-        tpl = yaml.load(f, Loader=CfnLoader)
+    tpl = cfn.load(TEMPLATE)
     result("parses as YAML with CloudFormation tags (!Ref !GetAtt !Sub !If ...)", isinstance(tpl, dict))
 except yaml.YAMLError as e:
     result("parses as YAML with CloudFormation tags", False, str(e).replace("\n", " "))
@@ -136,9 +113,18 @@ KIND = {("iam", "create-role"): "AWS::IAM::Role", ("logs", "create-log-group"): 
         ("lambda", "create-function"): "AWS::Lambda::Function", ("lambda", "publish-version"): "AWS::Lambda::Version",
         ("lambda", "create-alias"): "AWS::Lambda::Alias", ("lambda", "create-function-url-config"): "AWS::Lambda::Url",
         ("lambda", "add-permission"): "AWS::Lambda::Permission", ("cloudwatch", "put-metric-alarm"): "AWS::CloudWatch::Alarm"}
+
+
+evaluate = lambda values: cfn.created(tpl, values)
+
+
+first = {"Front": "URL", "AuthType": opt(ops("lambda", "create-function-url-config")[0], "--auth-type"),
+         "InvokeMode": opt(ops("lambda", "create-function-url-config")[0], "--invoke-mode"),
+         "CorsOrigins": ",".join(json.loads(opt(ops("lambda", "create-function-url-config")[0], "--cors", "{}")).get("AllowOrigins", []))}
 script_kinds = sorted(KIND[tuple(c[1:3])] for c in calls if tuple(c[1:3]) in KIND)
-template_kinds = sorted(r["Type"] for r in res.values())
-result("declares the resource kinds deploy.sh creates, as many of each (%s)" % ", ".join(sorted(set(script_kinds))),
+template_kinds = sorted(res[n]["Type"] for n in evaluate(first))
+result("declares the resource kinds deploy.sh creates, as many of each, for its first deploy's settings (%s)"
+       % ", ".join("%s=%s" % kv for kv in first.items()),
        script_kinds == template_kinds, "script %s, template %s" % (script_kinds, template_kinds))
 
 # the rest of what the script sets becomes properties
@@ -175,8 +161,9 @@ untaken = [k for k, _, p, _ in rows if p == "-"]
 print("# template: settings it does not take: %s" % ", ".join(untaken))
 if narrower:
     print("# template: parameters with fewer choices than deploy.sh: %s" % "; ".join(narrower))
-result("AuthType NONE|AWS_IAM, InvokeMode BUFFERED|RESPONSE_STREAM, Architecture arm64|x86_64, Timeout up to 900",
-       sorted(params["AuthType"]["AllowedValues"]) == ["AWS_IAM", "NONE"]
+result("Front URL|HTTP_API|REST_API, AuthType NONE|AWS_IAM|API_KEY|JWT|COGNITO, InvokeMode BUFFERED|RESPONSE_STREAM, Architecture arm64|x86_64, Timeout up to 900",
+       sorted(params["Front"]["AllowedValues"]) == ["HTTP_API", "REST_API", "URL"]
+       and sorted(params["AuthType"]["AllowedValues"]) == ["API_KEY", "AWS_IAM", "COGNITO", "JWT", "NONE"]
        and sorted(params["InvokeMode"]["AllowedValues"]) == ["BUFFERED", "RESPONSE_STREAM"]
        and sorted(params["Architecture"]["AllowedValues"]) == ["arm64", "x86_64"]
        and params["Timeout"]["MaxValue"] == 900 and params["MemorySize"]["MaxValue"] == 10240)
@@ -211,7 +198,7 @@ ca = ops("lambda", "create-alias")[0]
 result("alias %s on the published version; the URL on the alias" % opt(ca, "--name"),
        alias["Properties"]["Name"] == opt(ca, "--name")
        and alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [ver[0], "Version"]}
-       and url["TargetFunctionArn"] == {"Ref": alias_name} and url["AuthType"] == {"Ref": "AuthType"}
+       and url["TargetFunctionArn"] == {"Ref": alias_name} and url["AuthType"] == {"Fn::If": ["IsIam", "AWS_IAM", "NONE"]}
        and url["InvokeMode"] == {"Ref": "InvokeMode"})
 cu = ops("lambda", "create-function-url-config")[0]
 script_cors = json.loads(opt(cu, "--cors", "{}"))
@@ -219,17 +206,20 @@ tcors = url.get("Cors", {}).get("Fn::If", [None, {}])[1]
 result("URL CORS like the script's (methods, headers, exposed headers, max age)",
        all(tcors.get(k) == script_cors.get(k) for k in ("AllowMethods", "AllowHeaders", "ExposeHeaders", "MaxAge"))
        and bool(script_cors), "template %s, script %s" % (tcors, script_cors))
-perms = [r for _, r in of_type("AWS::Lambda::Permission")]
+made = evaluate(first)
+perms = [r for n, r in of_type("AWS::Lambda::Permission") if n in made]
 script_perms = sorted((opt(c, "--action"), opt(c, "--principal"), opt(c, "--function-url-auth-type"),
                        "--invoked-via-function-url" in c) for c in ops("lambda", "add-permission"))
 tpl_perms = sorted((p["Properties"]["Action"], p["Properties"]["Principal"], p["Properties"].get("FunctionUrlAuthType"),
                     p["Properties"].get("InvokedViaFunctionUrl", False)) for p in perms)
-result("permissions only when AuthType is NONE, on the alias, the same two statements as the script's",
+url_perms = lambda v: sorted(n for n in evaluate(v) if res[n]["Type"] == "AWS::Lambda::Permission")
+public = {a: url_perms({"Front": "URL", "AuthType": a}) for a in ("NONE", "AWS_IAM", "JWT", "COGNITO")}
+result("URL permissions on the alias, the same two statements as the script's; none for AWS_IAM, both for NONE, JWT, COGNITO",
        script_perms == tpl_perms and all(p.get("Condition") == "IsPublic" for p in perms)
        and all(p["Properties"]["FunctionName"] == {"Ref": alias_name} for p in perms)
-       and conds.get("IsPublic") == {"Fn::Equals": [{"Ref": "AuthType"}, "NONE"]}
+       and public["AWS_IAM"] == [] and public["NONE"] == public["JWT"] == public["COGNITO"] == ["UrlInvokePermission", "UrlPublicPermission"]
        and all(opt(c, "--qualifier") == opt(ca, "--name") for c in ops("lambda", "add-permission")),
-       "template %s, script %s" % (tpl_perms, script_perms))
+       "template %s, script %s; by AuthType %s" % (tpl_perms, script_perms, public))
 
 # --- alarms ---------------------------------------------------------------------------------
 alarms = {r["Properties"]["MetricName"]: r["Properties"] for _, r in of_type("AWS::CloudWatch::Alarm")}
@@ -279,17 +269,21 @@ for s in doc["Statement"]:
         problems.append("%s actions: template %s, script %s" % (s["Sid"], t["Action"], s["Action"]))
     elif ("Condition" in s) and ("Condition" not in t):
         problems.append("%s has no condition" % s["Sid"])
-extra = sorted(set(tstmts) - {s["Sid"] for s in doc["Statement"]} - {"S3Objects3", "S3List3"})
+extra = sorted(set(tstmts) - {s["Sid"] for s in doc["Statement"]} - {"S3Objects3", "S3List3", "XRay"})
 result("role policy statements like the script's: %s" % ", ".join(s["Sid"] for s in doc["Statement"]),
        not problems and not extra, "; ".join(problems + ["extra %s" % e for e in extra]))
-result("no wildcard actions or resources but kms keys (scoped by kms:ViaService)",
-       not [s for s in tstmts.values() if "*" in str(s["Action"]) or s.get("Resource") == "*"]
+result("no wildcard actions or resources but kms keys (scoped by kms:ViaService) and X-Ray's (which take no ARN)",
+       not [s for s in tstmts.values() if "*" in str(s["Action"]) or (s.get("Resource") == "*" and s["Sid"] != "XRay")]
        and "kms:ViaService" in json.dumps(tstmts["KmsDecryptViaService"]["Condition"]))
 
 # --- outputs -------------------------------------------------------------------------------
 want = {"McpEndpoint": "mcp", "RpcEndpoint": "rpc", "HealthEndpoint": "health", "MetricsEndpoint": "metrics",
         "ToolsEndpoint": "tools/{name}"}
-wrong = [k for k, p in want.items() if outs.get(k, {}).get("Value") != {"Fn::Sub": "${Url.FunctionUrl}" + p}]
-result("outputs: the endpoints /mcp /rpc /health /metrics /tools/{name} under the function URL", not wrong, "wrong: %s" % wrong)
+base = {"Fn::If": ["IsUrl", {"Fn::GetAtt": ["Url", "FunctionUrl"]},
+                  {"Fn::If": ["IsHttpApi", {"Fn::Sub": "${HttpApi.ApiEndpoint}/"},
+                              {"Fn::Sub": "https://${RestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}/"}]}]}
+wrong = [k for k, p in want.items() if outs.get(k, {}).get("Value") != {"Fn::Sub": ["${Base}" + p, {"Base": base}]}]
+result("outputs: the endpoints /mcp /rpc /health /metrics /tools/{name} under the function URL, the HTTP API's "
+       "endpoint, or the REST API's stage", not wrong, "wrong: %s" % wrong)
 
 sys.exit(1 if failed else 0)

@@ -4,10 +4,14 @@
 # through a CLI configuration file written here); the stack it makes is compared with the one
 # deploy.sh makes for the same settings, read back with the CLI.
 #
-#   test/deploy/terraform.sh     "ok - ..." / "not ok - ..." lines, then "# N passed, M failed"
+#   test/deploy/terraform.sh           "ok - ..." / "not ok - ..." lines, then "# N passed, M failed"
+#   test/deploy/terraform.sh --quick   two of the seven FRONT x AUTH plans (HTTP API with JWT and a
+#                                      schedule, REST API with Cognito), as test/run.sh runs it
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$(pwd)
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
 PASS=0
 FAIL=0
 ok() { echo "ok - $1"; PASS=$((PASS + 1)); }
@@ -50,17 +54,34 @@ provider "aws" {
   skip_metadata_api_check     = true
   skip_requesting_account_id  = true
   endpoints {
-    cloudwatch = "$MOTO_URL"
-    iam        = "$MOTO_URL"
-    lambda     = "$MOTO_URL"
-    logs       = "$MOTO_URL"
-    sts        = "$MOTO_URL"
+    apigateway   = "$MOTO_URL"
+    apigatewayv2 = "$MOTO_URL"
+    cloudwatch   = "$MOTO_URL"
+    cognitoidp   = "$MOTO_URL"
+    events       = "$MOTO_URL"
+    iam          = "$MOTO_URL"
+    lambda       = "$MOTO_URL"
+    logs         = "$MOTO_URL"
+    sts          = "$MOTO_URL"
   }
 }
+
+variable "front" { default = "URL" }
+variable "auth" { default = "AWS_IAM" }
+variable "jwt_issuer" { default = null }
+variable "jwt_audience" { default = null }
+variable "schedule" { default = null }
+variable "tracing" { default = "PassThrough" }
 
 module "mcp" {
   source               = "$ROOT/deploy/terraform"
   name                 = "demo"
+  front                = var.front
+  auth                 = var.auth
+  jwt_issuer           = var.jwt_issuer
+  jwt_audience         = var.jwt_audience
+  schedule             = var.schedule
+  tracing              = var.tracing
   zip_file             = "$WORK/v1.zip"
   reserved_concurrency = 5
   cors_origins         = ["https://app.example.com"]
@@ -115,6 +136,31 @@ tf destroy -auto-approve
 check "terraform destroy against moto" "$(grep -iA3 error "$WORK/tf.log" | head -n 8)" grep -q "Destroy complete! Resources: 9 destroyed" "$WORK/tf.log"
 got="$(q lambda list-functions --query 'Functions[].FunctionName')|$(q iam list-roles --query 'Roles[].RoleName')|$(q cloudwatch describe-alarms --query 'MetricAlarms[].AlarmName')"
 check "terraform destroy: no function, role or alarm left" "$got" test "$got" = "||"
+
+# each front door and auth mode: the plan makes the resource kinds the template declares for
+# the same parameters (test/deploy/stack_kinds.py)
+variant() { # variant "TERRAFORM -var ARGS" "TEMPLATE PARAMETERS"
+    local -a tfargs
+    read -r -a tfargs <<<"$1"
+    tf plan -out="$WORK/plan-v" "${tfargs[@]}"
+    if ! grep -q "Plan: " "$WORK/tf.log"; then not_ok "terraform plan $1" "$(grep -iA3 error "$WORK/tf.log" | head -n 8)"; return; fi
+    (cd "$WORK/root" && terraform show -json "$WORK/plan-v") >"$WORK/plan-v.json" 2>"$WORK/show.log"
+    local line
+    # shellcheck disable=SC2086 # the template's parameters, one word each
+    line=$("$PY" "$ROOT/test/deploy/stack_kinds.py" "$ROOT/deploy/template.yaml" "$WORK/plan-v.json" $2 2>&1)
+    case $line in "ok - "*) ok "${line#ok - }" ;; "not ok - "*) line=${line#not ok - }; not_ok "${line%%: *}" "${line#*: }" ;; *) not_ok "stack_kinds.py $2" "$line" ;; esac
+}
+# (the schedule a word without spaces: plan does not check the expression)
+variant "-var front=HTTP_API -var auth=JWT -var jwt_issuer=https://issuer.example.com -var jwt_audience=mcp-demo -var schedule=rate(1_hour)" \
+    "Front=HTTP_API AuthType=JWT JwtIssuer=https://issuer.example.com JwtAudience=mcp-demo Schedule=rate(1_hour)"
+variant "-var front=REST_API -var auth=COGNITO" "Front=REST_API AuthType=COGNITO"
+if [ "$QUICK" = 0 ]; then
+    variant "-var front=URL" "Front=URL AuthType=AWS_IAM"
+    variant "-var front=HTTP_API -var auth=COGNITO" "Front=HTTP_API AuthType=COGNITO"
+    variant "-var front=REST_API -var auth=AWS_IAM -var tracing=Active" "Front=REST_API AuthType=AWS_IAM Tracing=Active"
+    variant "-var front=REST_API -var auth=API_KEY" "Front=REST_API AuthType=API_KEY"
+    variant "-var front=REST_API -var auth=NONE" "Front=REST_API AuthType=NONE"
+fi
 
 # deploy.sh with the same settings: the same resources, the same settings
 mkdir -p "$WORK/proj"

@@ -101,6 +101,7 @@ mkdir -p "$PKI/db"
     leaf expired localhost DNS:localhost ca -startdate 20200101000000Z -enddate 20200201000000Z
     leaf wronghost wrong.example DNS:wrong.example ca -days 7
     leaf untrusted localhost DNS:localhost evil -days 7
+    leaf ipsan localhost DNS:localhost,IP:127.0.0.1,IP:::1 ca -days 7
 ) >"$WORK/pki.log" 2>&1 || { cat "$WORK/pki.log"; bail "openssl could not make the test PKI"; }
 
 LIMIT=700

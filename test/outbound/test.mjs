@@ -460,6 +460,17 @@ async function main() {
     assert.equal(r.code, 0, describeRun(r));
     assert.match(res.content[0].text, /^HTTP 200\n<HTML>/);
   });
+  const ipsan = await sServer('ipsan');
+  await test('tls: https://127.0.0.1 with a certificate naming IP:127.0.0.1 succeeds (iPAddress subjectAltName)', async () => {
+    const { res, r } = await call('fetch', { url: `https://127.0.0.1:${ipsan.port}/` }, {}, { bin: FETCH, timeout: 30000 });
+    assert.equal(r.code, 0, describeRun(r));
+    assert.match(res.content[0].text, /^HTTP 200\n<HTML>/);
+  });
+  await test('tls: https://127.0.0.1 with a certificate naming only DNS:localhost is refused: "TLS: the certificate does not match the host name 127.0.0.1"', async () => {
+    const { res, r } = await call('fetch', { url: `https://127.0.0.1:${good.port}/` }, {}, { bin: FETCH, timeout: 30000 });
+    assert.equal(r.code, 1, describeRun(r));
+    assert.equal(res.content[0].text, 'TLS: the certificate does not match the host name 127.0.0.1');
+  });
   const tlsCases = [
     ['an expired certificate', expired, 'TLS: the certificate of localhost has expired or is not yet valid'],
     ['a certificate for another host name', wrong, 'TLS: the certificate does not match the host name localhost'],

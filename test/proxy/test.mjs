@@ -387,6 +387,27 @@ test('profile: the default profile of $HOME/.aws/credentials when nothing else i
 // ---------------------------------------------------------------------------------------------
 // 4. bad credentials
 
+test('execute-api: --service execute-api signs for an IAM-protected API Gateway API (credential scope .../execute-api/aws4_request); signed for lambda, the same front refuses it', async () => {
+  const { st } = await fresh();
+  const front = await startFront({ upstream: st.url, region: REGION, keys: KEYS, service: 'execute-api' });
+  cleanups.add(async () => { await front.close(); });
+  const p = new RawProxy(proxyArgs(front.url, ['--sigv4', '--region', REGION, '--service', 'execute-api']), envCreds());
+  try {
+    p.send(initialize(1));
+    eq((await p.response(1)).result?.serverInfo, { name: 'hello', version: '1.0.0' }, 'initialize');
+    p.send(add(2));
+    eq((await p.response(2)).result, text('5'), 'tools/call add');
+  } finally { await p.close(); }
+  allVerified(front.records, ENV_KEY.id);
+  assert(front.records.every((r) => new RegExp(`/${REGION}/execute-api/aws4_request`).test(header(r, 'authorization'))), 'credential scope service execute-api');
+  front.records.length = 0;
+  const q = new RawProxy(proxyArgs(front.url), envCreds());
+  let r;
+  try { q.send(initialize(3)); r = await q.response(3); } finally { await q.close(); }
+  assert(r.error && /\b403\b/.test(r.error.message), () => `signed for lambda: want a JSON-RPC error naming 403, got ${show(r)}`);
+  eq(front.records.map((x) => [method(x), x.status]), [['initialize', 403]], 'the front refused the lambda-signed initialize');
+});
+
 test('bad secret: the SDK client gets a JSON-RPC error for initialize naming HTTP 403 and the remote\'s message', async () => {
   const { front } = await fresh();
   const transport = new StdioClientTransport({ command: BINARY, args: proxyArgs(front.url), env: envCreds({ ...ENV_KEY, secret: 'the-wrong-secret' }), stderr: 'pipe' });

@@ -2503,15 +2503,19 @@ static outc *out_get(const url_parts *u, int timeout_ms, char *err, size_t errn,
     char key[300];
     snprintf(key, sizeof key, "%s://%s:%s", u->tls ? "https" : "http", u->host, u->port);
     pthread_mutex_lock(&out_lock);
-    for (outc **pp = &out_pool; *pp; pp = &(*pp)->next)
-        if (!strcmp((*pp)->key, key)) {
-            outc *o = *pp;
-            *pp = o->next;
-            pthread_mutex_unlock(&out_lock);
-            o->c.timeout_ms = timeout_ms;
-            *reused = 1;
-            return o;
-        }
+    for (outc **pp = &out_pool; *pp;) {
+        if (strcmp((*pp)->key, key)) { pp = &(*pp)->next; continue; }
+        outc *o = *pp;
+        *pp = o->next;
+        /* an idle connection with something to read has been closed (or spoiled) by the
+         * server: never sent on, so a request is never lost to it or sent twice */
+        struct pollfd pf = {o->c.fd, POLLIN, 0};
+        if (poll(&pf, 1, 0) != 0) { outc_free(o); continue; }
+        pthread_mutex_unlock(&out_lock);
+        o->c.timeout_ms = timeout_ms;
+        *reused = 1;
+        return o;
+    }
     pthread_mutex_unlock(&out_lock);
     *reused = 0;
 #if !MCP_ENABLE_TLS
@@ -2625,20 +2629,20 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
         buf_printf(&req, "Content-Length: %zu\r\n", rq->body_len);
     buf_puts(&req, "\r\n");
     if (req.oom) { snprintf(rs->error, sizeof rs->error, "out of memory"); buf_free(&req); return -1; }
-    int rc = -1;
+    int rc = -1, idempotent = !strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "PUT") ||
+                              !strcmp(method, "DELETE") || !strcmp(method, "OPTIONS");
     http_msg *m = malloc(sizeof *m);
     for (int attempt = 0; m && attempt < 2; attempt++) {
         int reused;
         outc *o = out_get(&u, (int)timeout, rs->error, sizeof rs->error, &reused);
         if (!o) break;
-        rs->sent = !reused; /* on a kept-alive connection, only once the request is out */
+        rs->sent = 1; /* from here on the server may have it */
         if (out_send(o, req.p, req.len) || (rq->body_len && out_send(o, rq->body, rq->body_len)) || out_flush(o)) {
             outc_free(o);
-            if (reused) continue; /* the server closed an idle connection: once more on a new one */
+            if (reused && idempotent) continue; /* the server closed an idle connection: once more on a new one */
             snprintf(rs->error, sizeof rs->error, "sending to %.96s failed: %.64s", u.host, strerror(errno));
             break;
         }
-        rs->sent = 1;
         char *body = NULL;
         size_t blen = 0;
         buf head = {0};
@@ -2657,7 +2661,8 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
         if (r != 1) {
             int fresh_eof = (r == 0 || (r == -400 && reused && !o->c.in.len)) && !head.len;
             outc_free(o);
-            if (reused && fresh_eof) { buf_free(&head); rs->sent = 0; continue; } /* closed while idle: never read */
+            /* closed as it was reused: sent again only when sending twice does no harm */
+            if (reused && fresh_eof && idempotent) { buf_free(&head); continue; }
             if (head.len) { /* the head came, the body was cut short: the status stays known */
                 rs->status = m->status;
                 rs->head = head.p;
@@ -3297,7 +3302,11 @@ char *mcp_ssm_get(const char *name, char *err, size_t errn) {
  * false, an object or array as JSON; NULL for null or nothing. malloc'ed. */
 static char *json_config_text(const mcp_json *v) {
     switch (MCP_JSON_TYPE(v)) {
-    case MCP_JSON_STRING: case MCP_JSON_NUMBER: return memcpy(xmalloc(v->len + 1), v->s, v->len + 1);
+    case MCP_JSON_STRING: case MCP_JSON_NUMBER: { /* a number's text is not NUL-terminated */
+        char *t = memcpy(xmalloc(v->len + 1), v->s, v->len);
+        t[v->len] = 0;
+        return t;
+    }
     case MCP_JSON_TRUE: return xstrdup("true");
     case MCP_JSON_FALSE: return xstrdup("false");
     case MCP_JSON_OBJECT: case MCP_JSON_ARRAY: { buf b = {0}; json_write_value(&b, v); return b.oom ? NULL : b.p; }
@@ -3367,7 +3376,7 @@ static int ssm_ref_match(const char *want, const mcp_json *p) {
     const char *ps = mcp_json_str(mcp_json_get(p, "Selector"));
     const mcp_json *ver = mcp_json_get(p, "Version");
     if (ps) return ps[0] == ':' && !strcmp(ps + 1, sel);
-    return ver && MCP_JSON_TYPE(ver) == MCP_JSON_NUMBER && !strcmp(ver->s, sel);
+    return ver && MCP_JSON_TYPE(ver) == MCP_JSON_NUMBER && ver->len == strlen(sel) && !memcmp(ver->s, sel, ver->len);
 }
 
 /* S3's bucket naming rules: 3 to 63 lowercase letters, digits, dots and hyphens, a letter or
@@ -4448,8 +4457,13 @@ typedef struct {
     void *data;
 } health_check;
 
+/* What a client may show beside a server, tool, resource, template or prompt: icons
+ * (2025-11-25; a JSON array) and _meta (members of a JSON object, without the braces). */
+typedef struct { char *icons, *meta; } decor;
+
 struct mcp_tool_def {
     stat st;
+    decor d;
     char *scopes;                 /* OAuth scopes a caller needs, space-separated */
     char *name, *title, *desc, *schema_src, *out_src, *annotations;
     char *schema;                 /* JSON text of the input schema (expanded if compact) */
@@ -4459,6 +4473,7 @@ struct mcp_tool_def {
 };
 
 struct mcp_resource_def {
+    decor d;
     char *uri, *name, *title, *desc, *mime;
     int is_template;
     mcp_handler fn;
@@ -4468,6 +4483,7 @@ struct mcp_resource_def {
 typedef struct { char *name; int required; } prompt_arg;
 
 struct mcp_prompt_def {
+    decor d;
     char *name, *title, *desc;
     prompt_arg *args;
     int nargs;
@@ -4508,6 +4524,8 @@ typedef struct {
 
 struct mcp_server {
     char *name, *version, *title, *instructions;
+    decor d;
+    int apps;               /* MCP Apps resources registered: the extension is declared */
     mcp_tool_def **tools; int ntools;
     mcp_resource_def **res; int nres;
     mcp_prompt_def **prompts; int nprompts;
@@ -4648,6 +4666,95 @@ mcp_prompt_def *mcp_prompt_add(mcp_server *s, const char *name, const char *desc
     return p;
 }
 void mcp_prompt_title(mcp_prompt_def *p, const char *v) { free(p->title); p->title = xstrdup(v); }
+
+/* Space-separated words as a JSON array of strings. */
+static void jw_words(jw *w, const char *words) {
+    jw_arr(w);
+    for (const char *p = words; *p;) {
+        while (*p == ' ') p++;
+        const char *e = p;
+        while (*e && *e != ' ') e++;
+        if (e > p) jw_strn(w, p, (size_t)(e - p));
+        p = e;
+    }
+    jw_end_arr(w);
+}
+
+static void decor_icon(decor *d, const char *what, const char *src, const char *mime, const char *sizes) {
+    if (!src || !*src) die("%s: an icon needs a src (an https: or data: URL)", what);
+    buf b = {0};
+    jw w = {&b, 0};
+    if (d->icons) { buf_puts(&b, d->icons); b.len--; w.comma = 1; } /* reopen the array */
+    else jw_arr(&w);
+    jw_obj(&w);
+    jw_key(&w, "src"); jw_str(&w, src);
+    if (mime && *mime) { jw_key(&w, "mimeType"); jw_str(&w, mime); }
+    if (sizes && *sizes) { jw_key(&w, "sizes"); jw_words(&w, sizes); }
+    jw_end_obj(&w);
+    jw_end_arr(&w);
+    if (b.oom) die("out of memory");
+    free(d->icons);
+    d->icons = b.p;
+}
+
+static void decor_meta(decor *d, const char *what, const char *json) {
+    mcp_json_err e;
+    mcp_json_doc *doc = json ? mcp_json_parse(json, strlen(json), 0, &e) : NULL;
+    const mcp_json *o = mcp_json_root(doc);
+    if (MCP_JSON_TYPE(o) != MCP_JSON_OBJECT) die("%s: _meta must be a JSON object", what);
+    buf b = {0};
+    if (d->meta) buf_puts(&b, d->meta);
+    mcp_json_iter it = mcp_json_iterate(o);
+    const mcp_json *k, *v;
+    while ((v = mcp_json_iter_next(&it, &k))) {
+        if (b.len) buf_putc(&b, ',');
+        json_escape(&b, k->s, k->len);
+        buf_putc(&b, ':');
+        json_write_value(&b, v);
+    }
+    mcp_json_free(doc);
+    if (b.oom) die("out of memory");
+    free(d->meta);
+    d->meta = b.p;
+}
+
+/* icons and _meta of a listed item, in the eras that have them */
+static void decor_write(jw *w, const decor *d, int era) {
+    if (d->icons && era >= ERA_2025_11_25) { jw_key(w, "icons"); jw_raw(w, d->icons, strlen(d->icons)); }
+    if (d->meta) { jw_key(w, "_meta"); jw_sep(w); buf_putc(w->b, '{'); buf_puts(w->b, d->meta); buf_putc(w->b, '}'); }
+}
+
+void mcp_server_icon(mcp_server *s, const char *src, const char *mime, const char *sizes) { decor_icon(&s->d, "mcp_server_icon", src, mime, sizes); }
+void mcp_tool_icon(mcp_tool_def *t, const char *src, const char *mime, const char *sizes) { decor_icon(&t->d, "mcp_tool_icon", src, mime, sizes); }
+void mcp_resource_icon(mcp_resource_def *r, const char *src, const char *mime, const char *sizes) { decor_icon(&r->d, "mcp_resource_icon", src, mime, sizes); }
+void mcp_prompt_icon(mcp_prompt_def *p, const char *src, const char *mime, const char *sizes) { decor_icon(&p->d, "mcp_prompt_icon", src, mime, sizes); }
+void mcp_tool_meta(mcp_tool_def *t, const char *json) { decor_meta(&t->d, "mcp_tool_meta", json); }
+void mcp_resource_meta(mcp_resource_def *r, const char *json) { decor_meta(&r->d, "mcp_resource_meta", json); }
+void mcp_prompt_meta(mcp_prompt_def *p, const char *json) { decor_meta(&p->d, "mcp_prompt_meta", json); }
+
+/* MCP Apps (io.modelcontextprotocol/ui): an HTML view as a ui:// resource, and a tool that
+ * names it in _meta.ui.resourceUri, so a host renders the view beside the tool's result. */
+#define MCP_APP_MIME "text/html;profile=mcp-app"
+mcp_resource_def *mcp_app(mcp_server *s, const char *uri, const char *name, const char *description, mcp_handler fn) {
+    if (!uri || strncmp(uri, "ui://", 5)) die("mcp_app: the URI of an app's view starts with ui://");
+    s->apps = 1;
+    return resource_new(s, uri, name, description, MCP_APP_MIME, fn, 0);
+}
+void mcp_tool_app(mcp_tool_def *t, const char *uri, const char *visibility) {
+    if (!uri || strncmp(uri, "ui://", 5)) die("mcp_tool_app: the URI of an app's view starts with ui://");
+    buf b = {0};
+    jw w = {&b, 0};
+    jw_obj(&w);
+    jw_key(&w, "ui"); jw_obj(&w);
+    jw_key(&w, "resourceUri"); jw_str(&w, uri);
+    if (visibility && *visibility) { jw_key(&w, "visibility"); jw_words(&w, visibility); } /* "model", "app", "model app" */
+    jw_end_obj(&w);
+    jw_key(&w, "ui/resourceUri"); jw_str(&w, uri); /* the flat key hosts read before _meta.ui */
+    jw_end_obj(&w);
+    if (b.oom) die("out of memory");
+    decor_meta(&t->d, "mcp_tool_app", b.p);
+    buf_free(&b);
+}
 void mcp_prompt_data(mcp_prompt_def *p, void *d) { p->data = d; }
 
 void mcp_completion(mcp_server *s, const char *kind, const char *name, mcp_handler fn) {
@@ -4764,6 +4871,8 @@ struct mcp_call {
     int ncontent;
     int is_error;
     char *structured;         /* structuredContent, JSON text */
+    char *meta;               /* the result's _meta, JSON text (mcp_result_meta) */
+    const char *item_meta;    /* resources: each content item's _meta members (mcp_resource_meta) */
     int fail_code;
     buf fail_msg;
     const char *role;
@@ -4851,6 +4960,7 @@ int mcp_textn(mcp_call *c, const char *text, size_t n) {
         jw_key(&w, "uri"); jw_str(&w, c->name);
         if (c->mime) { jw_key(&w, "mimeType"); jw_str(&w, c->mime); }
         jw_key(&w, "text"); jw_strn(&w, text, n);
+        if (c->item_meta) { jw_key(&w, "_meta"); jw_sep(&w); buf_printf(w.b, "{%s}", c->item_meta); }
         jw_end_obj(&w);
         return 0;
     }
@@ -4893,6 +5003,7 @@ int mcp_blob(mcp_call *c, const char *b64) {
     jw_key(&w, "uri"); jw_str(&w, c->name);
     if (c->mime) { jw_key(&w, "mimeType"); jw_str(&w, c->mime); }
     jw_key(&w, "blob"); jw_str(&w, b64 ? b64 : "");
+    if (c->item_meta) { jw_key(&w, "_meta"); jw_sep(&w); buf_printf(w.b, "{%s}", c->item_meta); }
     jw_end_obj(&w);
     return 0;
 }
@@ -4928,6 +5039,17 @@ int mcp_link(mcp_call *c, const char *uri, const char *name, const char *desc, c
     if (desc) { jw_key(&w, "description"); jw_str(&w, desc); }
     if (mime) { jw_key(&w, "mimeType"); jw_str(&w, mime); }
     content_close(c, &w);
+    return 0;
+}
+
+int mcp_result_meta(mcp_call *c, const char *json) {
+    mcp_json_err e;
+    mcp_json_doc *d = json ? mcp_json_parse(json, strlen(json), 0, &e) : NULL;
+    int ok = MCP_JSON_TYPE(mcp_json_root(d)) == MCP_JSON_OBJECT;
+    mcp_json_free(d);
+    if (!ok || c->kind == CALL_COMPLETE) return -1;
+    free(c->meta);
+    c->meta = xstrdup(json);
     return 0;
 }
 
@@ -5081,6 +5203,7 @@ static void call_free(mcp_call *c) {
     buf_free(&c->fail_msg);
     buf_free(&c->input_requests);
     free(c->structured);
+    free(c->meta);
     mcp_json_free(c->args_doc);
     for (int i = 0; i < c->nanswers; i++) mcp_json_free(c->answers[i]);
     free(c->new_state);
@@ -5322,21 +5445,29 @@ static void rpc_error(buf *out, const mcp_json *id, int code, const char *msg) {
     jw_end_obj(&w);
 }
 
+static int stdio_emit(rpc *x, const char *json, size_t n);
+
 static void server_caps(rpc *x, jw *w) {
     mcp_server *s = x->s;
     jw_obj(w);
-    /* Lists never change after start-up; subscriptions are accepted (and never fire) in the
-     * eras that have them. */
-    int legacy = x->era < ERA_2026_07_28;
+    /* Lists never change after start-up. Resource subscriptions fire over stdio, the one
+     * transport with a channel to the client between requests (mcp_resource_updated); they
+     * are offered nowhere else. */
+    int legacy = x->era < ERA_2026_07_28, subscribe = x->emit == stdio_emit;
     if (s->ntools) { jw_key(w, "tools"); jw_obj(w); if (legacy) { jw_key(w, "listChanged"); jw_bool(w, 0); } jw_end_obj(w); }
     if (s->nres) {
         jw_key(w, "resources"); jw_obj(w);
-        if (legacy) { jw_key(w, "subscribe"); jw_bool(w, 1); jw_key(w, "listChanged"); jw_bool(w, 0); }
+        if (legacy) { jw_key(w, "subscribe"); jw_bool(w, subscribe); jw_key(w, "listChanged"); jw_bool(w, 0); }
         jw_end_obj(w);
     }
     if (s->nprompts) { jw_key(w, "prompts"); jw_obj(w); if (legacy) { jw_key(w, "listChanged"); jw_bool(w, 0); } jw_end_obj(w); }
     if (s->ncomps && x->era >= ERA_2025_03_26) { jw_key(w, "completions"); jw_obj(w); jw_end_obj(w); }
     jw_key(w, "logging"); jw_obj(w); jw_end_obj(w);
+    if (s->apps) { /* MCP Apps (SEP-1865), negotiated under capabilities.extensions */
+        jw_key(w, "extensions"); jw_obj(w);
+        jw_key(w, "io.modelcontextprotocol/ui"); jw_obj(w); jw_end_obj(w);
+        jw_end_obj(w);
+    }
     jw_end_obj(w);
 }
 
@@ -5346,6 +5477,7 @@ static void server_info(rpc *x, jw *w) {
     jw_key(w, "name"); jw_str(w, x->s->name);
     if (x->s->title && x->era >= ERA_2025_06_18) { jw_key(w, "title"); jw_str(w, x->s->title); }
     jw_key(w, "version"); jw_str(w, x->s->version);
+    decor_write(w, &x->s->d, x->era);
     jw_end_obj(w);
     if (x->s->instructions) { jw_key(w, "instructions"); jw_str(w, x->s->instructions); }
 }
@@ -5378,6 +5510,7 @@ static void m_tools_list(rpc *x, jw *w, rpc_fail *f) {
         jw_key(w, "inputSchema"); jw_raw(w, t->schema, strlen(t->schema));
         if (t->out_src && x->era >= ERA_2025_06_18) { jw_key(w, "outputSchema"); jw_raw(w, t->out_src, strlen(t->out_src)); }
         if (t->annotations && x->era >= ERA_2025_03_26) { jw_key(w, "annotations"); jw_raw(w, t->annotations, strlen(t->annotations)); }
+        decor_write(w, &t->d, x->era);
         jw_end_obj(w);
     }
     jw_end_arr(w);
@@ -5465,6 +5598,7 @@ static void m_tools_call(rpc *x, jw *w, rpc_fail *f) {
         jw_raw(w, c.structured, strlen(c.structured));
     }
     if (c.is_error) { jw_key(w, "isError"); jw_bool(w, 1); }
+    if (c.meta) { jw_key(w, "_meta"); jw_raw(w, c.meta, strlen(c.meta)); }
     x->tool_error = c.is_error;
     call_free(&c);
 }
@@ -5481,6 +5615,7 @@ static void m_resources_list(rpc *x, jw *w, int templates) {
         if (r->title && x->era >= ERA_2025_06_18) { jw_key(w, "title"); jw_str(w, r->title); }
         if (r->desc) { jw_key(w, "description"); jw_str(w, r->desc); }
         if (r->mime) { jw_key(w, "mimeType"); jw_str(w, r->mime); }
+        decor_write(w, &r->d, x->era);
         jw_end_obj(w);
     }
     jw_end_arr(w);
@@ -5505,6 +5640,7 @@ static void m_resources_read(rpc *x, jw *w, rpc_fail *f) {
     mcp_call c;
     call_init(&c, x, CALL_RESOURCE, uri, r->data);
     c.mime = r->mime;
+    c.item_meta = r->d.meta;
     c.args_doc = vars;
     c.args = vars ? mcp_json_root(vars) : empty_object();
     int rc = c.fail_code ? -1 : r->fn(&c);
@@ -5520,6 +5656,7 @@ static void m_resources_read(rpc *x, jw *w, rpc_fail *f) {
     jw_arr(w);
     buf_put(w->b, c.content.p, c.content.len);
     jw_end_arr(w);
+    if (c.meta) { jw_key(w, "_meta"); jw_raw(w, c.meta, strlen(c.meta)); }
     result_cache(x, w);
     call_free(&c);
 }
@@ -5542,6 +5679,7 @@ static void m_prompts_list(rpc *x, jw *w) {
             jw_end_obj(w);
         }
         jw_end_arr(w);
+        decor_write(w, &p->d, x->era);
         jw_end_obj(w);
     }
     jw_end_arr(w);
@@ -5583,6 +5721,7 @@ static void m_prompts_get(rpc *x, jw *w, rpc_fail *f) {
     jw_arr(w);
     buf_put(w->b, c.content.p, c.content.len);
     jw_end_arr(w);
+    if (c.meta) { jw_key(w, "_meta"); jw_raw(w, c.meta, strlen(c.meta)); }
     call_free(&c);
 }
 
@@ -5646,16 +5785,51 @@ static void m_discover(rpc *x, jw *w, rpc_fail *f) {
     jw_key(w, "name"); jw_str(w, x->s->name);
     if (x->s->title) { jw_key(w, "title"); jw_str(w, x->s->title); }
     jw_key(w, "version"); jw_str(w, x->s->version);
+    decor_write(w, &x->s->d, x->era);
     jw_end_obj(w); jw_end_obj(w);
     result_cache(x, w);
 }
 
+/* The stdio client's resource subscriptions (one client per process). */
+static struct { pthread_mutex_t mu; void *tx; char **uris; int n; } subs = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0};
+
 static void m_subscribe(rpc *x, jw *w, rpc_fail *f) {
     (void)w;
-    if (!mcp_json_str(mcp_json_get(x->params, "uri"))) {
+    const char *uri = mcp_json_str(mcp_json_get(x->params, "uri"));
+    if (!uri) {
         f->code = RPC_BAD_PARAMS;
         buf_printf(&f->msg, "%s: params.uri must be a string", x->method);
+        return;
     }
+    if (x->emit != stdio_emit) return; /* not offered (subscribe: false), acknowledged all the same */
+    int add = !strcmp(x->method, "resources/subscribe");
+    pthread_mutex_lock(&subs.mu);
+    subs.tx = x->tx;
+    int i;
+    for (i = 0; i < subs.n && strcmp(subs.uris[i], uri); i++) {}
+    if (add && i == subs.n) { GROW(subs.uris, subs.n); subs.uris[subs.n++] = xstrdup(uri); }
+    else if (!add && i < subs.n) { free(subs.uris[i]); subs.uris[i] = subs.uris[--subs.n]; }
+    pthread_mutex_unlock(&subs.mu);
+}
+
+static int stdio_write(void *t, const char *p, size_t n);
+
+int mcp_resource_updated(mcp_server *s, const char *uri) {
+    (void)s;
+    if (!uri) return -1;
+    pthread_mutex_lock(&subs.mu);
+    int i, r = 1;
+    for (i = 0; i < subs.n && strcmp(subs.uris[i], uri); i++) {}
+    if (i < subs.n && subs.tx) {
+        buf b = {0};
+        buf_puts(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\",\"params\":{\"uri\":");
+        json_escape_lossy(&b, uri, strlen(uri));
+        buf_puts(&b, "}}");
+        r = b.oom || stdio_write(subs.tx, b.p, b.len) ? -1 : 0;
+        buf_free(&b);
+    }
+    pthread_mutex_unlock(&subs.mu);
+    return r;
 }
 
 static void m_set_level(rpc *x, jw *w, rpc_fail *f) {
@@ -7562,9 +7736,14 @@ typedef struct {
     buf queue;      /* lines read while waiting for an answer, processed after */
 } stdio_tx;
 
-static int stdio_write(stdio_tx *t, const char *p, size_t n) {
-    if (write(t->out, p, n) != (ssize_t)n || write(t->out, "\n", 1) != 1) return -1;
-    return 0;
+/* One whole line to stdout; other threads (mcp_resource_updated) write between lines. */
+static int stdio_write(void *tx, const char *p, size_t n) {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    stdio_tx *t = tx;
+    pthread_mutex_lock(&mu);
+    int r = write(t->out, p, n) != (ssize_t)n || write(t->out, "\n", 1) != 1 ? -1 : 0;
+    pthread_mutex_unlock(&mu);
+    return r;
 }
 
 static int stdio_emit(rpc *x, const char *json, size_t n) { return stdio_write(x->tx, json, n); }
@@ -7707,6 +7886,9 @@ static int stdio_main(mcp_server *s) {
         if (n) stdio_message(&r, &t, line, n);
         req_reset(&r);
     }
+    pthread_mutex_lock(&subs.mu); /* t goes away with this frame */
+    subs.tx = NULL;
+    pthread_mutex_unlock(&subs.mu);
     cur_req = NULL;
     req_free(&r);
     buf_free(&t.in.in);

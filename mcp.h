@@ -184,6 +184,37 @@ void mcp_prompt_title(mcp_prompt_def *p, const char *title);
 void mcp_prompt_data(mcp_prompt_def *p, void *data);
 int mcp_role(mcp_call *c, const char *role);
 
+/* Icons (2025-11-25 and later) a client may show beside the server, a tool, a resource or
+ * template, or a prompt: src an https: or data: URL, mime its type ("image/png"), sizes
+ * space-separated ("48x48 96x96", "any"); NULL for either leaves it out. Call again for
+ * more than one. */
+void mcp_server_icon(mcp_server *s, const char *src, const char *mime, const char *sizes);
+void mcp_tool_icon(mcp_tool_def *t, const char *src, const char *mime, const char *sizes);
+void mcp_resource_icon(mcp_resource_def *r, const char *src, const char *mime, const char *sizes);
+void mcp_prompt_icon(mcp_prompt_def *p, const char *src, const char *mime, const char *sizes);
+/* _meta: members of a JSON object (e.g. "{\"com.example/owner\":\"team-a\"}") added to what
+ * tools/list, resources/list and prompts/list say of the item; a resource's also go on each
+ * item of its contents. Call again to add more. A handler sets its result's _meta with
+ * mcp_result_meta(). */
+void mcp_tool_meta(mcp_tool_def *t, const char *json);
+void mcp_resource_meta(mcp_resource_def *r, const char *json);
+void mcp_prompt_meta(mcp_prompt_def *p, const char *json);
+
+/* MCP Apps (extension io.modelcontextprotocol/ui, SEP-1865): an interactive HTML view a
+ * host renders beside a tool's result. mcp_app registers the view, a ui:// resource served
+ * as text/html;profile=mcp-app (its reader returns the HTML with mcp_text; mcp_resource_meta
+ * adds its "ui" settings: csp, permissions, domain, prefersBorder); mcp_tool_app links a
+ * tool to it (_meta.ui.resourceUri), visibility "model", "app" or "model app" (NULL: both).
+ * With an app registered the server declares the extension in its capabilities. */
+mcp_resource_def *mcp_app(mcp_server *s, const char *uri, const char *name, const char *description, mcp_handler fn);
+void mcp_tool_app(mcp_tool_def *t, const char *uri, const char *visibility);
+
+/* Tell a client subscribed to uri (resources/subscribe) that the resource changed:
+ * notifications/resources/updated. Subscriptions are offered over stdio, the transport with
+ * a channel to the client between requests (serve and Lambda declare subscribe: false).
+ * Any thread may call it. Returns 0 when sent, 1 when nobody subscribed, -1 on failure. */
+int mcp_resource_updated(mcp_server *s, const char *uri);
+
 /* Completion for a prompt's argument (kind "ref/prompt", name the prompt) or a resource
  * template's variable (kind "ref/resource", name the template). The handler reads
  * mcp_complete_argument(c) and mcp_complete_value(c) and adds values with
@@ -220,6 +251,9 @@ int mcp_link(mcp_call *c, const char *uri, const char *name, const char *descrip
              const char *mime);
 /* Structured content: a JSON object as text, checked against the output schema. */
 int mcp_structured(mcp_call *c, const char *json);
+/* The result's _meta (tool results, resource reads, prompts): a JSON object as text; -1 when
+ * it is not one. */
+int mcp_result_meta(mcp_call *c, const char *json);
 /* A tool error result (isError) with this message. Returns 0. */
 int mcp_error(mcp_call *c, const char *fmt, ...) MCP_PRINTF(2, 3);
 /* Fail the request with a JSON-RPC error instead of a result: code (0 means -32603) and a

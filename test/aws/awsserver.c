@@ -3,7 +3,7 @@
  *   env        {name}                      the variable's value after start-up resolution
  *   ssm_get    {name}                      mcp_ssm_get
  *   secret_get {spec}                      mcp_secret_get
- *   s3_put     {bucket,key,body}           mcp_s3_put: "HTTP <status>"
+ *   s3_put     {bucket,key,body,repeat?}   mcp_s3_put of body repeated: "HTTP <status>"
  *   s3_get     {bucket,key,range?}         mcp_s3_get: the object's bytes
  *   s3_list    {bucket,prefix?,max?}       mcp_s3_list: "<n>: key size, key size, ..."
  *   aws_json   {service,target,json}       mcp_aws_json: "HTTP <status> <body>"
@@ -35,7 +35,12 @@ static int secret_get(mcp_call *c) { return value(c, mcp_secret_get, "spec"); }
 static int s3_put(mcp_call *c) {
     mcp_http_response rs;
     const char *body = mcp_str(c, "body");
-    int r = mcp_s3_put(mcp_str(c, "bucket"), mcp_str(c, "key"), "text/plain", body, strlen(body), &rs);
+    size_t n = strlen(body), times = mcp_has(c, "repeat") ? (size_t)mcp_int(c, "repeat") : 1;
+    char *all = malloc(n * times + 1);
+    if (!all) return mcp_error(c, "out of memory");
+    for (size_t i = 0; i < times; i++) memcpy(all + i * n, body, n);
+    int r = mcp_s3_put(mcp_str(c, "bucket"), mcp_str(c, "key"), "text/plain", all, n * times, &rs);
+    free(all);
     if (r) mcp_error(c, "%s", rs.error);
     else if (rs.status / 100 != 2) mcp_error(c, "HTTP %d %s", rs.status, rs.body);
     else mcp_text(c, "HTTP %d", rs.status);

@@ -124,6 +124,9 @@ def s3_op(method, path, query):
     if not parts[0]:
         return "ListBuckets"
     if has_key:
+        if "uploadId" in q:
+            return {"PUT": "UploadPart", "POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload",
+                    "GET": "ListParts"}.get(method, method)
         return {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject",
                 "DELETE": "DeleteObject", "POST": "CreateMultipartUpload" if "uploads" in q else "CompleteMultipartUpload"}.get(method, method)
     if method == "GET":

@@ -108,6 +108,10 @@
 #ifndef MCP_IDLE_TIMEOUT
 #define MCP_IDLE_TIMEOUT 30
 #endif
+/* Seconds serve gives the requests in progress to finish after SIGTERM or SIGINT. */
+#ifndef MCP_SHUTDOWN_GRACE
+#define MCP_SHUTDOWN_GRACE 10
+#endif
 /* Seconds a request's head may take from its first byte (408 after). */
 #ifndef MCP_HEAD_TIMEOUT
 #define MCP_HEAD_TIMEOUT 10
@@ -7654,6 +7658,24 @@ static void *serve_thread(void *arg) {
     return NULL;
 }
 
+/* SIGTERM or SIGINT: serve stops accepting, lets the requests in progress finish (for up to
+ * MCP_SHUTDOWN_GRACE seconds), and exits 0. The handler only writes to a pipe the accept
+ * loop watches, whichever thread the signal lands on. */
+static int serve_stop_pipe[2] = {-1, -1};
+static void serve_on_signal(int sig) {
+    char c = (char)sig;
+    if (write(serve_stop_pipe[1], &c, 1) < 0) { /* the loop wakes anyway on the next one */ }
+}
+
+/* Connections serving a request (or waiting for the client within one). */
+static int conns_busy(void) {
+    int n = 0;
+    pthread_mutex_lock(&conns_lock);
+    for (serve_conn *c = conns; c; c = c->next) n += c->state != CONN_IDLE;
+    pthread_mutex_unlock(&conns_lock);
+    return n;
+}
+
 static int serve_main(mcp_server *s, const char *listen_at) {
     char host[256] = "127.0.0.1", port[16] = "8080";
     if (listen_at) {
@@ -7694,7 +7716,18 @@ static int serve_main(mcp_server *s, const char *listen_at) {
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, MCP_STACK_SIZE);
+    if (!pipe(serve_stop_pipe)) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = serve_on_signal;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+    }
     for (;;) {
+        struct pollfd pf[2] = {{fd, POLLIN, 0}, {serve_stop_pipe[0], POLLIN, 0}};
+        if (poll(pf, serve_stop_pipe[0] >= 0 ? 2 : 1, -1) < 0) continue;
+        if (pf[1].revents) break;
+        if (!(pf[0].revents & POLLIN)) continue;
         struct sockaddr_storage peer;
         socklen_t plen = sizeof peer;
         memset(&peer, 0, sizeof peer);
@@ -7724,6 +7757,15 @@ static int serve_main(mcp_server *s, const char *listen_at) {
             free(sc);
         }
     }
+    close(fd); /* new connections are refused from here on */
+    uint64_t until = mono_us() + (uint64_t)MCP_SHUTDOWN_GRACE * 1000000u;
+    int busy = conns_busy();
+    log_info("stopping: %d request(s) in progress, %d s to finish", busy, MCP_SHUTDOWN_GRACE);
+    while ((busy = conns_busy()) && mono_us() < until) usleep(10000);
+    if (busy) log_error("stopped with %d request(s) unfinished after %d s", busy, MCP_SHUTDOWN_GRACE);
+    else log_info("stopped");
+    pthread_attr_destroy(&attr);
+    return busy ? 1 : 0;
 }
 
 /* --- stdio: newline-delimited JSON-RPC on stdin and stdout --- */
@@ -9134,10 +9176,20 @@ static void *lambda_loop(void *arg) {
     }
 }
 
+/* Lambda sends SIGTERM at shutdown when extensions are registered. Every log line and
+ * metric went out with write() as it was made, so nothing is held back: say so and go. */
+static void lambda_on_sigterm(int sig) {
+    static const char msg[] = "mcp: SIGTERM: the sandbox is shutting down; logs and metrics are written\n";
+    (void)sig;
+    if (write(2, msg, sizeof msg - 1) < 0) { /* nothing else to do */ }
+    _exit(0);
+}
+
 static int lambda_main(mcp_server *s) {
     s->stateless = 1; /* sandboxes share nothing: session ids describe themselves */
     log_setup_lambda();
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGTERM, lambda_on_sigterm);
     const char *bp = getenv("MCP_BASE_PATH");
     lambda_base_path = bp && *bp ? bp : NULL;
     char err[1024];

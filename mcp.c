@@ -16,28 +16,29 @@
  *   9. AWS Signature Version 4       SigV4 headers and presigned URLs
  *  10. AWS calls                     services, endpoints, retries; SSM, Secrets Manager, S3
  *  11. AWS credentials and configuration   the provider chain; ssm: and secretsmanager: values
- *  12. JSON Schema subset            validation of tool arguments before a handler runs
- *  13. MCP registry                  eras, tools, resources, prompts, sessions, counters
- *  14. Handler API                   mcp_call: arguments in, content and results out
- *  15. Client requests and state     elicitation, sampling, roots; requestState
- *  16. MCP methods                   one function per JSON-RPC method
- *  17. Dispatch                      method table, era of a message, the one batch loop
- *  18. Streamable HTTP               POST /mcp: sessions, SSE, the 2026-07-28 checks
- *  19. Authentication                API keys, JWTs, IAM, OAuth metadata
- *  20. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
- *  21. Transports                    `serve` (HTTP/1.1 server) and `stdio`
- *  22. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
- *  23. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
- *  24. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
- *  25. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
- *  26. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
+ *  12. Regular expressions           pattern: the ECMA-262 subset schemas use; format checks
+ *  13. JSON Schema subset            validation of tool arguments before a handler runs
+ *  14. MCP registry                  eras, tools, resources, prompts, sessions, counters
+ *  15. Handler API                   mcp_call: arguments in, content and results out
+ *  16. Client requests and state     elicitation, sampling, roots; requestState
+ *  17. MCP methods                   one function per JSON-RPC method
+ *  18. Dispatch                      method table, era of a message, the one batch loop
+ *  19. Streamable HTTP               POST /mcp: sessions, SSE, the 2026-07-28 checks
+ *  20. Authentication                API keys, JWTs, IAM, OAuth metadata
+ *  21. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
+ *  22. Transports                    `serve` (HTTP/1.1 server) and `stdio`
+ *  23. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
+ *  24. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
+ *  25. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
+ *  26. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
+ *  27. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
  *
  * One request, walked: a transport reads it (serve_thread, stdio_main, lambda_loop) into
- * a req (section 5); HTTP requests go through http_route (20) to http_mcp (18), Lambda
- * events through event_decode (22) first, the others through event_other (23) to their
- * handlers, or to direct_dispatch (22) for JSON-RPC; every path ends in rpc_serve (17),
+ * a req (section 5); HTTP requests go through http_route (21) to http_mcp (19), Lambda
+ * events through event_decode (23) first, the others through event_other (24) to their
+ * handlers, or to direct_dispatch (23) for JSON-RPC; every path ends in rpc_serve (18),
  * which resolves each message's era (era_resolve) and calls rpc_dispatch, which finds the
- * method in the method table and calls it (16); a tool's handler gets an mcp_call (14).
+ * method in the method table and calls it (17); a tool's handler gets an mcp_call (15).
  * The answer goes back the same way.
  *
  * Everything not in mcp.h is static: one translation unit, nothing to clash with.
@@ -4085,14 +4086,445 @@ static int config_resolve(char *err, size_t errn) {
     return rc;
 }
 
-/*=== MARK: - 12. JSON Schema subset (Private) ===*/
+/*=== MARK: - 12. Regular expressions (Private) ===*/
+/*
+ * What JSON Schema's pattern and format keywords need, for the validator that follows.
+ */
+
+/* pattern: the subset of ECMA-262 regular expressions schemas use, matched anywhere in the
+ * string as JSON Schema says: literals, '.', classes ([a-z], [^...], \d \w \s and their
+ * negations), anchors ^ $, word boundaries \b \B, groups ((...), (?:...), (?<name>...)),
+ * alternation, and the quantifiers * + ? {n} {n,} {n,m}, greedy or lazy, over code points.
+ * Backreferences and lookaround are refused when the schema is registered. The matcher
+ * backtracks, bounded in steps and depth, so a pattern cannot hold a request hostage: a
+ * string it cannot decide within the bound is refused, saying so. */
+#define RX_MAX_STEPS 1000000
+#define RX_MAX_DEPTH 800
+#define RX_INF 0x7fffffff
+
+enum { RX_CHAR, RX_ANY, RX_CLASS, RX_BOL, RX_EOL, RX_WORDB, RX_NWORDB, RX_GROUP };
+typedef struct rx_seq rx_seq;
+typedef struct {
+    int type, min, max, lazy;
+    uint32_t c;                 /* RX_CHAR */
+    int neg, nr;                /* RX_CLASS: ranges [lo, hi] */
+    uint32_t (*r)[2];
+    rx_seq *alts;               /* RX_GROUP */
+    int nalts;
+} rx_node;
+struct rx_seq { rx_node *n; int len; };
+typedef struct {
+    const char *p, *end, *start;
+    const char *err;
+    arena *a;
+} rx_parse;
+
+static int rx_fail(rx_parse *P, const char *why) { if (!P->err) P->err = why; return -1; }
+
+static uint32_t utf8_next(const char **p, const char *end) {
+    const unsigned char *s = (const unsigned char *)*p;
+    uint32_t c = *s;
+    int n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (n > end - *p) n = 1;
+    if (n > 1) { c &= 0x3Fu >> (n - 1); for (int i = 1; i < n; i++) c = c << 6 | (s[i] & 0x3F); }
+    *p += n;
+    return c;
+}
+
+static int rx_add_range(rx_parse *P, rx_node *x, uint32_t lo, uint32_t hi) {
+    if (!(x->nr & (x->nr - 1)) || !x->r) { /* a power of two (or none): grow */
+        uint32_t (*r)[2] = arena_alloc(P->a, sizeof *r * (size_t)(x->nr ? x->nr * 2 : 4));
+        if (!r) return rx_fail(P, "out of memory");
+        if (x->nr) memcpy(r, x->r, sizeof *r * (size_t)x->nr);
+        x->r = r;
+    }
+    x->r[x->nr][0] = lo;
+    x->r[x->nr++][1] = hi;
+    return 0;
+}
+
+/* \d \w \s (and \D \W \S as a negated class of their own) */
+static int rx_class_escape(rx_parse *P, rx_node *x, char e) {
+    switch (e) {
+    case 'd': return rx_add_range(P, x, '0', '9');
+    case 'w': return rx_add_range(P, x, 'a', 'z') | rx_add_range(P, x, 'A', 'Z') | rx_add_range(P, x, '0', '9') | rx_add_range(P, x, '_', '_');
+    case 's': return rx_add_range(P, x, ' ', ' ') | rx_add_range(P, x, '\t', '\r') | rx_add_range(P, x, 0xA0, 0xA0) |
+                     rx_add_range(P, x, 0x2028, 0x2029) | rx_add_range(P, x, 0xFEFF, 0xFEFF);
+    }
+    return 1;
+}
+
+/* One escaped character (after the backslash) as a code point; -1 if it is not one. */
+static long rx_escape_char(rx_parse *P) {
+    char e = *P->p++;
+    switch (e) {
+    case 'n': return '\n'; case 't': return '\t'; case 'r': return '\r'; case 'f': return '\f'; case 'v': return '\v';
+    case '0': return 0;
+    case 'x': case 'u': {
+        int n = e == 'x' ? 2 : 4;
+        long v = 0;
+        if (e == 'u' && P->p < P->end && *P->p == '{') { /* \u{...} */
+            P->p++;
+            while (P->p < P->end && *P->p != '}' && hexval(*P->p) >= 0) v = v * 16 + hexval(*P->p++);
+            if (P->p >= P->end || *P->p++ != '}' || v > 0x10FFFF) return rx_fail(P, "bad \\u{...} escape");
+            return v;
+        }
+        for (int i = 0; i < n; i++) {
+            if (P->p >= P->end || hexval(*P->p) < 0) return rx_fail(P, "bad hex escape");
+            v = v * 16 + hexval(*P->p++);
+        }
+        return v;
+    }
+    case 'c': if (P->p < P->end && ((*P->p | 32) >= 'a' && (*P->p | 32) <= 'z')) return (*P->p++ | 32) - 'a' + 1;
+              return rx_fail(P, "bad \\c escape");
+    }
+    if ((e >= '1' && e <= '9') || e == 'k') return rx_fail(P, "backreferences are not supported");
+    if (e == 'p' || e == 'P') return rx_fail(P, "Unicode property escapes are not supported");
+    if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z')) return rx_fail(P, "unknown escape");
+    P->p--;
+    return (long)utf8_next(&P->p, P->end); /* an escaped punctuator stands for itself */
+}
+
+static int rx_alts(rx_parse *P, rx_node *g);
+
+/* "{n}", "{n,}" or "{n,m}" at p: a quantifier (any other '{' stands for itself). */
+static int rx_is_quant(const char *p, const char *end) {
+    const char *q = ++p;
+    while (q < end && *q >= '0' && *q <= '9') q++;
+    if (q == p) return 0;
+    if (q < end && *q == ',') { q++; while (q < end && *q >= '0' && *q <= '9') q++; }
+    return q < end && *q == '}';
+}
+
+static int rx_atom(rx_parse *P, rx_node *x) {
+    memset(x, 0, sizeof *x);
+    x->min = x->max = 1;
+    char ch = *P->p;
+    if (ch == '.') { P->p++; x->type = RX_ANY; return 0; }
+    if (ch == '^') { P->p++; x->type = RX_BOL; return 0; }
+    if (ch == '$') { P->p++; x->type = RX_EOL; return 0; }
+    if (ch == '(') {
+        P->p++;
+        if (P->p < P->end && *P->p == '?') {
+            if (P->end - P->p >= 2 && P->p[1] == ':') P->p += 2;
+            else if (P->end - P->p >= 2 && P->p[1] == '<' && P->end - P->p >= 3 && P->p[2] != '=' && P->p[2] != '!') {
+                P->p = memchr(P->p, '>', (size_t)(P->end - P->p));
+                if (!P->p) { P->p = P->end; return rx_fail(P, "unterminated group name"); }
+                P->p++;
+            } else return rx_fail(P, "lookahead and lookbehind are not supported");
+        }
+        x->type = RX_GROUP;
+        if (rx_alts(P, x)) return -1;
+        if (P->p >= P->end || *P->p != ')') return rx_fail(P, "missing )");
+        P->p++;
+        return 0;
+    }
+    if (ch == ')') return rx_fail(P, "unmatched )");
+    if (ch == '*' || ch == '+' || ch == '?' || (ch == '{' && rx_is_quant(P->p, P->end))) return rx_fail(P, "nothing to repeat");
+    if (ch == '[') {
+        P->p++;
+        x->type = RX_CLASS;
+        if (P->p < P->end && *P->p == '^') { x->neg = 1; P->p++; }
+        for (int first = 1; P->p < P->end && (*P->p != ']' || first); first = 0) {
+            long lo, hi;
+            if (*P->p == '\\') {
+                P->p++;
+                if (P->p >= P->end) break;
+                char e = *P->p;
+                int r = rx_class_escape(P, x, e);
+                if (r <= 0) { if (r) return -1; P->p++; continue; }
+                if (e == 'D' || e == 'W' || e == 'S') return rx_fail(P, "\\D, \\W and \\S inside a class are not supported");
+                if (e == 'b') { P->p++; lo = '\b'; } else if ((lo = rx_escape_char(P)) < 0) return -1;
+            } else lo = (long)utf8_next(&P->p, P->end);
+            hi = lo;
+            if (P->end - P->p >= 2 && *P->p == '-' && P->p[1] != ']') {
+                P->p++;
+                if (*P->p == '\\') { P->p++; if (P->p >= P->end || (hi = rx_escape_char(P)) < 0) return rx_fail(P, "bad class range"); }
+                else hi = (long)utf8_next(&P->p, P->end);
+                if (hi < lo) return rx_fail(P, "class range out of order");
+            }
+            if (rx_add_range(P, x, (uint32_t)lo, (uint32_t)hi)) return -1;
+        }
+        if (P->p >= P->end) return rx_fail(P, "missing ]");
+        P->p++;
+        return 0;
+    }
+    if (ch == '\\') {
+        P->p++;
+        if (P->p >= P->end) return rx_fail(P, "trailing backslash");
+        char e = *P->p;
+        if (e == 'b' || e == 'B') { P->p++; x->type = e == 'b' ? RX_WORDB : RX_NWORDB; return 0; }
+        if (strchr("dwsDWS", e)) {
+            P->p++;
+            x->type = RX_CLASS;
+            x->neg = e < 'a';
+            return rx_class_escape(P, x, (char)(e | 32)) ? -1 : 0;
+        }
+        long c = rx_escape_char(P);
+        if (c < 0) return -1;
+        x->type = RX_CHAR;
+        x->c = (uint32_t)c;
+        return 0;
+    }
+    x->type = RX_CHAR;
+    x->c = utf8_next(&P->p, P->end);
+    return 0;
+}
+
+/* Digits of a {n,m} bound; -1 when there are none. */
+static long rx_int(rx_parse *P) {
+    long v = -1;
+    while (P->p < P->end && *P->p >= '0' && *P->p <= '9') { v = (v < 0 ? 0 : v) * 10 + (*P->p++ - '0'); if (v > 100000) v = 100000; }
+    return v;
+}
+
+static int rx_seq_parse(rx_parse *P, rx_seq *s) {
+    int cap = 0;
+    s->n = NULL;
+    s->len = 0;
+    while (P->p < P->end && *P->p != '|' && *P->p != ')') {
+        if (s->len == cap) {
+            rx_node *n = arena_alloc(P->a, sizeof *n * (size_t)(cap = cap ? cap * 2 : 8));
+            if (!n) return rx_fail(P, "out of memory");
+            if (s->len) memcpy(n, s->n, sizeof *n * (size_t)s->len);
+            s->n = n;
+        }
+        rx_node *x = &s->n[s->len++];
+        if (rx_atom(P, x)) return -1;
+        if (P->p >= P->end) break;
+        char q = *P->p;
+        if (q == '*') { x->min = 0; x->max = RX_INF; P->p++; }
+        else if (q == '+') { x->min = 1; x->max = RX_INF; P->p++; }
+        else if (q == '?') { x->min = 0; x->max = 1; P->p++; }
+        else if (q == '{' && rx_is_quant(P->p, P->end)) {
+            P->p++;
+            long lo = rx_int(P), hi = lo;
+            if (*P->p == ',') { P->p++; hi = rx_int(P); if (hi < 0) hi = RX_INF; }
+            P->p++; /* the '}' */
+            if (hi < lo) return rx_fail(P, "numbers out of order in {} quantifier");
+            x->min = (int)lo;
+            x->max = (int)hi;
+        } else continue;
+        if (x->type == RX_BOL || x->type == RX_EOL || x->type == RX_WORDB || x->type == RX_NWORDB)
+            return rx_fail(P, "nothing to repeat");
+        if (P->p < P->end && *P->p == '?') { x->lazy = 1; P->p++; }
+    }
+    return 0;
+}
+
+static int rx_alts(rx_parse *P, rx_node *g) {
+    int cap = 0;
+    for (;;) {
+        if (g->nalts == cap) {
+            rx_seq *a = arena_alloc(P->a, sizeof *a * (size_t)(cap = cap ? cap * 2 : 2));
+            if (!a) return rx_fail(P, "out of memory");
+            if (g->nalts) memcpy(a, g->alts, sizeof *a * (size_t)g->nalts);
+            g->alts = a;
+        }
+        if (rx_seq_parse(P, &g->alts[g->nalts++])) return -1;
+        if (P->p >= P->end || *P->p != '|') return 0;
+        P->p++;
+    }
+}
+
+/* Compile pattern into root (a group). Returns NULL, or what is wrong. */
+static const char *rx_compile(const char *pat, size_t n, arena *a, rx_node *root, size_t *at) {
+    rx_parse P = {pat, pat + n, pat, NULL, a};
+    memset(root, 0, sizeof *root);
+    root->type = RX_GROUP;
+    root->min = root->max = 1;
+    if (!rx_alts(&P, root) && P.p < P.end) rx_fail(&P, "unmatched )");
+    *at = (size_t)(P.p - pat);
+    return P.err;
+}
+
+/* Matching: backtracking with continuations, so a group's alternatives and repetitions
+ * resume what follows them. */
+typedef struct rx_k {
+    const rx_seq *s;
+    int i;                  /* the node of s to go on with */
+    const rx_node *rep;     /* a repeated group: its node, iterations done, where the last began */
+    int count;
+    const char *from;
+    const struct rx_k *next;
+} rx_k;
+typedef struct { const char *start, *end; long steps; int depth; int gave_up; } rx_m;
+
+static int rx_seq_at(rx_m *M, const rx_seq *s, int i, const char *p, const rx_k *k);
+
+static int rx_is_word(uint32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
+
+static int rx_char_ok(const rx_node *x, uint32_t c) {
+    if (x->type == RX_ANY) return c != '\n' && c != '\r' && c != 0x2028 && c != 0x2029;
+    if (x->type == RX_CHAR) return c == x->c;
+    int in = 0;
+    for (int i = 0; i < x->nr && !in; i++) in = c >= x->r[i][0] && c <= x->r[i][1];
+    return in != x->neg;
+}
+
+static int rx_resume(rx_m *M, const rx_k *k, const char *p);
+
+/* A repeated group after count iterations, the last begun at from. */
+static int rx_group_rep(rx_m *M, const rx_node *x, int count, const char *from, const char *p, const rx_seq *s, int i, const rx_k *k) {
+    int more = count < x->max && !(count > x->min && p == from); /* an empty iteration ends the loop */
+    int done = count >= x->min;
+    for (int pass = 0; pass < 2; pass++) {
+        int again = (pass == 0) != x->lazy; /* greedy: another iteration first */
+        if (again && more) {
+            rx_k rk = {s, i, x, count + 1, p, k};
+            for (int a = 0; a < x->nalts; a++) {
+                int r = rx_seq_at(M, &x->alts[a], 0, p, &rk);
+                if (r) return r;
+            }
+        } else if (!again && done) {
+            int r = rx_seq_at(M, s, i + 1, p, k);
+            if (r) return r;
+        }
+    }
+    return 0;
+}
+
+static int rx_resume(rx_m *M, const rx_k *k, const char *p) {
+    if (!k) return 1;
+    if (k->rep) return rx_group_rep(M, k->rep, k->count, k->from, p, k->s, k->i, k->next);
+    return rx_seq_at(M, k->s, k->i, p, k->next);
+}
+
+/* Match node i of s (and everything after it) at p. 1 matched, 0 not, -1 gave up. */
+static int rx_seq_at(rx_m *M, const rx_seq *s, int i, const char *p, const rx_k *k) {
+    if (++M->steps > RX_MAX_STEPS || M->depth > RX_MAX_DEPTH) { M->gave_up = 1; return -1; }
+    if (i == s->len) return rx_resume(M, k, p);
+    const rx_node *x = &s->n[i];
+    int r;
+    M->depth++;
+    switch (x->type) {
+    case RX_BOL: r = p == M->start ? rx_seq_at(M, s, i + 1, p, k) : 0; break;
+    case RX_EOL: r = p == M->end ? rx_seq_at(M, s, i + 1, p, k) : 0; break;
+    case RX_WORDB: case RX_NWORDB: {
+        const char *q = p;
+        int before = 0, after = p < M->end && rx_is_word(utf8_next(&q, M->end));
+        if (p > M->start) before = rx_is_word((unsigned char)p[-1]);
+        r = ((before != after) == (x->type == RX_WORDB)) ? rx_seq_at(M, s, i + 1, p, k) : 0;
+        break;
+    }
+    case RX_GROUP: r = rx_group_rep(M, x, 0, NULL, p, s, i, k); break;
+    default: { /* one code point each time: the run is measured, then tried long to short
+                * (lazy: short to long), stepping over UTF-8 sequences either way */
+        const char *q = p;
+        int n = 0;
+        r = 0;
+        while (n < x->max && q < M->end) {
+            const char *t = q;
+            if (!rx_char_ok(x, utf8_next(&t, M->end))) break;
+            q = t;
+            n++;
+            if (++M->steps > RX_MAX_STEPS) { M->gave_up = 1; r = -1; break; }
+        }
+        if (r || n < x->min) break;
+        if (!x->lazy) {
+            for (int c = n;; c--) {
+                if ((r = rx_seq_at(M, s, i + 1, q, k)) || c == x->min) break;
+                do q--; while (q > p && ((unsigned char)*q & 0xC0) == 0x80);
+            }
+        } else {
+            q = p;
+            for (int c = 0; c < x->min; c++) utf8_next(&q, M->end);
+            for (int c = x->min;; c++) {
+                if ((r = rx_seq_at(M, s, i + 1, q, k)) || c == n) break;
+                utf8_next(&q, M->end);
+            }
+        }
+        break;
+    }
+    }
+    M->depth--;
+    return r;
+}
+
+/* Does the pattern match somewhere in s? 1, 0, or -1 when it could not be decided. */
+static int rx_search(const rx_node *root, const char *s, size_t n) {
+    rx_m M = {s, s + n, 0, 0, 0};
+    rx_seq top = {(rx_node *)root, 1};
+    for (const char *p = s;; ) {
+        int r = rx_seq_at(&M, &top, 0, p, NULL);
+        if (r) return r;
+        if (p >= M.end) return 0;
+        utf8_next(&p, M.end);
+    }
+}
+
+/* format: the formats schemas use most, checked (others are annotations). 1 valid, 0 not,
+ * -1 a format mcp.c does not check. */
+static int two(const char *p) { return p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' ? (p[0] - '0') * 10 + p[1] - '0' : -1; }
+static int fmt_date(const char *s, size_t n) {
+    if (n != 10 || s[4] != '-' || s[7] != '-') return 0;
+    int y1 = two(s), y2 = two(s + 2), m = two(s + 5), d = two(s + 8);
+    if (y1 < 0 || y2 < 0 || m < 1 || m > 12 || d < 1) return 0;
+    int y = y1 * 100 + y2;
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100) || y % 400 == 0;
+    return d <= days[m - 1] + (m == 2 && leap);
+}
+static int fmt_time(const char *s, size_t n) { /* HH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
+    if (n < 9 || s[2] != ':' || s[5] != ':') return 0;
+    int h = two(s), mi = two(s + 3), se = two(s + 6);
+    if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return 0;
+    size_t i = 8;
+    if (i < n && s[i] == '.') { size_t j = ++i; while (i < n && s[i] >= '0' && s[i] <= '9') i++; if (i == j) return 0; }
+    if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) return 1;
+    if (i + 6 != n || (s[i] != '+' && s[i] != '-') || s[i + 3] != ':') return 0;
+    int oh = two(s + i + 1), om = two(s + i + 4);
+    return oh >= 0 && oh <= 23 && om >= 0 && om <= 59;
+}
+static int fmt_check(const char *f, const char *s, size_t n) {
+    if (!strcmp(f, "date")) return fmt_date(s, n);
+    if (!strcmp(f, "time")) return fmt_time(s, n);
+    if (!strcmp(f, "date-time")) return n > 11 && (s[10] == 'T' || s[10] == 't') && fmt_date(s, 10) && fmt_time(s + 11, n - 11);
+    if (!strcmp(f, "uuid")) {
+        if (n != 36) return 0;
+        for (size_t i = 0; i < n; i++) if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : hexval(s[i]) < 0) return 0;
+        return 1;
+    }
+    if (!strcmp(f, "ipv4") || !strcmp(f, "ipv6")) {
+        unsigned char a[16];
+        char t[64];
+        if (n >= sizeof t || memchr(s, '%', n)) return 0; /* no zone ids */
+        memcpy(t, s, n);
+        t[n] = 0;
+        if (f[3] == '6') return inet_pton(AF_INET6, t, a) == 1;
+        for (const char *p = t; *p; p++) if (p[0] == '0' && p[1] >= '0' && p[1] <= '9' && (p == t || p[-1] == '.')) return 0; /* no leading zeros */
+        return inet_pton(AF_INET, t, a) == 1;
+    }
+    if (!strcmp(f, "email")) { /* local@domain: both non-empty, the domain dotted labels, no spaces */
+        const char *at = memchr(s, '@', n);
+        if (!at || at == s || at + 1 == s + n || memchr(at + 1, '@', (size_t)(s + n - at - 1))) return 0;
+        for (size_t i = 0; i < n; i++) if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f) return 0;
+        const char *d = at + 1;
+        if (*d == '.' || s[n - 1] == '.' || !memchr(d, '.', (size_t)(s + n - d))) return 0;
+        for (const char *p = d; p < s + n; p++) if (p[0] == '.' && p + 1 < s + n && p[1] == '.') return 0;
+        return 1;
+    }
+    if (!strcmp(f, "uri")) { /* scheme ":" and no whitespace (RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )) */
+        size_t i = 0;
+        if (!n || !((s[0] | 32) >= 'a' && (s[0] | 32) <= 'z')) return 0;
+        while (i < n && (((s[i] | 32) >= 'a' && (s[i] | 32) <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' || s[i] == '.')) i++;
+        if (i == n || s[i] != ':') return 0;
+        for (; i < n; i++) if ((unsigned char)s[i] <= ' ' || s[i] == '"' || s[i] == '<' || s[i] == '>' || s[i] == '\\' || s[i] == 0x7f) return 0;
+        return 1;
+    }
+    return -1;
+}
+
+/*=== MARK: - 13. JSON Schema subset (Private) ===*/
 /*
  * Tool arguments are checked against the tool's input schema before its handler runs
  * (JSON Schema 2020-12 keywords: type, properties, required, additionalProperties, items,
  * enum, const, minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength,
- * maxLength, minItems, maxItems, anyOf, oneOf, allOf, not, $ref into $defs/definitions).
- * Keywords outside this set (pattern, format, ...) are accepted without checking. The
- * first failure is reported with the path of the offending value.
+ * maxLength, pattern, format, minItems, maxItems, anyOf, oneOf, allOf, not, $ref into
+ * $defs/definitions). format checks date-time, date, time, email, uri, uuid, ipv4 and ipv6
+ * and takes other formats as annotations. The first failure is reported with the path of
+ * the offending value. schema_lint refuses, at registration, a schema these keywords
+ * cannot be applied from, with the path of what is wrong.
  */
 
 static int json_equal(const mcp_json *a, const mcp_json *b) {
@@ -4273,6 +4705,23 @@ static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
         if (lim_min || lim_max) n = utf8_count(v->s, v->len);
         if (lim_min && (double)n < mn) { vfail(x, "must be at least %g characters long", mn); goto out; }
         if (lim_max && (double)n > mx) { vfail(x, "must be at most %g characters long", mx); goto out; }
+        if ((k = mcp_json_get(sch, "format")) && mcp_json_str(k) && !fmt_check(k->s, v->s, v->len)) {
+            vfail(x, "is not a valid %s", k->s);
+            goto out;
+        }
+        if ((k = mcp_json_get(sch, "pattern")) && mcp_json_str(k)) {
+            arena a = {0};
+            rx_node re;
+            size_t at;
+            const char *bad = rx_compile(k->s, k->len, &a, &re, &at);
+            int m = bad ? -2 : rx_search(&re, v->s, v->len);
+            arena_free(&a);
+            if (m == 1) break;
+            if (m == 0) vfail(x, "does not match the pattern %s", k->s);
+            else if (m == -1) vfail(x, "could not be checked against the pattern %s within its step limit", k->s);
+            else vfail(x, "the schema's pattern %s is not valid: %s at %zu", k->s, bad, at);
+            goto out;
+        }
         break;
     }
     case MCP_JSON_ARRAY: {
@@ -4356,6 +4805,91 @@ out:
     return ok;
 }
 
+/* Is sch a schema validate() can apply? 1, or 0 with "path: what is wrong" in err. */
+static int schema_lint_at(const mcp_json *root, const mcp_json *sch, char *path, size_t cap, buf *err, int depth) {
+    size_t plen = strlen(path);
+#define LINT_FAIL(...) do { buf_puts(err, path[0] ? path : "(the schema)"); buf_puts(err, ": "); buf_printf(err, __VA_ARGS__); return 0; } while (0)
+    if (depth > 64) LINT_FAIL("nests too deeply");
+    mcp_json_type t = MCP_JSON_TYPE(sch);
+    if (t == MCP_JSON_TRUE || t == MCP_JSON_FALSE) return 1;
+    if (t != MCP_JSON_OBJECT) LINT_FAIL("a schema is an object or a boolean");
+    mcp_json_iter it = mcp_json_iterate(sch);
+    const mcp_json *k, *v;
+    while ((v = mcp_json_iter_next(&it, &k))) {
+        const char *name = k->s;
+        mcp_json_type vt = MCP_JSON_TYPE(v);
+        snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", name);
+        if (!strcmp(name, "type")) {
+            static const char *const types[] = {"string", "number", "integer", "boolean", "object", "array", "null"};
+            mcp_json_iter ti = mcp_json_iterate(v);
+            const mcp_json *one = vt == MCP_JSON_STRING ? v : mcp_json_iter_next(&ti, NULL);
+            if (vt != MCP_JSON_STRING && vt != MCP_JSON_ARRAY) LINT_FAIL("must be a type name or an array of them");
+            for (; one; one = vt == MCP_JSON_ARRAY ? mcp_json_iter_next(&ti, NULL) : NULL) {
+                int known = 0;
+                for (size_t i = 0; mcp_json_str(one) && i < COUNT(types); i++) known |= !strcmp(one->s, types[i]);
+                if (!known) LINT_FAIL("unknown type %s", mcp_json_str(one) ? one->s : "(not a string)");
+            }
+        } else if (!strcmp(name, "properties") || !strcmp(name, "$defs") || !strcmp(name, "definitions") || !strcmp(name, "patternProperties")) {
+            if (vt != MCP_JSON_OBJECT) LINT_FAIL("must be an object of schemas");
+            mcp_json_iter pi = mcp_json_iterate(v);
+            const mcp_json *pk, *pv;
+            size_t l2 = strlen(path);
+            while ((pv = mcp_json_iter_next(&pi, &pk))) {
+                snprintf(path + l2, cap - l2, ".%s", pk->s);
+                if (!schema_lint_at(root, pv, path, cap, err, depth + 1)) return 0;
+            }
+        } else if (!strcmp(name, "items") || !strcmp(name, "additionalProperties") || !strcmp(name, "not") ||
+                   !strcmp(name, "contains") || !strcmp(name, "propertyNames")) {
+            if (vt == MCP_JSON_ARRAY && !strcmp(name, "items")) { /* draft-07 tuples */
+                mcp_json_iter ai = mcp_json_iterate(v);
+                const mcp_json *e;
+                while ((e = mcp_json_iter_next(&ai, NULL))) if (!schema_lint_at(root, e, path, cap, err, depth + 1)) return 0;
+            } else if (!schema_lint_at(root, v, path, cap, err, depth + 1)) return 0;
+        } else if (!strcmp(name, "anyOf") || !strcmp(name, "oneOf") || !strcmp(name, "allOf")) {
+            if (vt != MCP_JSON_ARRAY || !v->len) LINT_FAIL("must be a non-empty array of schemas");
+            mcp_json_iter ai = mcp_json_iterate(v);
+            const mcp_json *e;
+            size_t l2 = strlen(path), i = 0;
+            while ((e = mcp_json_iter_next(&ai, NULL))) {
+                snprintf(path + l2, cap - l2, "[%zu]", i++);
+                if (!schema_lint_at(root, e, path, cap, err, depth + 1)) return 0;
+            }
+        } else if (!strcmp(name, "required")) {
+            if (vt != MCP_JSON_ARRAY) LINT_FAIL("must be an array of property names");
+            mcp_json_iter ai = mcp_json_iterate(v);
+            const mcp_json *e;
+            while ((e = mcp_json_iter_next(&ai, NULL))) if (!mcp_json_str(e)) LINT_FAIL("must be an array of property names");
+        } else if (!strcmp(name, "enum")) {
+            if (vt != MCP_JSON_ARRAY) LINT_FAIL("must be an array");
+        } else if (!strcmp(name, "minimum") || !strcmp(name, "maximum") || !strcmp(name, "exclusiveMinimum") ||
+                   !strcmp(name, "exclusiveMaximum") || !strcmp(name, "minLength") || !strcmp(name, "maxLength") ||
+                   !strcmp(name, "minItems") || !strcmp(name, "maxItems") || !strcmp(name, "multipleOf")) {
+            if (vt != MCP_JSON_NUMBER) LINT_FAIL("must be a number");
+        } else if (!strcmp(name, "format")) {
+            if (vt != MCP_JSON_STRING) LINT_FAIL("must be a string");
+        } else if (!strcmp(name, "pattern")) {
+            if (vt != MCP_JSON_STRING) LINT_FAIL("must be a string");
+            arena a = {0};
+            rx_node re;
+            size_t at;
+            const char *bad = rx_compile(v->s, v->len, &a, &re, &at);
+            arena_free(&a);
+            if (bad) LINT_FAIL("%s at offset %zu of %s", bad, at, v->s);
+        } else if (!strcmp(name, "$ref")) {
+            vctx x = {root, NULL, "", 0};
+            if (vt != MCP_JSON_STRING || !schema_ref(&x, v->s)) LINT_FAIL("%s does not name # or a schema under #/$defs or #/definitions", mcp_json_str(v) ? v->s : "(not a string)");
+        }
+        path[plen] = 0;
+    }
+#undef LINT_FAIL
+    return 1;
+}
+
+static int schema_lint(const mcp_json *schema, buf *err) {
+    char path[512] = "";
+    return schema_lint_at(schema, schema, path, sizeof path, err, 0);
+}
+
 /* Check v against schema; on failure err holds "path: reason". */
 static int schema_check(const mcp_json *schema, const mcp_json *v, buf *err) {
     vctx x;
@@ -4410,7 +4944,7 @@ static int schema_expand(const char *spec, buf *out) {
     return !out->oom;
 }
 
-/*=== MARK: - 13. MCP registry (Public: mcp_server_*, mcp_tool_*, mcp_resource_*, mcp_prompt_*) ===*/
+/*=== MARK: - 14. MCP registry (Public: mcp_server_*, mcp_tool_*, mcp_resource_*, mcp_prompt_*) ===*/
 /*
  * JSON-RPC 2.0 and the Model Context Protocol, every era on one endpoint:
  *   2024-11-05  base protocol, initialize handshake
@@ -4471,6 +5005,7 @@ struct mcp_tool_def {
     char *scopes;                 /* OAuth scopes a caller needs, space-separated */
     char *name, *title, *desc, *schema_src, *out_src, *annotations;
     char *schema;                 /* JSON text of the input schema (expanded if compact) */
+    buf lint_msg;                 /* why a schema was refused (schema_lint), once it was */
     mcp_json_doc *in_doc, *out_doc; /* parsed on first use */
     mcp_handler fn;
     void *data;
@@ -4806,6 +5341,19 @@ static const char *tool_prepare_locked(mcp_tool_def *t) {
             return "the output schema is not a JSON object";
         }
     }
+    for (int i = 0; i < 2; i++) { /* keywords this validator would misread: refused, with the path */
+        const mcp_json *sch = mcp_json_root(i ? t->out_doc : t->in_doc);
+        buf le = {0};
+        if (!sch || schema_lint(sch, &le)) { buf_free(&le); continue; }
+        t->lint_msg.len = 0;
+        buf_printf(&t->lint_msg, "the %s schema is not valid: %s", i ? "output" : "input", le.p ? le.p : "");
+        buf_free(&le);
+        buf_free(&b);
+        mcp_json_free(t->in_doc);
+        mcp_json_free(t->out_doc);
+        t->in_doc = t->out_doc = NULL;
+        return t->lint_msg.p ? t->lint_msg.p : "the schema is not valid";
+    }
     if (t->annotations) {
         mcp_json_doc *d = mcp_json_parse(t->annotations, strlen(t->annotations), 0, &e);
         int ok = d && MCP_JSON_TYPE(mcp_json_root(d)) == MCP_JSON_OBJECT;
@@ -4828,7 +5376,7 @@ static int server_check(mcp_server *s) {
 }
 
 /* One JSON-RPC request being served. The transport fills the sinks. */
-/*=== MARK: - 14. Handler API (Public: mcp_call and what a handler calls) ===*/
+/*=== MARK: - 15. Handler API (Public: mcp_call and what a handler calls) ===*/
 /*
  * One request being served (rpc) and one handler's view of it (mcp_call): arguments in,
  * content, structured results, errors, logs and progress out.
@@ -5226,7 +5774,7 @@ static void result_cache(rpc *x, jw *w) {
     jw_key(w, "cacheScope"); jw_str(w, "private");
 }
 
-/*=== MARK: - 15. Client requests and state (Public: mcp_elicit, mcp_sample, mcp_roots, mcp_state) ===*/
+/*=== MARK: - 16. Client requests and state (Public: mcp_elicit, mcp_sample, mcp_roots, mcp_state) ===*/
 /*
  * Asking the client during a call: over the stream and waiting (eras before 2026-07-28), or
  * by ending the round with input_required and a signed requestState (2026-07-28).
@@ -5420,7 +5968,7 @@ static void fail_from_call(rpc_fail *f, mcp_call *c) {
     buf_put(&f->data, c->fail_data.p, c->fail_data.len);
 }
 
-/*=== MARK: - 16. MCP methods (Private) ===*/
+/*=== MARK: - 17. MCP methods (Private) ===*/
 /* One function per method; each writes the members of its result, or fills rpc_fail. */
 
 static int auth_tool_scopes(const mcp_tool_def *t, auth_ctx *a, rpc_fail *f);
@@ -5853,7 +6401,7 @@ static void m_resources_list_fixed(rpc *x, jw *w, rpc_fail *f) { (void)f; m_reso
 static void m_resources_templates(rpc *x, jw *w, rpc_fail *f) { (void)f; m_resources_list(x, w, 1); }
 static void m_prompts_list_all(rpc *x, jw *w, rpc_fail *f) { (void)f; m_prompts_list(x, w); }
 
-/*=== MARK: - 17. Dispatch (Private) ===*/
+/*=== MARK: - 18. Dispatch (Private) ===*/
 /*
  * From a parsed message to its answer, the same for every transport: the method table,
  * the era of each message, and the one loop over a message or a batch.
@@ -6063,7 +6611,7 @@ static const char *batch_refused(const mcp_json *root, int era) {
     return NULL;
 }
 
-/*=== MARK: - 18. Streamable HTTP (Private) ===*/
+/*=== MARK: - 19. Streamable HTTP (Private) ===*/
 /*
  * The HTTP face of the core, the same for `serve` and for Lambda events: POST carries
  * JSON-RPC; a request is answered with JSON, or with an SSE stream once the call sends a
@@ -6683,7 +7231,7 @@ static void http_mcp(req *r, const hreq *rq, hres *rs) {
     mcp_json_free(d);
 }
 
-/*=== MARK: - 19. Authentication (Private; mcp_auth is public) ===*/
+/*=== MARK: - 20. Authentication (Private; mcp_auth is public) ===*/
 /*
  * Who may call, the same on Lambda and in serve, configured by environment (values may be
  * ssm:/secretsmanager: references, resolved at start):
@@ -7167,7 +7715,7 @@ static void http_resource_metadata(const hreq *rq, hres *rs) {
     buf_free(&base);
 }
 
-/*=== MARK: - 20. HTTP endpoints (Private) ===*/
+/*=== MARK: - 21. HTTP endpoints (Private) ===*/
 /*
  * Everything a request path can reach besides MCP itself: GET /health, GET /metrics,
  * POST /tools/NAME, CORS preflights, and the router that picks among them and checks the
@@ -7437,7 +7985,7 @@ out:
     pthread_mutex_unlock(&s->mlock);
 }
 
-/*=== MARK: - 21. Transports (Private) ===*/
+/*=== MARK: - 22. Transports (Private) ===*/
 
 /* --- serve: HTTP/1.1 server, one thread per connection --- */
 
@@ -7938,7 +8486,7 @@ static int stdio_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 22. Event adapters (Private) ===*/
+/*=== MARK: - 23. Event adapters (Private) ===*/
 /*
  * Lambda events in, the matching shape out (AWS Lambda developer guide, "Invoking Lambda
  * with HTTP"): function URLs and API Gateway HTTP APIs send payload 2.0, REST APIs payload
@@ -8196,7 +8744,7 @@ static void direct_dispatch(req *r, const mcp_json *root, buf *out) {
     else { out->len = at; buf_puts(out, "null"); }
 }
 
-/*=== MARK: - 23. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
+/*=== MARK: - 24. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
 /*
  * Lambda events that are neither HTTP requests nor JSON-RPC messages. EventBridge
  * (schedules and other events), SQS, SNS, S3, DynamoDB Streams and Kinesis events go to the
@@ -8623,7 +9171,7 @@ static int event_other(req *r, const mcp_json *ev, const char *client_context, w
     return -1;
 }
 
-/*=== MARK: - 24. Lambda Runtime API (Private) ===*/
+/*=== MARK: - 25. Lambda Runtime API (Private) ===*/
 /*
  * The custom-runtime loop (Lambda Runtime API 2018-06-01): GET /next with no timeout,
  * answer with POST /response (buffered, or streamed for function URLs in RESPONSE_STREAM
@@ -9217,7 +9765,7 @@ static int lambda_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 25. stdio proxy (Private) ===*/
+/*=== MARK: - 26. stdio proxy (Private) ===*/
 /*
  * `proxy URL`: MCP over stdio on one side, Streamable HTTP to a remote server (an mcp.c
  * function URL or API Gateway API) on the other, for clients that only launch commands.
@@ -9554,7 +10102,7 @@ static int proxy_main(int argc, char **argv) {
     return 0;
 }
 
-/*=== MARK: - 26. Command line (Public: mcp_main) ===*/
+/*=== MARK: - 27. Command line (Public: mcp_main) ===*/
 
 static int call_main(mcp_server *s, const char *tool, const char *args) {
     buf msg = {0};

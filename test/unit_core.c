@@ -70,6 +70,95 @@ static void schk(const char *name, const char *schema, const char *value, const 
     mcp_json_free(v);
 }
 
+static int h_add(mcp_call *c);
+
+/* schema_lint of schema (single-quote notation): want NULL means accepted. */
+static void lint(const char *name, const char *schema, const char *want) {
+    mcp_json_doc *s = parse_q(schema);
+    buf err = {0};
+    int ok = schema_lint(mcp_json_root(s), &err);
+    T_EQ_STR(name, ok ? "accepted" : err.p ? err.p : "refused, no message", want ? Q(want) : "accepted");
+    buf_free(&err);
+    mcp_json_free(s);
+}
+
+static void test_patterns(void) {
+    schk("pattern: ^a+b?$ matches aab", "{'pattern':'^a+b?$'}", "'aab'", NULL);
+    schk("pattern: ^a+b?$ refuses abb", "{'pattern':'^a+b?$'}", "'abb'", "(arguments): does not match the pattern ^a+b?$");
+    schk("pattern: unanchored, found anywhere", "{'pattern':'b'}", "'abc'", NULL);
+    schk("pattern: class and {2,5}", "{'pattern':'^[A-Z][a-z0-9_-]{2,5}$'}", "'Abc-1'", NULL);
+    schk("pattern: class and {2,5}, too short", "{'pattern':'^[A-Z][a-z0-9_-]{2,5}$'}", "'Ab'", "(arguments): does not match the pattern ^[A-Z][a-z0-9_-]{2,5}$");
+    schk("pattern: \\d{3}-\\d{4}", "{'pattern':'^\\\\d{3}-\\\\d{4}$'}", "'555-1234'", NULL);
+    schk("pattern: \\d{3}-\\d{4} refuses 55-1234", "{'pattern':'^\\\\d{3}-\\\\d{4}$'}", "'55-1234'", "(arguments): does not match the pattern ^\\d{3}-\\d{4}$");
+    schk("pattern: alternation in a group", "{'pattern':'^(cat|dog)s?$'}", "'dogs'", NULL);
+    schk("pattern: alternation in a group refuses cow", "{'pattern':'^(cat|dog)s?$'}", "'cow'", "(arguments): does not match the pattern ^(cat|dog)s?$");
+    schk("pattern: backtracking into an earlier group", "{'pattern':'^(a|ab)(c|bcd)(d*)$'}", "'abcd'", NULL);
+    schk("pattern: repeated group with a minimum", "{'pattern':'^(?:ab){2,3}$'}", "'ababab'", NULL);
+    schk("pattern: repeated group over its maximum", "{'pattern':'^(?:ab){2,3}$'}", "'abababab'", "(arguments): does not match the pattern ^(?:ab){2,3}$");
+    schk("pattern: lazy quantifier", "{'pattern':'^a.*?b$'}", "'axxbyb'", NULL);
+    schk("pattern: . is one code point (3 of them in h\xc3\xa9\xc3\xa9)", "{'pattern':'^.{3}$'}", "'h\xc3\xa9\xc3\xa9'", NULL);
+    schk("pattern: a class range of code points", "{'pattern':'^[\xc3\xa0-\xc3\xbf]+$'}", "'\xc3\xa9\xc3\xa8'", NULL);
+    schk("pattern: \\b word boundary", "{'pattern':'\\\\bfoo\\\\b'}", "'a foo b'", NULL);
+    schk("pattern: \\b refuses afoob", "{'pattern':'\\\\bfoo\\\\b'}", "'afoob'", "(arguments): does not match the pattern \\bfoo\\b");
+    schk("pattern: negated class", "{'pattern':'^[^@ ]+@[^@ ]+$'}", "'a@b'", NULL);
+    schk("pattern: \\S+ refuses a space", "{'pattern':'^\\\\S+$'}", "'a b'", "(arguments): does not match the pattern ^\\S+$");
+    schk("pattern: a { that is no quantifier stands for itself", "{'pattern':'^a{b$'}", "'a{b'", NULL);
+    schk("pattern: \\u0041 is A", "{'pattern':'^\\\\u0041$'}", "'A'", NULL);
+    schk("pattern: catastrophic (a+)+$ is given up within the step limit, and says so", "{'pattern':'^(a+)+$'}",
+         "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab'", "(arguments): could not be checked against the pattern ^(a+)+$ within its step limit");
+    {
+        size_t n = 100000;
+        char *big = malloc(n + 3);
+        big[0] = '\'';
+        memset(big + 1, 'a', n);
+        big[n + 1] = '\'';
+        big[n + 2] = 0;
+        schk("pattern: a 100,000-character string against ^[a-z]*x$ is decided, not given up", "{'pattern':'^[a-z]*x$'}", big,
+             "(arguments): does not match the pattern ^[a-z]*x$");
+        schk("pattern: a 100,000-character string against ^a+$ matches", "{'pattern':'^a+$'}", big, NULL);
+        free(big);
+    }
+    schk("format date-time", "{'format':'date-time'}", "'2026-12-03T13:00:00.25Z'", NULL);
+    schk("format date-time with an offset", "{'format':'date-time'}", "'2026-12-03t13:00:00+05:30'", NULL);
+    schk("format date-time: February 30", "{'format':'date-time'}", "'2026-02-30T13:00:00Z'", "(arguments): is not a valid date-time");
+    schk("format date-time: no zone", "{'format':'date-time'}", "'2026-12-03T13:00:00'", "(arguments): is not a valid date-time");
+    schk("format date: a leap day", "{'format':'date'}", "'2024-02-29'", NULL);
+    schk("format date: not a leap year", "{'format':'date'}", "'2023-02-29'", "(arguments): is not a valid date");
+    schk("format time", "{'format':'time'}", "'23:59:60-08:00'", NULL);
+    schk("format time: hour 24", "{'format':'time'}", "'24:00:00Z'", "(arguments): is not a valid time");
+    schk("format email", "{'format':'email'}", "'first.last@example.co.uk'", NULL);
+    schk("format email: no dot in the domain", "{'format':'email'}", "'a@localhost'", "(arguments): is not a valid email");
+    schk("format email: two @", "{'format':'email'}", "'a@b@c.d'", "(arguments): is not a valid email");
+    schk("format uri", "{'format':'uri'}", "'https://example.com/a?b=c'", NULL);
+    schk("format uri: a relative reference", "{'format':'uri'}", "'/a/b'", "(arguments): is not a valid uri");
+    schk("format uri: a space", "{'format':'uri'}", "'https://a b'", "(arguments): is not a valid uri");
+    schk("format uuid", "{'format':'uuid'}", "'123e4567-e89b-12d3-a456-426614174000'", NULL);
+    schk("format uuid: a g", "{'format':'uuid'}", "'123e4567-e89b-12d3-a456-42661417400g'", "(arguments): is not a valid uuid");
+    schk("format ipv4", "{'format':'ipv4'}", "'192.168.0.1'", NULL);
+    schk("format ipv4: a leading zero", "{'format':'ipv4'}", "'192.168.0.01'", "(arguments): is not a valid ipv4");
+    schk("format ipv6", "{'format':'ipv6'}", "'2001:db8::1'", NULL);
+    schk("format ipv6: two ::", "{'format':'ipv6'}", "'1::2::3'", "(arguments): is not a valid ipv6");
+    schk("format: others are annotations", "{'format':'hostname'}", "'not a hostname!'", NULL);
+    schk("format and pattern apply to strings only", "{'format':'date','pattern':'^x$'}", "5", NULL);
+    schk("$ref into $defs with a pattern", "{'$defs':{'id':{'type':'string','pattern':'^[0-9]+$'}},'properties':{'id':{'$ref':'#/$defs/id'}}}",
+         "{'id':'12a'}", "id: does not match the pattern ^[0-9]+$");
+
+    lint("lint: a valid schema", "{'type':'object','properties':{'a':{'type':['string','null'],'pattern':'^x'}},'required':['a'],'$defs':{'d':{}}}", NULL);
+    lint("lint: an unknown type", "{'properties':{'a':{'type':'strin'}}}", "properties.a.type: unknown type strin");
+    lint("lint: a pattern that does not compile", "{'properties':{'a':{'pattern':'(ab'}}}", "properties.a.pattern: missing ) at offset 3 of (ab");
+    lint("lint: lookahead", "{'properties':{'a':{'pattern':'(?=a)'}}}", "properties.a.pattern: lookahead and lookbehind are not supported at offset 1 of (?=a)");
+    lint("lint: a backreference", "{'pattern':'(a)\\\\1'}", "pattern: backreferences are not supported at offset 5 of (a)\\1");
+    lint("lint: a $ref to nothing", "{'items':{'$ref':'#/$defs/nope'}}", "items.$ref: #/$defs/nope does not name # or a schema under #/$defs or #/definitions");
+    lint("lint: required not an array", "{'required':'a'}", "required: must be an array of property names");
+    lint("lint: an empty anyOf", "{'anyOf':[]}", "anyOf: must be a non-empty array of schemas");
+    lint("lint: the path goes into anyOf", "{'anyOf':[{},{'minimum':'3'}]}", "anyOf[1].minimum: must be a number");
+    lint("lint: a schema that is a number", "{'properties':{'a':3}}", "properties.a: a schema is an object or a boolean");
+    static mcp_server *volatile s; /* kept reachable: the forked tests after this check for leaks */
+    s = mcp_server_new("lint", "1");
+    mcp_tool_def *t = mcp_tool(s, "bad", NULL, "{\"type\":\"object\",\"properties\":{\"when\":{\"type\":\"string\",\"format\":7}}}", h_add);
+    T_EQ_STR("a tool with a bad schema is refused with the path", tool_prepare(t), "the input schema is not valid: properties.when.format: must be a string");
+}
+
 static void test_schema(void) {
     schk("type string accepts a string", "{'type':'string'}", "'x'", NULL);
     schk("type string refuses an integer", "{'type':'string'}", "1", "(arguments): expected string, got integer");
@@ -88,7 +177,7 @@ static void test_schema(void) {
     schk("type array of names refuses others", "{'type':['string','null']}", "1",
          "(arguments): expected one of the listed types, got integer");
     schk("unknown type name does not fail", "{'type':'thing'}", "1", NULL);
-    schk("unknown keywords are ignored", "{'pattern':'^a$','format':'email'}", "'zzz'", NULL);
+    schk("unknown keywords are ignored", "{'x-thing':'^a$','deprecated':true}", "'zzz'", NULL);
     schk("boolean schema true accepts anything", "true", "{'a':[1]}", NULL);
     schk("boolean schema false refuses everything", "false", "1", "(arguments): no value is allowed here");
 
@@ -408,12 +497,20 @@ static const char *tools_json(int era) {
     return r;
 }
 
+/* The capabilities of the test server over stdio: resource subscriptions fire there. */
+static const char *caps_json_stdio(int era) {
+    (void)era; /* the stdio tests use 2025-03-26 and 2025-06-18, whose capabilities agree */
+    return "{'tools':{'listChanged':false},'resources':{'subscribe':true,'listChanged':false},"
+           "'prompts':{'listChanged':false},'completions':{},'logging':{}}";
+}
+
+/* ... and over HTTP, where they are not offered. */
 static const char *caps_json(int era) {
     if (era == E26) return "{'tools':{},'resources':{},'prompts':{},'completions':{},'logging':{}}";
     if (era == E24) /* completions arrived in 2025-03-26 */
-        return "{'tools':{'listChanged':false},'resources':{'subscribe':true,'listChanged':false},"
+        return "{'tools':{'listChanged':false},'resources':{'subscribe':false,'listChanged':false},"
                "'prompts':{'listChanged':false},'logging':{}}";
-    return "{'tools':{'listChanged':false},'resources':{'subscribe':true,'listChanged':false},"
+    return "{'tools':{'listChanged':false},'resources':{'subscribe':false,'listChanged':false},"
            "'prompts':{'listChanged':false},'completions':{},'logging':{}}";
 }
 
@@ -541,7 +638,7 @@ static void test_initialize(void) {
     }
     check("initialize with an unknown version answers 2025-11-25",
           post(g_srv, NULL, Q("{'jsonrpc':'2.0','id':'i','method':'initialize','params':{'protocolVersion':'1999-01-01','capabilities':{}}}")),
-          200, JSON, Q("{'jsonrpc':'2.0','id':'i','result':{'protocolVersion':'2025-11-25','capabilities':" "{'tools':{'listChanged':false},'resources':{'subscribe':true,'listChanged':false},'prompts':{'listChanged':false},'completions':{},'logging':{}}" ",'serverInfo':{'name':'test','title':'Test Server','version':'1.2.3'},'instructions':'Use the tools.'}}"));
+          200, JSON, Q("{'jsonrpc':'2.0','id':'i','result':{'protocolVersion':'2025-11-25','capabilities':" "{'tools':{'listChanged':false},'resources':{'subscribe':false,'listChanged':false},'prompts':{'listChanged':false},'completions':{},'logging':{}}" ",'serverInfo':{'name':'test','title':'Test Server','version':'1.2.3'},'instructions':'Use the tools.'}}"));
     check("initialize asking for 2026-07-28 answers 2025-11-25 (the newest session era)",
           post(g_srv, NULL, Q("{'jsonrpc':'2.0','id':2,'method':'initialize','params':{'protocolVersion':'2026-07-28','capabilities':{}}}")),
           200, JSON, ok_body(2, QF("{'protocolVersion':'2025-11-25','capabilities':%s,'serverInfo':{'name':'test','title':'Test Server','version':'1.2.3'},'instructions':'Use the tools.'}", caps_json(E25c))));
@@ -1157,7 +1254,7 @@ static void test_stdio(void) {
     buf in = {0}, want = {0};
     /* session in 2025-03-26: batches allowed */
     buf_puts(&in, Q("{'jsonrpc':'2.0','id':1,'method':'initialize','params':{'protocolVersion':'2025-03-26','capabilities':{},'clientInfo':{'name':'t','version':'1'}}}\n"));
-    buf_printf(&want, "%s\n", ok_body(1, QF("{'protocolVersion':'2025-03-26','capabilities':%s,'serverInfo':{'name':'test','version':'1.2.3'},'instructions':'Use the tools.'}", caps_json(E25a))));
+    buf_printf(&want, "%s\n", ok_body(1, QF("{'protocolVersion':'2025-03-26','capabilities':%s,'serverInfo':{'name':'test','version':'1.2.3'},'instructions':'Use the tools.'}", caps_json_stdio(E25a))));
     buf_puts(&in, Q("{'jsonrpc':'2.0','method':'notifications/initialized'}\n"));
     buf_puts(&in, "\n");
     buf_puts(&in, Q("{'jsonrpc':'2.0','id':2,'method':'tools/call','params':{'name':'add','arguments':{'a':1,'b':2}}}\r\n"));
@@ -1190,7 +1287,7 @@ static void test_stdio(void) {
 
     /* session in 2025-06-18 with elicitation: a request to the client, a message queued meanwhile */
     buf_puts(&in, Q("{'jsonrpc':'2.0','id':1,'method':'initialize','params':{'protocolVersion':'2025-06-18','capabilities':{'elicitation':{}},'clientInfo':{'name':'t','version':'1'}}}\n"));
-    buf_printf(&want, "%s\n", ok_body(1, QF("{'protocolVersion':'2025-06-18','capabilities':%s,'serverInfo':{'name':'test','title':'Test Server','version':'1.2.3'},'instructions':'Use the tools.'}", caps_json(E25b))));
+    buf_printf(&want, "%s\n", ok_body(1, QF("{'protocolVersion':'2025-06-18','capabilities':%s,'serverInfo':{'name':'test','title':'Test Server','version':'1.2.3'},'instructions':'Use the tools.'}", caps_json_stdio(E25b))));
     buf_puts(&in, Q("{'jsonrpc':'2.0','id':2,'method':'tools/call','params':{'name':'ask','arguments':{}}}\n"));
     buf_printf(&want, "%s\n", Q("{'jsonrpc':'2.0','id':'s1','method':'elicitation/create','params':{'message':'Your name?','requestedSchema':"
                                 "{'type':'object','properties':{'name':{'type':'string'}},'required':['name']}}}"));
@@ -1621,6 +1718,7 @@ int main(void) {
     unsetenv("MCP_CORS_ORIGINS");
     http_conf_load();
     test_schema();
+    test_patterns();
     test_schema_expand();
     test_template();
     test_stdio(); /* first: the child starts from a fresh server either way */

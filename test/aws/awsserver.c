@@ -10,14 +10,21 @@
  *   aws_rest   {service,method,path,json?} mcp_aws_rest: "HTTP <status> <body>"
  *   whoami     {}                          mcp_auth kind, principal, iss, scope
  * A failed call is an error result with the error text mcp.c gave (exit status 1). */
+#define _POSIX_C_SOURCE 200809L
 #include "../../mcp.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int env(mcp_call *c) {
-    const char *v = getenv(mcp_str(c, "name"));
-    return v ? mcp_text(c, "%s", v) : mcp_error(c, "%s is not set", mcp_str(c, "name"));
+static int env(mcp_call *c) { /* name: one variable, or several separated by commas (values joined by spaces) */
+    char names[512], out[4096] = "";
+    snprintf(names, sizeof names, "%s", mcp_str(c, "name"));
+    for (char *save = NULL, *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+        const char *v = getenv(n);
+        if (!v) return mcp_error(c, "%s is not set", n);
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", out[0] ? " " : "", v);
+    }
+    return mcp_text(c, "%s", out);
 }
 
 /* A value fetched by mcp_ssm_get or mcp_secret_get, or the error it gave. */

@@ -25,7 +25,8 @@ answered 403 with a body that says which. Every request is logged as one JSON li
    "sig": "ok" or why not, "fault": the fault applied or null, "status": what was answered
    (null when the connection was reset)}
 
-Credentials: the control port also serves container credentials (GET /container-credentials,
+Credentials: the control port also serves IAM Identity Center role credentials (GET
+/federation/credentials, header x-amz-sso_bearer_token "sso-access-token"), container credentials (GET /container-credentials,
 Authorization "container-session-token") and IMDSv2 (PUT /latest/api/token, GET
 /latest/meta-data/iam/security-credentials/[ROLE]), both handing out the test's keys with a
 session token; keys that STS AssumeRole answers carry are accepted from then on.
@@ -65,6 +66,7 @@ FILE_MTIME = [None]
 CONN_SEQ = [0]
 KEYS = {}            # access key -> secret key: the test's, and those STS AssumeRole handed out
 CONTAINER_TOKEN = "container-session-token"
+SSO_TOKEN = "sso-access-token"  # what `aws sso login` would have cached
 IMDS_TOKEN = "imds-session-token"
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade", "te"}
 
@@ -457,6 +459,16 @@ class Control(http.server.BaseHTTPRequestHandler):
             if not role:
                 return self.reply_text("mcp-test-role")
             return self.reply(200, dict(self.creds(), Code="Success", Type="AWS-HMAC", Token=IMDS_TOKEN))
+        if path.startswith("/federation/credentials?"):  # IAM Identity Center portal (AWS_ENDPOINT_URL_SSO)
+            q = urllib.parse.parse_qs(path.split("?", 1)[1])
+            tok = self.headers.get("x-amz-sso_bearer_token")
+            log({"t": round(time.time(), 3), "port": "control", "op": "GetRoleCredentials", "token": tok,
+                 "account": q.get("account_id", [""])[0], "role": q.get("role_name", [""])[0]})
+            if tok != SSO_TOKEN:
+                return self.reply(401, {"message": "Session token not found or invalid"})
+            exp_ms = int((time.time() + 3600) * 1000)
+            return self.reply(200, {"roleCredentials": {"accessKeyId": A.access_key, "secretAccessKey": A.secret_key,
+                                                        "sessionToken": "sso-session-token", "expiration": exp_ms}})
         with FAULT_LOCK:
             self.reply(200, [f for f in FAULTS + FILE_FAULTS if f["count"] > 0])
 

@@ -337,8 +337,8 @@ GROUP_BASIC=(basic_startup_ssm basic_startup_selectors basic_startup_secrets bas
 retry_startup_two_throttles() {
     mark
     fault '[{"op":"GetParameters","kind":"throttle","count":2},{"op":"GetSecretValue","kind":"throttle","count":2}]'
-    K1=ssm:/mcp/test/versioned:prod K2='secretsmanager:mcp/test/db#port' call "$SRV" env '{"name":"K1"}'
-    check "start-up survives two throttled GetParameters and two throttled GetSecretValue: exit 0, K1 resolved" "$RC $(text)" "0 v1-value"
+    K1=ssm:/mcp/test/versioned:prod K2='secretsmanager:mcp/test/db#port' call "$SRV" env '{"name":"K1,K2"}'
+    check "start-up survives two throttled GetParameters and two throttled GetSecretValue: exit 0, K1 (a label) and K2 (a numeric key) resolved" "$RC $(text)" "0 v1-value 5432"
     check "  ... GetParameters answered 400, 400, 200" "$(field GetParameters status)" "400 400 200"
     check "  ... GetSecretValue answered 400, 400, 200" "$(field GetSecretValue status)" "400 400 200"
     check "  ... each retry logged with its attempt" "$(grep -c 'ssm GetParameters: ThrottlingException: Rate exceeded (attempt [12] of 3); retrying in' <<<"$ERRP")" 2
@@ -483,11 +483,15 @@ GROUP_RETRY=(retry_startup_two_throttles retry_startup_three_throttles retry_too
 # ============================ creds ============================
 # Each credential source alone (no AWS_ACCESS_KEY_ID), through a start-up reference: the
 # value resolves and the proxy checked a signature made with what the source gave.
+# As the issue asks, under each source the server starts through two throttled answers of each
+# service, with an SSM label selector and a numeric JSON key of a secret.
 creds_env() { # creds_env VAR=VALUE...: run K1=ssm:/mcp/test/plain env K1 with only these credentials
     mark
+    fault '[{"op":"GetParameters","kind":"throttle","count":2},{"op":"GetSecretValue","kind":"throttle","count":2}]'
     OUTP=$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
         AWS_CONFIG_FILE="$WORK/creds/none" AWS_SHARED_CREDENTIALS_FILE="$WORK/creds/none" AWS_EC2_METADATA_DISABLED=true \
-        "$@" K1=ssm:/mcp/test/plain timeout 60 "$SRV" call env '{"name":"K1"}' 2>"$WORK/stderr")
+        "$@" K1=ssm:/mcp/test/plain K2=ssm:/mcp/test/versioned:prod K3='secretsmanager:mcp/test/db#port' \
+        timeout 60 "$SRV" call env '{"name":"K1,K2,K3"}' 2>"$WORK/stderr")
     RC=$?
     ERRP=$(cat "$WORK/stderr")
 }
@@ -504,20 +508,34 @@ creds_sources() {
 
     creds_env AWS_SHARED_CREDENTIALS_FILE="$C/credentials" AWS_PROFILE=mcp
     check "profile with static keys (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE): start-up resolves, signature checked" \
-        "$RC $(text) $(field GetParameters sig) $(field GetParameters key)" "0 plain-value ok $AK"
+        "$RC $(text) $(field GetParameters sig) $(field GetParameters key)" "0 plain-value v1-value 5432 ok ok ok $AK $AK $AK"
     creds_env AWS_CONFIG_FILE="$C/config" AWS_PROFILE=proc
     check "profile with credential_process: start-up resolves, signature (with its session token) checked" \
-        "$RC $(text) $(field GetParameters sig) $(field GetParameters key)" "0 plain-value ok $AK"
+        "$RC $(text) $(field GetParameters sig) $(field GetParameters key)" "0 plain-value v1-value 5432 ok ok ok $AK $AK $AK"
     creds_env AWS_CONFIG_FILE="$C/config" AWS_SHARED_CREDENTIALS_FILE="$C/credentials" AWS_PROFILE=role
     check "profile with role_arn + source_profile: AssumeRole at moto's STS (signed with the source's keys), then the role's keys" \
         "$RC $(text) $(field AssumeRole port)/$(field AssumeRole sig)/$(field AssumeRole key) $(field GetParameters sig) $(field GetParameters key | grep -c "^$AK$")" \
-        "0 plain-value sts/ok/$AK ok 0"
+        "0 plain-value v1-value 5432 sts/ok/$AK ok ok ok 0"
     creds_env AWS_CONTAINER_CREDENTIALS_FULL_URI="$CTL/container-credentials" AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$C/token"
     check "container credentials (FULL_URI, token file): start-up resolves, signature checked" \
-        "$RC $(text) $(field ContainerCredentials authorization) $(field GetParameters sig)" "0 plain-value container-session-token ok"
+        "$RC $(text) $(field ContainerCredentials authorization) $(field GetParameters sig)" "0 plain-value v1-value 5432 container-session-token ok ok ok"
     creds_env AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT="$CTL"
     check "IMDSv2 (token, role, credentials): start-up resolves, signature checked" \
-        "$RC $(text) $(since | grep -c '"op": "IMDS') $(field GetParameters sig)" "0 plain-value 3 ok"
+        "$RC $(text) $(since | grep -c '"op": "IMDS') $(field GetParameters sig)" "0 plain-value v1-value 5432 3 ok ok ok"
+    # IAM Identity Center: the token cache `aws sso login` writes, named by the SHA-1 of the session name
+    local cache=$C/home/.aws/sso/cache sha
+    mkdir -p "$cache"
+    printf '[profile sso]\nsso_session = mcp-sso\nsso_account_id = %s\nsso_role_name = Dev\n[sso-session mcp-sso]\nsso_region = us-east-1\nsso_start_url = https://example.awsapps.com/start\n' $ACCT >"$C/sso-config"
+    sha=$(printf %s mcp-sso | sha1sum | cut -d' ' -f1)
+    printf '{"accessToken":"sso-access-token","expiresAt":"2099-01-01T00:00:00Z","region":"us-east-1"}' >"$cache/$sha.json"
+    creds_env HOME="$C/home" AWS_CONFIG_FILE="$C/sso-config" AWS_PROFILE=sso AWS_ENDPOINT_URL_SSO="$CTL"
+    check "IAM Identity Center (sso_session, the token cache, GetRoleCredentials): start-up resolves, signature checked" \
+        "$RC $(text) $(field GetRoleCredentials token) $(field GetRoleCredentials account) $(field GetRoleCredentials role) $(field GetParameters sig)" \
+        "0 plain-value v1-value 5432 sso-access-token $ACCT Dev ok ok ok"
+    printf '{"accessToken":"sso-access-token","expiresAt":"2020-01-01T00:00:00Z"}' >"$cache/$sha.json"
+    creds_env HOME="$C/home" AWS_CONFIG_FILE="$C/sso-config" AWS_PROFILE=sso AWS_ENDPOINT_URL_SSO="$CTL"
+    check "IAM Identity Center with an expired token: start-up stops and says to log in again" \
+        "$RC $(grep -c 'run `aws sso login --profile sso`' <<<"$ERRP") $(arrivals GetRoleCredentials)" "2 1 0"
     creds_env
     check "no credentials anywhere: start-up stops, saying so" "$RC $(grep -c 'cannot start: K1=ssm:/mcp/test/plain' <<<"$ERRP") $(arrivals GetParameters)" "2 1 0"
 }

@@ -1666,6 +1666,100 @@ static void test_b64_and_buckets(void) {
     T_EQ_STR("... saying why", err, S3_BAD_BUCKET);
 }
 
+/* ---- AWS calls: endpoints, protocols, tracing ---- */
+
+/* A listener that takes one request, keeps its head and body, and answers it. */
+typedef struct { int fd; char req[8192]; const char *answer; } one_req;
+static void *one_req_run(void *arg) {
+    one_req *o = arg;
+    int c = accept(o->fd, NULL, NULL);
+    if (c < 0) return NULL;
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof o->req - 1 && (r = read(c, o->req + n, sizeof o->req - 1 - n)) > 0) {
+        n += (size_t)r;
+        o->req[n] = 0;
+        const char *e = strstr(o->req, "\r\n\r\n"), *cl = strstr(o->req, "Content-Length: ");
+        if (e && (size_t)(e + 4 - o->req) + (cl ? strtoul(cl + 16, NULL, 10) : 0) <= n) break;
+    }
+    if (write(c, o->answer, strlen(o->answer)) < 0) { /* the test sees it */ }
+    close(c);
+    return NULL;
+}
+
+static void test_aws_calls(void) {
+    buf u = {0};
+    int custom;
+    setenv("AWS_REGION", "us-west-2", 1);
+    setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:1/", 1);
+    setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:2", 1);
+    aws_service sv = aws_service_find("secretsmanager");
+    aws_endpoint(&sv, &u, &custom);
+    T_EQ_STR("endpoint: AWS_ENDPOINT_URL_<SERVICE_ID> with the SDKs' ID (SECRETS_MANAGER), no trailing slash", u.p, "http://127.0.0.1:1");
+    u.len = 0;
+    sv = aws_service_find("dynamodb");
+    aws_endpoint(&sv, &u, &custom);
+    T_EQ_STR("endpoint: AWS_ENDPOINT_URL for a service without its own", u.p, "http://127.0.0.1:2");
+    setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+    u.len = 0;
+    sv = aws_service_find("secretsmanager");
+    aws_endpoint(&sv, &u, &custom);
+    T_EQ_STR("endpoint: AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true ignores both", u.p, "https://secretsmanager.us-west-2.amazonaws.com");
+    unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    unsetenv("AWS_ENDPOINT_URL");
+    u.len = 0;
+    sv = aws_service_find("bedrock-runtime");
+    aws_endpoint(&sv, &u, &custom);
+    T_EQ_STR("endpoint: bedrock-runtime by default", u.p, "https://bedrock-runtime.us-west-2.amazonaws.com");
+    T_EQ_STR("... signed as bedrock", sv.signing, "bedrock");
+    buf_free(&u);
+    mcp_http_response rs;
+    T_EQ_INT("mcp_aws_json refuses a rest-json service", mcp_aws_json("lambda", "X.Y", "{}", &rs), -1);
+    T_EQ_STR("... naming the call to use", rs.error, "lambda speaks rest-json, not the JSON protocol: call it with mcp_aws_rest");
+
+    /* one call during an invocation: JSON 1.0 for SQS, the trace header signed */
+    one_req o;
+    memset(&o, 0, sizeof o);
+    o.answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    o.fd = socket(AF_INET, SOCK_STREAM, 0);
+    T_OK("a listener for the call", o.fd >= 0 && !bind(o.fd, (struct sockaddr *)&sa, sizeof sa) && !listen(o.fd, 1) &&
+                                   !getsockname(o.fd, (struct sockaddr *)&sa, &sl));
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    setenv("AWS_ENDPOINT_URL_SQS", url, 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    pthread_t th;
+    pthread_create(&th, NULL, one_req_run, &o);
+    invocation inv;
+    memset(&inv, 0, sizeof inv);
+    snprintf(inv.trace, sizeof inv.trace, "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
+    req r;
+    req_init(&r, g_srv);
+    r.inv = &inv;
+    req *saved = cur_req;
+    cur_req = &r;
+    int rc = mcp_aws_json("sqs", "AmazonSQS.SendMessage", "{\"QueueUrl\":\"q\"}", &rs);
+    cur_req = saved;
+    pthread_join(th, NULL);
+    close(o.fd);
+    T_EQ_INT("sqs SendMessage answered 200", rc == 0 ? rs.status : -1, 200);
+    T_OK("... sent as JSON 1.0 with its target", strstr(o.req, "Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.SendMessage\r\n") != NULL);
+    T_OK("... carrying the invocation's X-Amzn-Trace-Id",
+         strstr(o.req, "\r\nX-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1\r\n") != NULL);
+    T_OK("... signed with it", strstr(o.req, "SignedHeaders=content-type;host;x-amz-date;x-amz-target;x-amzn-trace-id,") != NULL);
+    mcp_http_free(&rs);
+    req_free(&r);
+    unsetenv("AWS_ENDPOINT_URL_SQS");
+    unsetenv("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
 /* ---- extra routes ---- */
 
 static void test_routes(void) {
@@ -1748,6 +1842,7 @@ int main(void) {
     test_registration();
     test_http_framing();
     test_b64_and_buckets();
+    test_aws_calls();
     q_free();
     return t_done();
 }

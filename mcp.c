@@ -207,12 +207,26 @@ static int sl_eq(slice a, const char *b) {
     return a.n == n && memcmp(a.p, b, n) == 0;
 }
 static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-static int sl_ieq(slice a, const char *b) {
-    size_t n = strlen(b);
+/* a, b and c joined into d (n bytes, cut short if need be) without printf: the paths and
+ * ids copied on every invocation. */
+static void cat3(char *d, size_t n, const char *a, const char *b, const char *c) {
+    size_t k = 0;
+    const char *parts[3] = {a, b, c};
+    for (int i = 0; i < 3; i++)
+        for (const char *p = parts[i]; *p && k + 1 < n; p++) d[k++] = *p;
+    d[k] = 0;
+}
+
+/* Case-insensitive equality with b of n bytes (header names: looked up on every request). */
+static int sl_ieqn(slice a, const char *b, size_t n) {
     if (a.n != n) return 0;
     for (size_t i = 0; i < n; i++)
         if (lower((unsigned char)a.p[i]) != lower((unsigned char)b[i])) return 0;
     return 1;
+}
+static int sl_ieq(slice a, const char *b) {
+    if (!a.n || lower((unsigned char)a.p[0]) != lower((unsigned char)b[0])) return !a.n && !*b;
+    return sl_ieqn(a, b, strlen(b));
 }
 /* Case-insensitive search for token b in a (for header values like Accept). */
 static int sl_icontains(slice a, const char *b) {
@@ -1202,7 +1216,15 @@ static void jw_str(jw *w, const char *s) {
     if (!s) { jw_sep(w); buf_puts(w->b, "null"); return; }
     jw_strn(w, s, strlen(s));
 }
-static void jw_int(jw *w, long long v) { jw_sep(w); buf_printf(w->b, "%lld", v); }
+static void jw_int(jw *w, long long v) { /* digits without printf: ids and statuses on every answer */
+    char t[24];
+    int i = 24;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do t[--i] = (char)('0' + u % 10); while ((u /= 10));
+    if (v < 0) t[--i] = '-';
+    jw_sep(w);
+    buf_put(w->b, t + i, (size_t)(24 - i));
+}
 static void jw_bool(jw *w, int v) { jw_sep(w); buf_puts(w->b, v ? "true" : "false"); }
 static void jw_null(jw *w) { jw_sep(w); buf_puts(w->b, "null"); }
 static void jw_raw(jw *w, const char *s, size_t n) { jw_sep(w); buf_put(w->b, s, n); }
@@ -1422,8 +1444,9 @@ typedef struct {
 } http_msg;
 
 static slice http_header(const http_msg *m, const char *name) {
+    size_t n = strlen(name);
     for (int i = 0; i < m->nh; i++)
-        if (sl_ieq(m->h[i].name, name)) return m->h[i].value;
+        if (sl_ieqn(m->h[i].name, name, n)) return m->h[i].value;
     slice none = {NULL, 0};
     return none;
 }
@@ -4764,7 +4787,7 @@ static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
         size_t plen = strlen(x->path);
         while ((val = mcp_json_iter_next(&it, &name))) {
             const mcp_json *ps = json_get_n(props, name->s, name->len);
-            snprintf(x->path + plen, sizeof x->path - plen, "%s%s", plen ? "." : "", name->s);
+            cat3(x->path + plen, sizeof x->path - plen, plen ? "." : "", name->s, ""); /* per argument: no printf */
             int r = 1;
             if (ps) r = validate(x, ps, val);
             else if (MCP_JSON_TYPE(addl) == MCP_JSON_FALSE) r = vfail(x, "unknown property");
@@ -6647,7 +6670,8 @@ struct hres {
 };
 
 static slice req_header(const hreq *rq, const char *name) {
-    for (int i = 0; i < rq->nh; i++) if (sl_ieq(rq->h[i].name, name)) return rq->h[i].value;
+    size_t n = strlen(name);
+    for (int i = 0; i < rq->nh; i++) if (sl_ieqn(rq->h[i].name, name, n)) return rq->h[i].value;
     slice none = {NULL, 0};
     return none;
 }
@@ -9283,10 +9307,15 @@ static int rt_connect(lrt *L) {
  * was closed) and read the answer. Returns the status, or -1 when the API cannot be reached. */
 static int rt_call(lrt *L, const char *method, const char *path, const char *headers,
                    const char *body, size_t blen, http_msg *m, char **rbody, size_t *rlen) {
-    buf req = {0};
-    buf_printf(&req, "%s /2018-06-01/runtime/%s HTTP/1.1\r\nHost: %s\r\n", method, path, L->api);
+    buf req = {0}; /* built without printf: this runs three times per invocation */
+    buf_puts(&req, method);
+    buf_puts(&req, " /2018-06-01/runtime/");
+    buf_puts(&req, path);
+    buf_puts(&req, " HTTP/1.1\r\nHost: ");
+    buf_puts(&req, L->api);
+    buf_puts(&req, "\r\n");
     if (headers) buf_puts(&req, headers);
-    if (body) buf_printf(&req, "Content-Length: %zu\r\n", blen);
+    if (body) { buf_puts(&req, "Content-Length: "); buf_u64(&req, blen); buf_puts(&req, "\r\n"); }
     buf_puts(&req, "\r\n");
     for (int attempt = 0; attempt < 2; attempt++) {
         if (L->c.fd < 0 && rt_connect(L)) break;
@@ -9501,7 +9530,7 @@ static void wd_serving(watchdog *w, const mcp_json *id) {
     buf t = {0};
     json_write_value(&t, id);
     pthread_mutex_lock(&w->mu);
-    snprintf(w->rpc_id, sizeof w->rpc_id, "%s", t.len < 120 ? t.p : "null");
+    cat3(w->rpc_id, sizeof w->rpc_id, t.len < 120 && t.p ? t.p : "null", "", "");
     pthread_mutex_unlock(&w->mu);
     buf_free(&t);
 }
@@ -9520,7 +9549,7 @@ static void lambda_event(lrt *L, char *event, size_t elen) {
         L->wd->multi = 0;
         L->wd->rpc_id[0] = 0;
         L->wd->deadline = r->deadline_ms;
-        snprintf(L->wd->id, sizeof L->wd->id, "%s", L->inv.id);
+        cat3(L->wd->id, sizeof L->wd->id, L->inv.id, "", "");
         pthread_cond_signal(&L->wd->cv);
         pthread_mutex_unlock(&L->wd->mu);
     }
@@ -9541,7 +9570,7 @@ static void lambda_event_inner(lrt *L, char *event, size_t elen) {
     mcp_json_err e;
     mcp_json_doc *d = json_parse_inplace(event, elen, 0, &e);
     char path[200];
-    snprintf(path, sizeof path, "invocation/%s/error", L->inv.id);
+    cat3(path, sizeof path, "invocation/", L->inv.id, "/error");
     if (!d) {
         char m[160];
         snprintf(m, sizeof m, "the event is not valid JSON: %s at byte %zu", e.msg ? e.msg : "?", e.pos);
@@ -9613,7 +9642,7 @@ static void lambda_event_inner(lrt *L, char *event, size_t elen) {
         lambda_error_answer(ev.kind, ev.multi, rid, m, &L->out);
     }
     char rpath[200];
-    snprintf(rpath, sizeof rpath, "invocation/%s/response", L->inv.id);
+    cat3(rpath, sizeof rpath, "invocation/", L->inv.id, "/response");
     http_msg *m = malloc(sizeof *m);
     char *rb;
     size_t rl;
@@ -9632,7 +9661,7 @@ static void trace_env(const char *trace) {
     static int put;
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&mu);
-    snprintf(env + 17, sizeof env - 17, "%s", trace);
+    cat3(env + 17, sizeof env - 17, trace, "", "");
     if (!put && trace[0]) put = !putenv(env);
     pthread_mutex_unlock(&mu);
 }

@@ -711,21 +711,25 @@ static mcp_json *jpush(jparser *P) {
     return &d->v[d->n++];
 }
 
+/* Whether eight bytes of string text hold a byte below 0x20, a quote, a backslash or a
+ * non-ASCII byte (borrows may mark more: the byte loops after it sort those out). */
+static int jstop8(const unsigned char *p, uint64_t *word) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t x, q, b;
+    memcpy(&x, p, 8);
+    q = x ^ (ones * '"');
+    b = x ^ (ones * '\\');
+    *word = x;
+    return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs) != 0;
+}
+
 /* Parse the string whose opening quote is at *pp; decode in place. */
 static int jstring(jparser *P, char **pp, mcp_json *v) {
     unsigned char *p = (unsigned char *)*pp + 1, *end = (unsigned char *)P->end;
     unsigned char *s = p;
+    uint64_t x;
     for (;;) { /* fast scan: no escapes yet, nothing to move; eight plain bytes at a time */
-        while (end - p >= 8) {
-            uint64_t x;
-            memcpy(&x, p, 8);
-            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-            uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-            /* a high bit marks a byte below 0x20, a quote, a backslash or a non-ASCII byte
-             * (borrows may mark more: the byte loop below sorts those out) */
-            if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs) break;
-            p += 8;
-        }
+        while (end - p >= 8 && !jstop8(p, &x)) p += 8;
         while (!json_sclass[*p]) p++;
         if (*p == '"') {
             if ((size_t)(p - s) > MCP_MAX_STRING) return jfail(P, (char *)s - 1, MCP_JSON_E_STRING, "string longer than the limit (MCP_MAX_STRING)");
@@ -746,6 +750,11 @@ static int jstring(jparser *P, char **pp, mcp_json *v) {
     }
     unsigned char *w = p;
     for (;;) {
+        while (end - p >= 8 && !jstop8(p, &x)) { /* plain runs move a word at a time; w <= p */
+            memcpy(w, &x, 8);
+            w += 8;
+            p += 8;
+        }
         unsigned c = *p;
         if (!json_sclass[c]) { *w++ = *p++; continue; }
         if (c == '"') break;

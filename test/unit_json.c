@@ -660,6 +660,22 @@ static void test_large(void) {
     free(w);
     mcp_json_free(d);
     free(t);
+    /* after an escape, plain runs move eight bytes at a time: runs of every length around
+     * a word, then a two-byte character, an escape and a quote */
+    for (int k = 0; k < 20; k++) {
+        char in[160], want[160];
+        int a = snprintf(in, sizeof in, "\"\\t");
+        int b = snprintf(want, sizeof want, "\t");
+        for (int j = 0; j < k; j++) in[a++] = want[b++] = (char)('a' + j);
+        a += snprintf(in + a, sizeof in - (size_t)a, "\xc3\xa9%.*s\\u00e9%.*s\\\"\"", k, "ABCDEFGHIJKLMNOPQRST", k, "abcdefghijklmnopqrst");
+        b += snprintf(want + b, sizeof want - (size_t)b, "\xc3\xa9%.*s\xc3\xa9%.*s\"", k, "ABCDEFGHIJKLMNOPQRST", k, "abcdefghijklmnopqrst");
+        d = mcp_json_parse(in, (size_t)a, 0, &e);
+        r = mcp_json_root(d);
+        char name[96];
+        snprintf(name, sizeof name, "a decoded string with %d-byte plain runs between escapes", k);
+        T_OK(name, d && r->len == (uint32_t)b && !memcmp(r->s, want, (size_t)b) && r->s[b] == 0);
+        mcp_json_free(d);
+    }
 }
 
 static void test_writer(void) {

@@ -575,6 +575,7 @@ static void random_hex(char *out, size_t nbytes) {
 }
 
 /*=== MARK: - 3. JSON reader (Public: mcp_json_*) ===*/
+#include <sys/mman.h> /* madvise: huge pages for large documents (json_big_alloc) */
 /*
  * RFC 8259, strictly: no comments, no trailing commas, no leading zeros, no NaN, UTF-8
  * validated (overlong forms, surrogates and code points above U+10FFFF refused), escapes
@@ -584,12 +585,41 @@ static void random_hex(char *out, size_t nbytes) {
  * without escapes costs one scan and no copy.
  */
 
+/* A document is one allocation: this header, then (mcp_json_parse) the copy of the text,
+ * then the value array. Only a value array that outgrows its estimate moves out. */
 struct mcp_json_doc {
     mcp_json *v;
     size_t n, cap;
-    char *text;     /* the document's copy of the input, strings decoded in place */
-    int own_text;
+    char *text;     /* the input, strings decoded in place: the block's copy or the caller's */
+    int own_text;   /* text is a separate allocation that goes with the document */
+    int own_v;      /* v grew out of the block into an allocation of its own */
 };
+
+/* Large blocks (documents, written JSON) go on transparent huge pages where the kernel
+ * offers them for madvise'd memory (Linux's default mode, "madvise"). A fresh process pays
+ * a page fault for every 4 KiB page it first touches, and under a hypervisor (Firecracker,
+ * which Lambda uses) each costs 20-40 us here: a 2 MB document touches a thousand pages,
+ * while one 2 MiB page is faulted in about as long as ten small ones. The price: resident
+ * memory rounded up to 2 MiB per block while it lives, and on bare metal, where a small
+ * fault costs well under a microsecond, zeroing a whole huge page makes a block near
+ * JSON_HUGE_MIN slower to fill (by about 0.1 ms). The block is malloc's (posix_memalign),
+ * so free() and realloc() take it. */
+#define JSON_HUGE_MIN ((size_t)256 << 10)
+#define JSON_HUGE_PAGE ((size_t)2 << 20)
+
+static void *json_big_alloc(size_t n) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (n >= JSON_HUGE_MIN && n <= SIZE_MAX - JSON_HUGE_PAGE) {
+        size_t r = (n + JSON_HUGE_PAGE - 1) & ~(JSON_HUGE_PAGE - 1);
+        void *p;
+        if (!posix_memalign(&p, JSON_HUGE_PAGE, r)) {
+            madvise(p, r, MADV_HUGEPAGE); /* a hint: without it, ordinary pages */
+            return p;
+        }
+    }
+#endif
+    return malloc(n ? n : 1);
+}
 
 /* Character classes for the string scanner: 0 plain, 1 quote or backslash, 2 control,
  * 3 non-ASCII. */
@@ -679,33 +709,46 @@ static int jfail(jparser *P, const char *at, int code, const char *msg) {
     return 0;
 }
 
+/* The value array outgrew the block's estimate: it moves to an allocation of its own,
+ * which then doubles. */
+static int jgrow(mcp_json_doc *d) {
+    size_t cap = d->cap * 2;
+    mcp_json *v;
+    if (cap > SIZE_MAX / 2 / sizeof *v) return 0;
+    if (d->own_v) v = realloc(d->v, cap * sizeof *v);
+    else if ((v = json_big_alloc(cap * sizeof *v))) memcpy(v, d->v, d->n * sizeof *v);
+    if (!v) return 0;
+    d->v = v;
+    d->cap = cap;
+    d->own_v = 1;
+    return 1;
+}
+
 static mcp_json *jpush(jparser *P) {
     mcp_json_doc *d = P->d;
-    if (d->n == d->cap) {
-        size_t cap = d->cap * 2;
-        mcp_json *v = realloc(d->v, cap * sizeof *v);
-        if (!v) return NULL;
-        d->v = v;
-        d->cap = cap;
-    }
+    if (d->n == d->cap && !jgrow(d)) return NULL;
     return &d->v[d->n++];
+}
+
+/* Whether eight bytes of string text hold a byte below 0x20, a quote, a backslash or a
+ * non-ASCII byte (borrows may mark more: the byte loops after it sort those out). */
+static int jstop8(const unsigned char *p, uint64_t *word) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t x, q, b;
+    memcpy(&x, p, 8);
+    q = x ^ (ones * '"');
+    b = x ^ (ones * '\\');
+    *word = x;
+    return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs) != 0;
 }
 
 /* Parse the string whose opening quote is at *pp; decode in place. */
 static int jstring(jparser *P, char **pp, mcp_json *v) {
     unsigned char *p = (unsigned char *)*pp + 1, *end = (unsigned char *)P->end;
     unsigned char *s = p;
+    uint64_t x;
     for (;;) { /* fast scan: no escapes yet, nothing to move; eight plain bytes at a time */
-        while (end - p >= 8) {
-            uint64_t x;
-            memcpy(&x, p, 8);
-            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-            uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-            /* a high bit marks a byte below 0x20, a quote, a backslash or a non-ASCII byte
-             * (borrows may mark more: the byte loop below sorts those out) */
-            if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs) break;
-            p += 8;
-        }
+        while (end - p >= 8 && !jstop8(p, &x)) p += 8;
         while (!json_sclass[*p]) p++;
         if (*p == '"') {
             if ((size_t)(p - s) > MCP_MAX_STRING) return jfail(P, (char *)s - 1, MCP_JSON_E_STRING, "string longer than the limit (MCP_MAX_STRING)");
@@ -726,6 +769,11 @@ static int jstring(jparser *P, char **pp, mcp_json *v) {
     }
     unsigned char *w = p;
     for (;;) {
+        while (end - p >= 8 && !jstop8(p, &x)) { /* plain runs move a word at a time; w <= p */
+            memcpy(w, &x, 8);
+            w += 8;
+            p += 8;
+        }
         unsigned c = *p;
         if (!json_sclass[c]) { *w++ = *p++; continue; }
         if (c == '"') break;
@@ -991,43 +1039,67 @@ out:
     return ok;
 }
 
+/* One block: the header, copylen bytes of text room (0 when the text is elsewhere), then
+ * the value array, for one value per 16 bytes of text (typical JSON has fewer), or per 8
+ * in a block that goes on huge pages, where room not filled costs no page faults. A
+ * denser document moves its array out (jgrow). */
+static mcp_json_doc *json_doc_new(size_t len, size_t copylen) {
+    size_t head = (sizeof(mcp_json_doc) + 15) & ~(size_t)15;
+    size_t tlen = (copylen + 15) & ~(size_t)15;
+    size_t cap = len / 8 + 16;
+    if (len > SIZE_MAX / 32) return NULL; /* no block could hold it */
+    if (head + tlen + cap * sizeof(mcp_json) < JSON_HUGE_MIN) cap = len / 16 + 16;
+    mcp_json_doc *d = json_big_alloc(head + tlen + cap * sizeof(mcp_json));
+    if (!d) return NULL;
+    d->text = copylen ? (char *)d + head : NULL;
+    d->v = (mcp_json *)((char *)d + head + tlen);
+    d->n = 0;
+    d->cap = cap;
+    d->own_text = 0;
+    d->own_v = 0;
+    return d;
+}
+
+static void json_doc_free(mcp_json_doc *d) {
+    if (d->own_v) free(d->v);
+    free(d);
+}
+
+static mcp_json_doc *json_parse_doc(mcp_json_doc *d, char *text, size_t len, int max_depth, mcp_json_err *err) {
+    text[len] = 0;
+    d->text = text;
+    jparser P = {d, text, text + len, err};
+    if (!jparse(&P, max_depth)) { json_doc_free(d); return NULL; }
+    return d;
+}
+
+static int json_too_large(size_t len, mcp_json_err *err) {
+    if (len <= UINT32_MAX) return 0;
+    if (err) { err->code = MCP_JSON_E_MEMORY; err->pos = 0; err->msg = "document too large"; }
+    return 1;
+}
+
+static void json_oom(mcp_json_err *err) {
+    if (err) { err->code = MCP_JSON_E_MEMORY; err->pos = 0; err->msg = "out of memory"; }
+}
+
 /* Parse text in place (it must have a writable byte after len). Used on request buffers
  * the runtime owns, which saves the copy. */
 static mcp_json_doc *json_parse_inplace(char *text, size_t len, int max_depth, mcp_json_err *err) {
     if (err) { err->code = 0; err->pos = 0; err->msg = NULL; }
-    if (len > UINT32_MAX) {
-        if (err) { err->code = MCP_JSON_E_MEMORY; err->msg = "document too large"; }
-        return NULL;
-    }
-    mcp_json_doc *d = malloc(sizeof *d);
-    if (!d) return NULL;
-    d->cap = len / 16 + 16;
-    d->n = 0;
-    d->v = malloc(d->cap * sizeof *d->v);
-    d->text = text;
-    d->own_text = 0;
-    text[len] = 0;
-    jparser P = {d, text, text + len, err};
-    if (!d->v || !jparse(&P, max_depth)) {
-        if (!d->v) jfail(&P, text, MCP_JSON_E_MEMORY, "out of memory");
-        free(d->v);
-        free(d);
-        return NULL;
-    }
-    return d;
+    if (json_too_large(len, err)) return NULL;
+    mcp_json_doc *d = json_doc_new(len, 0);
+    if (!d) { json_oom(err); return NULL; }
+    return json_parse_doc(d, text, len, max_depth, err);
 }
 
 mcp_json_doc *mcp_json_parse(const char *text, size_t len, int max_depth, mcp_json_err *err) {
-    char *copy = malloc(len + 1);
-    if (!copy) {
-        if (err) { err->code = MCP_JSON_E_MEMORY; err->pos = 0; err->msg = "out of memory"; }
-        return NULL;
-    }
-    memcpy(copy, text, len);
-    mcp_json_doc *d = json_parse_inplace(copy, len, max_depth, err);
-    if (!d) { free(copy); return NULL; }
-    d->own_text = 1;
-    return d;
+    if (err) { err->code = 0; err->pos = 0; err->msg = NULL; }
+    if (json_too_large(len, err)) return NULL;
+    mcp_json_doc *d = json_doc_new(len, len + 1);
+    if (!d) { json_oom(err); return NULL; }
+    memcpy(d->text, text, len);
+    return json_parse_doc(d, d->text, len, max_depth, err);
 }
 
 const mcp_json *mcp_json_root(const mcp_json_doc *d) { return d && d->n ? d->v : NULL; }
@@ -1035,8 +1107,7 @@ const mcp_json *mcp_json_root(const mcp_json_doc *d) { return d && d->n ? d->v :
 void mcp_json_free(mcp_json_doc *d) {
     if (!d) return;
     if (d->own_text) free(d->text);
-    free(d->v);
-    free(d);
+    json_doc_free(d);
 }
 
 static size_t jsize(const mcp_json *v) {
@@ -1146,34 +1217,70 @@ const mcp_json *mcp_json_iter_next(mcp_json_iter *it, const mcp_json **key) {
 
 typedef struct { buf *b; int comma; } jw;
 
-static void json_escape(buf *b, const char *s, size_t n) {
-    if (!buf_grow(b, n + 2)) return;
-    b->p[b->len++] = '"';
-    size_t i = 0, run = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) { i++; continue; }
-        buf_put(b, s + run, i - run);
-        char e[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t en = 2;
-        switch (c) {
-        case '"': e[1] = '"'; break;
-        case '\\': e[1] = '\\'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\t': e[1] = 't'; break;
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        default:
-            e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hexdig[c >> 4]; e[5] = hexdig[c & 15];
-            en = 6;
-        }
-        buf_put(b, e, en);
-        run = ++i;
-    }
-    buf_put(b, s + run, n - run);
-    buf_putc(b, '"');
+/* Bytes written as an escape: quote, backslash, controls and DEL. */
+static const unsigned char json_eclass[256] = {
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,
+};
+
+/* Whether any of the eight bytes in x needs an escape: exact (no false alarms), so a run of
+ * plain text is copied eight bytes a test. */
+static int jesc8(uint64_t x) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), d = x ^ (ones * 0x7f);
+    return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | ((d - ones) & ~d)) & highs) != 0;
 }
+
+/* Escape s into b. *end is where the output reserved so far ends (b has room up to it):
+ * this string is counted in it unescaped, and each escape moves it on by its extra bytes.
+ * NULL: only this string is reserved. */
+static void json_escape_to(buf *b, const char *s, size_t n, size_t *end) {
+    size_t own;
+    if (!end) {
+        if (!buf_grow(b, n + 2)) return;
+        own = b->len + n + 2;
+        end = &own;
+    }
+    char *o = b->p + b->len;
+    const unsigned char *q = (const unsigned char *)s, *e = q + n;
+    *o++ = '"';
+    for (;;) {
+        uint64_t x;
+        while (e - q >= 8) { /* the room for this string takes whole words */
+            memcpy(&x, q, 8);
+            if (jesc8(x)) break;
+            memcpy(o, &x, 8);
+            o += 8;
+            q += 8;
+        }
+        while (q < e && !json_eclass[*q]) *o++ = (char)*q++;
+        if (q == e) break;
+        unsigned char c = *q++;
+        int wide = c == 0x7f || (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\b' && c != '\f');
+        *end += wide ? 5 : 1;
+        b->len = (size_t)(o - b->p);
+        if (!buf_grow(b, *end - b->len)) return;
+        o = b->p + b->len;
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        default:
+            *o++ = 'u'; *o++ = '0'; *o++ = '0'; *o++ = hexdig[c >> 4]; *o++ = hexdig[c & 15];
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->p);
+    if (end == &own) b->p[b->len] = 0;
+}
+static void json_escape(buf *b, const char *s, size_t n) { json_escape_to(b, s, n, NULL); }
 
 /* Escape for JSON, replacing invalid UTF-8 with U+FFFD so the output is always valid. */
 static void json_escape_lossy(buf *b, const char *s, size_t n) {
@@ -1241,37 +1348,71 @@ static void json_num(buf *b, double d) {
 }
 static void jw_num(jw *w, double d) { jw_sep(w); json_num(w->b, d); }
 
-/* A parsed value, compact; numbers keep the text they were written with. */
-static void json_write_value(buf *b, const mcp_json *v) {
+/* Bytes v takes written compact, escapes aside (a string is counted unescaped), with a
+ * separator after every value: the output's size for typical text, found from the value
+ * array alone. */
+static size_t json_write_size(const mcp_json *v) {
+    const mcp_json *e = v + jsize(v);
+    size_t n = 0;
+    for (; v < e; v++) {
+        switch (MCP_JSON_TYPE(v)) {
+        case MCP_JSON_NUMBER: n += v->len + 1; break;
+        case MCP_JSON_STRING: n += v->len + 3; break;
+        case MCP_JSON_ARRAY: case MCP_JSON_OBJECT: n += 3; break;
+        default: n += 6;
+        }
+    }
+    return n;
+}
+
+/* A parsed value, compact; numbers keep the text they were written with. Room for the
+ * value (escapes aside) is made before: everything but an escape writes without checks. */
+static void json_write_rec(buf *b, const mcp_json *v, size_t *end) {
     switch (MCP_JSON_TYPE(v)) {
-    case MCP_JSON_NULL: buf_put(b, "null", 4); return;
-    case MCP_JSON_TRUE: buf_put(b, "true", 4); return;
-    case MCP_JSON_FALSE: buf_put(b, "false", 5); return;
-    case MCP_JSON_NUMBER: buf_put(b, v->s, v->len); return;
-    case MCP_JSON_STRING: json_escape(b, v->s, v->len); return;
+    case MCP_JSON_NULL: memcpy(b->p + b->len, "null", 4); b->len += 4; return;
+    case MCP_JSON_TRUE: memcpy(b->p + b->len, "true", 4); b->len += 4; return;
+    case MCP_JSON_FALSE: memcpy(b->p + b->len, "false", 5); b->len += 5; return;
+    case MCP_JSON_NUMBER: memcpy(b->p + b->len, v->s, v->len); b->len += v->len; return;
+    case MCP_JSON_STRING: json_escape_to(b, v->s, v->len, end); return;
     case MCP_JSON_ARRAY:
     case MCP_JSON_OBJECT: {
         int obj = MCP_JSON_TYPE(v) == MCP_JSON_OBJECT;
-        buf_putc(b, obj ? '{' : '[');
-        mcp_json_iter it = mcp_json_iterate(v);
-        const mcp_json *k, *c;
-        int first = 1;
-        while ((c = mcp_json_iter_next(&it, &k))) {
-            if (!first) buf_putc(b, ',');
-            first = 0;
-            if (obj) { json_escape(b, k->s, k->len); buf_putc(b, ':'); }
-            json_write_value(b, c);
+        const mcp_json *c = v + 1;
+        b->p[b->len++] = obj ? '{' : '[';
+        for (uint32_t i = 0; i < v->len && !b->oom; i++) {
+            if (i) b->p[b->len++] = ',';
+            if (obj) {
+                json_escape_to(b, c->s, c->len, end);
+                if (b->oom) return;
+                b->p[b->len++] = ':';
+                c++;
+            }
+            json_write_rec(b, c, end);
+            c += jsize(c);
         }
-        buf_putc(b, obj ? '}' : ']');
+        if (b->oom) return;
+        b->p[b->len++] = obj ? '}' : ']';
         return;
     }
-    default: buf_put(b, "null", 4);
+    default: memcpy(b->p + b->len, "null", 4); b->len += 4;
     }
+}
+
+static void json_write_value(buf *b, const mcp_json *v) {
+    if (!v) { buf_put(b, "null", 4); return; }
+    size_t n = json_write_size(v), end = b->len + n;
+    if (!buf_grow(b, n)) return;
+    json_write_rec(b, v, &end);
+    if (!b->oom) b->p[b->len] = 0;
 }
 static void jw_value(jw *w, const mcp_json *v) { jw_sep(w); json_write_value(w->b, v); }
 
 char *mcp_json_write(const mcp_json *v, size_t *len) {
     buf b = {0};
+    if (v) { /* one allocation of the right size for text without escapes */
+        b.cap = json_write_size(v) + 1;
+        if (!(b.p = json_big_alloc(b.cap))) return NULL;
+    }
     json_write_value(&b, v);
     if (b.oom) { buf_free(&b); return NULL; }
     if (!b.p) buf_putc(&b, 0);

@@ -1,10 +1,10 @@
 // report.mjs: turns the benchmark's records into ONE table, printed and written to a file.
 //
 //   node bench/report.mjs --records FILE --meta FILE --out bench/RESULTS.md
-//        [--json FILE] [--json-shipped FILE] [--profile FILE] [--profile-start FILE]
+//        [--json FILE] [--json-fresh FILE] [--json-shipped FILE] [--profile FILE] [--profile-start FILE]
 //
 // records: JSON lines {sec, key, label, unit, higher?, exact?, a: {name, samples}, b: {...} | null, note}
-// json / json-shipped: jsonbench's JSON lines. Every figure is the median of its samples with
+// json / json-fresh / json-shipped: jsonbench's JSON lines (warm heap, fresh heap, as shipped). Every figure is the median of its samples with
 // min and max; a ratio is mcp.c's median over the peer's, both from this run. Exits 1 when
 // the table is not well formed (a section missing, a figure that is not a finite number), so
 // the quick mode can stand as a check that the benchmark runs; it never judges speed.
@@ -20,7 +20,7 @@ const problems = [];
 // ---------------------------------------------------------------------------------------------
 // JSON rows
 const SEC_JSON = 5;
-function jsonRows(lines, shipped) {
+function jsonRows(lines, shipped, fresh) {
   const by = new Map();
   for (const l of lines) by.set(`${l.lib}|${l.file}|${l.op}`, l);
   const files = [...new Set(lines.map((l) => l.file))].sort((x, y) => x.localeCompare(y));
@@ -40,17 +40,25 @@ function jsonRows(lines, shipped) {
       for (const lib of libs) {
         const b = by.get(`${lib}|${file}|${op}`);
         if (!b) { problems.push(`json: no ${lib} ${op} figure for ${file}`); continue; }
+        if (fresh) {
+          out.push({ sec: SEC_JSON, order: 500, key: `json.fresh.${op}.${file}.${lib}`, unit: 'MB/s', higher: true,
+            label: `JSON ${op} ${file}, fresh heap (page faults: mcp.c ${a.faults ?? '?'}, ${lib} ${b.faults ?? '?'})`,
+            a: { name: 'mcp.c', samples: a.mbps }, b: { name: lib, samples: b.mbps },
+            note: 'fresh heap: every timed parse and serialize in a new process (jsonbench --fresh), as in a cold start, so each library\'s allocations page-fault; timed by the thread\'s CPU time (user and system, page faults included; waiting for a core on a shared machine left out); MB/s = file bytes / that time; page faults = getrusage minor faults of one parse or serialize' });
+          continue;
+        }
         out.push({ sec: SEC_JSON, key: `json.${op}.${file}.${lib}`, label: `JSON ${op} ${file} (${size} B, ${check})`, unit: 'MB/s', higher: true,
           a: { name: 'mcp.c', samples: a.mbps }, b: { name: lib, samples: b.mbps },
           note: op === 'parse'
-            ? 'MB/s = file bytes / parse time; mcp_json_parse copies its input first (counted); cJSON and json-c allocate a node per value; simdjson reuses one dom::parser on a padded buffer; every document walked and checked against mcp.c\'s (values, string bytes, number sum)'
-            : 'MB/s = file bytes / time to write the parsed document as compact JSON (mcp_json_write, cJSON_PrintUnformatted, json_object_to_json_string_length, simdjson::to_string); every output parsed again and checked' });
+            ? 'MB/s = file bytes / parse time; mcp_json_parse copies its input first (counted), as yyjson_read does; cJSON and json-c allocate a node per value; simdjson reuses one dom::parser on a padded buffer; every document walked and checked against mcp.c\'s (values, string bytes, number sum)'
+            : 'MB/s = file bytes / time to write the parsed document as compact JSON (mcp_json_write, cJSON_PrintUnformatted, json_object_to_json_string_length, simdjson::to_string, yyjson_write); every output parsed again and checked' });
       }
     }
   }
   return out;
 }
-rows.push(...jsonRows(readLines(opt.json), false), ...jsonRows(readLines(opt['json-shipped']), true));
+rows.push(...jsonRows(readLines(opt.json), false, false), ...jsonRows(readLines(opt['json-fresh']), false, true),
+  ...jsonRows(readLines(opt['json-shipped']), true, false));
 
 // ---------------------------------------------------------------------------------------------
 // statistics and formatting

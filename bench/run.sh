@@ -12,8 +12,13 @@
 # first answered invocation, instructions to the first /next); 2 warm cost (latency,
 # invocations/s, instructions per invocation, peak RSS, `serve` under wrk); 3 the peer (the
 # same server on the official TypeScript SDK, bench/peer/), in the same rows; 4 sizes; 5 JSON
-# parse/serialize throughput against cJSON, json-c and simdjson on bench/data/json/ (see its
-# NOTICE). See bench/README.md.
+# parse/serialize throughput against cJSON, json-c, simdjson and (when given) yyjson on
+# bench/data/json/ (see its NOTICE), on a warm heap and on a fresh one (a new process per
+# measurement). See bench/README.md.
+#
+#   --yyjson DIR (or YYJSON_DIR=DIR)   a copy of github.com/ibireme/yyjson (DIR/src/yyjson.c
+#                           or DIR/yyjson.c), built as a JSON peer; never part of the repository.
+#                           yyjson is not in Debian: without it its rows are left out (said so).
 #
 # Installs what it lacks from Debian (valgrind, wrk, hyperfine, libcjson-dev, libjson-c-dev,
 # libsimdjson-dev, g++), Node 22 through test/node.sh, and bench/package.json's packages.
@@ -26,13 +31,17 @@ B=$ROOT/bench
 OUT=$B/out
 
 MODE=quick
-for a in "$@"; do
-    case "$a" in
+YYJSON=${YYJSON_DIR:-}
+while [ $# -gt 0 ]; do
+    case "$1" in
     --full) MODE=full ;;
     --quick) MODE=quick ;;
-    -h | --help) sed -n '2,20p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench/run.sh: unknown option $a (--full, --quick)" >&2; exit 2 ;;
+    --yyjson) [ $# -ge 2 ] || { echo "bench/run.sh: --yyjson needs a directory" >&2; exit 2; }; YYJSON=$2; shift ;;
+    --yyjson=*) YYJSON=${1#--yyjson=} ;;
+    -h | --help) sed -n '2,26p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1 (--full, --quick, --yyjson DIR)" >&2; exit 2 ;;
     esac
+    shift
 done
 T0=$(date +%s)
 say() { printf 'bench: %s (%ds)\n' "$*" $(($(date +%s) - T0)) >&2; }
@@ -182,20 +191,34 @@ for f in twitter.json citm_catalog.json canada.json; do [ -f "$DATA/$f" ] || die
 say "JSON: building and running jsonbench"
 J=$OUT/json
 mkdir -p "$J"
+# yyjson: from the copy given, never from the repository
+YY_SRC="" YY_CFLAGS=() YY_OBJ=() YY_VERSION=""
+if [ -n "$YYJSON" ]; then
+    for c in "$YYJSON/src/yyjson.c" "$YYJSON/yyjson.c"; do [ -f "$c" ] && [ -f "${c%.c}.h" ] && { YY_SRC=$c; break; }; done
+    [ -n "$YY_SRC" ] || die "--yyjson $YYJSON: no src/yyjson.c with its yyjson.h there"
+    YY_VERSION=$(sed -n 's/^#define YYJSON_VERSION_STRING "\(.*\)"/\1/p' "${YY_SRC%.c}.h")
+    gcc -O2 -std=c11 -DNDEBUG -c -o "$J/yyjson.o" "$YY_SRC"
+    YY_CFLAGS=(-DJB_YYJSON -I"$(dirname "$YY_SRC")") YY_OBJ=("$J/yyjson.o")
+    say "JSON: yyjson $YY_VERSION from $YY_SRC"
+else
+    say "JSON: yyjson NOT measured: no copy given (bench/run.sh --yyjson DIR or YYJSON_DIR=DIR, DIR a checkout of github.com/ibireme/yyjson); its rows are left out"
+fi
 gcc -O2 -std=c11 -DNDEBUG -DMCP_ENABLE_TLS=0 -c -o "$J/mcp.o" "$ROOT/mcp.c"
-gcc -O2 -std=c11 -DNDEBUG -Wall -Wextra -c -o "$J/jsonbench.o" "$B/json/jsonbench.c"
+gcc -O2 -std=c11 -DNDEBUG -Wall -Wextra "${YY_CFLAGS[@]}" -c -o "$J/jsonbench.o" "$B/json/jsonbench.c"
 g++ -O2 -std=c++17 -DNDEBUG -Wall -c -o "$J/simd.o" "$B/json/simd.cc"
-g++ -o "$J/jsonbench" "$J/jsonbench.o" "$J/simd.o" "$J/mcp.o" -lcjson -ljson-c -lsimdjson -lm -lpthread
+g++ -o "$J/jsonbench" "$J/jsonbench.o" "$J/simd.o" "$J/mcp.o" "${YY_OBJ[@]}" -lcjson -ljson-c -lsimdjson -lm -lpthread
 # as shipped: build.sh's CFLAGS (read from build.sh), musl, static
 SHIPPED_CFLAGS=$(sed -n '/^CFLAGS="/,/"/p' "$ROOT/build.sh" | tr '\n' ' ' | sed 's/^CFLAGS="//; s/".*//')
 [ -n "$SHIPPED_CFLAGS" ] || SHIPPED_CFLAGS="-std=c11 -Os -DNDEBUG"
 # shellcheck disable=SC2086
 musl-gcc $SHIPPED_CFLAGS -DMCP_ENABLE_TLS=0 -DJB_MCP_ONLY -Wno-pedantic -static -o "$J/jsonbench-shipped" \
     "$B/json/jsonbench.c" "$ROOT/mcp.c" -lm -lpthread
-REPS=7
-[ $MODE = full ] && REPS=31
+REPS=7 FRESH_REPS=5
+[ $MODE = full ] && { REPS=31; FRESH_REPS=21; }
 FILES=("$DATA/twitter.json" "$DATA/citm_catalog.json" "$DATA/canada.json")
 "$J/jsonbench" --reps $REPS "${FILES[@]}" >"$J/json.jsonl"
+# fresh heap: a new process for every timed parse and serialize (a cold start's case)
+"$J/jsonbench" --fresh --reps $FRESH_REPS "${FILES[@]}" >"$J/json-fresh.jsonl"
 "$J/jsonbench-shipped" --reps $REPS "${FILES[@]}" >"$J/json-shipped.jsonl"
 
 # ---------------------------------------------------------------------------------------------
@@ -213,8 +236,8 @@ RESULTS=$OUT/RESULTS.md # quick numbers say nothing: they never replace the trac
   console.log(JSON.stringify({ mode, command: cmd, commit, cpu, nproc, kernel, loadStart, loadEnd, versions,
     date: new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC") }));
 ' "$MODE" "$CMD" "$COMMIT" "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')" "$(nproc)" "$(uname -r)" "$LOAD_START" \
-    "Node $("$NODE22" --version), @modelcontextprotocol/sdk $("$NODE22" -p 'require(process.argv[1]).version' "$B/node_modules/@modelcontextprotocol/sdk/package.json"), gcc $(gcc -dumpversion), musl $(ver musl-tools), valgrind $(valgrind --version | sed 's/valgrind-//'), wrk $(ver wrk), cJSON $(ver libcjson-dev), json-c $(ver libjson-c-dev), simdjson $(ver libsimdjson-dev)" \
+    "Node $("$NODE22" --version), @modelcontextprotocol/sdk $("$NODE22" -p 'require(process.argv[1]).version' "$B/node_modules/@modelcontextprotocol/sdk/package.json"), gcc $(gcc -dumpversion), musl $(ver musl-tools), valgrind $(valgrind --version | sed 's/valgrind-//'), wrk $(ver wrk), cJSON $(ver libcjson-dev), json-c $(ver libjson-c-dev), simdjson $(ver libsimdjson-dev)${YY_VERSION:+, yyjson $YY_VERSION (built -O2 from a copy outside the repository)}" \
     >"$OUT/meta.json"
 "$NODE22" "$B/report.mjs" --records "$REC" --meta "$OUT/meta.json" --out "$RESULTS" \
-    --json "$J/json.jsonl" --json-shipped "$J/json-shipped.jsonl" --profile "$OUT/profile.txt" --profile-start "$OUT/profile-start.txt"
+    --json "$J/json.jsonl" --json-fresh "$J/json-fresh.jsonl" --json-shipped "$J/json-shipped.jsonl" --profile "$OUT/profile.txt" --profile-start "$OUT/profile-start.txt"
 say "done: $RESULTS"

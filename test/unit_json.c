@@ -615,6 +615,69 @@ static void esc_is(const char *name, const char *s, size_t n, int lossy, const c
 #define ESC(name, lit, want) esc_is((name), (lit), sizeof(lit) - 1, 0, (want))
 #define LOSSY(name, lit, want) esc_is((name), (lit), sizeof(lit) - 1, 1, (want))
 
+/* Documents past JSON_HUGE_MIN take the one-block path (on huge pages where offered);
+ * one denser than the block's estimate moves its values out; a written document whose
+ * escapes outgrow the room reserved for its unescaped size grows its buffer midway. */
+static void test_large(void) {
+    size_t n = 600000, len = 0;
+    char *t = malloc(2 * n + 3), *p = t; /* [0,0,...,0]: one value per two bytes */
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) { *p++ = '0'; *p++ = ','; }
+    p[-1] = ']';
+    len = (size_t)(p - t);
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(t, len, 0, &e);
+    const mcp_json *r = mcp_json_root(d);
+    T_OK("a 1.2 MB array of 600000 zeros: every value, past the block's estimate",
+         d && r->len == n && r->u.next == n + 1 && MCP_JSON_TYPE(mcp_json_at(r, n - 1)) == MCP_JSON_NUMBER);
+    size_t wl = 0;
+    char *w = d ? mcp_json_write(r, &wl) : NULL;
+    T_OK("the 600000 zeros written back byte for byte", w && wl == len && !memcmp(w, t, len) && w[wl] == 0);
+    free(w);
+    mcp_json_free(d);
+    free(t);
+
+    /* 4000 members {"kNNNN":"<200 bytes, each tenth a character to escape>"}: 0.9 MB of
+     * text that writes 10% longer than its unescaped size */
+    size_t cap = 4000 * 260 + 16;
+    t = malloc(cap);
+    p = t;
+    *p++ = '{';
+    for (int i = 0; i < 4000; i++) {
+        p += sprintf(p, "%s\"k%04d\":\"", i ? "," : "", i);
+        for (int j = 0; j < 200; j++) {
+            if (j % 10 == 9) { *p++ = '\\'; *p++ = "n\"\\tu"[(i + j) % 5]; if (p[-1] == 'u') { memcpy(p, "0001", 4); p += 4; } }
+            else *p++ = (char)('a' + (i + j) % 26);
+        }
+        *p++ = '"';
+    }
+    *p++ = '}';
+    len = (size_t)(p - t);
+    d = mcp_json_parse(t, len, 0, &e);
+    r = mcp_json_root(d);
+    w = d ? mcp_json_write(r, &wl) : NULL;
+    T_OK("a 0.9 MB object of escaped strings written back byte for byte", w && wl == len && !memcmp(w, t, len) && w[wl] == 0);
+    free(w);
+    mcp_json_free(d);
+    free(t);
+    /* after an escape, plain runs move eight bytes at a time: runs of every length around
+     * a word, then a two-byte character, an escape and a quote */
+    for (int k = 0; k < 20; k++) {
+        char in[160], want[160];
+        int a = snprintf(in, sizeof in, "\"\\t");
+        int b = snprintf(want, sizeof want, "\t");
+        for (int j = 0; j < k; j++) in[a++] = want[b++] = (char)('a' + j);
+        a += snprintf(in + a, sizeof in - (size_t)a, "\xc3\xa9%.*s\\u00e9%.*s\\\"\"", k, "ABCDEFGHIJKLMNOPQRST", k, "abcdefghijklmnopqrst");
+        b += snprintf(want + b, sizeof want - (size_t)b, "\xc3\xa9%.*s\xc3\xa9%.*s\"", k, "ABCDEFGHIJKLMNOPQRST", k, "abcdefghijklmnopqrst");
+        d = mcp_json_parse(in, (size_t)a, 0, &e);
+        r = mcp_json_root(d);
+        char name[96];
+        snprintf(name, sizeof name, "a decoded string with %d-byte plain runs between escapes", k);
+        T_OK(name, d && r->len == (uint32_t)b && !memcmp(r->s, want, (size_t)b) && r->s[b] == 0);
+        mcp_json_free(d);
+    }
+}
+
 static void test_writer(void) {
     ACC2("round trip: numbers keep their text, strings are re-escaped",
          "[1,-0,1.50,1E+2,2e-7,1e400,123456789012345678901234567890,\"\\u00e9\\/\"]",
@@ -909,6 +972,7 @@ int main(void) {
     test_misc_parse();
     test_access();
     test_writer();
+    test_large();
     test_base64();
     test_sha();
     return t_done();

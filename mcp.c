@@ -67,6 +67,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -126,6 +127,12 @@
  * with an error by the watchdog thread (one thread per loop, 64 KB of stack). */
 #ifndef MCP_DEADLINE_MARGIN_MS
 #define MCP_DEADLINE_MARGIN_MS 300
+#endif
+/* JSON documents and written JSON of at least this many bytes go on transparent huge
+ * pages (a 2 MiB page faulted in once instead of 512 small ones; see json_big_alloc); 0
+ * turns it off. */
+#ifndef MCP_JSON_HUGE_MIN
+#define MCP_JSON_HUGE_MIN ((size_t)256 << 10)
 #endif
 /* Tools per tools/list page. */
 #ifndef MCP_PAGE_SIZE
@@ -575,7 +582,6 @@ static void random_hex(char *out, size_t nbytes) {
 }
 
 /*=== MARK: - 3. JSON reader (Public: mcp_json_*) ===*/
-#include <sys/mman.h> /* madvise: huge pages for large documents (json_big_alloc) */
 /*
  * RFC 8259, strictly: no comments, no trailing commas, no leading zeros, no NaN, UTF-8
  * validated (overlong forms, surrogates and code points above U+10FFFF refused), escapes
@@ -602,14 +608,14 @@ struct mcp_json_doc {
  * while one 2 MiB page is faulted in about as long as ten small ones. The price: resident
  * memory rounded up to 2 MiB per block while it lives, and on bare metal, where a small
  * fault costs well under a microsecond, zeroing a whole huge page makes a block near
- * JSON_HUGE_MIN slower to fill (by about 0.1 ms). The block is malloc's (posix_memalign),
+ * MCP_JSON_HUGE_MIN slower to fill (by about 0.1 ms). The block is malloc's (posix_memalign),
  * so free() and realloc() take it. */
-#define JSON_HUGE_MIN ((size_t)256 << 10)
 #define JSON_HUGE_PAGE ((size_t)2 << 20)
+static const size_t json_huge_min = MCP_JSON_HUGE_MIN ? MCP_JSON_HUGE_MIN : SIZE_MAX; /* 0: never */
 
 static void *json_big_alloc(size_t n) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (n >= JSON_HUGE_MIN && n <= SIZE_MAX - JSON_HUGE_PAGE) {
+    if (n >= json_huge_min && n <= SIZE_MAX - JSON_HUGE_PAGE) {
         size_t r = (n + JSON_HUGE_PAGE - 1) & ~(JSON_HUGE_PAGE - 1);
         void *p;
         if (!posix_memalign(&p, JSON_HUGE_PAGE, r)) {
@@ -1048,7 +1054,7 @@ static mcp_json_doc *json_doc_new(size_t len, size_t copylen) {
     size_t tlen = (copylen + 15) & ~(size_t)15;
     size_t cap = len / 8 + 16;
     if (len > SIZE_MAX / 32) return NULL; /* no block could hold it */
-    if (head + tlen + cap * sizeof(mcp_json) < JSON_HUGE_MIN) cap = len / 16 + 16;
+    if (head + tlen + cap * sizeof(mcp_json) < json_huge_min) cap = len / 16 + 16;
     mcp_json_doc *d = json_big_alloc(head + tlen + cap * sizeof(mcp_json));
     if (!d) return NULL;
     d->text = copylen ? (char *)d + head : NULL;

@@ -608,6 +608,16 @@ test('tool-schema --agentcore prints the tools with only type, description, item
   ], 'tool-schema --agentcore');
 });
 
+test('SIGTERM at shutdown: the runtime says so on stderr and exits 0 (its logs and metrics were written as made)', async () => {
+  await withRuntime({}, async ({ rt, invoke }) => {
+    await invoke({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    rt.proc.kill('SIGTERM');
+    const e = await within(rt.exited, 5000 * SLOW, 'exit after SIGTERM');
+    eq([e.code, e.signal], [0, null], 'exit status');
+    eq(rt.stderr().split('\n').filter((l) => l.includes('SIGTERM')), ['mcp: SIGTERM: the sandbox is shutting down; logs and metrics are written'], 'stderr');
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // 8. the data-tools example's scheduled refresh
 

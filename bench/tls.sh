@@ -8,9 +8,11 @@
 #                            connection (s_server -www closes each): the session is resumed
 #   fresh GET, system bundle the first GET with SSL_CERT_FILE = Debian's bundle (144
 #                            certificates in bookworm's) with the test CA appended at its end
+# and a table of sizes: hello and datatools as built, with MCP_ENABLE_TLS=0, with
+# MCP_ENABLE_PROXY=0, and linked with -z noseparate-code (a proposal for build.sh).
 #
 #   bench/tls.sh [ROOT]      ROOT: the checkout whose mcp.c to measure (default: this one)
-# Writes bench/out/tls/ (untracked). mcp.c is built as build.sh builds it (musl, -Os, static,
+# TLS_NO_SIZES=1 skips the sizes. Writes bench/out/tls/ (untracked). mcp.c is built as build.sh builds it (musl, -Os, static,
 # Debian's libbearssl.a) but unstripped; the OpenSSL client with gcc -O2 against Debian's
 # libssl3 (glibc, dynamic), so its counts include glibc's getaddrinfo and OpenSSL's
 # initialization on the first GET, as mcp.c's include musl's and the anchors' loading.
@@ -79,16 +81,39 @@ row "fresh GET, SSL_CERT_FILE = system bundle + test CA ($(grep -c "BEGIN CERTIF
     "$(SSL_CERT_FILE=$P/bundle.pem ir get_1 "$OUT/get" "$URL" 1)" "$(ir get_1 "$OUT/oget" localhost $PORT "$P/bundle.pem" 1)"
 
 [ "${TLS_NO_SIZES:-0}" = 1 ] && exit 0
-# sizes: build.sh in a copy of the sources (build/ is not touched)
+# sizes: build.sh in a copy of the sources (build/ is not touched), per variant; "code" is
+# text + data (size(1)), which page alignment of the file does not round
 S=$OUT/src
 rm -rf "$S"
 mkdir -p "$S"
 cp "$ROOT/mcp.c" "$ROOT/mcp.h" "$ROOT/build.sh" "$S/"
 cp -r "$ROOT/examples" "$S/"
-(cd "$S" && ./build.sh >"$OUT/build.log" 2>&1 && mkdir -p notls && cd notls && MCP_ENABLE_TLS=0 ../build.sh ../examples/hello.c >>"$OUT/build.log" 2>&1) || die "build.sh failed: $OUT/build.log"
+variant() { # variant NAME [VAR=VALUE...]: build.sh hello and datatools into $S/NAME/build
+    local name=$1
+    shift
+    mkdir -p "$S/$name"
+    (cd "$S/$name" && env "$@" ../build.sh ../examples/hello.c ../examples/datatools.c >>"$OUT/build.log" 2>&1) || die "build.sh failed ($name): $OUT/build.log"
+}
+: >"$OUT/build.log"
+variant default
+variant notls MCP_ENABLE_TLS=0
+grep -q MCP_ENABLE_PROXY "$ROOT/mcp.c" && variant noproxy CFLAGS_EXTRA=-DMCP_ENABLE_PROXY=0 && variant notls-noproxy MCP_ENABLE_TLS=0 CFLAGS_EXTRA=-DMCP_ENABLE_PROXY=0
+# a proposal for build.sh: the linker's default -z separate-code pads the text to page
+# boundaries on both sides; a static binary gains nothing from it but the padding
+sed 's/^LDFLAGS="-static -s /LDFLAGS="-static -s -Wl,-z,noseparate-code /' "$ROOT/build.sh" >"$S/build-nosep.sh"
+chmod +x "$S/build-nosep.sh"
+mkdir -p "$S/nosep"
+(cd "$S/nosep" && ../build-nosep.sh ../examples/hello.c ../examples/datatools.c >>"$OUT/build.log" 2>&1) || die "build.sh with -z noseparate-code failed"
 echo
-echo "| size (build.sh, x86_64, musl, -Os, static, stripped) | bytes |"
-echo "|---|---|"
-echo "| bootstrap (examples/datatools.c, TLS) | $(stat -c %s "$S/build/bootstrap") |"
-echo "| hello, TLS | $(stat -c %s "$S/build/hello") |"
-echo "| hello, MCP_ENABLE_TLS=0 | $(stat -c %s "$S/notls/build/hello") |"
+echo "| size (build.sh, x86_64, musl, -Os, static, stripped) | hello: file | code | datatools (bootstrap): file | code |"
+echo "|---|---|---|---|---|"
+for v in default notls noproxy notls-noproxy nosep; do
+    d=$S/$v/build
+    [ -f "$d/hello" ] || continue
+    case $v in
+    default) l="as built" ;; notls) l="MCP_ENABLE_TLS=0" ;; noproxy) l="MCP_ENABLE_PROXY=0" ;;
+    notls-noproxy) l="MCP_ENABLE_TLS=0 MCP_ENABLE_PROXY=0" ;; nosep) l="as built, linked with -z noseparate-code" ;;
+    esac
+    printf '| %s | %s | %s | %s | %s |\n' "$l" "$(stat -c %s "$d/hello")" "$(size "$d/hello" | awk 'NR==2{print $1+$2}')" \
+        "$(stat -c %s "$d/datatools")" "$(size "$d/datatools" | awk 'NR==2{print $1+$2}')"
+done

@@ -6,6 +6,9 @@
 #   fresh GET, one CA        the first GET of a process; SSL_CERT_FILE (CAfile) = the test CA
 #   resumed GET              the second GET of the same process, to the same host, on a new
 #                            connection (s_server -www closes each): the session is resumed
+#   second GET, full         the same without resumption: a full handshake in a warm process
+#                            (mcp.c: to https://127.0.0.1, which has no session yet and which
+#                            the leaf names too; OpenSSL: OGET_NORESUME)
 #   fresh GET, system bundle the first GET with SSL_CERT_FILE = Debian's bundle (144
 #                            certificates in bookworm's) with the test CA appended at its end
 # and a table of sizes: hello and datatools as built, with MCP_ENABLE_TLS=0, with
@@ -34,7 +37,7 @@ if [ ! -f "$P/leaf.pem" ]; then
         openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -subj "/CN=bench test CA" \
             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
         openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj "/CN=localhost" &&
-        printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >leaf.ext &&
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >leaf.ext &&
         openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 3650 -sha256 -extfile leaf.ext) >/dev/null 2>&1 ||
         die "could not make the test PKI"
     cat $BUNDLE "$P/ca.pem" >"$P/bundle.pem"
@@ -77,6 +80,8 @@ row "fresh GET, one CA in SSL_CERT_FILE" \
     "$(SSL_CERT_FILE=$P/ca.pem ir get_1 "$OUT/get" "$URL" 1)" "$(ir get_1 "$OUT/oget" localhost $PORT "$P/ca.pem" 1)"
 row "second GET, same host, new connection (resumed)" \
     "$(SSL_CERT_FILE=$P/ca.pem ir get_2 "$OUT/get" "$URL" 2)" "$(ir get_2 "$OUT/oget" localhost $PORT "$P/ca.pem" 2)"
+row "second GET, new connection, full handshake (no session to resume)" \
+    "$(SSL_CERT_FILE=$P/ca.pem ir get_2 "$OUT/get" "$URL" 2 "https://127.0.0.1:$PORT/")" "$(OGET_NORESUME=1 ir get_2 "$OUT/oget" localhost $PORT "$P/ca.pem" 2)"
 row "fresh GET, SSL_CERT_FILE = system bundle + test CA ($(grep -c "BEGIN CERTIFICATE" "$P/bundle.pem") certificates)" \
     "$(SSL_CERT_FILE=$P/bundle.pem ir get_1 "$OUT/get" "$URL" 1)" "$(ir get_1 "$OUT/oget" localhost $PORT "$P/bundle.pem" 1)"
 

@@ -2,7 +2,7 @@
  * getaddrinfo, connect, TLS 1.2 (the highest mcp.c speaks), certificate and host name
  * verified against CAFILE, GET, read to the end. The first GET also creates the SSL_CTX
  * and loads CAFILE, as mcp.c's first GET reads SSL_CERT_FILE; later GETs offer the first
- * one's session (resumption), as mcp.c does.
+ * one's session (resumption), as mcp.c does, unless OGET_NORESUME is set.
  *   oget HOST PORT CAFILE [N] */
 #include <netdb.h>
 #include <openssl/err.h>
@@ -33,7 +33,7 @@ static int get(const char *host, const char *port, const char *cafile) {
     SSL_set_fd(s, fd);
     SSL_set_tlsext_host_name(s, host);
     SSL_set1_host(s, host);
-    if (sess) SSL_set_session(s, sess);
+    if (sess && !getenv("OGET_NORESUME")) SSL_set_session(s, sess);
     if (SSL_connect(s) != 1) { ERR_print_errors_fp(stderr); return 1; }
     if (!sess) sess = SSL_get1_session(s);
     char req[512];

@@ -342,7 +342,15 @@ ensure_rest_authorizer() {
     say "Cognito authorizer: created"
 }
 
-rest_uri() { printf 'arn:%s:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations' "$PARTITION" "$REGION" "$ALIAS_ARN"; }
+# a REST API streams (INVOKE_MODE=RESPONSE_STREAM) through Lambda's response-streaming path, the
+# integration's responseTransferMode STREAM, as template.yaml declares it
+rest_uri() {
+    if [ "$INVOKE_MODE" = RESPONSE_STREAM ]; then
+        printf 'arn:%s:apigateway:%s:lambda:path/2021-11-15/functions/%s/response-streaming-invocations' "$PARTITION" "$REGION" "$ALIAS_ARN"
+    else
+        printf 'arn:%s:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations' "$PARTITION" "$REGION" "$ALIAS_ARN"
+    fi
+}
 
 # Methods: ANY / and ANY /{proxy+} behind AUTH; with COGNITO, GET /health and GET
 # /.well-known/{proxy+} public. Each a Lambda proxy integration (payload 1.0) of the alias.
@@ -371,8 +379,10 @@ ensure_rest_methods() {
         [ "$hauth" = - ] || awsm apigateway delete-method --rest-api-id "$API_ID" --resource-id "$id" --http-method "$method"
         awsm apigateway put-method --rest-api-id "$API_ID" --resource-id "$id" --http-method "$method" "${args[@]}" \
             --query httpMethod --output text
+        local -a stream=()
+        [ "$INVOKE_MODE" != RESPONSE_STREAM ] || stream=(--response-transfer-mode STREAM)
         awsm apigateway put-integration --rest-api-id "$API_ID" --resource-id "$id" --http-method "$method" \
-            --type AWS_PROXY --integration-http-method POST --uri "$(rest_uri)" --query type --output text
+            --type AWS_PROXY --integration-http-method POST --uri "$(rest_uri)" "${stream[@]}" --query type --output text
         n=$((n + 1))
     done
     if [ $n = 0 ]; then say "methods: up to date ($auth${key/false/})"; else REST_CHANGED=1; say "methods: $n written ($AUTH)"; fi

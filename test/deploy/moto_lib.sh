@@ -7,11 +7,14 @@
 # The caller defines ok/not_ok/skip_all before sourcing, and sets ROOT.
 
 PY=${PY:-python3}
+# the interpreter itself: a version manager's shim (pyenv's) costs most of a second a call
+PY=$("$PY" -c 'import sys; print(sys.executable)' 2>/dev/null || printf '%s' "$PY")
 MOTO_PID=""
 moto_cleanup() {
     [ -z "$MOTO_PID" ] || kill "$MOTO_PID" 2>/dev/null
     [ -z "${CLI_SERVER_PID:-}" ] || kill "$CLI_SERVER_PID" 2>/dev/null
     [ -z "${SERVER_PID:-}" ] || kill "$SERVER_PID" 2>/dev/null
+    [ -z "${TF_PROVIDER_PID:-}" ] || kill "$TF_PROVIDER_PID" 2>/dev/null
     wait 2>/dev/null
     [ -z "${WORK:-}" ] || rm -rf "$WORK"
 }
@@ -55,7 +58,7 @@ if [ -n "$CLI_PY" ] && [ -x "$CLI_PY" ] && "$CLI_PY" -c 'import awscli.clidriver
     "$CLI_PY" "$ROOT/test/deploy/cli_server.py" serve "$WORK/cli.sock" 2>"$WORK/cli_server.log" &
     CLI_SERVER_PID=$!
     for _ in $(seq 1 100); do [ -S "$WORK/cli.sock" ] && break; sleep 0.1; done
-    [ -S "$WORK/cli.sock" ] && RUN_CLI="exec '$PY' -S '$ROOT/test/deploy/cli_server.py' call '$WORK/cli.sock' \"\$@\""
+    [ -S "$WORK/cli.sock" ] && RUN_CLI="exec '$CLI_PY' -S '$ROOT/test/deploy/cli_server.py' call '$WORK/cli.sock' \"\$@\""
 fi
 cat >"$WORK/bin/aws" <<EOF
 #!/usr/bin/env bash

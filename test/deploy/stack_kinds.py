@@ -2,7 +2,8 @@
 """The resource kinds of one FRONT x AUTH variant, as CloudFormation names them, in the template
 (its conditions evaluated) and in a Terraform plan (terraform show -json), compared.
 
-    stack_kinds.py deploy/template.yaml PLAN.json Front=REST_API AuthType=COGNITO ...
+    stack_kinds.py deploy/template.yaml PLAN.json [--module NAME] Front=REST_API AuthType=COGNITO ...
+--module NAME: only the resources of the module instance module.NAME (a plan of several variants).
 Prints one "ok - ..." or "not ok - ...: why" line; exits 1 when they differ.
 """
 import collections
@@ -32,10 +33,12 @@ KIND = {
 }
 
 
-def plan_kinds(plan):
+def plan_kinds(plan, module=None):
     out, unknown = collections.Counter(), []
     for rc in plan.get("resource_changes", []):
         if rc.get("mode") != "managed" or rc["change"]["actions"] == ["delete"]:
+            continue
+        if module and not (rc.get("module_address", "") + ".").startswith("module.%s." % module):
             continue
         if rc["type"] not in KIND:
             unknown.append(rc["type"])
@@ -48,10 +51,13 @@ def main():
     tpl = cfn.load(sys.argv[1])
     with open(sys.argv[2]) as f:
         plan = json.load(f)
-    values = dict(a.split("=", 1) for a in sys.argv[3:])
+    args, module = sys.argv[3:], None
+    if args[:1] == ["--module"]:
+        module, args = args[1], args[2:]
+    values = dict(a.split("=", 1) for a in args)
     want = collections.Counter(tpl["Resources"][n]["Type"] for n in cfn.created(tpl, values))
-    got, unknown = plan_kinds(plan)
-    name = "terraform plan and template.yaml: the same resource kinds, as many of each, for %s" % " ".join(sys.argv[3:])
+    got, unknown = plan_kinds(plan, module)
+    name = "terraform plan and template.yaml: the same resource kinds, as many of each, for %s" % " ".join(args)
     if got == want and not unknown:
         print("ok - %s (%d)" % (name, sum(want.values())))
         return 0

@@ -5,13 +5,15 @@
 # deploy.sh makes for the same settings, read back with the CLI.
 #
 #   test/deploy/terraform.sh           "ok - ..." / "not ok - ..." lines, then "# N passed, M failed"
-#   test/deploy/terraform.sh --quick   two of the seven FRONT x AUTH plans (HTTP API with JWT and a
-#                                      schedule, REST API with Cognito), as test/run.sh runs it
+#   test/deploy/terraform.sh --quick   the same (kept for test/run.sh): the seven FRONT x AUTH
+#                                      variants are one plan, so there is nothing left to drop
+#
+# The provider is a 700 MB binary that takes seconds to start: it is started once, in its
+# debug mode, and every terraform command attaches to it (TF_REATTACH_PROVIDERS), the same
+# provider code serving each command.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$(pwd)
-QUICK=0
-[ "${1:-}" = --quick ] && QUICK=1
 PASS=0
 FAIL=0
 ok() { echo "ok - $1"; PASS=$((PASS + 1)); }
@@ -39,13 +41,25 @@ provider_installation {
 }
 EOF
 
-mkdir -p "$WORK/zip" "$WORK/root"
+# the provider, once, attached to by each command below
+PROVIDER=$(find "$MIRROR/registry.terraform.io/hashicorp/aws" -type f -name 'terraform-provider-aws*' | sort | tail -n 1)
+if [ -n "$PROVIDER" ]; then
+    # (without AWS_CA_BUNDLE: a provider configured twice in one process fails to add the
+    # bundle again, and moto's endpoint is plain http)
+    env -u AWS_CA_BUNDLE "$PROVIDER" -debug >"$WORK/provider.log" 2>&1 &
+    TF_PROVIDER_PID=$!
+    for _ in $(seq 1 300); do grep -q "TF_REATTACH_PROVIDERS=" "$WORK/provider.log" && break; sleep 0.1; done
+    reattach=$(sed -n "s/^[[:space:]]*TF_REATTACH_PROVIDERS='\(.*\)'\$/\1/p" "$WORK/provider.log")
+    [ -z "$reattach" ] || export TF_REATTACH_PROVIDERS=$reattach
+fi
+
+mkdir -p "$WORK/zip" "$WORK/root" "$WORK/variants"
 printf '#!/bin/sh\n' >"$WORK/zip/bootstrap"
 chmod 0755 "$WORK/zip/bootstrap"
 (cd "$WORK/zip" && zip -q -X "$WORK/v1.zip" bootstrap)
 
-# the root module: the provider at moto, the module with the settings
-cat >"$WORK/root/main.tf" <<EOF
+# the provider at moto, in each root module
+cat >"$WORK/provider.tf" <<EOF
 provider "aws" {
   region                      = "us-east-1"
   access_key                  = "testing"
@@ -65,7 +79,12 @@ provider "aws" {
     sts          = "$MOTO_URL"
   }
 }
+EOF
+cp "$WORK/provider.tf" "$WORK/root/"
+cp "$WORK/provider.tf" "$WORK/variants/"
 
+# the root module that is applied: the module with the settings
+cat >"$WORK/root/main.tf" <<EOF
 variable "front" { default = "URL" }
 variable "auth" { default = "AWS_IAM" }
 variable "jwt_issuer" { default = null }
@@ -137,29 +156,36 @@ check "terraform destroy against moto" "$(grep -iA3 error "$WORK/tf.log" | head 
 got="$(q lambda list-functions --query 'Functions[].FunctionName')|$(q iam list-roles --query 'Roles[].RoleName')|$(q cloudwatch describe-alarms --query 'MetricAlarms[].AlarmName')"
 check "terraform destroy: no function, role or alarm left" "$got" test "$got" = "||"
 
-# each front door and auth mode: the plan makes the resource kinds the template declares for
-# the same parameters (test/deploy/stack_kinds.py)
-variant() { # variant "TERRAFORM -var ARGS" "TEMPLATE PARAMETERS"
-    local -a tfargs
-    read -r -a tfargs <<<"$1"
-    tf plan -out="$WORK/plan-v" "${tfargs[@]}"
-    if ! grep -q "Plan: " "$WORK/tf.log"; then not_ok "terraform plan $1" "$(grep -iA3 error "$WORK/tf.log" | head -n 8)"; return; fi
-    (cd "$WORK/root" && terraform show -json "$WORK/plan-v") >"$WORK/plan-v.json" 2>"$WORK/show.log"
-    local line
-    # shellcheck disable=SC2086 # the template's parameters, one word each
-    line=$("$PY" "$ROOT/test/deploy/stack_kinds.py" "$ROOT/deploy/template.yaml" "$WORK/plan-v.json" $2 2>&1)
-    case $line in "ok - "*) ok "${line#ok - }" ;; "not ok - "*) line=${line#not ok - }; not_ok "${line%%: *}" "${line#*: }" ;; *) not_ok "stack_kinds.py $2" "$line" ;; esac
-}
-# (the schedule a word without spaces: plan does not check the expression)
-variant "-var front=HTTP_API -var auth=JWT -var jwt_issuer=https://issuer.example.com -var jwt_audience=mcp-demo -var schedule=rate(1_hour)" \
-    "Front=HTTP_API AuthType=JWT JwtIssuer=https://issuer.example.com JwtAudience=mcp-demo Schedule=rate(1_hour)"
-variant "-var front=REST_API -var auth=COGNITO" "Front=REST_API AuthType=COGNITO"
-if [ "$QUICK" = 0 ]; then
-    variant "-var front=URL" "Front=URL AuthType=AWS_IAM"
-    variant "-var front=HTTP_API -var auth=COGNITO" "Front=HTTP_API AuthType=COGNITO"
-    variant "-var front=REST_API -var auth=AWS_IAM -var tracing=Active" "Front=REST_API AuthType=AWS_IAM Tracing=Active"
-    variant "-var front=REST_API -var auth=API_KEY" "Front=REST_API AuthType=API_KEY"
-    variant "-var front=REST_API -var auth=NONE" "Front=REST_API AuthType=NONE"
+# each front door and auth mode: a module instance each in one root module, one plan of them
+# all; each instance's plan makes the resource kinds the template declares for the same
+# parameters (test/deploy/stack_kinds.py). NAME|TERRAFORM ARGUMENTS|TEMPLATE PARAMETERS; the
+# schedule a word without spaces: plan does not check the expression.
+VARIANTS=(
+    'http_jwt|front="HTTP_API" auth="JWT" jwt_issuer="https://issuer.example.com" jwt_audience="mcp-demo" schedule="rate(1_hour)"|Front=HTTP_API AuthType=JWT JwtIssuer=https://issuer.example.com JwtAudience=mcp-demo Schedule=rate(1_hour)'
+    'rest_cognito|front="REST_API" auth="COGNITO"|Front=REST_API AuthType=COGNITO'
+    'url_iam|front="URL"|Front=URL AuthType=AWS_IAM'
+    'http_cognito|front="HTTP_API" auth="COGNITO"|Front=HTTP_API AuthType=COGNITO'
+    'rest_iam|front="REST_API" auth="AWS_IAM" tracing="Active"|Front=REST_API AuthType=AWS_IAM Tracing=Active'
+    'rest_api_key|front="REST_API" auth="API_KEY"|Front=REST_API AuthType=API_KEY'
+    'rest_none|front="REST_API" auth="NONE"|Front=REST_API AuthType=NONE'
+)
+for v in "${VARIANTS[@]}"; do
+    IFS='|' read -r vname vargs _ <<<"$v"
+    printf 'module "%s" {\n  source   = "%s"\n  name     = "%s"\n  zip_file = "%s"\n' "$vname" "$ROOT/deploy/terraform" "${vname//_/-}" "$WORK/v1.zip"
+    for a in $vargs; do printf '  %s = %s\n' "${a%%=*}" "${a#*=}"; done
+    printf '}\n'
+done >"$WORK/variants/main.tf"
+tfv() { (cd "$WORK/variants" && timeout 300 terraform "$@" -no-color) >"$WORK/tfv.log" 2>&1; }
+if tfv init -input=false && tfv plan -refresh=false -out="$WORK/plan-v"; then
+    (cd "$WORK/variants" && terraform show -json "$WORK/plan-v") >"$WORK/plan-v.json" 2>"$WORK/show.log"
+    for v in "${VARIANTS[@]}"; do
+        IFS='|' read -r vname _ vparams <<<"$v"
+        # shellcheck disable=SC2086 # the template's parameters, one word each
+        line=$("$PY" "$ROOT/test/deploy/stack_kinds.py" "$ROOT/deploy/template.yaml" "$WORK/plan-v.json" --module "$vname" $vparams 2>&1)
+        case $line in "ok - "*) ok "${line#ok - }" ;; "not ok - "*) line=${line#not ok - }; not_ok "${line%%: *}" "${line#*: }" ;; *) not_ok "stack_kinds.py $vparams" "$line" ;; esac
+    done
+else
+    not_ok "terraform plan of the seven FRONT x AUTH variants" "$(grep -iA3 error "$WORK/tfv.log" | head -n 8)"
 fi
 
 # deploy.sh with the same settings: the same resources, the same settings

@@ -225,17 +225,20 @@ run lambda node22 test/lambda/test.mjs build/conformance
 [ $QUICK = 1 ] || run lambda-asan node22 test/lambda/test.mjs build/asan/conformance
 run lambda-conformance bash test/lambda/conformance.sh build/conformance
 # the events Lambda delivers besides MCP requests, against a server of the test's own
-lambda_events() { # lambda_events OUT DATATOOLS CFLAGS...: DATATOOLS for its scheduled refresh
-    local out=$1 datatools=$2; shift 2
+lambda_events() { # lambda_events OUT DATATOOLS CC CFLAGS...: DATATOOLS for its scheduled refresh
+    local out=$1 datatools=$2 libs="-lbearssl -lm -lpthread"; shift 2
+    # the plain build is what build.sh makes: static, musl, -Os (BearSSL's fortified copies mapped as there)
+    [ "$1" = musl-gcc ] && libs="/usr/lib/x86_64-linux-gnu/libbearssl.a -Wl,--defsym=__memcpy_chk=memcpy,--defsym=__memmove_chk=memmove,--defsym=__memset_chk=memset -lm -lpthread"
     # warnings of mcp.c are the build matrix's concern; the test server's own are checked here
+    # shellcheck disable=SC2086
     if ! gcc -std=c11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only test/lambda/events_server.c ||
-        ! gcc -std=c11 "$@" -o "$out" mcp.c test/lambda/events_server.c -lbearssl -lm -lpthread; then
+        ! "$@" -std=c11 -o "$out" mcp.c test/lambda/events_server.c $libs; then
         echo "not ok - test/lambda/events_server.c does not build"; return 1
     fi
     node22 test/lambda/events.mjs "$out" "$datatools"
 }
-run lambda-events lambda_events build/events-server build/bootstrap -O2
-[ $QUICK = 1 ] || run lambda-events-asan lambda_events build/asan/events-server build/asan/datatools $SAN
+run lambda-events lambda_events build/events-server build/bootstrap musl-gcc -Os -static -I/usr/include/bearssl
+[ $QUICK = 1 ] || run lambda-events-asan lambda_events build/asan/events-server build/asan/datatools gcc $SAN
 
 # 7. outbound: HTTPS over BearSSL against openssl s_server, an S3-compatible server, SigV4;
 # AWS services (moto) with retries and faults

@@ -267,6 +267,13 @@ basic_helpers() {
         "$(arrivals CreateMultipartUpload) $(arrivals UploadPart) $(arrivals CompleteMultipartUpload) $(arrivals PutObject)" "1 3 1 0"
     check "  ... moto holds the whole object, in 3 parts (aws s3api head-object)" \
         "$(aws --endpoint-url "$MOTO_URL" s3api head-object --bucket mcp-test-bucket --key zz/big.txt --query '[ContentLength, ETag]' --output text 2>&1 | sed 's/"[0-9a-f]*-/"-/')" '20000000	"-3"' 
+    mark
+    fault '{"op":"UploadPart","kind":"internal","count":3}'
+    call "$SRV" s3_put '{"bucket":"mcp-test-bucket","key":"zz/failed.txt","body":"0123456789","repeat":2000000}'
+    check "a multipart upload whose first part fails three times: the call fails, naming the part's operation and attempts" \
+        "$RC $(text)" "1 s3 UploadPart: InternalError: We encountered an internal error. Please try again. (HTTP 500, 3 attempts)"
+    check "  ... and the upload is aborted (no parts left behind)" "$(arrivals UploadPart) $(arrivals AbortMultipartUpload) $(arrivals CompleteMultipartUpload)" "3 1 0"
+    clear_faults
     call "$SRV" s3_get '{"bucket":"mcp-test-bucket","key":"up/k é+x (1).txt","range":"bytes=0-4"}'
     check "mcp_s3_get with Range bytes=0-4" "$RC $(text)" "0 hello"
     call "$SRV" s3_list '{"bucket":"mcp-test-bucket","prefix":"up/"}'

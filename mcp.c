@@ -22,21 +22,22 @@
  *  15. Handler API                   mcp_call: arguments in, content and results out
  *  16. Client requests and state     elicitation, sampling, roots; requestState
  *  17. MCP methods                   one function per JSON-RPC method
- *  18. Dispatch                      method table, era of a message, the one batch loop
- *  19. Streamable HTTP               POST /mcp: sessions, SSE, the 2026-07-28 checks
- *  20. Authentication                API keys, JWTs, IAM, OAuth metadata
- *  21. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
- *  22. Transports                    `serve` (HTTP/1.1 server) and `stdio`
- *  23. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
- *  24. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
- *  25. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
- *  26. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
- *  27. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
+ *  18. Tasks                         work that outlives its request: the store, tasks/ methods
+ *  19. Dispatch                      method table, era of a message, the one batch loop
+ *  20. Streamable HTTP               POST /mcp: sessions, SSE, the 2026-07-28 checks
+ *  21. Authentication                API keys, JWTs, IAM, OAuth metadata
+ *  22. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
+ *  23. Transports                    `serve` (HTTP/1.1 server) and `stdio`
+ *  24. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
+ *  25. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
+ *  26. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
+ *  27. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
+ *  28. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
  *
  * One request, walked: a transport reads it (serve_thread, stdio_main, lambda_loop) into
- * a req (section 5); HTTP requests go through http_route (21) to http_mcp (19), Lambda
- * events through event_decode (23) first, the others through event_other (24) to their
- * handlers, or to direct_dispatch (23) for JSON-RPC; every path ends in rpc_serve (18),
+ * a req (section 5); HTTP requests go through http_route (22) to http_mcp (20), Lambda
+ * events through event_decode (24) first, the others through event_other (25) to their
+ * handlers, or to direct_dispatch (24) for JSON-RPC; every path ends in rpc_serve (19),
  * which resolves each message's era (era_resolve) and calls rpc_dispatch, which finds the
  * method in the method table and calls it (17); a tool's handler gets an mcp_call (15).
  * The answer goes back the same way.
@@ -98,6 +99,14 @@
 #ifndef MCP_MAX_HEADERS
 #define MCP_MAX_HEADERS 64
 #endif
+/* Tasks (section 18): how long a task is kept after it starts, at most (a 2025-11-25 client
+ * may ask for less), and how often a client is told to poll. */
+#ifndef MCP_TASK_TTL_MS
+#define MCP_TASK_TTL_MS 3600000
+#endif
+#ifndef MCP_TASK_POLL_MS
+#define MCP_TASK_POLL_MS 500
+#endif
 /* Concurrent connections in serve; one thread each (64 KB stack). */
 #ifndef MCP_MAX_CONNS
 #define MCP_MAX_CONNS 64
@@ -153,7 +162,7 @@
 #ifndef MCP_S3_PART_SIZE
 #define MCP_S3_PART_SIZE ((size_t)8 << 20)
 #endif
-/* The `proxy URL` command: stdio to a remote MCP server, SigV4-signed (section 25). Off
+/* The `proxy URL` command: stdio to a remote MCP server, SigV4-signed (section 27). Off
  * saves 6 KB of code (x86_64: datatools and hello, with or without TLS; bench/tls.sh). */
 #ifndef MCP_ENABLE_PROXY
 #define MCP_ENABLE_PROXY 1
@@ -5458,6 +5467,7 @@ struct mcp_tool_def {
     mcp_json_doc *in_doc, *out_doc; /* parsed on first use */
     mcp_handler fn;
     void *data;
+    int task_mode;                /* MCP_TASK_* (section 18) */
 };
 
 struct mcp_resource_def {
@@ -5857,6 +5867,7 @@ struct rpc {
     int typed;                /* resultType written */
     mcp_tool_def *tool;           /* tools/call: the tool, and whether its result was an error */
     int tool_error;
+    struct task *task;            /* the task this call runs as (section 18), or NULL */
 };
 
 enum { CALL_TOOL, CALL_RESOURCE, CALL_PROMPT, CALL_COMPLETE };
@@ -5889,7 +5900,10 @@ struct mcp_call {
     int nanswers;
     const char *state;        /* verified requestState payload */
     char *new_state;          /* signed state for the next round */
+    char *raw_state;          /* the same, as the handler set it */
     buf fail_data;            /* error.data, JSON text */
+    struct task *task;        /* the task mcp_task made of this call */
+    uint64_t task_checked;    /* when mcp_task_cancelled last looked */
 };
 
 static const mcp_json *empty_object(void) {
@@ -6199,7 +6213,10 @@ static void call_init(mcp_call *c, rpc *x, int kind, const char *name, void *dat
     c->input_responses = ir;
     state_verify(c, mcp_json_get(x->params, "requestState"));
 }
+static void task_clear(struct task *t);
 static void call_free(mcp_call *c) {
+    if (c->task) { task_clear(c->task); free(c->task); }
+    free(c->raw_state);
     buf_free(&c->content);
     buf_free(&c->fail_msg);
     buf_free(&c->input_requests);
@@ -6269,6 +6286,8 @@ int mcp_set_state(mcp_call *c, const char *state) {
     buf_puts(&b, hex);
     free(c->new_state);
     c->new_state = b.p;
+    free(c->raw_state);
+    c->raw_state = xstrdup(state);
     return 0;
 }
 
@@ -6448,6 +6467,7 @@ static void rpc_error(buf *out, const mcp_json *id, int code, const char *msg) {
 
 static int stdio_emit(rpc *x, const char *json, size_t n);
 
+static int tasks_available(mcp_server *s);
 static void server_caps(rpc *x, jw *w) {
     mcp_server *s = x->s;
     jw_obj(w);
@@ -6464,9 +6484,21 @@ static void server_caps(rpc *x, jw *w) {
     if (s->nprompts) { jw_key(w, "prompts"); jw_obj(w); if (legacy) { jw_key(w, "listChanged"); jw_bool(w, 0); } jw_end_obj(w); }
     if (s->ncomps && x->era >= ERA_2025_03_26) { jw_key(w, "completions"); jw_obj(w); jw_end_obj(w); }
     jw_key(w, "logging"); jw_obj(w); jw_end_obj(w);
-    if (s->apps) { /* MCP Apps (SEP-1865), negotiated under capabilities.extensions */
+    int tasks = tasks_available(s);
+    if (tasks && x->era == ERA_2025_11_25) { /* tasks as 2025-11-25 defines them */
+        jw_key(w, "tasks"); jw_obj(w);
+        jw_key(w, "list"); jw_obj(w); jw_end_obj(w);
+        jw_key(w, "cancel"); jw_obj(w); jw_end_obj(w);
+        jw_key(w, "requests"); jw_obj(w);
+        jw_key(w, "tools"); jw_obj(w); jw_key(w, "call"); jw_obj(w); jw_end_obj(w); jw_end_obj(w);
+        jw_end_obj(w);
+        jw_end_obj(w);
+    }
+    tasks = tasks && x->era >= ERA_2026_07_28;
+    if (s->apps || tasks) { /* extensions: MCP Apps (SEP-1865), tasks (SEP-2663) */
         jw_key(w, "extensions"); jw_obj(w);
-        jw_key(w, "io.modelcontextprotocol/ui"); jw_obj(w); jw_end_obj(w);
+        if (s->apps) { jw_key(w, "io.modelcontextprotocol/ui"); jw_obj(w); jw_end_obj(w); }
+        if (tasks) { jw_key(w, "io.modelcontextprotocol/tasks"); jw_obj(w); jw_end_obj(w); }
         jw_end_obj(w);
     }
     jw_end_obj(w);
@@ -6499,7 +6531,7 @@ static void m_tools_list(rpc *x, jw *w, rpc_fail *f) {
     }
     jw_key(w, "tools");
     jw_arr(w);
-    int i;
+    int i, tasks_on = tasks_available(s);
     for (i = (int)start; i < s->ntools && i < start + MCP_PAGE_SIZE; i++) {
         mcp_tool_def *t = s->tools[i];
         const char *e = tool_prepare(t);
@@ -6511,6 +6543,11 @@ static void m_tools_list(rpc *x, jw *w, rpc_fail *f) {
         jw_key(w, "inputSchema"); jw_raw(w, t->schema, strlen(t->schema));
         if (t->out_src && x->era >= ERA_2025_06_18) { jw_key(w, "outputSchema"); jw_raw(w, t->out_src, strlen(t->out_src)); }
         if (t->annotations && x->era >= ERA_2025_03_26) { jw_key(w, "annotations"); jw_raw(w, t->annotations, strlen(t->annotations)); }
+        if (t->task_mode && x->era >= ERA_2025_11_25 && tasks_on) {
+            jw_key(w, "execution"); jw_obj(w);
+            jw_key(w, "taskSupport"); jw_str(w, t->task_mode & MCP_TASK_REQUIRED ? "required" : "optional");
+            jw_end_obj(w);
+        }
         decor_write(w, &t->d, x->era);
         jw_end_obj(w);
     }
@@ -6534,6 +6571,58 @@ static void fail_uri(rpc_fail *f, const char *uri) {
 /* Take a failed call's error over. */
 static void fail_from_call(rpc_fail *f, mcp_call *c);
 
+/* Tasks (section 18): where tools/call goes when a task is wanted. */
+typedef struct task task;
+static int task_decide(rpc *x, mcp_tool_def *t, rpc_fail *f);
+static void task_created(rpc *x, jw *w, const task *t);
+static int task_begin(mcp_call *c, jw *w);
+
+/* Run tool t's handler for call c. 0: c holds the result; 1: the handler asked the client
+ * (2026-07-28: input required); 2: the handler made the call a task (c->task); -1: the
+ * call failed (f). */
+static int tool_exec(rpc *x, mcp_tool_def *t, mcp_call *c, rpc_fail *f) {
+    const char *name = t->name;
+    int r = t->fn(c);
+    if (c->fail_code) { fail_from_call(f, c); return -1; }
+    if (c->task) return 2;
+    if (c->ninput && x->era >= ERA_2026_07_28) return 1;
+    if (r && !c->ncontent) mcp_error(c, "tool %s failed", name);
+    else if (r) c->is_error = 1;
+    if (!c->is_error && t->out_doc) {
+        if (!c->structured) {
+            mcp_error(c, "tool %s declares an output schema but returned no structured content", name);
+        } else {
+            mcp_json_err e;
+            mcp_json_doc *d = mcp_json_parse(c->structured, strlen(c->structured), 0, &e);
+            buf oerr = {0};
+            if (d && !schema_check(mcp_json_root(t->out_doc), mcp_json_root(d), &oerr)) {
+                c->content.len = 0; c->ncontent = 0;
+                mcp_error(c, "tool %s returned structured content that does not match its output schema: %s", name, oerr.p);
+            }
+            buf_free(&oerr);
+            mcp_json_free(d);
+        }
+    }
+    return 0;
+}
+
+/* The members of a CallToolResult. */
+static void tool_result(rpc *x, jw *w, mcp_call *c) {
+    jw_key(w, "content");
+    jw_arr(w);
+    if (c->ncontent) buf_put(w->b, c->content.p, c->content.len);
+    else if (c->structured && !c->is_error) { /* older clients read content: mirror the JSON */
+        jw_obj(w); jw_key(w, "type"); jw_str(w, "text"); jw_key(w, "text"); jw_str(w, c->structured); jw_end_obj(w);
+    }
+    jw_end_arr(w);
+    if (c->structured && !c->is_error && x->era >= ERA_2025_06_18) {
+        jw_key(w, "structuredContent");
+        jw_raw(w, c->structured, strlen(c->structured));
+    }
+    if (c->is_error) { jw_key(w, "isError"); jw_bool(w, 1); }
+    if (c->meta) { jw_key(w, "_meta"); jw_raw(w, c->meta, strlen(c->meta)); }
+}
+
 static void m_tools_call(rpc *x, jw *w, rpc_fail *f) {
     const char *name = mcp_json_str(mcp_json_get(x->params, "name"));
     if (!name) { f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "tools/call: params.name must be a string"); return; }
@@ -6547,6 +6636,8 @@ static void m_tools_call(rpc *x, jw *w, rpc_fail *f) {
     if (args && MCP_JSON_TYPE(args) != MCP_JSON_OBJECT) {
         f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "tools/call: params.arguments must be an object"); return;
     }
+    int as_task = task_decide(x, t, f);
+    if (as_task < 0) return;
     mcp_call c;
     call_init(&c, x, CALL_TOOL, t->name, t->data);
     c.args = args ? args : empty_object();
@@ -6566,40 +6657,17 @@ static void m_tools_call(rpc *x, jw *w, rpc_fail *f) {
         buf_free(&verr);
     } else {
         buf_free(&verr);
-        int r = t->fn(&c);
-        if (c.fail_code) { fail_from_call(f, &c); call_free(&c); return; }
-        if (call_input_required(x, w, &c)) { call_free(&c); return; }
-        if (r && !c.ncontent) mcp_error(&c, "tool %s failed", name);
-        else if (r) c.is_error = 1;
-        if (!c.is_error && t->out_doc) {
-            if (!c.structured) {
-                mcp_error(&c, "tool %s declares an output schema but returned no structured content", name);
-            } else {
-                mcp_json_err e;
-                mcp_json_doc *d = mcp_json_parse(c.structured, strlen(c.structured), 0, &e);
-                buf oerr = {0};
-                if (d && !schema_check(mcp_json_root(t->out_doc), mcp_json_root(d), &oerr)) {
-                    c.content.len = 0; c.ncontent = 0;
-                    mcp_error(&c, "tool %s returned structured content that does not match its output schema: %s", name, oerr.p);
-                }
-                buf_free(&oerr);
-                mcp_json_free(d);
-            }
+        if (as_task) {
+            if (task_begin(&c, w)) fail_from_call(f, &c);
+            call_free(&c);
+            return;
         }
+        int k = tool_exec(x, t, &c, f);
+        if (k == 2) task_created(x, w, c.task);
+        if (k == 1) call_input_required(x, w, &c);
+        if (k) { call_free(&c); return; }
     }
-    jw_key(w, "content");
-    jw_arr(w);
-    if (c.ncontent) buf_put(w->b, c.content.p, c.content.len);
-    else if (c.structured && !c.is_error) { /* older clients read content: mirror the JSON */
-        jw_obj(w); jw_key(w, "type"); jw_str(w, "text"); jw_key(w, "text"); jw_str(w, c.structured); jw_end_obj(w);
-    }
-    jw_end_arr(w);
-    if (c.structured && !c.is_error && x->era >= ERA_2025_06_18) {
-        jw_key(w, "structuredContent");
-        jw_raw(w, c.structured, strlen(c.structured));
-    }
-    if (c.is_error) { jw_key(w, "isError"); jw_bool(w, 1); }
-    if (c.meta) { jw_key(w, "_meta"); jw_raw(w, c.meta, strlen(c.meta)); }
+    tool_result(x, w, &c);
     x->tool_error = c.is_error;
     call_free(&c);
 }
@@ -6850,7 +6918,798 @@ static void m_resources_list_fixed(rpc *x, jw *w, rpc_fail *f) { (void)f; m_reso
 static void m_resources_templates(rpc *x, jw *w, rpc_fail *f) { (void)f; m_resources_list(x, w, 1); }
 static void m_prompts_list_all(rpc *x, jw *w, rpc_fail *f) { (void)f; m_prompts_list(x, w); }
 
-/*=== MARK: - 18. Dispatch (Private) ===*/
+/*=== MARK: - 18. Tasks (Public: mcp_tool_task, mcp_task, mcp_task_cancelled) ===*/
+/*
+ * Work that outlives the request that started it. A tool registered with mcp_tool_task
+ * answers tools/call with a task, its handler runs apart from the request, and the client
+ * polls tasks/get (and, as 2025-11-25 defines tasks, waits with tasks/result or lists with
+ * tasks/list). Two wire forms, one store:
+ *   2025-11-25   the client asks with params.task {ttl}; capabilities.tasks; CreateTaskResult
+ *                {task:{...}}; tasks/get, tasks/result, tasks/list, tasks/cancel.
+ *   2026-07-28   the io.modelcontextprotocol/tasks extension (SEP-2663): the server decides
+ *                for a client that declared the extension; a flat CreateTaskResult
+ *                (resultType "task", ttlMs, pollIntervalMs); tasks/get inlines the result or
+ *                error; a handler's questions park the task in input_required until
+ *                tasks/update has answered them all, then it runs again from the start with
+ *                the answers, as a multi-round-trip call does.
+ * A task is one JSON record with a version, saved only over the version it was read at
+ * (compare and swap), so a cancel, an answer and the handler's end never overwrite each
+ * other. The store is this process's memory (serve, stdio), or a DynamoDB table named by
+ * MCP_TASKS_TABLE: key taskId (S), index owner-createdAt (owner S, createdAt S), TTL on
+ * expiresAt. On Lambda only the table serves, and the handler runs in an asynchronous
+ * invocation of the same function and alias ({"mcpTaskId": ID}), so a task may run for
+ * Lambda's 15 minutes while any sandbox answers the polls.
+ */
+
+#define TASKS_EXT "io.modelcontextprotocol/tasks"
+
+typedef struct task {
+    char id[40], status[16], created[32], updated[32];
+    char owner[256];
+    int64_t ttl_ms, expires;    /* expires: Unix seconds */
+    int64_t ver;                /* the stored version this was read at (0: new) */
+    int era;
+    char *tool, *args, *caps, *responses, *requests, *state, *result, *error, *msg; /* JSON text; state plain */
+} task;
+
+static void task_clear(task *t) {
+    free(t->tool); free(t->args); free(t->caps); free(t->responses); free(t->requests);
+    free(t->state); free(t->result); free(t->error); free(t->msg);
+    memset(t, 0, sizeof *t);
+}
+
+static void iso_now(char out[32]) {
+    uint64_t ms = now_ms();
+    utc_time u = utc_of((int64_t)(ms / 1000));
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", u.year, u.mon, u.day, u.hour, u.min, u.sec, (int)(ms % 1000));
+}
+
+static int task_terminal(const task *t) {
+    return !strcmp(t->status, "completed") || !strcmp(t->status, "failed") || !strcmp(t->status, "cancelled");
+}
+
+static void task_write(const task *t, buf *b) {
+    jw w = {b, 0};
+    jw_obj(&w);
+    jw_key(&w, "taskId"); jw_str(&w, t->id);
+    jw_key(&w, "status"); jw_str(&w, t->status);
+    jw_key(&w, "owner"); jw_str(&w, t->owner);
+    jw_key(&w, "createdAt"); jw_str(&w, t->created);
+    jw_key(&w, "lastUpdatedAt"); jw_str(&w, t->updated);
+    jw_key(&w, "ttlMs"); jw_int(&w, t->ttl_ms);
+    jw_key(&w, "expiresAt"); jw_int(&w, t->expires);
+    jw_key(&w, "era"); jw_str(&w, era_names[t->era]);
+    jw_key(&w, "tool"); jw_str(&w, t->tool ? t->tool : "");
+    const char *raw[] = {"arguments", t->args, "caps", t->caps, "inputResponses", t->responses,
+                         "inputRequests", t->requests, "result", t->result, "error", t->error};
+    for (size_t i = 0; i < COUNT(raw); i += 2)
+        if (raw[i + 1]) { jw_key(&w, raw[i]); jw_raw(&w, raw[i + 1], strlen(raw[i + 1])); }
+    if (t->state) { jw_key(&w, "state"); jw_str(&w, t->state); }
+    if (t->msg) { jw_key(&w, "statusMessage"); jw_str(&w, t->msg); }
+    jw_end_obj(&w);
+}
+
+static char *member_text(const mcp_json *o, const char *k) {
+    const mcp_json *v = mcp_json_get(o, k);
+    return v ? mcp_json_write(v, NULL) : NULL;
+}
+static char *member_str(const mcp_json *o, const char *k) {
+    const char *s = mcp_json_str(mcp_json_get(o, k));
+    return s ? xstrdup(s) : NULL;
+}
+
+static int task_read(const char *text, size_t n, task *t) {
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(text, n, 0, &e);
+    const mcp_json *o = mcp_json_root(d);
+    const char *id = mcp_json_str(mcp_json_get(o, "taskId")), *st = mcp_json_str(mcp_json_get(o, "status"));
+    const char *era = mcp_json_str(mcp_json_get(o, "era"));
+    if (!id || !st || !era) { mcp_json_free(d); return -1; }
+    int64_t ver = t->ver;
+    memset(t, 0, sizeof *t);
+    t->ver = ver;
+    snprintf(t->id, sizeof t->id, "%s", id);
+    snprintf(t->status, sizeof t->status, "%s", st);
+    snprintf(t->owner, sizeof t->owner, "%s", mcp_json_str(mcp_json_get(o, "owner")) ? mcp_json_str(mcp_json_get(o, "owner")) : "");
+    snprintf(t->created, sizeof t->created, "%s", mcp_json_str(mcp_json_get(o, "createdAt")) ? mcp_json_str(mcp_json_get(o, "createdAt")) : "");
+    snprintf(t->updated, sizeof t->updated, "%s", mcp_json_str(mcp_json_get(o, "lastUpdatedAt")) ? mcp_json_str(mcp_json_get(o, "lastUpdatedAt")) : "");
+    mcp_json_int(mcp_json_get(o, "ttlMs"), &t->ttl_ms);
+    mcp_json_int(mcp_json_get(o, "expiresAt"), &t->expires);
+    t->era = era_find(era, strlen(era));
+    if (t->era < ERA_2025_11_25) t->era = ERA_2025_11_25;
+    t->tool = member_str(o, "tool");
+    t->args = member_text(o, "arguments");
+    t->caps = member_text(o, "caps");
+    t->responses = member_text(o, "inputResponses");
+    t->requests = member_text(o, "inputRequests");
+    t->result = member_text(o, "result");
+    t->error = member_text(o, "error");
+    t->state = member_str(o, "state");
+    t->msg = member_str(o, "statusMessage");
+    mcp_json_free(d);
+    return 0;
+}
+
+/* The store. In memory: a list under a lock, expired records dropped as it is walked. */
+typedef struct mem_task { struct mem_task *next; char id[40], owner[256], created[32]; int64_t ver, expires; char *doc; } mem_task;
+static struct { pthread_mutex_t mu; mem_task *head; } task_mem = {PTHREAD_MUTEX_INITIALIZER, NULL};
+
+static const char *task_table(void) {
+    const char *t = getenv("MCP_TASKS_TABLE");
+    return t && *t ? t : NULL;
+}
+
+static void mem_prune(int64_t now) {
+    for (mem_task **p = &task_mem.head; *p;) {
+        mem_task *m = *p;
+        if (m->expires && m->expires < now) { *p = m->next; free(m->doc); free(m); }
+        else p = &m->next;
+    }
+}
+
+/* Build a DynamoDB request body; "%s" style pieces written by the caller. */
+static int ddb_call(const char *op, buf *body, mcp_http_response *rs, char *err, size_t errn) {
+    char target[64];
+    snprintf(target, sizeof target, "DynamoDB_20120810.%s", op);
+    if (body->oom) { snprintf(err, errn, "out of memory"); return -1; }
+    if (mcp_aws_json("dynamodb", target, body->p, rs) == 0) return 0;
+    return -1;
+}
+
+/* Load task id: 0 found (t filled), 1 no such task (or expired), -1 the store failed (err). */
+static int store_load(const char *id, task *t, char *err, size_t errn) {
+    int64_t now = (int64_t)(now_ms() / 1000);
+    const char *table = task_table();
+    if (!table) {
+        pthread_mutex_lock(&task_mem.mu);
+        mem_prune(now);
+        mem_task *m = task_mem.head;
+        while (m && strcmp(m->id, id)) m = m->next;
+        char *doc = m ? xstrdup(m->doc) : NULL;
+        int64_t ver = m ? m->ver : 0;
+        pthread_mutex_unlock(&task_mem.mu);
+        if (!doc) return 1;
+        t->ver = ver;
+        int r = task_read(doc, strlen(doc), t);
+        free(doc);
+        if (r) { snprintf(err, errn, "task %s: the stored record is damaged", id); return -1; }
+        return 0;
+    }
+    buf b = {0};
+    jw w = {&b, 0};
+    jw_obj(&w);
+    jw_key(&w, "TableName"); jw_str(&w, table);
+    jw_key(&w, "Key"); jw_obj(&w); jw_key(&w, "taskId"); jw_obj(&w); jw_key(&w, "S"); jw_str(&w, id); jw_end_obj(&w); jw_end_obj(&w);
+    jw_key(&w, "ConsistentRead"); jw_bool(&w, 1);
+    jw_end_obj(&w);
+    mcp_http_response rs;
+    int r = ddb_call("GetItem", &b, &rs, err, errn);
+    buf_free(&b);
+    if (r) { if (!err[0]) snprintf(err, errn, "%s", rs.error); mcp_http_free(&rs); return -1; }
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &e);
+    const mcp_json *item = mcp_json_get(mcp_json_root(d), "Item");
+    const char *doc = mcp_json_str(mcp_json_get(mcp_json_get(item, "doc"), "S"));
+    const char *ver = mcp_json_str(mcp_json_get(mcp_json_get(item, "ver"), "N"));
+    const char *exp = mcp_json_str(mcp_json_get(mcp_json_get(item, "expiresAt"), "N"));
+    int rc = 1;
+    if (item && (!doc || !ver)) { snprintf(err, errn, "task %s: the item in %s has no doc or ver", id, table); rc = -1; }
+    else if (item && !(exp && strtoll(exp, NULL, 10) < now)) { /* DynamoDB deletes expired items late */
+        t->ver = strtoll(ver, NULL, 10);
+        rc = task_read(doc, strlen(doc), t) ? -1 : 0;
+        if (rc) snprintf(err, errn, "task %s: the stored record is damaged", id);
+    }
+    mcp_json_free(d);
+    mcp_http_free(&rs);
+    return rc;
+}
+
+/* Save t over the version it was read at: 0 saved (t->ver is the new version), 1 someone
+ * else saved first (or, for a new task, the id exists), -1 the store failed (err). */
+static int store_save(task *t, char *err, size_t errn) {
+    iso_now(t->updated);
+    buf doc = {0};
+    task_write(t, &doc);
+    if (doc.oom) { buf_free(&doc); snprintf(err, errn, "out of memory"); return -1; }
+    const char *table = task_table();
+    if (!table) {
+        int rc = 1;
+        pthread_mutex_lock(&task_mem.mu);
+        mem_task *m = task_mem.head;
+        while (m && strcmp(m->id, t->id)) m = m->next;
+        if (!t->ver && !m) {
+            m = calloc(1, sizeof *m);
+            if (m) {
+                snprintf(m->id, sizeof m->id, "%s", t->id);
+                snprintf(m->owner, sizeof m->owner, "%s", t->owner);
+                snprintf(m->created, sizeof m->created, "%s", t->created);
+                m->next = task_mem.head;
+                task_mem.head = m;
+            }
+        } else if (!m || m->ver != t->ver) m = NULL;
+        if (m) {
+            free(m->doc);
+            m->doc = doc.p;
+            doc.p = NULL;
+            m->ver = ++t->ver;
+            m->expires = t->expires;
+            rc = 0;
+        }
+        pthread_mutex_unlock(&task_mem.mu);
+        buf_free(&doc);
+        return rc;
+    }
+    char nv[24], ov[24], ex[24];
+    snprintf(nv, sizeof nv, "%lld", (long long)(t->ver + 1));
+    snprintf(ov, sizeof ov, "%lld", (long long)t->ver);
+    snprintf(ex, sizeof ex, "%lld", (long long)t->expires);
+    buf b = {0};
+    jw w = {&b, 0};
+    jw_obj(&w);
+    jw_key(&w, "TableName"); jw_str(&w, table);
+    jw_key(&w, "Item"); jw_obj(&w);
+    const char *attrs[] = {"taskId", "S", t->id, "owner", "S", t->owner[0] ? t->owner : "-", "createdAt", "S", t->created,
+                           "expiresAt", "N", ex, "ver", "N", nv, "status", "S", t->status};
+    for (size_t i = 0; i < COUNT(attrs); i += 3) {
+        jw_key(&w, attrs[i]); jw_obj(&w); jw_key(&w, attrs[i + 1]); jw_str(&w, attrs[i + 2]); jw_end_obj(&w);
+    }
+    jw_key(&w, "doc"); jw_obj(&w); jw_key(&w, "S"); jw_strn(&w, doc.p, doc.len); jw_end_obj(&w);
+    jw_end_obj(&w);
+    if (!t->ver) { jw_key(&w, "ConditionExpression"); jw_str(&w, "attribute_not_exists(taskId)"); }
+    else {
+        jw_key(&w, "ConditionExpression"); jw_str(&w, "ver = :v");
+        jw_key(&w, "ExpressionAttributeValues"); jw_obj(&w);
+        jw_key(&w, ":v"); jw_obj(&w); jw_key(&w, "N"); jw_str(&w, ov); jw_end_obj(&w);
+        jw_end_obj(&w);
+    }
+    jw_end_obj(&w);
+    buf_free(&doc);
+    mcp_http_response rs;
+    int r = ddb_call("PutItem", &b, &rs, err, errn);
+    buf_free(&b);
+    int rc = 0;
+    if (r && strstr(rs.error, "ConditionalCheckFailed")) rc = 1;
+    else if (r) { if (!err[0]) snprintf(err, errn, "%s", rs.error); rc = -1; }
+    else t->ver++;
+    mcp_http_free(&rs);
+    return rc;
+}
+
+/* The caller's tasks, newest first, from cursor on: ids into out (up to max); returns how
+ * many, with *more set when others follow. -1 when the store failed. */
+static int store_list(const char *owner, int64_t from, char (*out)[40], int max, int *more, char *err, size_t errn) {
+    const char *table = task_table();
+    int n = 0;
+    *more = 0;
+    if (!table) {
+        pthread_mutex_lock(&task_mem.mu);
+        mem_prune((int64_t)(now_ms() / 1000));
+        int64_t i = 0;
+        for (mem_task *m = task_mem.head; m; m = m->next) {
+            if (strcmp(m->owner, owner)) continue;
+            if (i++ < from) continue;
+            if (n == max) { *more = 1; break; }
+            memcpy(out[n++], m->id, 40);
+        }
+        pthread_mutex_unlock(&task_mem.mu);
+        return n;
+    }
+    buf b = {0};
+    jw w = {&b, 0};
+    jw_obj(&w);
+    jw_key(&w, "TableName"); jw_str(&w, table);
+    jw_key(&w, "IndexName"); jw_str(&w, "owner-createdAt");
+    jw_key(&w, "KeyConditionExpression"); jw_str(&w, "#o = :o");
+    jw_key(&w, "ExpressionAttributeNames"); jw_obj(&w); jw_key(&w, "#o"); jw_str(&w, "owner"); jw_end_obj(&w);
+    jw_key(&w, "ExpressionAttributeValues"); jw_obj(&w);
+    jw_key(&w, ":o"); jw_obj(&w); jw_key(&w, "S"); jw_str(&w, owner[0] ? owner : "-"); jw_end_obj(&w);
+    jw_end_obj(&w);
+    jw_key(&w, "ScanIndexForward"); jw_bool(&w, 0);
+    jw_key(&w, "ProjectionExpression"); jw_str(&w, "taskId");
+    jw_end_obj(&w);
+    mcp_http_response rs;
+    int r = ddb_call("Query", &b, &rs, err, errn);
+    buf_free(&b);
+    if (r) { if (!err[0]) snprintf(err, errn, "%s", rs.error); mcp_http_free(&rs); return -1; }
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &e);
+    mcp_json_iter it = mcp_json_iterate(mcp_json_get(mcp_json_root(d), "Items"));
+    const mcp_json *item;
+    int64_t i = 0;
+    while ((item = mcp_json_iter_next(&it, NULL))) {
+        const char *id = mcp_json_str(mcp_json_get(mcp_json_get(item, "taskId"), "S"));
+        if (!id || i++ < from) continue;
+        if (n == max) { *more = 1; break; }
+        snprintf(out[n++], 40, "%s", id);
+    }
+    mcp_json_free(d);
+    mcp_http_free(&rs);
+    return n;
+}
+
+/* Tasks are offered where they can be kept: anywhere but Lambda, and on Lambda with a table. */
+static int tasks_available(mcp_server *s) {
+    int any = 0;
+    for (int i = 0; i < s->ntools && !any; i++) any = s->tools[i]->task_mode != 0;
+    return any && (!s->stateless || task_table());
+}
+
+/* The client declared the extension (2026-07-28), or asked for a task (2025-11-25). */
+static int task_wanted(rpc *x) {
+    if (x->era >= ERA_2026_07_28) return mcp_json_get(mcp_json_get(x->caps, "extensions"), TASKS_EXT) != NULL;
+    return x->era == ERA_2025_11_25 && MCP_JSON_TYPE(mcp_json_get(x->params, "task")) == MCP_JSON_OBJECT;
+}
+
+static const char *task_owner(rpc *x) { return x->r->auth.kind ? x->r->auth.principal : ""; }
+
+static void task_launch(mcp_server *s, const task *t, rpc *x);
+
+/* Make call c a task: record it and start its handler apart. 0, or -1 with c failed. */
+static int task_create(mcp_call *c, task *t) {
+    rpc *x = c->x;
+    memset(t, 0, sizeof *t);
+    random_hex(t->id, 16);
+    snprintf(t->status, sizeof t->status, "working");
+    snprintf(t->owner, sizeof t->owner, "%s", task_owner(x));
+    iso_now(t->created);
+    t->era = x->era;
+    t->ttl_ms = MCP_TASK_TTL_MS;
+    int64_t want = 0;
+    if (x->era < ERA_2026_07_28 && mcp_json_int(mcp_json_get(mcp_json_get(x->params, "task"), "ttl"), &want) && want > 0)
+        t->ttl_ms = want < MCP_TASK_TTL_MS ? want : MCP_TASK_TTL_MS;
+    t->expires = (int64_t)(now_ms() / 1000) + (t->ttl_ms + 999) / 1000;
+    t->tool = xstrdup(c->name);
+    t->args = mcp_json_write(c->args, NULL);
+    t->caps = x->caps ? mcp_json_write(x->caps, NULL) : xstrdup("{}");
+    if (c->input_responses) t->responses = mcp_json_write(c->input_responses, NULL);
+    if (c->state) t->state = xstrdup(c->state);
+    char err[600] = "";
+    int r = t->args && t->caps ? store_save(t, err, sizeof err) : -1;
+    if (r) {
+        mcp_fail(c, RPC_INTERNAL, "the task could not be recorded: %s", r > 0 ? "its id exists" : err[0] ? err : "out of memory");
+        task_clear(t);
+        return -1;
+    }
+    task_launch(x->s, t, x);
+    return 0;
+}
+
+/* CreateTaskResult, flat (2026-07-28) or as {task} (2025-11-25). */
+static void task_fields(rpc *x, jw *w, const task *t) {
+    int v2 = x->era >= ERA_2026_07_28;
+    jw_key(w, "taskId"); jw_str(w, t->id);
+    jw_key(w, "status"); jw_str(w, t->status);
+    if (t->msg) { jw_key(w, "statusMessage"); jw_str(w, t->msg); }
+    jw_key(w, "createdAt"); jw_str(w, t->created);
+    jw_key(w, "lastUpdatedAt"); jw_str(w, t->updated);
+    jw_key(w, v2 ? "ttlMs" : "ttl"); jw_int(w, t->ttl_ms);
+    jw_key(w, v2 ? "pollIntervalMs" : "pollInterval"); jw_int(w, MCP_TASK_POLL_MS);
+}
+
+static void task_created(rpc *x, jw *w, const task *t) {
+    if (x->era >= ERA_2026_07_28) {
+        result_type(x, w, "task");
+        task_fields(x, w, t);
+        return;
+    }
+    jw_key(w, "task"); jw_obj(w); task_fields(x, w, t); jw_end_obj(w);
+}
+
+/* tools/call made a task from the start: record it, start it, answer with it. */
+static int task_begin(mcp_call *c, jw *w) {
+    task t;
+    if (task_create(c, &t)) return -1;
+    task_created(c->x, w, &t);
+    task_clear(&t);
+    return 0;
+}
+
+int mcp_tool_task(mcp_tool_def *t, int mode) {
+    if (!t || (mode & ~(MCP_TASK_REQUIRED | MCP_TASK_OPTIONAL | MCP_TASK_DEFERRED)) ||
+        (mode & MCP_TASK_REQUIRED && mode & MCP_TASK_OPTIONAL) || (mode == MCP_TASK_DEFERRED)) return -1;
+    t->task_mode = mode;
+    return 0;
+}
+
+/* Before tools/call runs tool t: -1 failed (f), 0 run it here, 1 make it a task now. */
+static int task_decide(rpc *x, mcp_tool_def *t, rpc_fail *f) {
+    int mode = t->task_mode, want = task_wanted(x);
+    if (!mode) return 0;
+    if (mode & MCP_TASK_REQUIRED && !want) {
+        if (x->era >= ERA_2026_07_28) {
+            f->code = MCP_E_MISSING_CAPABILITY;
+            buf_printf(&f->msg, "Missing required client capability: tool %s runs only as a task (extension " TASKS_EXT ")", t->name);
+            buf_puts(&f->data, "{\"requiredCapabilities\":{\"extensions\":{\"" TASKS_EXT "\":{}}}}");
+        } else {
+            f->code = RPC_NO_METHOD;
+            buf_printf(&f->msg, "tool %s must be called as a task (params.task)", t->name);
+        }
+        return -1;
+    }
+    if (!want) return 0;
+    if (!tasks_available(x->s)) {
+        if (!(mode & MCP_TASK_REQUIRED)) return 0;
+        f->code = RPC_INTERNAL;
+        buf_printf(&f->msg, "tool %s runs only as a task, and tasks need MCP_TASKS_TABLE on Lambda", t->name);
+        return -1;
+    }
+    return mode & MCP_TASK_DEFERRED ? 0 : 1;
+}
+
+int mcp_task(mcp_call *c) {
+    rpc *x = c->x;
+    if (c->kind != CALL_TOOL || x->task || c->task || !x->tool || !(x->tool->task_mode & MCP_TASK_DEFERRED) ||
+        !task_wanted(x) || !tasks_available(x->s)) return 0;
+    task *t = calloc(1, sizeof *t);
+    if (!t) { mcp_fail(c, RPC_INTERNAL, "out of memory"); return 1; }
+    if (task_create(c, t)) { free(t); return 1; }
+    c->task = t;
+    return 1;
+}
+
+int mcp_task_cancelled(mcp_call *c) {
+    rpc *x = c->x;
+    if (!x->task) return 0;
+    uint64_t now = mono_us();
+    if (c->task_checked && now - c->task_checked < (task_table() ? 1000000u : 50000u)) return 0;
+    c->task_checked = now;
+    task t = {0};
+    char err[600];
+    int cancelled = store_load(x->task->id, &t, err, sizeof err) == 0 && !strcmp(t.status, "cancelled");
+    task_clear(&t);
+    return cancelled;
+}
+
+/* Run task id's handler once, here, and record what came of it. */
+static int tool_exec(rpc *x, mcp_tool_def *t, mcp_call *c, rpc_fail *f);
+static void tool_result(rpc *x, jw *w, mcp_call *c);
+
+static void task_run(mcp_server *s, const char *id, const invocation *inv, uint64_t deadline_ms) {
+    task t = {0};
+    char err[600] = "";
+    if (store_load(id, &t, err, sizeof err)) {
+        log_at(LOG_ERROR, inv, "task %s: %s", id, err[0] ? err : "no such task");
+        return;
+    }
+    if (strcmp(t.status, "working")) { task_clear(&t); return; }
+    req r;
+    req_init(&r, s);
+    r.inv = inv;
+    r.deadline_ms = deadline_ms;
+    req *saved = cur_req;
+    cur_req = &r;
+    buf p = {0}, out = {0};
+    jw w = {&p, 0};
+    jw_obj(&w);
+    jw_key(&w, "name"); jw_str(&w, t.tool ? t.tool : "");
+    if (t.args) { jw_key(&w, "arguments"); jw_raw(&w, t.args, strlen(t.args)); }
+    if (t.responses && t.era >= ERA_2026_07_28) { jw_key(&w, "inputResponses"); jw_raw(&w, t.responses, strlen(t.responses)); }
+    jw_end_obj(&w);
+    mcp_json_err e;
+    mcp_json_doc *pd = p.oom ? NULL : mcp_json_parse(p.p, p.len, 0, &e);
+    mcp_json_doc *cd = t.caps ? mcp_json_parse(t.caps, strlen(t.caps), 0, &e) : NULL;
+    rpc x;
+    memset(&x, 0, sizeof x);
+    x.s = s; x.r = &r; x.method = "tools/call"; x.era = t.era; x.level = LEVEL_OFF;
+    x.params = pd ? mcp_json_root(pd) : empty_object();
+    x.caps = mcp_json_root(cd);
+    x.task = &t;
+    x.tool = tool_find(s, t.tool);
+    rpc_fail f;
+    memset(&f, 0, sizeof f);
+    int k = -1;
+    char *requests = NULL, *state = NULL, *result = NULL, *error = NULL;
+    if (!pd) { f.code = RPC_INTERNAL; buf_puts(&f.msg, "out of memory"); }
+    else if (!x.tool) { f.code = RPC_INTERNAL; buf_printf(&f.msg, "tool %s is no longer registered", t.tool ? t.tool : ""); }
+    else {
+        mcp_call c;
+        call_init(&c, &x, CALL_TOOL, x.tool->name, x.tool->data);
+        c.args = mcp_json_get(x.params, "arguments");
+        if (!c.args) c.args = empty_object();
+        if (t.state) c.state = t.state;
+        k = c.fail_code ? (fail_from_call(&f, &c), -1) : tool_exec(&x, x.tool, &c, &f);
+        if (k == 1) {
+            buf q = {0};
+            buf_putc(&q, '{'); buf_put(&q, c.input_requests.p, c.input_requests.len); buf_putc(&q, '}');
+            requests = q.p;
+            state = c.raw_state ? xstrdup(c.raw_state) : t.state ? xstrdup(t.state) : NULL;
+        } else if (k == 0) {
+            jw rw = {&out, 0};
+            jw_obj(&rw);
+            tool_result(&x, &rw, &c);
+            jw_key(&rw, "resultType"); jw_str(&rw, "complete");
+            jw_end_obj(&rw);
+            result = out.p;
+            out.p = NULL;
+        } else if (k == 2) { f.code = RPC_INTERNAL; buf_puts(&f.msg, "a task cannot start another task"); k = -1; }
+        call_free(&c);
+    }
+    if (k < 0) {
+        buf eb = {0};
+        rpc_fail *fp = &f;
+        jw ew = {&eb, 0};
+        jw_obj(&ew);
+        jw_key(&ew, "code"); jw_int(&ew, fp->code ? fp->code : RPC_INTERNAL);
+        jw_key(&ew, "message"); jw_str(&ew, fp->msg.p ? fp->msg.p : "the task failed");
+        if (fp->data.len) { jw_key(&ew, "data"); jw_raw(&ew, fp->data.p, fp->data.len); }
+        jw_end_obj(&ew);
+        error = eb.p;
+    }
+    /* Record the outcome unless the task moved on (cancelled) meanwhile. */
+    for (int tries = 0; tries < 8; tries++) {
+        if (strcmp(t.status, "working")) break;
+        snprintf(t.status, sizeof t.status, "%s", k == 1 ? "input_required" : k == 0 ? "completed" : "failed");
+        free(t.requests); t.requests = requests; requests = NULL;
+        if (k == 1) { free(t.state); t.state = state; state = NULL; }
+        free(t.result); t.result = result; result = NULL;
+        free(t.error); t.error = error; error = NULL;
+        int rc = store_save(&t, err, sizeof err);
+        if (rc <= 0) { if (rc < 0) log_at(LOG_ERROR, inv, "task %s: %s", id, err); break; }
+        requests = t.requests; t.requests = NULL; /* lost the race: read again, keep the outcome */
+        result = t.result; t.result = NULL;
+        error = t.error; t.error = NULL;
+        if (k == 1) { state = t.state; t.state = NULL; }
+        task_clear(&t);
+        if (store_load(id, &t, err, sizeof err)) break;
+    }
+    free(requests); free(state); free(result); free(error);
+    buf_free(&f.msg); buf_free(&f.data); buf_free(&p); buf_free(&out);
+    mcp_json_free(pd); mcp_json_free(cd);
+    task_clear(&t);
+    cur_req = saved;
+    req_free(&r);
+}
+
+typedef struct { mcp_server *s; char id[40]; } task_job;
+static void *task_thread(void *arg) {
+    task_job *j = arg;
+    task_run(j->s, j->id, NULL, 0);
+    free(j);
+    return NULL;
+}
+
+/* Start task t's handler: on Lambda an asynchronous invocation of this function and alias,
+ * elsewhere a thread. Failing to start it fails the task. */
+static void task_launch(mcp_server *s, const task *t, rpc *x) {
+    char err[600] = "";
+    if (s->stateless) {
+        const invocation *inv = x->r->inv;
+        const char *fn = inv && inv->arn[0] ? inv->arn : getenv("AWS_LAMBDA_FUNCTION_NAME");
+        aws_service sv = aws_service_find("lambda");
+        buf url = {0}, body = {0};
+        int custom;
+        aws_endpoint(&sv, &url, &custom);
+        buf_puts(&url, "/2015-03-31/functions/");
+        for (const char *p = fn ? fn : ""; *p; p++) {
+            if (*p == ':') buf_puts(&url, "%3A"); else buf_putc(&url, *p);
+        }
+        buf_puts(&url, "/invocations");
+        buf_printf(&body, "{\"mcpTaskId\":\"%s\"}", t->id);
+        mcp_http_response rs;
+        int r = !fn ? -1 : aws_send(&sv, "Invoke", 0, "POST", url.p, "Content-Type: application/json\r\nX-Amz-Invocation-Type: Event\r\n",
+                                    body.p, body.len, 0, NULL, &rs);
+        if (r) snprintf(err, sizeof err, "%s", fn ? rs.error : "AWS_LAMBDA_FUNCTION_NAME is not set");
+        if (fn) mcp_http_free(&rs);
+        buf_free(&url);
+        buf_free(&body);
+    } else {
+        task_job *j = calloc(1, sizeof *j);
+        pthread_t th;
+        pthread_attr_t at;
+        if (j) {
+            j->s = s;
+            memcpy(j->id, t->id, sizeof j->id);
+            pthread_attr_init(&at);
+            pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+            pthread_attr_setstacksize(&at, 256 << 10);
+            if (pthread_create(&th, &at, task_thread, j)) { free(j); snprintf(err, sizeof err, "no thread could be started"); }
+            pthread_attr_destroy(&at);
+        } else snprintf(err, sizeof err, "out of memory");
+    }
+    if (!err[0]) return;
+    log_error("task %s: its handler could not be started: %s", t->id, err);
+    task u = {0};
+    char e2[600];
+    if (store_load(t->id, &u, e2, sizeof e2) == 0 && !strcmp(u.status, "working")) {
+        snprintf(u.status, sizeof u.status, "failed");
+        buf eb = {0};
+        buf_printf(&eb, "{\"code\":%d,\"message\":", RPC_INTERNAL);
+        json_escape_lossy(&eb, err, strlen(err));
+        buf_putc(&eb, '}');
+        free(u.error);
+        u.error = eb.p;
+        store_save(&u, e2, sizeof e2);
+    }
+    task_clear(&u);
+}
+
+/* A Lambda event {"mcpTaskId": ID}: run that task here. */
+static int task_event(req *r, const mcp_json *ev, buf *out) {
+    const char *id = mcp_json_str(mcp_json_get(ev, "mcpTaskId"));
+    if (!id || ev->len != 1) return 0;
+    task_run(r->s, id, r->inv, r->deadline_ms);
+    buf_puts(out, "null");
+    return 1;
+}
+
+/* tasks/get, tasks/update, tasks/cancel, tasks/result: the caller's task named by
+ * params.taskId. 0 with t filled, or -1 with f filled. */
+static int task_param(rpc *x, task *t, rpc_fail *f) {
+    if (x->era >= ERA_2026_07_28 && !mcp_json_get(mcp_json_get(x->caps, "extensions"), TASKS_EXT)) {
+        f->code = MCP_E_MISSING_CAPABILITY;
+        buf_printf(&f->msg, "Missing required client capability: extension " TASKS_EXT);
+        buf_puts(&f->data, "{\"requiredCapabilities\":{\"extensions\":{\"" TASKS_EXT "\":{}}}}");
+        return -1;
+    }
+    const char *id = mcp_json_str(mcp_json_get(x->params, "taskId"));
+    if (!id) { f->code = RPC_BAD_PARAMS; buf_printf(&f->msg, "Invalid params: %s needs a string taskId", x->method); return -1; }
+    char err[600] = "";
+    int r = strlen(id) < sizeof t->id ? store_load(id, t, err, sizeof err) : 1;
+    if (r == 0 && strcmp(t->owner, task_owner(x))) { task_clear(t); r = 1; } /* another caller's task is no task */
+    if (r > 0) { f->code = RPC_BAD_PARAMS; buf_printf(&f->msg, "Invalid params: no task %.64s", id); return -1; }
+    if (r < 0) { f->code = RPC_INTERNAL; buf_printf(&f->msg, "the task store failed: %s", err); return -1; }
+    return 0;
+}
+
+static void m_tasks_get(rpc *x, jw *w, rpc_fail *f) {
+    task t = {0};
+    if (task_param(x, &t, f)) return;
+    task_fields(x, w, &t);
+    if (x->era >= ERA_2026_07_28) {
+        if (!strcmp(t.status, "completed") && t.result) { jw_key(w, "result"); jw_raw(w, t.result, strlen(t.result)); }
+        if (!strcmp(t.status, "failed") && t.error) { jw_key(w, "error"); jw_raw(w, t.error, strlen(t.error)); }
+        if (!strcmp(t.status, "input_required") && t.requests) { jw_key(w, "inputRequests"); jw_raw(w, t.requests, strlen(t.requests)); }
+    }
+    task_clear(&t);
+}
+
+/* Set a terminal or pending status over the stored version, retrying a lost race. */
+static void m_tasks_cancel(rpc *x, jw *w, rpc_fail *f) {
+    for (int tries = 0; tries < 8; tries++) {
+        task t = {0};
+        if (task_param(x, &t, f)) return;
+        if (task_terminal(&t)) {
+            if (x->era < ERA_2026_07_28) {
+                f->code = RPC_BAD_PARAMS;
+                buf_printf(&f->msg, "Invalid params: task %s is already %s", t.id, t.status);
+            }
+            task_clear(&t);
+            return; /* 2026-07-28: the same empty acknowledgement */
+        }
+        snprintf(t.status, sizeof t.status, "cancelled");
+        free(t.msg); t.msg = xstrdup("cancelled by the client");
+        char err[600] = "";
+        int r = store_save(&t, err, sizeof err);
+        if (r == 0 && x->era < ERA_2026_07_28) task_fields(x, w, &t);
+        task_clear(&t);
+        if (r < 0) { f->code = RPC_INTERNAL; buf_printf(&f->msg, "the task store failed: %s", err); }
+        if (r <= 0) return;
+    }
+    f->code = RPC_INTERNAL;
+    buf_puts(&f->msg, "the task kept changing: try again");
+}
+
+/* tasks/update (2026-07-28): answers to the task's questions; once none is left open the
+ * handler runs again with every answer. */
+static void m_tasks_update(rpc *x, jw *w, rpc_fail *f) {
+    (void)w;
+    const mcp_json *ir = mcp_json_get(x->params, "inputResponses");
+    if (MCP_JSON_TYPE(ir) != MCP_JSON_OBJECT) { f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "Invalid params: inputResponses must be an object"); return; }
+    for (int tries = 0; tries < 8; tries++) {
+        task t = {0};
+        if (task_param(x, &t, f)) return;
+        if (strcmp(t.status, "input_required")) { task_clear(&t); return; } /* nothing asked: acknowledged */
+        mcp_json_err e;
+        mcp_json_doc *old = t.responses ? mcp_json_parse(t.responses, strlen(t.responses), 0, &e) : NULL;
+        mcp_json_doc *req = t.requests ? mcp_json_parse(t.requests, strlen(t.requests), 0, &e) : NULL;
+        buf nr = {0}, nq = {0};
+        jw a = {&nr, 0}, q = {&nq, 0};
+        jw_obj(&a);
+        jw_obj(&q);
+        mcp_json_iter it = mcp_json_iterate(mcp_json_root(old));
+        const mcp_json *v;
+        const mcp_json *k;
+        while ((v = mcp_json_iter_next(&it, &k)))
+            if (!mcp_json_get(ir, k->s)) { jw_key(&a, k->s); jw_value(&a, v); }
+        it = mcp_json_iterate(ir);
+        while ((v = mcp_json_iter_next(&it, &k))) { jw_key(&a, k->s); jw_value(&a, v); }
+        int open = 0;
+        it = mcp_json_iterate(mcp_json_root(req));
+        while ((v = mcp_json_iter_next(&it, &k))) {
+            if (mcp_json_get(ir, k->s)) continue;
+            jw_key(&q, k->s); jw_value(&q, v);
+            open++;
+        }
+        jw_end_obj(&a);
+        jw_end_obj(&q);
+        mcp_json_free(old);
+        mcp_json_free(req);
+        free(t.responses); t.responses = nr.p;
+        free(t.requests); t.requests = open ? nq.p : (buf_free(&nq), NULL);
+        if (!open) snprintf(t.status, sizeof t.status, "working");
+        char err[600] = "";
+        int r = nr.oom || nq.oom ? -1 : store_save(&t, err, sizeof err);
+        if (r == 0 && !open) task_launch(x->s, &t, x);
+        task_clear(&t);
+        if (r < 0) { f->code = RPC_INTERNAL; buf_printf(&f->msg, "the task store failed: %s", err[0] ? err : "out of memory"); }
+        if (r <= 0) return;
+    }
+    f->code = RPC_INTERNAL;
+    buf_puts(&f->msg, "the task kept changing: try again");
+}
+
+/* tasks/result (2025-11-25): wait for the end, then the tool's result or its error. */
+static void m_tasks_result(rpc *x, jw *w, rpc_fail *f) {
+    task t = {0};
+    for (;;) {
+        if (task_param(x, &t, f)) return;
+        if (task_terminal(&t)) break;
+        uint64_t dl = req_deadline();
+        if (dl && now_ms() + 2 * MCP_TASK_POLL_MS > dl) {
+            f->code = RPC_INTERNAL;
+            buf_printf(&f->msg, "task %s is still %s: ask again", t.id, t.status);
+            task_clear(&t);
+            return;
+        }
+        task_clear(&t);
+        struct timespec ts = {0, (long)(task_table() ? MCP_TASK_POLL_MS : 50) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    mcp_json_err e;
+    mcp_json_doc *d = NULL;
+    if (!strcmp(t.status, "failed") && t.error) {
+        d = mcp_json_parse(t.error, strlen(t.error), 0, &e);
+        int64_t code = RPC_INTERNAL;
+        mcp_json_int(mcp_json_get(mcp_json_root(d), "code"), &code);
+        f->code = (int)code;
+        const char *m = mcp_json_str(mcp_json_get(mcp_json_root(d), "message"));
+        buf_puts(&f->msg, m ? m : "the task failed");
+    } else if (!strcmp(t.status, "cancelled")) {
+        f->code = RPC_BAD_PARAMS;
+        buf_printf(&f->msg, "task %s was cancelled", t.id);
+    } else if (t.result && (d = mcp_json_parse(t.result, strlen(t.result), 0, &e))) {
+        mcp_json_iter it = mcp_json_iterate(mcp_json_root(d));
+        const mcp_json *v;
+        const mcp_json *k;
+        while ((v = mcp_json_iter_next(&it, &k)))
+            if (strcmp(k->s, "_meta") && strcmp(k->s, "resultType")) { jw_key(w, k->s); jw_value(w, v); }
+        jw_key(w, "_meta"); jw_obj(w);
+        const mcp_json *meta = mcp_json_get(mcp_json_root(d), "_meta");
+        it = mcp_json_iterate(meta);
+        while ((v = mcp_json_iter_next(&it, &k))) { jw_key(w, k->s); jw_value(w, v); }
+        jw_key(w, "io.modelcontextprotocol/related-task"); jw_obj(w); jw_key(w, "taskId"); jw_str(w, t.id); jw_end_obj(w);
+        jw_end_obj(w);
+    }
+    mcp_json_free(d);
+    task_clear(&t);
+}
+
+/* tasks/list (2025-11-25): the caller's tasks, a page at a time. */
+static void m_tasks_list(rpc *x, jw *w, rpc_fail *f) {
+    int64_t from = 0;
+    const mcp_json *cur = mcp_json_get(x->params, "cursor");
+    if (cur) {
+        const char *cs = mcp_json_str(cur);
+        char *end = NULL;
+        if (cs) from = strtoll(cs, &end, 10);
+        if (!cs || !*cs || *end || from < 0) { f->code = RPC_BAD_PARAMS; buf_puts(&f->msg, "Invalid params: unknown cursor"); return; }
+    }
+    char ids[MCP_PAGE_SIZE][40], err[600] = "";
+    int more, n = store_list(task_owner(x), from, ids, MCP_PAGE_SIZE, &more, err, sizeof err);
+    if (n < 0) { f->code = RPC_INTERNAL; buf_printf(&f->msg, "the task store failed: %s", err); return; }
+    jw_key(w, "tasks");
+    jw_arr(w);
+    for (int i = 0; i < n; i++) {
+        task t = {0};
+        if (store_load(ids[i], &t, err, sizeof err)) continue;
+        jw_obj(w); task_fields(x, w, &t); jw_end_obj(w);
+        task_clear(&t);
+    }
+    jw_end_arr(w);
+    if (more) { char nc[24]; snprintf(nc, sizeof nc, "%lld", (long long)(from + n)); jw_key(w, "nextCursor"); jw_str(w, nc); }
+}
+
+/*=== MARK: - 19. Dispatch (Private) ===*/
 /*
  * From a parsed message to its answer, the same for every transport: the method table,
  * the era of each message, and the one loop over a message or a batch.
@@ -6878,6 +7737,11 @@ static const struct method {
     {"prompts/get", ERA_2024_11_05, ERA_LATEST, m_prompts_get},
     {"completion/complete", ERA_2024_11_05, ERA_LATEST, m_complete},
     {"logging/setLevel", ERA_2024_11_05, ERA_2025_11_25, m_set_level},
+    {"tasks/get", ERA_2025_11_25, ERA_LATEST, m_tasks_get},
+    {"tasks/cancel", ERA_2025_11_25, ERA_LATEST, m_tasks_cancel},
+    {"tasks/result", ERA_2025_11_25, ERA_2025_11_25, m_tasks_result},
+    {"tasks/list", ERA_2025_11_25, ERA_2025_11_25, m_tasks_list},
+    {"tasks/update", ERA_2026_07_28, ERA_LATEST, m_tasks_update},
     /* a notification, never a request; listed so that 2026-07-28 can say it was removed */
     {"notifications/initialized", ERA_2024_11_05, ERA_2025_11_25, NULL},
 };
@@ -7060,7 +7924,7 @@ static const char *batch_refused(const mcp_json *root, int era) {
     return NULL;
 }
 
-/*=== MARK: - 19. Streamable HTTP (Private) ===*/
+/*=== MARK: - 20. Streamable HTTP (Private) ===*/
 /*
  * The HTTP face of the core, the same for `serve` and for Lambda events: POST carries
  * JSON-RPC; a request is answered with JSON, or with an SSE stream once the call sends a
@@ -7506,6 +8370,15 @@ static void http_stateless(req *r, const hreq *rq, hres *rs, const mcp_json *msg
     const char *name = NULL;
     if (!strcmp(method, "tools/call") || !strcmp(method, "prompts/get")) name = mcp_json_str(mcp_json_get(params, "name"));
     else if (!strcmp(method, "resources/read")) name = mcp_json_str(mcp_json_get(params, "uri"));
+    else if (!strcmp(method, "tasks/get") || !strcmp(method, "tasks/update") || !strcmp(method, "tasks/cancel")) {
+        /* SEP-2663: Mcp-Name is the taskId; checked when sent */
+        const char *tid = mcp_json_str(mcp_json_get(params, "taskId"));
+        if (hn.p && (!tid || !sl_eq(hn, tid))) {
+            res_rpc_error(rs, 400, id, MCP_E_HEADER_MISMATCH, "Mcp-Name header does not match the request's taskId");
+            return;
+        }
+        hn.p = NULL;
+    }
     if ((hn.p || name) && (!name || !hn.p || !sl_eq(hn, name))) {
         res_rpc_error(rs, 400, id, MCP_E_HEADER_MISMATCH, "Mcp-Name header does not match the request's name");
         return;
@@ -7681,7 +8554,7 @@ static void http_mcp(req *r, const hreq *rq, hres *rs) {
     mcp_json_free(d);
 }
 
-/*=== MARK: - 20. Authentication (Private; mcp_auth is public) ===*/
+/*=== MARK: - 21. Authentication (Private; mcp_auth is public) ===*/
 /*
  * Who may call, the same on Lambda and in serve, configured by environment (values may be
  * ssm:/secretsmanager: references, resolved at start):
@@ -8165,7 +9038,7 @@ static void http_resource_metadata(const hreq *rq, hres *rs) {
     buf_free(&base);
 }
 
-/*=== MARK: - 21. HTTP endpoints (Private) ===*/
+/*=== MARK: - 22. HTTP endpoints (Private) ===*/
 /*
  * Everything a request path can reach besides MCP itself: GET /health, GET /metrics,
  * POST /tools/NAME, CORS preflights, and the router that picks among them and checks the
@@ -8435,7 +9308,7 @@ out:
     pthread_mutex_unlock(&s->mlock);
 }
 
-/*=== MARK: - 22. Transports (Private) ===*/
+/*=== MARK: - 23. Transports (Private) ===*/
 
 /* --- serve: HTTP/1.1 server, one thread per connection --- */
 
@@ -8936,7 +9809,7 @@ static int stdio_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 23. Event adapters (Private) ===*/
+/*=== MARK: - 24. Event adapters (Private) ===*/
 /*
  * Lambda events in, the matching shape out (AWS Lambda developer guide, "Invoking Lambda
  * with HTTP"): function URLs and API Gateway HTTP APIs send payload 2.0, REST APIs payload
@@ -9194,7 +10067,7 @@ static void direct_dispatch(req *r, const mcp_json *root, buf *out) {
     else { out->len = at; buf_puts(out, "null"); }
 }
 
-/*=== MARK: - 24. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
+/*=== MARK: - 25. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
 /*
  * Lambda events that are neither HTTP requests nor JSON-RPC messages. EventBridge
  * (schedules and other events), SQS, SNS, S3, DynamoDB Streams and Kinesis events go to the
@@ -9606,6 +10479,7 @@ static int event_other(req *r, const mcp_json *ev, const char *client_context, w
         direct_dispatch(r, ev, out);
         return 0;
     }
+    if (task_event(r, ev, out)) return 0;
     const char *aws;
     int k = event_source(ev, &aws);
     if (wd) wd_kind(wd, EV_EVENT);
@@ -9621,7 +10495,7 @@ static int event_other(req *r, const mcp_json *ev, const char *client_context, w
     return -1;
 }
 
-/*=== MARK: - 25. Lambda Runtime API (Private) ===*/
+/*=== MARK: - 26. Lambda Runtime API (Private) ===*/
 /*
  * The custom-runtime loop (Lambda Runtime API 2018-06-01): GET /next with no timeout,
  * answer with POST /response (buffered, or streamed for function URLs in RESPONSE_STREAM
@@ -10220,7 +11094,7 @@ static int lambda_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 26. stdio proxy (Private) ===*/
+/*=== MARK: - 27. stdio proxy (Private) ===*/
 /*
  * `proxy URL`: MCP over stdio on one side, Streamable HTTP to a remote server (an mcp.c
  * function URL or API Gateway API) on the other, for clients that only launch commands.
@@ -10560,7 +11434,7 @@ static int proxy_main(int argc, char **argv) {
 
 #endif /* MCP_ENABLE_PROXY */
 
-/*=== MARK: - 27. Command line (Public: mcp_main) ===*/
+/*=== MARK: - 28. Command line (Public: mcp_main) ===*/
 
 static int call_main(mcp_server *s, const char *tool, const char *args) {
     buf msg = {0};

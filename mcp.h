@@ -164,6 +164,22 @@ void mcp_tool_data(mcp_tool_def *t, void *data); /* returned by mcp_data() in it
 /* OAuth scopes (space-separated) a caller's token must hold to call this tool; callers
  * without them get HTTP 403 with WWW-Authenticate: Bearer error="insufficient_scope". */
 void mcp_tool_scopes(mcp_tool_def *t, const char *scopes);
+/* Tasks: a tool whose work may outlive the request. With MCP_TASK_OPTIONAL or
+ * MCP_TASK_REQUIRED, a tools/call from a client that wants a task (2026-07-28: it declared
+ * the io.modelcontextprotocol/tasks extension; 2025-11-25: it sent params.task) is answered
+ * at once with a task, and the handler runs apart: on a thread in serve and stdio, in an
+ * asynchronous invocation of the same function on Lambda, where the task lives in the
+ * DynamoDB table MCP_TASKS_TABLE (without it, Lambda offers no tasks). The client polls
+ * tasks/get. A required tool refuses a client that wants no task. Add MCP_TASK_DEFERRED and
+ * the handler starts in the request and makes it a task itself with mcp_task(), e.g. after
+ * asking the client what it needs. The handler is the same either way: mcp_error() ends a
+ * task completed with isError, mcp_fail() ends it failed, and a question (mcp_elicit, ...)
+ * parks it in input_required until the client answers, then runs it again from the start
+ * with the answers (2026-07-28). Returns 0, or -1 for a mode that means nothing. */
+#define MCP_TASK_OPTIONAL 1
+#define MCP_TASK_REQUIRED 2
+#define MCP_TASK_DEFERRED 4
+int mcp_tool_task(mcp_tool_def *t, int mode);
 
 /* Resources: a fixed URI, or a template with {var} parts whose values the reader gets
  * with mcp_str(c, "var"). The reader adds contents with mcp_text() or mcp_blob(). */
@@ -287,6 +303,14 @@ int mcp_set_state(mcp_call *c, const char *state);
 /* Fail the call with -32021 unless the client declared this capability. */
 int mcp_need(mcp_call *c, const char *capability);
 int mcp_client_can(mcp_call *c, const char *capability); /* "sampling", "elicitation", ... */
+
+/* Tasks (see mcp_tool_task). mcp_task: for a MCP_TASK_DEFERRED tool, make this call a task
+ * now; returns 1 when it did (return at once: the handler runs again as the task) or when
+ * it failed (the call fails), 0 to carry on here (already a task, or the client wants none).
+ * mcp_task_cancelled: 1 once the client cancelled the task this call runs as; long work
+ * polls it and stops (what it returns then is dropped). */
+int mcp_task(mcp_call *c);
+int mcp_task_cancelled(mcp_call *c);
 
 /* The invocation's context, of the request c serves (so a thread a handler hands c to
  * reads it too). On Lambda: "request-id", "deadline-ms", "function-arn", "trace-id",

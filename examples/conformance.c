@@ -23,6 +23,42 @@ static const char *answer_field(const mcp_json *ans, const char *field) {
     return v ? v : "";
 }
 
+/* Tasks (the io.modelcontextprotocol/tasks extension's fixtures, and 2025-11-25 tasks). */
+static int greet(mcp_call *c) { return mcp_text(c, "Hello, %s!", mcp_str(c, "name") ? mcp_str(c, "name") : "World"); }
+static int slow_compute(mcp_call *c) {
+    int64_t ms = mcp_int(c, "seconds") * 1000;
+    for (int64_t t = 0; t < ms; t += 50) {
+        if (mcp_task_cancelled(c)) return 0;
+        pause_ms(50);
+    }
+    const char *label = mcp_str(c, "label");
+    return mcp_text(c, "computed %s after %lld s", label ? label : "", (long long)(ms / 1000));
+}
+static int failing_job(mcp_call *c) {
+    pause_ms(1000);
+    return mcp_error(c, "the job failed");
+}
+static int protocol_error_job(mcp_call *c) { return mcp_fail(c, -32603, "the job broke down"); }
+static const char CONFIRM_SCHEMA[] = "{\"type\":\"object\",\"properties\":{\"confirm\":{\"type\":\"boolean\"}},\"required\":[\"confirm\"]}";
+static int confirm_delete(mcp_call *c) {
+    const mcp_json *r = mcp_elicit(c, "confirm", "Delete the file?", CONFIRM_SCHEMA);
+    if (!r) return 0;
+    const char *f = mcp_str(c, "filename");
+    return mcp_text(c, "%s %s", mcp_json_bool(mcp_json_get(mcp_json_get(r, "content"), "confirm")) ? "deleted" : "kept", f ? f : "");
+}
+static int multi_input(mcp_call *c) {
+    const mcp_json *a = mcp_elicit(c, "first", "First answer?", CONFIRM_SCHEMA);
+    const mcp_json *b = mcp_elicit(c, "second", "Second answer?", CONFIRM_SCHEMA);
+    if (!a || !b) return 0;
+    return mcp_text(c, "both answered");
+}
+static const char NAME_SCHEMA[] = "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"]}";
+static int tool_with_task(mcp_call *c) {
+    const mcp_json *r = mcp_elicit(c, "user_name", "What is your name?", NAME_SCHEMA);
+    if (!r || mcp_task(c)) return 0;
+    return mcp_text(c, "Hello, %s, from the task!", answer_field(r, "name"));
+}
+
 static int simple_text(mcp_call *c) { return mcp_text(c, "This is a simple text response for testing."); }
 static int image(mcp_call *c) { return mcp_image(c, "image/png", PNG); }
 static int audio(mcp_call *c) { return mcp_audio(c, "audio/wav", WAV); }
@@ -138,7 +174,6 @@ static int logging_tool(mcp_call *c) {
     return mcp_text(c, "Logging tool completed");
 }
 
-static const char NAME_SCHEMA[] = "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"]}";
 
 static int mrtr_elicitation(mcp_call *c) {
     const mcp_json *r = mcp_elicit(c, "user_name", "What is your name?", NAME_SCHEMA);
@@ -275,6 +310,15 @@ int main(int argc, char **argv) {
     mcp_tool(s, "test_missing_capability", "Needs the client's sampling capability", "", missing_capability);
     mcp_tool(s, "test_streaming_elicitation", "Asks the client to confirm", "", streaming_elicitation);
     mcp_tool(s, "test_logging_tool", "Logs one message when the client asked for logs", "", logging_tool);
+    mcp_tool(s, "greet", "Says hello", "name:string?", greet);
+    mcp_tool_task(mcp_tool(s, "slow_compute", "Computes for a number of seconds, as a task", "seconds:integer label:string?", slow_compute),
+                  MCP_TASK_OPTIONAL);
+    mcp_tool_task(mcp_tool(s, "failing_job", "Fails after a second, as a task", "", failing_job), MCP_TASK_REQUIRED);
+    mcp_tool_task(mcp_tool(s, "protocol_error_job", "Breaks down, as a task", "", protocol_error_job), MCP_TASK_OPTIONAL);
+    mcp_tool_task(mcp_tool(s, "confirm_delete", "Asks for confirmation, as a task", "filename:string", confirm_delete), MCP_TASK_OPTIONAL);
+    mcp_tool_task(mcp_tool(s, "multi_input", "Asks two things at once, as a task", "", multi_input), MCP_TASK_OPTIONAL);
+    mcp_tool_task(mcp_tool(s, "test_tool_with_task", "Asks a name, then continues as a task", "", tool_with_task),
+                  MCP_TASK_REQUIRED | MCP_TASK_DEFERRED);
     mcp_tool(s, "test_input_required_result_elicitation", "Asks the user's name (multi-round-trip)", "", mrtr_elicitation);
     mcp_tool(s, "test_input_required_result_sampling", "Asks the client's model a question (multi-round-trip)", "", mrtr_sampling);
     mcp_tool(s, "test_input_required_result_list_roots", "Asks the client for its roots (multi-round-trip)", "", mrtr_roots);

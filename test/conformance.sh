@@ -8,9 +8,9 @@
 #   (a) @modelcontextprotocol/conformance 0.1.16, `server --url URL` (the active suite)
 #   (b) 0.2.0-alpha.12 (npm alias conformance-next), `--requirements 2025-11-25`
 #   (c) 0.2.0-alpha.12, `--requirements 2026-07-28`
-# A run passes when the suite exits 0 and no scored scenario of its summary failed (with
-# --requirements, scenarios listed under "Not scored for ..." do not count, as in the
-# suite's own verdict). Prints "ok - ..." / "not ok - ..." per run (a failing run is
+# A run passes when the suite exits 0 and no scenario of its summary failed, the ones
+# listed under "Not scored for ..." (the tasks extension's, with --requirements) included,
+# though the suite's own verdict leaves those out. Prints "ok - ..." / "not ok - ..." per run (a failing run is
 # followed by its failing scenarios and their failed checks), then "# N passed, M failed";
 # exits 1 on any failure. Each run is bounded by CONFORMANCE_TIMEOUT seconds (default 300).
 set -u
@@ -111,7 +111,11 @@ report() {
             scored = 0; bad = 0; sp = 0; sf = 0; un = 0; unbad = 0; list = ""
             for (i = 1; i <= n; i++) {
                 s = order[i]
-                if (s in unscored) { un++; if (mark[s] != "✓" || f[s] > 0) unbad++; continue }
+                if (s in unscored) {
+                    un++
+                    if (mark[s] != "✓" || f[s] > 0) { unbad++; list = list s " (not scored; " p[s] " passed, " f[s] " failed)\n" }
+                    continue
+                }
                 scored++; sp += p[s]; sf += f[s]
                 if (mark[s] != "✓" || f[s] > 0) { bad++; list = list s " (" p[s] " passed, " f[s] " failed)\n" }
             }
@@ -122,7 +126,7 @@ report() {
             if (status != 0) line = line "; exit status " status
             print line
             printf "%s", list
-            print (bad == 0 && status == 0) ? "PASSED" : "FAILED"
+            print (bad == 0 && unbad == 0 && status == 0) ? "PASSED" : "FAILED"
         }')
     local head tail failing
     head=$(printf '%s\n' "$verdict" | head -n 1)

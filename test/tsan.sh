@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test/tsan.sh: the concurrent parts of mcp.c under ThreadSanitizer (gcc -fsanitize=thread):
-#   - serve with the official SDK client (HTTP and stdio) and the conformance suites, whose
+#   - serve with the official SDK client (HTTP and stdio), its task API (test/tasks.mjs:
+#     handlers on their own threads, cancelled and polled from others) and the conformance suites, whose
 #     elicitation and sampling round trips answer on one connection what a handler waits
 #     for on another;
 #   - 8 kept-alive connections calling a tool at once for 3 s (wrk), every answer a 200;
@@ -40,6 +41,7 @@ export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$OUT/repor
 . test/node.sh >/dev/null 2>&1 || { notok "Node 22" "test/node.sh failed"; echo "# $PASS passed, $FAIL failed"; exit 1; }
 step sdk "$NODE22" test/sdk.mjs "$OUT/hello"
 step conformance bash test/conformance.sh "$OUT/conformance"
+step tasks "$NODE22" test/tasks.mjs "$OUT/conformance"
 step hostile bash test/hostile/run.sh "$OUT"
 
 # many connections at once on one server

@@ -5539,6 +5539,7 @@ struct mcp_server {
     health_check *checks; int nchecks;
     ev_handler *evh; int nevh; /* handlers of events from other services (Event sources) */
     int stateless;          /* no session table (Lambda): ids are self-describing */
+    int serving;            /* stdio has started: list changes are announced */
 };
 
 static const char *const log_levels[] = {
@@ -5592,6 +5593,9 @@ static double stat_pct(const stat *st, double q) {
 void mcp_server_title(mcp_server *s, const char *t) { free(s->title); s->title = xstrdup(t); }
 void mcp_server_instructions(mcp_server *s, const char *t) { free(s->instructions); s->instructions = xstrdup(t); }
 
+/* A list changed after stdio started: notifications/KIND/list_changed (section 17). */
+static void list_changed(mcp_server *s, const char *kind);
+
 mcp_tool_def *mcp_tool_add(mcp_server *s, const char *name, const char *desc, const char *schema,
                        mcp_handler fn) {
     if (!name || !*name || !fn) die("mcp_tool_def: a tool needs a name and a handler");
@@ -5603,8 +5607,11 @@ mcp_tool_def *mcp_tool_add(mcp_server *s, const char *name, const char *desc, co
     t->desc = xstrdup(desc);
     t->schema_src = xstrdup(schema ? schema : "");
     t->fn = fn;
+    pthread_mutex_lock(&s->lock);
     GROW(s->tools, s->ntools);
     s->tools[s->ntools++] = t;
+    pthread_mutex_unlock(&s->lock);
+    list_changed(s, "tools");
     return t;
 }
 void mcp_tool_title(mcp_tool_def *t, const char *v) { free(t->title); t->title = xstrdup(v); }
@@ -5624,8 +5631,11 @@ static mcp_resource_def *resource_new(mcp_server *s, const char *uri, const char
     r->mime = xstrdup(mime);
     r->fn = fn;
     r->is_template = tmpl;
+    pthread_mutex_lock(&s->lock);
     GROW(s->res, s->nres);
     s->res[s->nres++] = r;
+    pthread_mutex_unlock(&s->lock);
+    list_changed(s, "resources");
     return r;
 }
 mcp_resource_def *mcp_resource_add(mcp_server *s, const char *uri, const char *name,
@@ -5659,9 +5669,35 @@ mcp_prompt_def *mcp_prompt_add(mcp_server *s, const char *name, const char *desc
         if (*a == '?') a++;
         p->nargs++;
     }
+    pthread_mutex_lock(&s->lock);
     GROW(s->prompts, s->nprompts);
     s->prompts[s->nprompts++] = p;
+    pthread_mutex_unlock(&s->lock);
+    list_changed(s, "prompts");
     return p;
+}
+
+/* Removal: the entry leaves the list but is never freed, since a call or task may still
+ * hold it. Returns 0, or -1 when nothing has that name. */
+static int list_remove(mcp_server *s, void **items, int *n, size_t name_at, const char *name, const char *kind) {
+    int i, found = 0;
+    pthread_mutex_lock(&s->lock);
+    for (i = 0; name && i < *n; i++) {
+        const char *nm = *(const char *const *)((const char *)items[i] + name_at);
+        if (!strcmp(nm, name)) { memmove(items + i, items + i + 1, (size_t)(*n - i - 1) * sizeof *items); (*n)--; found = 1; break; }
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (found) list_changed(s, kind);
+    return found ? 0 : -1;
+}
+int mcp_tool_remove(mcp_server *s, const char *name) {
+    return list_remove(s, (void **)s->tools, &s->ntools, offsetof(mcp_tool_def, name), name, "tools");
+}
+int mcp_resource_remove(mcp_server *s, const char *uri) {
+    return list_remove(s, (void **)s->res, &s->nres, offsetof(mcp_resource_def, uri), uri, "resources");
+}
+int mcp_prompt_remove(mcp_server *s, const char *name) {
+    return list_remove(s, (void **)s->prompts, &s->nprompts, offsetof(mcp_prompt_def, name), name, "prompts");
 }
 void mcp_prompt_title(mcp_prompt_def *p, const char *v) { free(p->title); p->title = xstrdup(v); }
 
@@ -6471,17 +6507,17 @@ static int tasks_available(mcp_server *s);
 static void server_caps(rpc *x, jw *w) {
     mcp_server *s = x->s;
     jw_obj(w);
-    /* Lists never change after start-up. Resource subscriptions fire over stdio, the one
-     * transport with a channel to the client between requests (mcp_resource_updated); they
-     * are offered nowhere else. */
+    /* Resource subscriptions and list changes are announced over stdio, the one transport
+     * with a channel to the client between requests (mcp_resource_updated, mcp_tool_add or
+     * mcp_tool_remove after start-up, ...); they are offered nowhere else. */
     int legacy = x->era < ERA_2026_07_28, subscribe = x->emit == stdio_emit;
-    if (s->ntools) { jw_key(w, "tools"); jw_obj(w); if (legacy) { jw_key(w, "listChanged"); jw_bool(w, 0); } jw_end_obj(w); }
+    if (s->ntools) { jw_key(w, "tools"); jw_obj(w); if (legacy) { jw_key(w, "listChanged"); jw_bool(w, subscribe); } jw_end_obj(w); }
     if (s->nres) {
         jw_key(w, "resources"); jw_obj(w);
-        if (legacy) { jw_key(w, "subscribe"); jw_bool(w, subscribe); jw_key(w, "listChanged"); jw_bool(w, 0); }
+        if (legacy) { jw_key(w, "subscribe"); jw_bool(w, subscribe); jw_key(w, "listChanged"); jw_bool(w, subscribe); }
         jw_end_obj(w);
     }
-    if (s->nprompts) { jw_key(w, "prompts"); jw_obj(w); if (legacy) { jw_key(w, "listChanged"); jw_bool(w, 0); } jw_end_obj(w); }
+    if (s->nprompts) { jw_key(w, "prompts"); jw_obj(w); if (legacy) { jw_key(w, "listChanged"); jw_bool(w, subscribe); } jw_end_obj(w); }
     if (s->ncomps && x->era >= ERA_2025_03_26) { jw_key(w, "completions"); jw_obj(w); jw_end_obj(w); }
     jw_key(w, "logging"); jw_obj(w); jw_end_obj(w);
     int tasks = tasks_available(s);
@@ -6557,8 +6593,11 @@ static void m_tools_list(rpc *x, jw *w, rpc_fail *f) {
 }
 
 static mcp_tool_def *tool_find(mcp_server *s, const char *name) {
-    for (int i = 0; name && i < s->ntools; i++) if (!strcmp(s->tools[i]->name, name)) return s->tools[i];
-    return NULL;
+    mcp_tool_def *t = NULL;
+    pthread_mutex_lock(&s->lock); /* a task's thread looks up while a handler may add or remove */
+    for (int i = 0; name && i < s->ntools && !t; i++) if (!strcmp(s->tools[i]->name, name)) t = s->tools[i];
+    pthread_mutex_unlock(&s->lock);
+    return t;
 }
 
 static void fail_uri(rpc_fail *f, const char *uri) {
@@ -6899,6 +6938,15 @@ int mcp_resource_updated(mcp_server *s, const char *uri) {
     }
     pthread_mutex_unlock(&subs.mu);
     return r;
+}
+
+static void list_changed(mcp_server *s, const char *kind) {
+    if (!s->serving) return;
+    char m[96];
+    int n = snprintf(m, sizeof m, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/%s/list_changed\"}", kind);
+    pthread_mutex_lock(&subs.mu);
+    if (subs.tx) stdio_write(subs.tx, m, (size_t)n);
+    pthread_mutex_unlock(&subs.mu);
 }
 
 static void m_set_level(rpc *x, jw *w, rpc_fail *f) {
@@ -9774,6 +9822,10 @@ static int stdio_main(mcp_server *s) {
     t.out = 1;
     t.sess.era = ERA_2025_03_26;
     signal(SIGPIPE, SIG_IGN);
+    pthread_mutex_lock(&subs.mu); /* list changes and resource updates go out from now on */
+    subs.tx = &t;
+    s->serving = 1;
+    pthread_mutex_unlock(&subs.mu);
     req r;
     req_init(&r, s);
     cur_req = &r;

@@ -164,6 +164,14 @@ void mcp_tool_data(mcp_tool_def *t, void *data); /* returned by mcp_data() in it
 /* OAuth scopes (space-separated) a caller's token must hold to call this tool; callers
  * without them get HTTP 403 with WWW-Authenticate: Bearer error="insufficient_scope". */
 void mcp_tool_scopes(mcp_tool_def *t, const char *scopes);
+/* Lists that change while serving: a tool, resource or prompt added (mcp_tool_add, ...) or
+ * removed after start-up is announced to a stdio client (notifications/tools/list_changed,
+ * ...; listChanged: true over stdio only, the transport with a channel to the client
+ * between requests). Call them from a handler. A removed entry is never freed, since a
+ * call may still hold it. Each returns 0, or -1 when nothing has that name. */
+int mcp_tool_remove(mcp_server *s, const char *name);
+int mcp_resource_remove(mcp_server *s, const char *uri);
+int mcp_prompt_remove(mcp_server *s, const char *name);
 /* Tasks: a tool whose work may outlive the request. With MCP_TASK_OPTIONAL or
  * MCP_TASK_REQUIRED, a tools/call from a client that wants a task (2026-07-28: it declared
  * the io.modelcontextprotocol/tasks extension; 2025-11-25: it sent params.task) is answered

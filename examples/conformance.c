@@ -59,6 +59,23 @@ static int tool_with_task(mcp_call *c) {
     return mcp_text(c, "Hello, %s, from the task!", answer_field(r, "name"));
 }
 
+/* Lists that change while serving (announced over stdio). */
+static int dynamic_echo(mcp_call *c) { return mcp_text(c, "%s", mcp_str(c, "text") ? mcp_str(c, "text") : ""); }
+static int dynamic_doc(mcp_call *c) { return mcp_text(c, "a document added while serving"); }
+static int dynamic_prompt(mcp_call *c) { return mcp_text(c, "a prompt added while serving"); }
+static mcp_server *server;
+static int add_entries(mcp_call *c) {
+    mcp_tool(server, "dynamic_echo", "Echoes its text (added while serving)", "text:string", dynamic_echo);
+    mcp_resource(server, "test://dynamic", "dynamic", "Added while serving", "text/plain", dynamic_doc);
+    mcp_prompt(server, "dynamic_prompt", "Added while serving", "", dynamic_prompt);
+    return mcp_text(c, "added");
+}
+static int remove_entries(mcp_call *c) {
+    int r = mcp_tool_remove(server, "dynamic_echo") | mcp_resource_remove(server, "test://dynamic") |
+            mcp_prompt_remove(server, "dynamic_prompt");
+    return r ? mcp_error(c, "nothing to remove") : mcp_text(c, "removed");
+}
+
 static int simple_text(mcp_call *c) { return mcp_text(c, "This is a simple text response for testing."); }
 static int image(mcp_call *c) { return mcp_image(c, "image/png", PNG); }
 static int audio(mcp_call *c) { return mcp_audio(c, "audio/wav", WAV); }
@@ -310,6 +327,9 @@ int main(int argc, char **argv) {
     mcp_tool(s, "test_missing_capability", "Needs the client's sampling capability", "", missing_capability);
     mcp_tool(s, "test_streaming_elicitation", "Asks the client to confirm", "", streaming_elicitation);
     mcp_tool(s, "test_logging_tool", "Logs one message when the client asked for logs", "", logging_tool);
+    server = s;
+    mcp_tool(s, "test_add_entries", "Adds a tool, a resource and a prompt", "", add_entries);
+    mcp_tool(s, "test_remove_entries", "Removes what test_add_entries added", "", remove_entries);
     mcp_tool(s, "greet", "Says hello", "name:string?", greet);
     mcp_tool_task(mcp_tool(s, "slow_compute", "Computes for a number of seconds, as a task", "seconds:integer label:string?", slow_compute),
                   MCP_TASK_OPTIONAL);

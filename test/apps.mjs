@@ -52,7 +52,7 @@ async function common(client, how) {
   const updates = [];
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => { updates.push(n.params.uri); });
   await within(client.connect(new StdioClientTransport({ command: BINARY, args: ['stdio'] })), 10000, 'connect over stdio');
-  eq('stdio: resources.subscribe is declared', client.getServerCapabilities().resources, { subscribe: true, listChanged: false });
+  eq('stdio: resources.subscribe and listChanged are declared', client.getServerCapabilities().resources, { subscribe: true, listChanged: true });
   await common(client, 'stdio');
   eq('stdio: no update before subscribing (the call above changed weather://last)', updates, []);
   await within(client.subscribeResource({ uri: 'weather://last' }), 5000, 'resources/subscribe');

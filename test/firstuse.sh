@@ -131,7 +131,7 @@ while IFS= read -r line; do
         ;;
     "build/server stdio"*)
         got=$(cd "$A" && printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' | timeout 10 build/server stdio)
-        same "README: build/server stdio answers initialize" '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{"listChanged":false},"logging":{}},"serverInfo":{"name":"hello","version":"1.0.0"}}}' "$got"
+        same "README: build/server stdio answers initialize" '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{"listChanged":true},"logging":{}},"serverInfo":{"name":"hello","version":"1.0.0"}}}' "$got"
         ;;
     "build/server serve --listen 127.0.0.1:"*)
         port=$((20000 + RANDOM % 20000))

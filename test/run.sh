@@ -209,6 +209,7 @@ if [ $LAST_RC = 0 ]; then . test/node.sh >/dev/null 2>&1 || NODE22=""; fi
 run sdk node22 test/sdk.mjs build/hello
 run apps node22 test/apps.mjs build/apps
 run tasks node22 test/tasks.mjs build/conformance
+run lists node22 test/lists.mjs build/conformance
 [ $QUICK = 1 ] || run tasks-asan node22 test/tasks.mjs build/asan/conformance
 run shutdown bash test/shutdown/run.sh
 [ $QUICK = 1 ] || run shutdown-asan bash test/shutdown/run.sh $SAN

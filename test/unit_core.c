@@ -497,11 +497,12 @@ static const char *tools_json(int era) {
     return r;
 }
 
-/* The capabilities of the test server over stdio: resource subscriptions fire there. */
+/* The capabilities of the test server over stdio: resource subscriptions and list changes
+ * are announced there. */
 static const char *caps_json_stdio(int era) {
     (void)era; /* the stdio tests use 2025-03-26 and 2025-06-18, whose capabilities agree */
-    return "{'tools':{'listChanged':false},'resources':{'subscribe':true,'listChanged':false},"
-           "'prompts':{'listChanged':false},'completions':{},'logging':{}}";
+    return "{'tools':{'listChanged':true},'resources':{'subscribe':true,'listChanged':true},"
+           "'prompts':{'listChanged':true},'completions':{},'logging':{}}";
 }
 
 /* ... and over HTTP, where they are not offered. */

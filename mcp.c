@@ -8218,6 +8218,7 @@ static struct {
     strlist cors;       /* MCP_CORS_ORIGINS: Origins answered with CORS headers */
     strlist oauth_as;   /* MCP_OAUTH_AUTHORIZATION_SERVERS */
     strlist oauth_scopes; /* MCP_OAUTH_SCOPES */
+    strlist oauth_redirects; /* MCP_OAUTH_REDIRECT_URIS */
 } httpc;
 
 static pthread_once_t httpc_once = PTHREAD_ONCE_INIT;
@@ -8229,6 +8230,7 @@ static void http_conf_load(void) {
     strlist_set(&httpc.cors, "MCP_CORS_ORIGINS");
     strlist_set(&httpc.oauth_as, "MCP_OAUTH_AUTHORIZATION_SERVERS");
     strlist_set(&httpc.oauth_scopes, "MCP_OAUTH_SCOPES");
+    strlist_set(&httpc.oauth_redirects, "MCP_OAUTH_REDIRECT_URIS");
 }
 
 static int host_allowed(slice h) {
@@ -8619,6 +8621,13 @@ static void http_mcp(req *r, const hreq *rq, hres *rs) {
  *   MCP_OAUTH_RESOURCE, MCP_OAUTH_AUTHORIZATION_SERVERS, MCP_OAUTH_SCOPES
  *                       the OAuth protected-resource metadata (RFC 9728) the MCP
  *                       authorization spec asks for
+ *   MCP_OAUTH_CLIENT_ID, MCP_OAUTH_AUTHORIZATION_ENDPOINT, MCP_OAUTH_TOKEN_ENDPOINT,
+ *   MCP_OAUTH_REDIRECT_URIS
+ *                       for an authorization server without dynamic client registration
+ *                       (Cognito): the server names itself as the authorization server,
+ *                       serves its metadata (RFC 8414) with those endpoints, and answers
+ *                       registration (RFC 7591, POST /register) with the one provisioned
+ *                       public client, for the redirect URIs it was provisioned with
  * Claims an API Gateway JWT authorizer already verified are accepted from the event. With
  * nothing configured, nothing is checked (a function URL with auth NONE is public). Every
  * refusal is logged with its reason, never the credential, and counted.
@@ -9070,7 +9079,9 @@ static void http_resource_metadata(const hreq *rq, hres *rs) {
     jw_key(&w, "resource");
     if (res && *res) jw_str(&w, res);
     else { buf r = {0}; buf_printf(&r, "%s/mcp", base.p); jw_str(&w, r.p); buf_free(&r); }
-    if (httpc.oauth_as.n || authc.iss) {
+    const char *cid = getenv("MCP_OAUTH_CLIENT_ID");
+    if (cid && *cid) { jw_key(&w, "authorization_servers"); jw_arr(&w); jw_str(&w, base.p); jw_end_arr(&w); }
+    else if (httpc.oauth_as.n || authc.iss) {
         jw_key(&w, "authorization_servers"); jw_arr(&w);
         if (!httpc.oauth_as.n) jw_str(&w, authc.iss);
         for (int i = 0; i < httpc.oauth_as.n; i++) jw_str(&w, httpc.oauth_as.v[i]);
@@ -9084,6 +9095,108 @@ static void http_resource_metadata(const hreq *rq, hres *rs) {
     jw_key(&w, "bearer_methods_supported"); jw_arr(&w); jw_str(&w, "header"); jw_end_arr(&w);
     jw_end_obj(&w);
     buf_free(&base);
+}
+
+/* The provisioned client stands in for dynamic registration (MCP_OAUTH_CLIENT_ID). */
+static const char *oauth_env(const char *name) {
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static void oauth_str_array(jw *w, const char *key, const char *const *v, int n) {
+    jw_key(w, key); jw_arr(w);
+    for (int i = 0; i < n; i++) jw_str(w, v[i]);
+    jw_end_arr(w);
+}
+
+/* GET /.well-known/oauth-authorization-server (RFC 8414). */
+static void http_as_metadata(const hreq *rq, hres *rs) {
+    const char *az = oauth_env("MCP_OAUTH_AUTHORIZATION_ENDPOINT"), *tk = oauth_env("MCP_OAUTH_TOKEN_ENDPOINT");
+    if (!az || !tk) { res_text(rs, 500, "MCP_OAUTH_CLIENT_ID needs MCP_OAUTH_AUTHORIZATION_ENDPOINT and MCP_OAUTH_TOKEN_ENDPOINT"); return; }
+    buf base = {0}, reg = {0};
+    auth_base(rq, &base);
+    buf_printf(&reg, "%s/register", base.p);
+    static const char *const code[] = {"code"}, *const grants[] = {"authorization_code", "refresh_token"},
+                             *const s256[] = {"S256"}, *const none[] = {"none"};
+    rs->status = 200;
+    rs->ctype = "application/json";
+    jw w = {&rs->body, 0};
+    jw_obj(&w);
+    jw_key(&w, "issuer"); jw_str(&w, base.p);
+    jw_key(&w, "authorization_endpoint"); jw_str(&w, az);
+    jw_key(&w, "token_endpoint"); jw_str(&w, tk);
+    jw_key(&w, "registration_endpoint"); jw_str(&w, reg.p);
+    oauth_str_array(&w, "response_types_supported", code, 1);
+    oauth_str_array(&w, "grant_types_supported", grants, 2);
+    oauth_str_array(&w, "code_challenge_methods_supported", s256, 1);
+    oauth_str_array(&w, "token_endpoint_auth_methods_supported", none, 1);
+    if (httpc.oauth_scopes.n) oauth_str_array(&w, "scopes_supported", (const char *const *)httpc.oauth_scopes.v, httpc.oauth_scopes.n);
+    jw_end_obj(&w);
+    buf_free(&base);
+    buf_free(&reg);
+}
+
+static void oauth_error(hres *rs, const char *error, const char *desc) {
+    rs->status = 400;
+    rs->ctype = "application/json";
+    rs->body.len = 0;
+    jw w = {&rs->body, 0};
+    jw_obj(&w);
+    jw_key(&w, "error"); jw_str(&w, error);
+    jw_key(&w, "error_description"); jw_str(&w, desc);
+    jw_end_obj(&w);
+}
+
+/* POST /register (RFC 7591): the provisioned public client, for redirect URIs it knows. */
+static void http_register(const hreq *rq, hres *rs) {
+    const char *cid = oauth_env("MCP_OAUTH_CLIENT_ID");
+    mcp_json_err e;
+    mcp_json_doc *d = mcp_json_parse(rq->body ? rq->body : "", rq->blen, 0, &e);
+    const mcp_json *m = mcp_json_root(d), *uris = mcp_json_get(m, "redirect_uris"), *u;
+    const char *method = mcp_json_str(mcp_json_get(m, "token_endpoint_auth_method"));
+    const strlist allowed = httpc.oauth_redirects;
+    char why[300] = "";
+    if (MCP_JSON_TYPE(m) != MCP_JSON_OBJECT) snprintf(why, sizeof why, "the body must be a JSON object of client metadata");
+    else if (MCP_JSON_TYPE(uris) != MCP_JSON_ARRAY || !uris->len) snprintf(why, sizeof why, "redirect_uris must be a non-empty array");
+    else if (method && strcmp(method, "none"))
+        snprintf(why, sizeof why, "token_endpoint_auth_method %.100s: the client is public (none)", method);
+    if (why[0]) { oauth_error(rs, "invalid_client_metadata", why); goto out; }
+    mcp_json_iter it = mcp_json_iterate(uris);
+    while ((u = mcp_json_iter_next(&it, NULL))) {
+        const char *v = mcp_json_str(u);
+        int ok = v != NULL && !allowed.n;
+        for (int i = 0; v && i < allowed.n && !ok; i++) ok = !strcmp(allowed.v[i], v);
+        if (!ok) {
+            buf b = {0};
+            buf_printf(&b, "redirect URI %.200s is not one the client was provisioned with:", v ? v : "(not a string)");
+            for (int i = 0; i < allowed.n; i++) buf_printf(&b, " %s", allowed.v[i]);
+            oauth_error(rs, "invalid_redirect_uri", b.p);
+            buf_free(&b);
+            goto out;
+        }
+    }
+    static const char *const code[] = {"code"}, *const grants[] = {"authorization_code", "refresh_token"};
+    rs->status = 201;
+    rs->ctype = "application/json";
+    jw w = {&rs->body, 0};
+    jw_obj(&w);
+    jw_key(&w, "client_id"); jw_str(&w, cid);
+    jw_key(&w, "client_id_issued_at"); jw_int(&w, (int64_t)(now_ms() / 1000));
+    jw_key(&w, "redirect_uris"); jw_value(&w, uris);
+    const mcp_json *name = mcp_json_get(m, "client_name");
+    if (mcp_json_str(name)) { jw_key(&w, "client_name"); jw_value(&w, name); }
+    oauth_str_array(&w, "grant_types", grants, 2);
+    oauth_str_array(&w, "response_types", code, 1);
+    jw_key(&w, "token_endpoint_auth_method"); jw_str(&w, "none");
+    if (httpc.oauth_scopes.n) {
+        buf sc = {0};
+        for (int i = 0; i < httpc.oauth_scopes.n; i++) buf_printf(&sc, "%s%s", i ? " " : "", httpc.oauth_scopes.v[i]);
+        jw_key(&w, "scope"); jw_str(&w, sc.p);
+        buf_free(&sc);
+    }
+    jw_end_obj(&w);
+out:
+    mcp_json_free(d);
 }
 
 /*=== MARK: - 22. HTTP endpoints (Private) ===*/
@@ -9293,6 +9406,20 @@ static void http_route(req *r, const hreq *rq, hres *rs) {
         pthread_once(&auth_once, auth_setup);
         http_resource_metadata(rq, rs);
         goto out;
+    }
+    if (oauth_env("MCP_OAUTH_CLIENT_ID")) {
+        if (sl_eq(rq->path, "/.well-known/oauth-authorization-server") ||
+            sl_eq(rq->path, "/.well-known/oauth-authorization-server/mcp") ||
+            sl_eq(rq->path, "/.well-known/openid-configuration")) {
+            if (sl_eq(rq->method, "GET") || sl_eq(rq->method, "HEAD")) http_as_metadata(rq, rs);
+            else { res_text(rs, 405, "Method Not Allowed"); res_header(rs, "Allow", "GET, HEAD, OPTIONS"); }
+            goto out;
+        }
+        if (sl_eq(rq->path, "/register")) {
+            if (sl_eq(rq->method, "POST")) http_register(rq, rs);
+            else { res_text(rs, 405, "Method Not Allowed"); res_header(rs, "Allow", "POST, OPTIONS"); }
+            goto out;
+        }
     }
     if (protected_path) {
         char why[256] = "";

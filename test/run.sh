@@ -210,6 +210,7 @@ run sdk node22 test/sdk.mjs build/hello
 run apps node22 test/apps.mjs build/apps
 run tasks node22 test/tasks.mjs build/conformance
 run lists node22 test/lists.mjs build/conformance
+run oauth node22 test/oauth.mjs build/hello
 [ $QUICK = 1 ] || run tasks-asan node22 test/tasks.mjs build/asan/conformance
 run shutdown bash test/shutdown/run.sh
 [ $QUICK = 1 ] || run shutdown-asan bash test/shutdown/run.sh $SAN

@@ -363,6 +363,14 @@ static const br_x509_trust_anchor aws_anchors[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The few helpers of the per-request path that a size-optimized (-Os) build would call
+ * rather than inline: inlined all the same (measured: 8 bytes of JSON string per call). */
+#if defined(__GNUC__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 /*=== MARK: - 2. Utilities (Private) ===*/
 
 typedef struct invocation invocation;
@@ -404,7 +412,8 @@ static int sl_eq(slice a, const char *b) {
     size_t n = strlen(b);
     return a.n == n && memcmp(a.p, b, n) == 0;
 }
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+/* ASCII lower case of a byte value (evaluated twice: no side effects in the argument). */
+#define lower(c) ((int)(c) + ((unsigned)(c) - 'A' < 26u ? 32 : 0))
 /* a, b and c joined into d (n bytes, cut short if need be) without printf: the paths and
  * ids copied on every invocation. */
 static void cat3(char *d, size_t n, const char *a, const char *b, const char *c) {
@@ -416,7 +425,7 @@ static void cat3(char *d, size_t n, const char *a, const char *b, const char *c)
 }
 
 /* Case-insensitive equality with b of n bytes (header names: looked up on every request). */
-static int sl_ieqn(slice a, const char *b, size_t n) {
+HOT int sl_ieqn(slice a, const char *b, size_t n) {
     if (a.n != n) return 0;
     for (size_t i = 0; i < n; i++)
         if (lower((unsigned char)a.p[i]) != lower((unsigned char)b[i])) return 0;
@@ -1008,7 +1017,7 @@ static mcp_json *jpush(jparser *P) {
 
 /* Whether eight bytes of string text hold a byte below 0x20, a quote, a backslash or a
  * non-ASCII byte (borrows may mark more: the byte loops after it sort those out). */
-static int jstop8(const unsigned char *p, uint64_t *word) {
+HOT int jstop8(const unsigned char *p, uint64_t *word) {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     uint64_t x, q, b;
     memcpy(&x, p, 8);
@@ -1396,6 +1405,8 @@ static const mcp_json *json_get_n(const mcp_json *o, const char *key, size_t kn)
 const mcp_json *mcp_json_get(const mcp_json *o, const char *key) {
     return json_get_n(o, key, strlen(key));
 }
+/* Inside mcp.c keys are mostly literals: their length is known when compiling. */
+#define mcp_json_get(o, key) json_get_n((o), (key), strlen(key))
 
 /* A member by a key of kn bytes (which may hold NULs). */
 static const mcp_json *json_get_n(const mcp_json *o, const char *key, size_t kn) {
@@ -1860,13 +1871,16 @@ typedef struct {
     int chunked, close;
 } http_msg;
 
-static slice http_header(const http_msg *m, const char *name) {
-    size_t n = strlen(name);
-    for (int i = 0; i < m->nh; i++)
-        if (sl_ieqn(m->h[i].name, name, n)) return m->h[i].value;
+/* A header's value by name (case-insensitive); the length and first letter are compared
+ * before the rest. */
+static slice headers_find(const hdr *h, int nh, const char *name, size_t n) {
+    int c0 = lower((unsigned char)name[0]);
+    for (int i = 0; i < nh; i++)
+        if (h[i].name.n == n && lower((unsigned char)h[i].name.p[0]) == c0 && sl_ieqn(h[i].name, name, n)) return h[i].value;
     slice none = {NULL, 0};
     return none;
 }
+#define http_header(m, name) headers_find((m)->h, (m)->nh, (name), strlen(name))
 
 /* RFC 9110 tchar: letters, digits and !#$%&'*+-.^_`|~ */
 static const unsigned char tchar_tab[256] = {
@@ -1882,14 +1896,26 @@ static const unsigned char tchar_tab[256] = {
 };
 static int tchar(int c) { return tchar_tab[(unsigned char)c]; }
 
+/* The buffer holding a parsed head (n bytes) moved from old to now: its slices follow
+ * (those into the head; a path of "/" put in for an absolute-form target stays). */
+static void head_rebase(http_msg *m, uintptr_t o, size_t n, const char *now) {
+#define MOVE(sl) do { \
+        uintptr_t a = (uintptr_t)(sl).p; \
+        if (a >= o && a - o < n) (sl).p = now + (a - o); \
+    } while (0)
+    MOVE(m->method); MOVE(m->target); MOVE(m->path); MOVE(m->query);
+    for (int i = 0; i < m->nh; i++) { MOVE(m->h[i].name); MOVE(m->h[i].value); }
+#undef MOVE
+}
+
 /* Parse a head in p[0..n). Returns its length, 0 if incomplete, or -status on a bad one
  * (400 malformed, 431 too many or too large headers, 505 version, 501 transfer coding). */
 static long http_parse_head(const char *p, size_t n, http_msg *m, int response) {
     const char *end = NULL;
     size_t lead = 0; /* empty lines before a request line (RFC 9112 2.2) */
     while (!response && lead + 1 < n && p[lead] == '\r' && p[lead + 1] == '\n') lead += 2;
-    for (size_t i = lead + 3; i < n; i++)
-        if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r') { end = p + i + 1; break; }
+    for (const char *lf = n > lead ? memchr(p + lead, '\n', n - lead) : NULL; lf; lf = memchr(lf + 1, '\n', (size_t)(p + n - lf - 1)))
+        if (lf - p >= (ptrdiff_t)lead + 3 && lf[-1] == '\r' && lf[-2] == '\n' && lf[-3] == '\r') { end = lf + 1; break; }
     /* a request line or header ending in a bare LF: refused as soon as it is seen, not at
      * the timeout, and the same whether the head arrived whole or in pieces */
     if (!response) {
@@ -1945,20 +1971,25 @@ static long http_parse_head(const char *p, size_t n, http_msg *m, int response) 
         if (qm) { m->query.p = qm + 1; m->query.n = (size_t)(t.p + t.n - qm - 1); }
     }
     m->close = m->minor == 0;
+    /* One pass a line: the name's tchars up to ':', then the value up to CR, where LF and
+     * NUL are refused. end[-2] is a CR, so neither scan can run past the head. */
     for (q = le + 2; q < end - 2; q = le + 2) {
-        le = memchr(q, '\r', (size_t)(end - q));
-        if (!le || le[1] != '\n') return -400;
-        if (*q == ' ' || *q == '\t') return -400; /* obs-fold */
-        const char *colon = memchr(q, ':', (size_t)(le - q));
-        if (!colon || colon == q) return -400;
-        for (const char *c = q; c < colon; c++) if (!tchar((unsigned char)*c)) return -400;
-        for (const char *c = colon + 1; c < le; c++)
-            if ((*c == '\r' || *c == '\n' || *c == 0)) return -400;
+        const char *c = q;
+        while (tchar_tab[(unsigned char)*c]) c++;
+        if (*c != ':' || c == q) return -400; /* obs-fold (a leading space) included */
+        const char *colon = c;
+        for (c++; *c != '\r'; c++)
+            if (*c == '\n' || *c == 0) return -400;
+        le = c;
+        if (le[1] != '\n') return -400;
+        size_t vn = (size_t)(le - colon - 1);
         if (m->nh == MCP_MAX_HEADERS) return -431;
         hdr *h = &m->h[m->nh++];
         h->name.p = q; h->name.n = (size_t)(colon - q);
-        slice v = {colon + 1, (size_t)(le - colon - 1)};
+        slice v = {colon + 1, vn};
         h->value = sl_trim(v);
+        size_t hn = h->name.n;
+        if (hn != 14 && hn != 17 && hn != 10) continue; /* none of the three below */
         if (sl_ieq(h->name, "content-length")) {
             long long cl = 0;
             if (!h->value.n) return -400;
@@ -2170,8 +2201,8 @@ static int conn_read_msg(conn *c, http_msg *m, int response, size_t max_body,
     if (hl < 0) return (int)hl;
     if (whole) c->deadline_us = whole; /* the head is in: the body has until the whole deadline */
     size_t start = (size_t)hl;
-    char *base = c->in.p; /* reading the body may move the buffer; the head's slices then follow */
-#define HEAD_REBASE() do { if (c->in.p != base) http_parse_head(c->in.p, (size_t)hl, m, response); } while (0)
+    uintptr_t base = (uintptr_t)c->in.p; /* reading the body may move the buffer; the head's slices then follow */
+#define HEAD_REBASE() do { if ((uintptr_t)c->in.p != base) head_rebase(m, base, (size_t)hl, c->in.p); } while (0)
     if (no_body || (response && (m->status == 204 || m->status == 304 || m->status / 100 == 1))) {
         m->chunked = 0;
         m->clen = 0;
@@ -7896,7 +7927,12 @@ static int rpc_dispatch(rpc *x, const mcp_json *msg, buf *out) {
     pthread_mutex_unlock(&x->s->mlock);
     x->r->requests++;
     x->r->errors += failed;
-    if (x->tool) snprintf(x->r->tool, sizeof x->r->tool, "%s", x->tool->name);
+    if (x->tool) { /* the metrics line's tool, cut to fit */
+        size_t n = strlen(x->tool->name);
+        if (n >= sizeof x->r->tool) n = sizeof x->r->tool - 1;
+        memcpy(x->r->tool, x->tool->name, n);
+        x->r->tool[n] = 0;
+    }
     return f.code;
 }
 
@@ -8007,12 +8043,7 @@ struct hres {
     int sse;
 };
 
-static slice req_header(const hreq *rq, const char *name) {
-    size_t n = strlen(name);
-    for (int i = 0; i < rq->nh; i++) if (sl_ieqn(rq->h[i].name, name, n)) return rq->h[i].value;
-    slice none = {NULL, 0};
-    return none;
-}
+#define req_header(rq, name) headers_find((rq)->h, (rq)->nh, (name), strlen(name))
 
 static void res_header(hres *r, const char *name, const char *fmt, ...) MCP_PRINTF(3, 4);
 static void res_header(hres *r, const char *name, const char *fmt, ...) {
@@ -8219,6 +8250,7 @@ static struct {
     strlist oauth_as;   /* MCP_OAUTH_AUTHORIZATION_SERVERS */
     strlist oauth_scopes; /* MCP_OAUTH_SCOPES */
     strlist oauth_redirects; /* MCP_OAUTH_REDIRECT_URIS */
+    const char *oauth_client; /* MCP_OAUTH_CLIENT_ID, or NULL */
 } httpc;
 
 static pthread_once_t httpc_once = PTHREAD_ONCE_INIT;
@@ -8231,6 +8263,8 @@ static void http_conf_load(void) {
     strlist_set(&httpc.oauth_as, "MCP_OAUTH_AUTHORIZATION_SERVERS");
     strlist_set(&httpc.oauth_scopes, "MCP_OAUTH_SCOPES");
     strlist_set(&httpc.oauth_redirects, "MCP_OAUTH_REDIRECT_URIS");
+    httpc.oauth_client = getenv("MCP_OAUTH_CLIENT_ID");
+    if (httpc.oauth_client && !*httpc.oauth_client) httpc.oauth_client = NULL;
 }
 
 static int host_allowed(slice h) {
@@ -9407,7 +9441,7 @@ static void http_route(req *r, const hreq *rq, hres *rs) {
         http_resource_metadata(rq, rs);
         goto out;
     }
-    if (oauth_env("MCP_OAUTH_CLIENT_ID")) {
+    if (httpc.oauth_client) {
         if (sl_eq(rq->path, "/.well-known/oauth-authorization-server") ||
             sl_eq(rq->path, "/.well-known/oauth-authorization-server/mcp") ||
             sl_eq(rq->path, "/.well-known/openid-configuration")) {
@@ -11181,34 +11215,49 @@ static void *lambda_loop(void *arg) {
             rt_log(&L, LOG_FATAL, "GET /next failed (%d); exiting so Lambda replaces the sandbox", status);
             exit(1);
         }
-        slice v = http_header(m, "lambda-runtime-aws-request-id");
+        /* the invocation's headers, in one pass over what /next sent */
+        slice hv[7];
+        static const struct { const char *suffix; size_t n; } lh[7] = {
+            {"aws-request-id", 14}, {"trace-id", 8}, {"deadline-ms", 11}, {"invoked-function-arn", 20},
+            {"aws-tenant-id", 13}, {"client-context", 14}, {"cognito-identity", 16},
+        };
+        memset(hv, 0, sizeof hv);
+        for (int i = 0; i < m->nh; i++) {
+            slice nm = m->h[i].name;
+            if (nm.n <= 15) continue;
+            slice head = {nm.p, 15}, rest = {nm.p + 15, nm.n - 15};
+            if (!sl_ieqn(head, "lambda-runtime-", 15)) continue;
+            for (size_t k = 0; k < COUNT(lh); k++)
+                if (sl_ieqn(rest, lh[k].suffix, lh[k].n)) { hv[k] = m->h[i].value; break; }
+        }
+        slice v = hv[0];
         if (!v.p || v.n >= sizeof L.inv.id) { log_error("/next gave no request id; exiting"); exit(1); }
         memcpy(L.inv.id, v.p, v.n);
         L.inv.id[v.n] = 0;
-        v = http_header(m, "lambda-runtime-trace-id");
+        v = hv[1];
         if (v.p && v.n < sizeof L.inv.trace) {
             memcpy(L.inv.trace, v.p, v.n);
             L.inv.trace[v.n] = 0;
         } else L.inv.trace[0] = 0;
         trace_env(L.inv.trace);
-        static const struct { const char *h; size_t off, size; } small[] = {
-            {"lambda-runtime-deadline-ms", offsetof(lrt, inv.deadline), sizeof L.inv.deadline},
-            {"lambda-runtime-invoked-function-arn", offsetof(lrt, inv.arn), sizeof L.inv.arn},
-            {"lambda-runtime-aws-tenant-id", offsetof(lrt, inv.tenant), sizeof L.inv.tenant},
+        static const struct { int k; size_t off, size; } small[] = {
+            {2, offsetof(lrt, inv.deadline), sizeof L.inv.deadline},
+            {3, offsetof(lrt, inv.arn), sizeof L.inv.arn},
+            {4, offsetof(lrt, inv.tenant), sizeof L.inv.tenant},
         };
         for (size_t i = 0; i < COUNT(small); i++) {
             char *dst = (char *)&L + small[i].off;
-            v = http_header(m, small[i].h);
+            v = hv[small[i].k];
             size_t n = v.p ? (v.n < small[i].size ? v.n : small[i].size - 1) : 0;
             memcpy(dst, v.p ? v.p : "", n);
             dst[n] = 0;
         }
         free(L.inv.client_context);
         free(L.inv.cognito);
-        v = http_header(m, "lambda-runtime-client-context");
+        v = hv[5];
         L.inv.client_context = v.p ? memcpy(xmalloc(v.n + 1), v.p, v.n) : NULL;
         if (L.inv.client_context) L.inv.client_context[v.n] = 0;
-        v = http_header(m, "lambda-runtime-cognito-identity");
+        v = hv[6];
         L.inv.cognito = v.p ? memcpy(xmalloc(v.n + 1), v.p, v.n) : NULL;
         if (L.inv.cognito) L.inv.cognito[v.n] = 0;
         if (!L.wd) { /* started with the first event, not before: cold start waits for nothing */

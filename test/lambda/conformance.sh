@@ -25,8 +25,9 @@
 # AWS_ENDPOINT_URL_DYNAMODB (moto), AWS_ENDPOINT_URL_LAMBDA (the gateway's Invoke API, set by the
 # gateway), made-up credentials, and runs only the 2026-07-28 suite. That run passes when the
 # suite exits 0 and no scenario fails, the unscored ones (the tasks-* extension scenarios)
-# included. Then: every asynchronous invocation named the function by its ARN, carried a valid
-# SigV4 signature (service lambda) and ended well (none failed, timed out or was lost); the
+# included; and a task that would outlive the function timeout ends failed before it. Then:
+# every asynchronous invocation named the function by its ARN, carried a valid SigV4 signature
+# (service lambda) and ended well (answered null; none failed, timed out or was lost); the
 # table holds every task those invocations ran, none of them still working, with completed,
 # failed (protocol_error_job, its JSON-RPC error) and cancelled ones among them.
 set -u
@@ -79,7 +80,7 @@ stop_gateway() { # SIGTERM: the gateway prints its Runtime API statistics, stops
 cleanup() {
     stop_gateway
     rm -rf "$work"
-    [ $tasks = 0 ] || moto_cleanup
+    [ "$tasks" = 0 ] || moto_cleanup
 }
 if [ $tasks = 1 ]; then
     # moto on MOTO_URL, the aws CLI at it with made-up credentials (and its own EXIT trap,
@@ -264,6 +265,7 @@ tasks_record() {
             if (typeof id !== "string") bad.push(`invocation ${r.n}: payload ${r.payload}`);
             else invoked.add(id);
             if (r.outcome !== "ok") bad.push(`invocation ${r.n} (task ${id}): ${r.outcome} ${r.errorType || ""} ${r.errorMessage || ""}`);
+            else if (r.answer !== "null") bad.push(`invocation ${r.n} (task ${id}) answered ${r.answer}`); // not the deadline answer of the watchdog
             if (r.name !== arn) bad.push(`invocation ${r.n} named the function ${r.name}`);
             if (r.sig !== "ok" || r.type !== "Event") bad.push(`invocation ${r.n}: SigV4 ${r.sig}, type ${r.type}`);
         }
@@ -292,6 +294,43 @@ tasks_record() {
     else
         not_ok "tasks ($mode): $(cat "$work/record")"
         grep -v '^gateway: {' "$log" | tail -n 10 | sed 's/^/#   /'
+    fi
+}
+
+# out_of_time MODE: a task whose handler would outlive the function timeout (slow_compute for
+# 30 s; the gateway's timeout is 10 s) ends failed before the timeout, and says why: a sandbox
+# is frozen or ended at the timeout, so a task still working then would stay working.
+out_of_time() {
+    # shellcheck disable=SC2016 # JavaScript, not shell
+    if "$NODE22" -e '
+        const url = process.argv[1], V = "2026-07-28", EXT = "io.modelcontextprotocol/tasks";
+        const meta = { "io.modelcontextprotocol/protocolVersion": V, "io.modelcontextprotocol/clientCapabilities": { extensions: { [EXT]: {} } } };
+        let id = 0;
+        const rpc = async (method, params) => {
+            const r = await fetch(url, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: { ...params, _meta: meta } }),
+                headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream", "MCP-Protocol-Version": V,
+                           "Mcp-Method": method, ...(params.name ? { "Mcp-Name": params.name } : {}) } });
+            const t = await r.text();
+            const j = JSON.parse((r.headers.get("content-type") || "").startsWith("text/event-stream")
+                ? t.split("\n").filter(l => l.startsWith("data:")).pop().slice(5) : t);
+            if (!j.result) throw new Error(`${method}: ${t.slice(0, 300)}`);
+            return j.result;
+        };
+        (async () => {
+            const t0 = Date.now();
+            const c = await rpc("tools/call", { name: "slow_compute", arguments: { seconds: 30, label: "out-of-time" } });
+            if (!c.taskId) throw new Error(`no task: ${JSON.stringify(c)}`);
+            for (;;) {
+                const g = await rpc("tasks/get", { taskId: c.taskId });
+                const s = ((Date.now() - t0) / 1000).toFixed(1);
+                if (g.status === "failed" && g.error && /timeout/.test(g.error.message)) { console.log(`failed after ${s} s: ${g.error.message}`); return; }
+                if (g.status !== "working" || Date.now() - t0 > 20000) { console.log(`${g.status} after ${s} s: ${JSON.stringify(g).slice(0, 300)}`); process.exit(1); }
+                await new Promise(r => setTimeout(r, 500));
+            }
+        })().catch(e => { console.log(String(e)); process.exit(1); });' "$url" >"$work/record" 2>&1; then
+        ok "tasks ($1): a task that would outlive the function timeout ends failed before it: $(cat "$work/record")"
+    else
+        not_ok "tasks ($1): a task that would outlive the function timeout: $(cat "$work/record")"
     fi
 }
 
@@ -324,6 +363,7 @@ for mode in buffered streaming; do
     url="http://127.0.0.1:$port/mcp"
     [ $tasks = 1 ] || run "0.1.16 $mode" "$v1"
     run "2026-07-28 $mode" "$next" --requirements 2026-07-28
+    [ $tasks = 0 ] || out_of_time "$mode"
     stop_gateway
     gateway_record "$mode" "$log"
     [ $tasks = 0 ] || tasks_record "$mode" "$log" "$work/async-$mode.jsonl" "$table"

@@ -343,7 +343,7 @@ function supervise(emulator, opts, env, log, counter) {
  * sandbox is its own Runtime API emulator and runtime process (same binary and environment),
  * running one invocation at a time; events wait in a queue for a free sandbox. Each invocation
  * is recorded ({n, requestId, name, payload, sig, queuedAt, ms, outcome: ok | error | timeout
- * | lost, errorType, errorMessage}) in pool.records, and appended to opts.asyncLog (JSON lines)
+ * | lost, answer (the function's result, 300 bytes at most), errorType, errorMessage}) in pool.records, and appended to opts.asyncLog (JSON lines)
  * as it ends. pool.stats() sums them up.
  */
 export class AsyncPool {
@@ -401,6 +401,8 @@ export class AsyncPool {
           this.log(`async invocation ${rec.n} (${inv.id}): ${rec.outcome} ${rec.errorType || ''} ${rec.errorMessage || ''}`);
         }
         if (r.kind === 'timeout') sb.sup.reset();
+        const answer = r.payload ?? r.body;
+        if (answer) rec.answer = answer.subarray(0, 300).toString('utf8');
         rec.result = r;
         if (this.opts.asyncLog) {
           const { result, ...line } = rec;

@@ -7017,7 +7017,9 @@ static void m_prompts_list_all(rpc *x, jw *w, rpc_fail *f) { (void)f; m_prompts_
  * MCP_TASKS_TABLE: key taskId (S), index owner-createdAt (owner S, createdAt S), TTL on
  * expiresAt. On Lambda only the table serves, and the handler runs in an asynchronous
  * invocation of the same function and alias ({"mcpTaskId": ID}), so a task may run for
- * Lambda's 15 minutes while any sandbox answers the polls.
+ * Lambda's 15 minutes while any sandbox answers the polls. A handler that polls
+ * mcp_task_cancelled is told to stop shortly before the function's timeout, and its task
+ * ends failed, saying so.
  */
 
 #define TASKS_EXT "io.modelcontextprotocol/tasks"
@@ -7028,8 +7030,15 @@ typedef struct task {
     int64_t ttl_ms, expires;    /* expires: Unix seconds */
     int64_t ver;                /* the stored version this was read at (0: new) */
     int era;
+    int out_of_time;            /* task_run: mcp_task_cancelled stopped the handler for the deadline */
     char *tool, *args, *caps, *responses, *requests, *state, *result, *error, *msg; /* JSON text; state plain */
 } task;
+
+/* On Lambda a task's handler stops this long before the function's timeout (mcp_task_cancelled
+ * says so), to record the task failed while it can: the watchdog answers the invocation
+ * MCP_DEADLINE_MARGIN_MS before it, and then the sandbox is frozen or ended, and a task still
+ * working would stay working until its TTL. */
+#define TASK_DEADLINE_RESERVE_MS (MCP_DEADLINE_MARGIN_MS + 1500)
 
 static void task_clear(task *t) {
     free(t->tool); free(t->args); free(t->caps); free(t->responses); free(t->requests);
@@ -7429,6 +7438,8 @@ int mcp_task(mcp_call *c) {
 int mcp_task_cancelled(mcp_call *c) {
     rpc *x = c->x;
     if (!x->task) return 0;
+    uint64_t dl = x->r ? x->r->deadline_ms : 0;
+    if (dl && now_ms() + TASK_DEADLINE_RESERVE_MS >= dl) { x->task->out_of_time = 1; return 1; }
     uint64_t now = mono_us();
     if (c->task_checked && now - c->task_checked < (task_table() ? 1000000u : 50000u)) return 0;
     c->task_checked = now;
@@ -7502,6 +7513,14 @@ static void task_run(mcp_server *s, const char *id, const invocation *inv, uint6
             out.p = NULL;
         } else if (k == 2) { f.code = RPC_INTERNAL; buf_puts(&f.msg, "a task cannot start another task"); k = -1; }
         call_free(&c);
+    }
+    if (t.out_of_time) { /* told to stop for the deadline: what the handler made of it is dropped */
+        free(requests); free(state); free(result);
+        requests = state = result = NULL;
+        buf_free(&f.msg); buf_free(&f.data);
+        f.code = RPC_INTERNAL;
+        buf_printf(&f.msg, "the task did not finish before the Lambda function's timeout");
+        k = -1;
     }
     if (k < 0) {
         buf eb = {0};

@@ -5,7 +5,8 @@
 #
 #   test/run.sh            everything: builds, unit tests (plain and under ASan+UBSan, gcc
 #                          and clang), SDK client over HTTP and stdio, the official
-#                          conformance suites over serve and through the Lambda gateway,
+#                          conformance suites over serve and through the Lambda gateway
+#                          (tasks there with their DynamoDB table in moto's server),
 #                          Lambda runtime and fault tests, a fresh clone's first use, the
 #                          deployment against a stand-in CLI and against moto (the real AWS
 #                          CLI and Terraform), the quick benchmark (~25 minutes on 2 cores)
@@ -96,11 +97,12 @@ tools() {
     done
     if [ -f /usr/include/bearssl.h ] && [ -f /usr/lib/x86_64-linux-gnu/libbearssl.a ]; then echo "ok - BearSSL (libbearssl-dev) is installed"
     else echo "not ok - BearSSL (libbearssl-dev) is missing"; fi
-    # the deployment's real parts (the deploy-moto and deploy-terraform steps skip without them)
+    # the deployment's real parts, and the task store of tasks on Lambda (the lambda-tasks,
+    # deploy-moto and deploy-terraform steps skip without them)
     if command -v aws >/dev/null 2>&1; then echo "ok - the AWS CLI is installed ($(aws --version 2>&1 | cut -d' ' -f1))"
-    else echo "not ok - the AWS CLI (aws) is missing: deploy-moto and deploy-terraform skip"; fi
+    else echo "not ok - the AWS CLI (aws) is missing: lambda-tasks, deploy-moto and deploy-terraform skip"; fi
     if python3 -c 'import moto.server' 2>/dev/null; then echo "ok - moto's server is installed"
-    else echo "not ok - moto's server (python3 -m moto.server) is missing: deploy-moto and deploy-terraform skip"; fi
+    else echo "not ok - moto's server (python3 -m moto.server) is missing: lambda-tasks, deploy-moto and deploy-terraform skip"; fi
     if command -v terraform >/dev/null 2>&1; then echo "ok - terraform is installed"
     else echo "not ok - terraform is missing: deploy-terraform skips"; fi
     if [ -d "${TF_PLUGIN_MIRROR:-/opt/tf-plugins}/registry.terraform.io/hashicorp/aws" ]; then echo "ok - the AWS provider is in the local Terraform mirror"
@@ -228,6 +230,10 @@ run conformance bash test/conformance.sh build/conformance
 run lambda node22 test/lambda/test.mjs build/conformance
 [ $QUICK = 1 ] || run lambda-asan node22 test/lambda/test.mjs build/asan/conformance
 run lambda-conformance bash test/lambda/conformance.sh build/conformance
+# tasks on Lambda: the 2026-07-28 suite through the gateway with the task store in DynamoDB
+# (moto's server), each task's handler in an asynchronous self-invocation the gateway's
+# Invoke API runs in another sandbox (skips without moto or the aws CLI)
+run lambda-tasks bash test/lambda/conformance.sh --tasks build/conformance
 # the events Lambda delivers besides MCP requests, against a server of the test's own
 lambda_events() { # lambda_events OUT DATATOOLS CC CFLAGS...: DATATOOLS for its scheduled refresh
     local out=$1 datatools=$2 libs="-lbearssl -lm -lpthread"; shift 2

@@ -8,7 +8,8 @@
 // Covers: the sample events of test/data/events/ (decoded, answered in their own shape), direct
 // invocations, MCP through the gateway for every event shape, response streaming, the trace
 // id and request id, Runtime API faults (500 and dropped connections on /next, invalid
-// events, 413), answered-once over 200 invocations, and an RSS soak of 1,000 invocations.
+// events, 413), answered-once over 200 invocations, the gateway's Lambda Invoke API and
+// async sandboxes, and an RSS soak of 1,000 invocations.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -711,6 +712,51 @@ test('200 mixed invocations (direct, URL+SSE, REST, ALB, invalid, >1 KB chunked)
     eq(perId.size, 200, 'ids answered');
   });
 }, 90000);
+
+test('Invoke API (gateway asyncSandboxes): Event answers 202 and runs in an async sandbox; RequestResponse answers the result; other functions, operations and unsigned or foreign-scope requests refused', async () => {
+  const st = await startStack({ binary: BINARY, shape: 'url', timeoutMs: 10000 * SLOW, env: { MCP_EMF: '0', AWS_ACCESS_KEY_ID: 'testing' }, asyncSandboxes: 1, restart: false, log: () => {} });
+  const cleanup = () => st.close();
+  cleanups.add(cleanup);
+  try {
+    const arn = 'arn:aws:lambda:us-east-1:123456789012:function:mcp-test';
+    const amz = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    // no secret in the runtime's environment: the gateway checks the header's form and scope, not the signature
+    const auth = (service) => `AWS4-HMAC-SHA256 Credential=testing/${amz.slice(0, 8)}/us-east-1/${service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
+    const invoke = async (fn, body, { type, service = 'lambda', method = 'POST' } = {}) => {
+      const h = { 'Content-Type': 'application/json', 'X-Amz-Date': amz, ...(service ? { Authorization: auth(service) } : {}), ...(type ? { 'X-Amz-Invocation-Type': type } : {}) };
+      const res = await fetch(`${st.invokeUrl}/2015-03-31/functions/${encodeURIComponent(fn)}/invocations`, { method, headers: h, body: method === 'POST' ? JSON.stringify(body) : undefined });
+      return { status: res.status, type: res.headers.get('x-amzn-errortype'), fnError: res.headers.get('x-amz-function-error'), text: await res.text() };
+    };
+    const list = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: META } };
+    let r = await invoke('other-function', list, { type: 'Event' });
+    eq([r.status, r.type], [404, 'ResourceNotFoundException'], 'another function');
+    r = await invoke('mcp-test', list, { type: 'Event', service: null });
+    eq([r.status, r.type], [403, 'MissingAuthenticationTokenException'], 'unsigned');
+    r = await invoke('mcp-test', list, { type: 'Event', service: 'dynamodb' });
+    eq([r.status, r.type], [403, 'InvalidSignatureException'], 'scope of another service');
+    r = await invoke('mcp-test', list, { method: 'GET' });
+    eq([r.status, r.type], [404, 'UnknownOperationException'], 'GET');
+    r = await invoke(arn, list, { type: 'DryRun' });
+    eq(r.status, 204, 'DryRun');
+    eq(st.pool.records.length, 0, 'nothing ran yet');
+    r = await invoke('mcp-test', list, { type: 'Event' });
+    eq([r.status, r.text], [202, ''], 'Event: 202, no body');
+    assert(await st.pool.idle(10000 * SLOW), 'the async invocation ran');
+    const [rec] = st.pool.records;
+    eq([rec.outcome, rec.name, rec.type, rec.sandbox], ['ok', 'mcp-test', 'Event', 0], 'its record');
+    assert(rec.result.json?.result?.tools?.length > 0, () => `the async sandbox answered tools/list: ${show(rec.result.text)}`);
+    r = await invoke(arn, call26(2, 'greet', { name: 'Invoke' }));
+    eq(r.status, 200, 'RequestResponse');
+    eq(r.fnError, null, 'X-Amz-Function-Error');
+    eq(JSON.parse(r.text).result?.content?.[0]?.text, 'Hello, Invoke!', 'its result');
+    eq(st.stats().async, { sandboxes: 1, accepted: 2, ok: 2, errors: 0, timeouts: 0, lost: 0, pending: 0, restarts: 0,
+      calls: 7, notFound: 1, badSignature: 2, badRequests: 1, otherName: 1, sync: 1 }, 'the record');
+    eq(st.emulator.stats.delivered, 0, 'the sandbox behind the gateway ran none of them');
+  } finally {
+    cleanups.delete(cleanup);
+    await cleanup();
+  }
+});
 
 test(`1,000-invocation soak: RSS after 1,000 stays within 512 KB of RSS after 100${SANITIZED ? ' (bound not applied: sanitized build)' : ''}`, async () => {
   await withRuntime({}, async ({ emu, rt }) => {

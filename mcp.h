@@ -315,8 +315,10 @@ int mcp_client_can(mcp_call *c, const char *capability); /* "sampling", "elicita
 /* Tasks (see mcp_tool_task). mcp_task: for a MCP_TASK_DEFERRED tool, make this call a task
  * now; returns 1 when it did (return at once: the handler runs again as the task) or when
  * it failed (the call fails), 0 to carry on here (already a task, or the client wants none).
- * mcp_task_cancelled: 1 once the client cancelled the task this call runs as; long work
- * polls it and stops (what it returns then is dropped). */
+ * mcp_task_cancelled: 1 once the client cancelled the task this call runs as, or (on
+ * Lambda) once the function's timeout is near; long work polls it and stops. What it
+ * returns then is dropped: the task stays cancelled, or ends failed with "the task did
+ * not finish before the Lambda function's timeout". */
 int mcp_task(mcp_call *c);
 int mcp_task_cancelled(mcp_call *c);
 

@@ -25,10 +25,13 @@ static const char *answer_field(const mcp_json *ans, const char *field) {
 
 /* Tasks (the io.modelcontextprotocol/tasks extension's fixtures, and 2025-11-25 tasks). */
 static int greet(mcp_call *c) { return mcp_text(c, "Hello, %s!", mcp_str(c, "name") ? mcp_str(c, "name") : "World"); }
+/* Sleeps `seconds`; run in the request (no task: the client wants none, or Lambda has no
+ * table) it stops a second before a Lambda deadline and says so. */
 static int slow_compute(mcp_call *c) {
-    int64_t ms = mcp_int(c, "seconds") * 1000;
+    int64_t ms = mcp_int(c, "seconds") * 1000, left = mcp_remaining_ms(c) - 1000;
     for (int64_t t = 0; t < ms; t += 50) {
         if (mcp_task_cancelled(c)) return 0;
+        if (t >= left) return mcp_error(c, "stopped after %lld ms: the Lambda deadline is near", (long long)t);
         pause_ms(50);
     }
     const char *label = mcp_str(c, "label");

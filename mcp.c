@@ -107,6 +107,15 @@
 #ifndef MCP_TASK_POLL_MS
 #define MCP_TASK_POLL_MS 500
 #endif
+/* Tasks kept in memory (serve, stdio) at once, finished ones included until their TTL, and
+ * task handlers running at once (a thread each, MCP_STACK_SIZE of stack): past either a new
+ * task is refused or fails, and says which limit it met. */
+#ifndef MCP_MAX_TASKS
+#define MCP_MAX_TASKS 1024
+#endif
+#ifndef MCP_MAX_TASK_THREADS
+#define MCP_MAX_TASK_THREADS 32
+#endif
 /* Concurrent connections in serve; one thread each (64 KB stack). */
 #ifndef MCP_MAX_CONNS
 #define MCP_MAX_CONNS 64
@@ -7131,7 +7140,7 @@ static int task_read(const char *text, size_t n, task *t) {
 
 /* The store. In memory: a list under a lock, expired records dropped as it is walked. */
 typedef struct mem_task { struct mem_task *next; char id[40], owner[256], created[32]; int64_t ver, expires; char *doc; } mem_task;
-static struct { pthread_mutex_t mu; mem_task *head; } task_mem = {PTHREAD_MUTEX_INITIALIZER, NULL};
+static struct { pthread_mutex_t mu; mem_task *head; int n, running; } task_mem = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
 
 static const char *task_table(void) {
     const char *t = getenv("MCP_TASKS_TABLE");
@@ -7141,7 +7150,7 @@ static const char *task_table(void) {
 static void mem_prune(int64_t now) {
     for (mem_task **p = &task_mem.head; *p;) {
         mem_task *m = *p;
-        if (m->expires && m->expires < now) { *p = m->next; free(m->doc); free(m); }
+        if (m->expires && m->expires < now) { *p = m->next; free(m->doc); free(m); task_mem.n--; }
         else p = &m->next;
     }
 }
@@ -7217,8 +7226,12 @@ static int store_save(task *t, char *err, size_t errn) {
         mem_task *m = task_mem.head;
         while (m && strcmp(m->id, t->id)) m = m->next;
         if (!t->ver && !m) {
-            m = calloc(1, sizeof *m);
+            mem_prune((int64_t)(now_ms() / 1000));
+            m = task_mem.n < MCP_MAX_TASKS ? calloc(1, sizeof *m) : NULL;
+            if (!m) rc = -1;
+            if (!m) snprintf(err, errn, task_mem.n < MCP_MAX_TASKS ? "out of memory" : "the server keeps at most %d tasks (MCP_MAX_TASKS)", MCP_MAX_TASKS);
             if (m) {
+                task_mem.n++;
                 snprintf(m->id, sizeof m->id, "%s", t->id);
                 snprintf(m->owner, sizeof m->owner, "%s", t->owner);
                 snprintf(m->created, sizeof m->created, "%s", t->created);
@@ -7574,6 +7587,9 @@ static void *task_thread(void *arg) {
     task_job *j = arg;
     task_run(j->s, j->id, NULL, 0);
     free(j);
+    pthread_mutex_lock(&task_mem.mu);
+    task_mem.running--;
+    pthread_mutex_unlock(&task_mem.mu);
     return NULL;
 }
 
@@ -7602,18 +7618,28 @@ static void task_launch(mcp_server *s, const task *t, rpc *x) {
         buf_free(&url);
         buf_free(&body);
     } else {
-        task_job *j = calloc(1, sizeof *j);
+        pthread_mutex_lock(&task_mem.mu);
+        int room = task_mem.running < MCP_MAX_TASK_THREADS;
+        task_mem.running += room;
+        pthread_mutex_unlock(&task_mem.mu);
+        task_job *j = room ? calloc(1, sizeof *j) : NULL;
         pthread_t th;
         pthread_attr_t at;
-        if (j) {
+        if (!room) snprintf(err, sizeof err, "%d task handlers are running already (MCP_MAX_TASK_THREADS)", MCP_MAX_TASK_THREADS);
+        else if (j) {
             j->s = s;
             memcpy(j->id, t->id, sizeof j->id);
             pthread_attr_init(&at);
             pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-            pthread_attr_setstacksize(&at, 256 << 10);
+            pthread_attr_setstacksize(&at, MCP_STACK_SIZE);
             if (pthread_create(&th, &at, task_thread, j)) { free(j); snprintf(err, sizeof err, "no thread could be started"); }
             pthread_attr_destroy(&at);
         } else snprintf(err, sizeof err, "out of memory");
+        if (room && err[0]) {
+            pthread_mutex_lock(&task_mem.mu);
+            task_mem.running--;
+            pthread_mutex_unlock(&task_mem.mu);
+        }
     }
     if (!err[0]) return;
     log_error("task %s: its handler could not be started: %s", t->id, err);

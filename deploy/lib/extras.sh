@@ -128,7 +128,8 @@ extra_policy_statements() {
         st+=',{"Sid":"VpcNetworkInterfaces","Effect":"Allow","Action":'$VPC_ACTIONS',"Resource":"*"}'
     fi
     if [ ${#DYNAMODB_LIST[@]} -gt 0 ]; then
-        for t in "${DYNAMODB_LIST[@]}"; do a=$(table_arn "$t"); arns+=("$a" "$a/index/*"); done
+        for t in "${DYNAMODB_LIST[@]}"; do arns+=("$(table_arn "$t")"); done # the tables, then their indexes
+        for t in "${DYNAMODB_LIST[@]}"; do arns+=("$(table_arn "$t")/index/*"); done
         st+=',{"Sid":"DynamoDbTables","Effect":"Allow","Action":'$DYNAMODB_ACTIONS',"Resource":'$(json_list "${arns[@]}")'}'
     fi
     if [ ${#BEDROCK_LIST[@]} -gt 0 ]; then

@@ -524,7 +524,9 @@ inspect_domain() {
 ensure_domain() {
     [ -n "$CUSTOM_DOMAIN" ] || return 0
     local cert
+    DOMAIN_CREATED=0
     if [ -z "$DOMAIN_STATE" ]; then
+        DOMAIN_CREATED=1
         if [ "$FRONT" = HTTP_API ]; then
             awsm apigatewayv2 create-domain-name --domain-name "$CUSTOM_DOMAIN" \
                 --domain-name-configurations "CertificateArn=$CERTIFICATE_ARN,EndpointType=REGIONAL,SecurityPolicy=TLS_1_2" \
@@ -556,7 +558,8 @@ ensure_domain() {
 
 ensure_api_mapping() {
     local want="$API_ID"$'\t'"${BASE_PATH:-None}"$'\t''$default' id api key stage found=0
-    awsm apigatewayv2 get-api-mappings --domain-name "$CUSTOM_DOMAIN" --query 'Items[].[ApiMappingId, ApiId, ApiMappingKey || `None`, Stage]' --output text
+    AWS_OUT="" # a new domain has no mapping yet
+    [ "$DOMAIN_CREATED" = 1 ] || awsm apigatewayv2 get-api-mappings --domain-name "$CUSTOM_DOMAIN" --query 'Items[].[ApiMappingId, ApiId, ApiMappingKey || `None`, Stage]' --output text
     while IFS=$'\t' read -r id api key stage; do
         [ -n "$id" ] || continue
         if [ "$api"$'\t'"$key"$'\t'"$stage" = "$want" ]; then found=1; continue; fi
@@ -573,7 +576,8 @@ ensure_api_mapping() {
 
 ensure_base_path_mapping() {
     local want="${BASE_PATH:-(none)}"$'\t'"$API_ID"$'\t'"$STAGE" path api stage found=0
-    awsm apigateway get-base-path-mappings --domain-name "$CUSTOM_DOMAIN" --query 'items[].[basePath, restApiId, stage]' --output text
+    AWS_OUT="" # a new domain has no mapping yet
+    [ "$DOMAIN_CREATED" = 1 ] || awsm apigateway get-base-path-mappings --domain-name "$CUSTOM_DOMAIN" --query 'items[].[basePath, restApiId, stage]' --output text
     while IFS=$'\t' read -r path api stage; do
         [ -n "$path" ] || continue
         if [ "$path"$'\t'"$api"$'\t'"$stage" = "$want" ]; then found=1; continue; fi

@@ -157,6 +157,15 @@ result("parameter choices within settings.tsv's", not wrong, "; ".join(wrong))
 narrower = ["%s (%s of %s)" % (p, "|".join(str(x) for x in params[p]["AllowedValues"]), v) for k, d, p, v in listed
             if p in params and v != "*" and "AllowedValues" in params[p]
             and set(str(x) for x in params[p]["AllowedValues"]) != set(v.split("|"))]
+tfvars = {}
+for k, line in ((k, l) for l in open(os.path.join(os.path.dirname(DEPLOY_SH), "settings.tsv"))
+                if l.strip() and not l.startswith("#") for k in [l.split("\t")[0]]):
+    tfvars[k] = line.rstrip("\n").split("\t")[3]
+with open(os.path.join(os.path.dirname(DEPLOY_SH), "terraform", "variables.tf")) as f:
+    declared = set(re.findall(r'^variable "([a-z0-9_]+)"', f.read(), re.M))
+missing = sorted(k for k, v in tfvars.items() if v != "-" and v not in declared)
+result("a Terraform variable for each setting settings.tsv gives one (%d)" % sum(v != "-" for v in tfvars.values()),
+       not missing, "missing for %s" % missing)
 untaken = [k for k, _, p, _ in rows if p == "-"]
 print("# template: settings it does not take: %s" % ", ".join(untaken))
 if narrower:

@@ -55,6 +55,8 @@ SMOKE_TRIES=${MCP_DEPLOY_SMOKE_TRIES:-10}
 
 # shellcheck source-path=SCRIPTDIR source=lib/front.sh
 . "$HERE/lib/front.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/extras.sh
+. "$HERE/lib/extras.sh"
 
 TMP=""
 cleanup() { [ -z "$TMP" ] || rm -rf "$TMP"; }
@@ -92,6 +94,16 @@ settings (mcp-deploy.conf KEY=value, or the flag; flags win):
   --cors-origins LIST         comma-separated origins (or *) for the function URL and the server
   --s3-prefixes LIST          bucket/prefix,... the function may get, put and list
   --alarm-topic ARN           SNS topic for the alarms' ALARM and OK actions
+  --front URL|HTTP_API|REST_API   the front door, default URL (the function URL)
+  --custom-domain NAME        the API's custom domain (FRONT=HTTP_API or REST_API), e.g. mcp.example.com
+  --certificate-arn ARN       its ACM certificate, in the function's region (with --custom-domain)
+  --base-path PATH            the domain's mapping key / base path (optional; MCP_BASE_PATH=/PATH)
+  --provisioned-concurrency N provisioned concurrency on the alias live (empty or 0: none)
+  --vpc-subnets LIST          subnet ids, with --vpc-security-groups LIST (both or neither)
+  --dynamodb-tables LIST      table names or ARNs the function may read and write (and their indexes)
+  --bedrock-models LIST       model ids, inference profile ids or ARNs the function may invoke
+  --extra-policy JSON|@FILE   more IAM statements for the role (a JSON array)
+  --tasks-table create|NAME   durable MCP tasks: create NAME-tasks, or use an existing table
   --env KEY=VALUE             a function environment variable (as ENV_KEY=VALUE; repeatable);
                               ssm:/param and secretsmanager:name[#key] values are resolved at start-up
 other flags:
@@ -136,6 +148,7 @@ load_conf() { # load_conf FILE: KEY=value lines; blank lines and lines starting 
         case $key in
         ENV_*) add_env conf "${key#ENV_}" "$val" ;;
         SOURCE | ZIP) [ -z "$val" ] || val=$(abspath "$val" "$dir"); CONF[$key]=$val ;;
+        EXTRA_POLICY) [[ $val != @* ]] || val=@$(abspath "${val#@}" "$dir"); CONF[$key]=$val ;;
         *) is_setting "$key" || die 2 "$file:$n: unknown setting $key (see deploy/deploy.sh --help)"
            CONF[$key]=$val ;;
         esac
@@ -183,7 +196,10 @@ set_flag() { # set_flag --flag VALUE
     key=${key^^}
     is_setting "$key" || die 2 "unknown flag $1 (see --help)"
     FLAG[$key]=$2
-    case $key in SOURCE | ZIP) [ -z "$2" ] || FLAG[$key]=$(abspath "$2") ;; esac
+    case $key in
+    SOURCE | ZIP) [ -z "$2" ] || FLAG[$key]=$(abspath "$2") ;;
+    EXTRA_POLICY) [[ $2 != @* ]] || FLAG[$key]=@$(abspath "${2#@}") ;;
+    esac
 }
 
 setting() { # setting KEY: the flag, else the config line, else the default
@@ -250,6 +266,16 @@ resolve_settings() {
     SCHEDULE=$(setting SCHEDULE)
     SCHEDULE_INPUT=$(setting SCHEDULE_INPUT)
     TRACING=$(setting TRACING)
+    CUSTOM_DOMAIN=$(setting CUSTOM_DOMAIN)
+    CERTIFICATE_ARN=$(setting CERTIFICATE_ARN)
+    BASE_PATH=$(setting BASE_PATH)
+    PROVISIONED_CONCURRENCY=$(setting PROVISIONED_CONCURRENCY)
+    VPC_SUBNETS=$(setting VPC_SUBNETS)
+    VPC_SECURITY_GROUPS=$(setting VPC_SECURITY_GROUPS)
+    DYNAMODB_TABLES=$(setting DYNAMODB_TABLES)
+    BEDROCK_MODELS=$(setting BEDROCK_MODELS)
+    EXTRA_POLICY=$(setting EXTRA_POLICY)
+    TASKS_TABLE=$(setting TASKS_TABLE)
 
     [ -n "$NAME" ] || die 2 "NAME is required: NAME=... in mcp-deploy.conf, or --name"
     [[ $NAME =~ ^[A-Za-z0-9_-]{1,58}$ ]] || die 2 "NAME must be 1-58 letters, digits, - or _ (it also names the role NAME-role): $NAME"
@@ -315,6 +341,7 @@ resolve_settings() {
         S3_BUCKETS+=("$b")
         S3_KEYS+=("$k")
     done < <(split_csv "$S3_PREFIXES")
+    resolve_knobs
 
     # The function's environment: ENV_* (flags win), plus what the settings imply.
     declare -gA FENV=()
@@ -324,6 +351,8 @@ resolve_settings() {
         case $key in
         MCP_LAMBDA_STREAMING) die 2 "ENV_MCP_LAMBDA_STREAMING is set from INVOKE_MODE; drop it" ;;
         MCP_CORS_ORIGINS) die 2 "ENV_MCP_CORS_ORIGINS is set from CORS_ORIGINS; drop it" ;;
+        MCP_BASE_PATH) die 2 "ENV_MCP_BASE_PATH is set from BASE_PATH; drop it" ;;
+        MCP_TASKS_TABLE) die 2 "ENV_MCP_TASKS_TABLE is set from TASKS_TABLE; drop it" ;;
         AWS_LAMBDA_LOG_FORMAT | AWS_LAMBDA_LOG_LEVEL) die 2 "$key is set by Lambda from LOG_FORMAT / LOG_LEVEL; use those" ;;
         _HANDLER | _X_AMZN_TRACE_ID | AWS_REGION | AWS_DEFAULT_REGION | AWS_EXECUTION_ENV | AWS_ACCESS_KEY_ID | \
         AWS_SECRET_ACCESS_KEY | AWS_SESSION_TOKEN | AWS_LAMBDA_* | LAMBDA_TASK_ROOT | LAMBDA_RUNTIME_DIR | AWS_XRAY_*)
@@ -354,6 +383,8 @@ resolve_settings() {
     esac
     if [ "$FRONT" = REST_API ] && { [ "$AUTH" = JWT ] || [ "$AUTH" = COGNITO ]; }; then FENV[MCP_OAUTH_RESOURCE]=pending; fi
     [ -z "$CORS_ORIGINS" ] || FENV[MCP_CORS_ORIGINS]=$CORS_ORIGINS
+    [ -z "$BASE_PATH" ] || FENV[MCP_BASE_PATH]=/$BASE_PATH
+    [ -z "$TASKS_TABLE_NAME" ] || FENV[MCP_TASKS_TABLE]=$TASKS_TABLE_NAME
     ENV_KEYS=()
     if [ ${#FENV[@]} -gt 0 ]; then mapfile -t ENV_KEYS < <(printf '%s\n' "${!FENV[@]}" | LC_ALL=C sort); fi
     local total=0 LC_ALL=C
@@ -391,6 +422,9 @@ check_region() {
     fi
     if [ "$FRONT" = HTTP_API ] && in_list "$REGION" "${HTTP_API_REGIONS_WITHOUT[@]}"; then
         die 3 "pre-flight: API Gateway HTTP APIs are not available in $REGION; choose another REGION or FRONT=REST_API; nothing was changed"
+    fi
+    if [ -n "$CERTIFICATE_ARN" ] && [ "$(cut -d: -f4 <<<"$CERTIFICATE_ARN")" != "$REGION" ]; then
+        die 2 "CERTIFICATE_ARN must be a certificate in $REGION (a regional API's domain takes one of its own region), not $CERTIFICATE_ARN"
     fi
     if [ "$AUTH" = COGNITO ] && in_list "$REGION" "${COGNITO_REGIONS_WITHOUT[@]}"; then
         die 3 "pre-flight: Cognito user pools are not available in $REGION; choose another REGION or AUTH=JWT with your issuer; nothing was changed"
@@ -603,6 +637,7 @@ role_policy() {
             st+='"Resource":'$(json_str "arn:$p:s3:::$b")'}'
         fi
     done
+    st+=$(extra_policy_statements)
     printf '{"Version":"2012-10-17","Statement":[%s]}' "$st"
 }
 
@@ -685,7 +720,7 @@ desired_config() {
     if [ "${1:-}" = unreported ]; then line+=$'\t'None$'\t'None
     elif [ "$LOG_FORMAT" = JSON ]; then line+=$'\t'"$LOG_FORMAT"$'\t'"$LOG_LEVEL"
     else line+=$'\t'"$LOG_FORMAT"$'\t'None; fi
-    line+=$'\t'"$TRACING"
+    line+=$'\t'"$TRACING"$'\t'"$(vpc_line)"
     line+=$'\t'"$keys"
     for k in "${ENV_KEYS[@]}"; do line+=$'\t'"${FENV[$k]}"; done
     printf '%s' "$line"
@@ -696,6 +731,7 @@ function_query() {
     q="[Tags.\"$TAG_KEY\", Configuration.CodeSha256, join(',', Configuration.Architectures || \`[]\`), Configuration.LastUpdateStatus,"
     q+=" Configuration.Role, Configuration.Runtime, Configuration.Handler, Configuration.MemorySize, Configuration.Timeout,"
     q+=" Configuration.LoggingConfig.LogFormat, Configuration.LoggingConfig.ApplicationLogLevel, Configuration.TracingConfig.Mode || 'PassThrough',"
+    q+=" join(',', sort(Configuration.VpcConfig.SubnetIds || \`[]\`)), join(',', sort(Configuration.VpcConfig.SecurityGroupIds || \`[]\`)),"
     q+=" join(',', sort(keys(Configuration.Environment.Variables || \`{}\`)))"
     for k in "${ENV_KEYS[@]}"; do q+=", Configuration.Environment.Variables.\"$k\""; done
     printf '%s]' "$q"
@@ -705,11 +741,13 @@ wait_updated() { awsm lambda wait function-updated-v2 --function-name "$NAME"; }
 
 create_function() {
     local try=1
+    local -a vpc=()
+    [ ${#VPC_SUBNET_LIST[@]} = 0 ] || vpc=(--vpc-config "$(vpc_json)")
     while :; do
         if awsr lambda create-function --function-name "$NAME" --runtime "$RUNTIME" --handler "$HANDLER" \
             --architectures "$ARCH" --role "$ROLE_ARN" --zip-file "fileb://$ZIP" \
             --memory-size "$MEMORY" --timeout "$TIMEOUT" --environment "$(env_json)" \
-            --logging-config "$(logging_config)" --tracing-config "Mode=$TRACING" \
+            --logging-config "$(logging_config)" --tracing-config "Mode=$TRACING" "${vpc[@]}" \
             --description "MCP server $NAME (mcp.c), deployed by deploy.sh" \
             --tags "$TAG_KEY=$NAME" --query FunctionArn --output text; then
             break
@@ -751,9 +789,12 @@ ensure_function() {
     local logging=""
     [ "$(cut -f6 <<<"$rest")" != None ] || logging=unreported
     if [ "$rest" != "$(desired_config $logging)" ]; then
+        # the VPC configuration only when there is one to set or to remove
+        local -a vpc=()
+        [ "$(cut -f9,10 <<<"$rest")" = $'\t' ] && [ ${#VPC_SUBNET_LIST[@]} = 0 ] || vpc=(--vpc-config "$(vpc_json)")
         awsm lambda update-function-configuration --function-name "$NAME" --role "$ROLE_ARN" \
             --runtime "$RUNTIME" --handler "$HANDLER" --memory-size "$MEMORY" --timeout "$TIMEOUT" \
-            --environment "$(env_json)" --logging-config "$(logging_config)" --tracing-config "Mode=$TRACING" \
+            --environment "$(env_json)" --logging-config "$(logging_config)" --tracing-config "Mode=$TRACING" "${vpc[@]}" \
             --query LastUpdateStatus --output text
         wait_updated
         say "function $NAME: configuration updated"
@@ -1040,6 +1081,15 @@ Endpoints
   Call a tool             POST ${url}tools/{name}
 
 EOF
+    if [ -n "$CUSTOM_DOMAIN" ]; then
+        local custom=https://$CUSTOM_DOMAIN/${BASE_PATH:+$BASE_PATH/}
+        cat <<EOF
+Custom domain $CUSTOM_DOMAIN${BASE_PATH:+, base path /$BASE_PATH} (the same endpoints under it)
+  MCP (Streamable HTTP)   POST ${custom}mcp
+  DNS                     CNAME $CUSTOM_DOMAIN -> ${DOMAIN_TARGET:-the API Gateway domain name} (or an alias record to it)
+
+EOF
+    fi
     case $AUTH in
     API_KEY)
         cat <<EOF
@@ -1127,15 +1177,18 @@ cmd_deploy() {
     check_references
     inspect_existing
     inspect_front
+    inspect_tasks_table
     build_package
     ensure_role
     ensure_log_group
+    ensure_tasks_table
     ensure_cognito
     case $FRONT in HTTP_API) ensure_http_api ;; REST_API) ensure_rest_api ;; esac
     front_env
     ensure_function
     ensure_concurrency
     publish_and_alias
+    ensure_provisioned
     ensure_url
     case $FRONT in HTTP_API) ensure_http_front ;; REST_API) ensure_rest_front ;; esac
     ensure_schedule
@@ -1292,6 +1345,7 @@ cmd_destroy() {
         say "role $ROLE_NAME was not created by deploy.sh; left in place"
     fi
     gone_ok "log group $LOG_GROUP" logs delete-log-group --log-group-name "$LOG_GROUP"
+    destroy_tasks_table
     # delete-alarms deletes nothing when one name is unknown: ask which exist first.
     if awsr cloudwatch describe-alarms --alarm-names "${ALARMS[@]}" --query 'MetricAlarms[].AlarmName' --output text; then
         local -a have=()

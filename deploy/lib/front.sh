@@ -39,6 +39,7 @@ inspect_front() {
             API_ID=$id
         fi ;;
     esac
+    inspect_domain
     if [ "$AUTH" = COGNITO ]; then
         find_user_pool
         if [ -n "$POOL_ID" ]; then
@@ -305,6 +306,7 @@ ensure_http_front() {
     ensure_http_routes
     ensure_api_log_group
     ensure_http_stage
+    ensure_domain
 }
 
 # --- REST API: API, Cognito authorizer, resources and methods, deployment and stage, API key -----------
@@ -485,6 +487,123 @@ ensure_rest_front() {
     ensure_api_log_group
     ensure_rest_stage
     ensure_usage_plan
+    ensure_domain
+}
+
+# --- custom domain: a regional domain name and its mapping to the API ---------------------------------
+
+# domain_read: DOMAIN_STATE "target<TAB>certificate<TAB>tag" of CUSTOM_DOMAIN, empty when there is none.
+domain_read() {
+    DOMAIN_STATE=""
+    local -a get
+    if [ "$FRONT" = HTTP_API ]; then
+        get=(apigatewayv2 get-domain-name --domain-name "$CUSTOM_DOMAIN" --query
+             "[DomainNameConfigurations[0].ApiGatewayDomainName, DomainNameConfigurations[0].CertificateArn, Tags.\"$TAG_KEY\"]")
+    else
+        get=(apigateway get-domain-name --domain-name "$CUSTOM_DOMAIN" --query "[regionalDomainName, regionalCertificateArn, tags.\"$TAG_KEY\"]")
+    fi
+    if awsr "${get[@]}" --output text; then
+        DOMAIN_STATE=$AWS_OUT
+    else
+        not_found || die 1 "aws ${get[0]} get-domain-name failed: $(aws_msg)"
+    fi
+}
+
+# Pre-flight: CUSTOM_DOMAIN, if it exists, must be deploy.sh's own.
+inspect_domain() {
+    DOMAIN_STATE="" DOMAIN_TARGET=""
+    [ -n "$CUSTOM_DOMAIN" ] || return 0
+    domain_read
+    [ -z "$DOMAIN_STATE" ] || [ "$(cut -f3 <<<"$DOMAIN_STATE")" = "$NAME" ] ||
+        die 3 "pre-flight: the custom domain $CUSTOM_DOMAIN exists in API Gateway but deploy.sh did not create it (no $TAG_KEY=$NAME tag); nothing was changed"
+    DOMAIN_TARGET=$(cut -f1 <<<"$DOMAIN_STATE")
+}
+
+# The domain (REGIONAL, TLS 1.2, CERTIFICATE_ARN) and one mapping of BASE_PATH to the API's stage;
+# mappings to anything else are removed.
+ensure_domain() {
+    [ -n "$CUSTOM_DOMAIN" ] || return 0
+    local cert
+    DOMAIN_CREATED=0
+    if [ -z "$DOMAIN_STATE" ]; then
+        DOMAIN_CREATED=1
+        if [ "$FRONT" = HTTP_API ]; then
+            awsm apigatewayv2 create-domain-name --domain-name "$CUSTOM_DOMAIN" \
+                --domain-name-configurations "CertificateArn=$CERTIFICATE_ARN,EndpointType=REGIONAL,SecurityPolicy=TLS_1_2" \
+                --tags "$TAG_KEY=$NAME" --query 'DomainNameConfigurations[0].ApiGatewayDomainName' --output text
+        else
+            awsm apigateway create-domain-name --domain-name "$CUSTOM_DOMAIN" --regional-certificate-arn "$CERTIFICATE_ARN" \
+                --endpoint-configuration types=REGIONAL --security-policy TLS_1_2 --tags "$TAG_KEY=$NAME" \
+                --query regionalDomainName --output text
+        fi
+        DOMAIN_TARGET=$AWS_OUT
+        say "custom domain $CUSTOM_DOMAIN: created (point its DNS at $DOMAIN_TARGET)"
+    else
+        cert=$(cut -f2 <<<"$DOMAIN_STATE")
+        if [ "$cert" = "$CERTIFICATE_ARN" ]; then
+            say "custom domain $CUSTOM_DOMAIN: up to date"
+        elif [ "$FRONT" = HTTP_API ]; then
+            awsm apigatewayv2 update-domain-name --domain-name "$CUSTOM_DOMAIN" \
+                --domain-name-configurations "CertificateArn=$CERTIFICATE_ARN,EndpointType=REGIONAL,SecurityPolicy=TLS_1_2" \
+                --query DomainName --output text
+            say "custom domain $CUSTOM_DOMAIN: certificate replaced"
+        else
+            awsm apigateway update-domain-name --domain-name "$CUSTOM_DOMAIN" \
+                --patch-operations "op=replace,path=/regionalCertificateArn,value=$CERTIFICATE_ARN" --query domainName --output text
+            say "custom domain $CUSTOM_DOMAIN: certificate replaced"
+        fi
+    fi
+    if [ "$FRONT" = HTTP_API ]; then ensure_api_mapping; else ensure_base_path_mapping; fi
+}
+
+ensure_api_mapping() {
+    local want="$API_ID"$'\t'"${BASE_PATH:-None}"$'\t''$default' id api key stage found=0
+    AWS_OUT="" # a new domain has no mapping yet
+    [ "$DOMAIN_CREATED" = 1 ] || awsm apigatewayv2 get-api-mappings --domain-name "$CUSTOM_DOMAIN" --query 'Items[].[ApiMappingId, ApiId, ApiMappingKey || `None`, Stage]' --output text
+    while IFS=$'\t' read -r id api key stage; do
+        [ -n "$id" ] || continue
+        if [ "$api"$'\t'"$key"$'\t'"$stage" = "$want" ]; then found=1; continue; fi
+        awsm apigatewayv2 delete-api-mapping --domain-name "$CUSTOM_DOMAIN" --api-mapping-id "$id"
+        say "custom domain $CUSTOM_DOMAIN: mapping ${key/None/(none)} -> $api removed"
+    done <<<"$AWS_OUT"
+    [ $found = 0 ] || return 0
+    local -a key_arg=()
+    [ -z "$BASE_PATH" ] || key_arg=(--api-mapping-key "$BASE_PATH")
+    awsm apigatewayv2 create-api-mapping --domain-name "$CUSTOM_DOMAIN" --api-id "$API_ID" --stage '$default' "${key_arg[@]}" \
+        --query ApiMappingId --output text
+    say "custom domain $CUSTOM_DOMAIN: /${BASE_PATH} -> HTTP API $API_ID"
+}
+
+ensure_base_path_mapping() {
+    local want="${BASE_PATH:-(none)}"$'\t'"$API_ID"$'\t'"$STAGE" path api stage found=0
+    AWS_OUT="" # a new domain has no mapping yet
+    [ "$DOMAIN_CREATED" = 1 ] || awsm apigateway get-base-path-mappings --domain-name "$CUSTOM_DOMAIN" --query 'items[].[basePath, restApiId, stage]' --output text
+    while IFS=$'\t' read -r path api stage; do
+        [ -n "$path" ] || continue
+        if [ "$path"$'\t'"$api"$'\t'"$stage" = "$want" ]; then found=1; continue; fi
+        awsm apigateway delete-base-path-mapping --domain-name "$CUSTOM_DOMAIN" --base-path "$path"
+        say "custom domain $CUSTOM_DOMAIN: base path $path -> $api removed"
+    done <<<"$AWS_OUT"
+    [ $found = 0 ] || return 0
+    local -a path_arg=()
+    [ -z "$BASE_PATH" ] || path_arg=(--base-path "$BASE_PATH")
+    awsm apigateway create-base-path-mapping --domain-name "$CUSTOM_DOMAIN" --rest-api-id "$API_ID" --stage "$STAGE" "${path_arg[@]}" \
+        --query basePath --output text
+    say "custom domain $CUSTOM_DOMAIN: /${BASE_PATH} -> REST API $API_ID stage $STAGE"
+}
+
+# destroy: the domain (and with it its mappings), when deploy.sh made it.
+destroy_domain() {
+    [ -n "$CUSTOM_DOMAIN" ] || return 0
+    domain_read
+    [ -n "$DOMAIN_STATE" ] || { say "custom domain $CUSTOM_DOMAIN: already gone"; return 0; }
+    if [ "$(cut -f3 <<<"$DOMAIN_STATE")" != "$NAME" ]; then
+        say "custom domain $CUSTOM_DOMAIN was not created by deploy.sh; left in place"
+    elif [ "$FRONT" = HTTP_API ]; then
+        gone_ok "custom domain $CUSTOM_DOMAIN" apigatewayv2 delete-domain-name --domain-name "$CUSTOM_DOMAIN"
+    else
+        gone_ok "custom domain $CUSTOM_DOMAIN" apigateway delete-domain-name --domain-name "$CUSTOM_DOMAIN"
+    fi
 }
 
 # --- EventBridge schedule --------------------------------------------------------------------------
@@ -527,6 +646,7 @@ remove_schedule() {
 # --- destroy -------------------------------------------------------------------------------------
 
 destroy_front() {
+    destroy_domain
     if awsr events describe-rule --name "$RULE_NAME" --query Arn --output text; then remove_schedule; fi
     local id tag
     if awsr apigatewayv2 get-apis --query "Items[?Name=='$NAME'].[ApiId, Tags.\"$TAG_KEY\"]" --output text; then

@@ -92,12 +92,11 @@ resource "aws_apigatewayv2_api" "http" {
   dynamic "cors_configuration" {
     for_each = length(var.cors_origins) > 0 ? [1] : []
     content {
-      allow_origins = var.cors_origins
-      allow_methods = ["GET", "POST", "DELETE"]
-      allow_headers = ["content-type", "accept", "authorization", "mcp-session-id", "mcp-protocol-version", "mcp-method",
-      "mcp-name", "last-event-id", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]
-      expose_headers = ["mcp-session-id"]
-      max_age        = 86400
+      allow_origins  = var.cors_origins
+      allow_methods  = local.cors.allow_methods
+      allow_headers  = local.cors.allow_headers
+      expose_headers = local.cors.expose_headers
+      max_age        = local.cors.max_age
     }
   }
 }
@@ -306,6 +305,51 @@ resource "aws_api_gateway_usage_plan_key" "key" {
   usage_plan_id = aws_api_gateway_usage_plan.plan[0].id
   key_id        = aws_api_gateway_api_key.key[0].id
   key_type      = "API_KEY"
+}
+
+# --- custom domain: a regional domain name (TLS 1.2, certificate_arn) mapped to the API --------------
+
+locals {
+  domain    = local.api && var.custom_domain != null
+  base_path = var.base_path == null ? null : trim(var.base_path, "/")
+}
+
+resource "aws_apigatewayv2_domain_name" "domain" {
+  count       = local.domain && local.http ? 1 : 0
+  domain_name = var.custom_domain
+  tags        = local.tag
+  domain_name_configuration {
+    certificate_arn = var.certificate_arn
+    endpoint_type   = "REGIONAL"
+    security_policy = "TLS_1_2"
+  }
+}
+
+resource "aws_apigatewayv2_api_mapping" "domain" {
+  count           = local.domain && local.http ? 1 : 0
+  api_id          = aws_apigatewayv2_api.http[0].id
+  domain_name     = aws_apigatewayv2_domain_name.domain[0].id
+  stage           = aws_apigatewayv2_stage.http[0].id
+  api_mapping_key = local.base_path
+}
+
+resource "aws_api_gateway_domain_name" "domain" {
+  count                    = local.domain && local.rest ? 1 : 0
+  domain_name              = var.custom_domain
+  regional_certificate_arn = var.certificate_arn
+  security_policy          = "TLS_1_2"
+  tags                     = local.tag
+  endpoint_configuration {
+    types = ["REGIONAL"]
+  }
+}
+
+resource "aws_api_gateway_base_path_mapping" "domain" {
+  count       = local.domain && local.rest ? 1 : 0
+  api_id      = aws_api_gateway_rest_api.rest[0].id
+  domain_name = aws_api_gateway_domain_name.domain[0].domain_name
+  stage_name  = aws_api_gateway_stage.rest[0].stage_name
+  base_path   = local.base_path
 }
 
 # --- EventBridge schedule ------------------------------------------------------------------------

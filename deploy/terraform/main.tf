@@ -25,7 +25,17 @@ locals {
     var.auth == "JWT" && var.jwt_audience != null ? { MCP_JWT_AUDIENCE = var.jwt_audience } : {},
     local.cognito ? { MCP_OAUTH_SCOPES = local.scope } : {},
     local.rest && local.tokens ? { MCP_OAUTH_RESOURCE = "https://${aws_api_gateway_rest_api.rest[0].id}.execute-api.${local.region}.amazonaws.com/${var.stage}/mcp" } : {},
+    var.base_path != null ? { MCP_BASE_PATH = "/${trim(var.base_path, "/")}" } : {},
+    local.tasks != null ? { MCP_TASKS_TABLE = var.tasks_table == "create" ? aws_dynamodb_table.tasks[0].name : local.tasks } : {},
   )
+  # the CORS of the function URL and of the HTTP API
+  cors = {
+    allow_methods = ["GET", "POST", "DELETE"]
+    allow_headers = ["content-type", "accept", "authorization", "mcp-session-id", "mcp-protocol-version", "mcp-method",
+    "mcp-name", "last-event-id", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]
+    expose_headers = ["mcp-session-id"]
+    max_age        = 86400
+  }
   statements = concat(
     [{
       Sid      = "Logs"
@@ -67,6 +77,7 @@ locals {
         Condition = { StringLike = { "s3:prefix" = [s.prefix, "${s.prefix}/*"] } }
       })
     ]]),
+    local.extra_statements, # extras.tf
   )
   alarms = {
     errors = { suffix = "errors", metric = "Errors", description = "invocations failed", threshold = 0, extended = null }
@@ -125,6 +136,13 @@ resource "aws_lambda_function" "function" {
   tracing_config {
     mode = var.tracing
   }
+  dynamic "vpc_config" {
+    for_each = local.vpc ? [1] : []
+    content {
+      subnet_ids         = var.vpc_subnets
+      security_group_ids = var.vpc_security_groups
+    }
+  }
   tags       = local.tag
   depends_on = [aws_iam_role_policy.policy]
 }
@@ -145,12 +163,11 @@ resource "aws_lambda_function_url" "url" {
   dynamic "cors" {
     for_each = length(var.cors_origins) > 0 ? [1] : []
     content {
-      allow_origins = var.cors_origins
-      allow_methods = ["GET", "POST", "DELETE"]
-      allow_headers = ["content-type", "accept", "authorization", "mcp-session-id", "mcp-protocol-version", "mcp-method",
-      "mcp-name", "last-event-id", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]
-      expose_headers = ["mcp-session-id"]
-      max_age        = 86400
+      allow_origins  = var.cors_origins
+      allow_methods  = local.cors.allow_methods
+      allow_headers  = local.cors.allow_headers
+      expose_headers = local.cors.expose_headers
+      max_age        = local.cors.max_age
     }
   }
 }

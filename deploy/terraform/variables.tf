@@ -243,3 +243,75 @@ variable "schedule_input" {
   type        = string
   default     = "{\"jsonrpc\":\"2.0\",\"id\":\"schedule\",\"method\":\"ping\"}"
 }
+
+variable "custom_domain" {
+  description = "CUSTOM_DOMAIN: the API's custom domain (front HTTP_API or REST_API); null for none"
+  type        = string
+  default     = null
+  validation {
+    condition     = var.custom_domain == null || (var.front != "URL" && var.certificate_arn != null)
+    error_message = "custom_domain needs front HTTP_API or REST_API (a function URL takes no custom domain; put CloudFront in front of it) and certificate_arn."
+  }
+}
+
+variable "certificate_arn" {
+  description = "CERTIFICATE_ARN: the custom domain's ACM certificate, in the provider's region"
+  type        = string
+  default     = null
+}
+
+variable "base_path" {
+  description = "BASE_PATH: the domain's mapping key / base path (also MCP_BASE_PATH=/base_path); null for none"
+  type        = string
+  default     = null
+}
+
+variable "provisioned_concurrency" {
+  description = "PROVISIONED_CONCURRENCY on the alias live; null or 0 for none"
+  type        = number
+  default     = null
+}
+
+variable "vpc_subnets" {
+  description = "VPC_SUBNETS: subnet ids, with vpc_security_groups"
+  type        = list(string)
+  default     = []
+}
+
+variable "vpc_security_groups" {
+  description = "VPC_SECURITY_GROUPS"
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = (length(var.vpc_subnets) > 0) == (length(var.vpc_security_groups) > 0)
+    error_message = "vpc_subnets and vpc_security_groups go together: set both or neither."
+  }
+}
+
+variable "dynamodb_tables" {
+  description = "DYNAMODB_TABLES: table names or ARNs the function may read and write (and their indexes)"
+  type        = list(string)
+  default     = []
+}
+
+variable "bedrock_models" {
+  description = "BEDROCK_MODELS: model ids, inference profile ids (us.…) or ARNs the function may invoke"
+  type        = list(string)
+  default     = []
+}
+
+variable "extra_policy" {
+  description = "EXTRA_POLICY: a JSON array of IAM statements, appended to the role's policy; null for none"
+  type        = string
+  default     = null
+  validation {
+    condition     = var.extra_policy == null || can(length(jsondecode(var.extra_policy)))
+    error_message = "extra_policy must be a JSON array of IAM statements."
+  }
+}
+
+variable "tasks_table" {
+  description = "TASKS_TABLE: null for none, \"create\" for the table NAME-tasks, or an existing table's name"
+  type        = string
+  default     = null
+}

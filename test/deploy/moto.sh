@@ -71,6 +71,12 @@ seed() {
     q secretsmanager create-secret --name demo/state-key --secret-string '{"key":"k"}' >/dev/null
 }
 seed
+# what the issue 16 settings refer to: a certificate, a VPC's subnet and security group, free statements
+CERT=$(q acm request-certificate --domain-name '*.example.com' --query CertificateArn)
+VPC=$(q ec2 create-vpc --cidr-block 10.9.0.0/16 --query Vpc.VpcId)
+SUBNET=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.9.1.0/24 --query Subnet.SubnetId)
+SG=$(q ec2 create-security-group --vpc-id "$VPC" --group-name demo --description demo --query GroupId)
+printf '[{"Sid":"Queue","Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:123456789012:jobs"}]\n' >"$PROJ/extra.json"
 
 RC=0
 run() { # run ARGS...: deploy.sh in the project; RC, $WORK/out, $WORK/err, fresh logs
@@ -190,6 +196,7 @@ fi
 
 # --- 3. HTTP API with Cognito: user pool, resource server, client, domain, JWT authorizer ---------------
 sed -i 's/^AUTH=NONE$/AUTH=COGNITO/' "$PROJ/mcp-deploy.conf"
+printf 'CUSTOM_DOMAIN=mcp.example.com\nCERTIFICATE_ARN=%s\n' "$CERT" >>"$PROJ/mcp-deploy.conf"
 run deploy --zip v1.zip --front HTTP_API
 check "http/cognito deploy: exits 0" "$(why_rc)" rc_is 0
 API=$(q apigatewayv2 get-apis --query "Items[?Name=='demo'].ApiId | [0]")
@@ -227,15 +234,34 @@ got=$(q lambda get-function-url-config --function-name demo --qualifier live --q
 check "http/cognito deploy: no function URL" "$got" eval '[[ $got == *ResourceNotFound* ]]'
 check "http/cognito deploy: endpoints under the API, smoke test GET /health" "$(cat "$WORK/out")" \
     eval 'in_out "POST https://$API.execute-api.us-east-1.amazonaws.com/mcp" && in_err "smoke test: GET /health ok"'
+got=$(q apigatewayv2 get-domain-name --domain-name mcp.example.com --query '[DomainNameConfigurations[0].CertificateArn, DomainNameConfigurations[0].EndpointType, DomainNameConfigurations[0].SecurityPolicy, Tags."mcp-deploy"]' | tr '\t' ' ')
+check "http/cognito deploy: custom domain mcp.example.com, REGIONAL, TLS_1_2, the certificate, tagged" "$got" is "$got" "$CERT REGIONAL TLS_1_2 demo"
+got=$(q apigatewayv2 get-api-mappings --domain-name mcp.example.com --query 'Items[].[ApiId, Stage, ApiMappingKey]' | tr '\t' ' ')
+check "http/cognito deploy: one API mapping of the domain to the API's \$default stage, no key" "$got" is "$got" "$API \$default "
+got=$(q lambda get-function-configuration --function-name demo --query 'Environment.Variables.MCP_BASE_PATH')
+check "http/cognito deploy: no BASE_PATH, no MCP_BASE_PATH" "$got" is "$got" None
+check "http/cognito deploy: prints the custom domain's endpoint" "$(grep -A2 "Custom domain" "$WORK/out")" in_out "POST https://mcp.example.com/mcp"
 run deploy --zip v1.zip --front HTTP_API
 check "http/cognito unchanged redeploy: no change but publish-version" "$(why_rc); $(mutations)" \
     eval 'rc_is 0 && is "$(mutations)" "lambda publish-version;"'
-run destroy --yes
-got="$(q apigatewayv2 get-apis --query 'Items[].Name')|$(q cognito-idp list-user-pools --max-results 10 --query 'UserPools[].Name')|$(q logs describe-log-groups --query 'logGroups[].logGroupName')|$(q lambda list-functions --query 'Functions[].FunctionName')"
-check "http/cognito destroy: API, user pool, log groups, function gone" "$(why_rc); $got" eval 'rc_is 0 && is "$got" "|||"'
+run destroy --yes --front HTTP_API
+got="$(q apigatewayv2 get-apis --query 'Items[].Name')|$(q cognito-idp list-user-pools --max-results 10 --query 'UserPools[].Name')|$(q logs describe-log-groups --query 'logGroups[].logGroupName')|$(q lambda list-functions --query 'Functions[].FunctionName')|$(q apigatewayv2 get-domain-names --query 'Items[].DomainName')"
+check "http/cognito destroy: API, user pool, log groups, function, custom domain gone" "$(why_rc); $got" eval 'rc_is 0 && is "$got" "||||"'
+sed -i '/^CUSTOM_DOMAIN=/d; /^CERTIFICATE_ARN=/d' "$PROJ/mcp-deploy.conf"
 
 # --- 4. REST API with IAM: methods, deployment, stage; signed smoke test; rollback ---------------------
 sed -i 's/^AUTH=COGNITO$/AUTH=AWS_IAM/' "$PROJ/mcp-deploy.conf"
+cat >>"$PROJ/mcp-deploy.conf" <<EOF
+CUSTOM_DOMAIN=api.example.com
+CERTIFICATE_ARN=$CERT
+BASE_PATH=v1
+VPC_SUBNETS=$SUBNET
+VPC_SECURITY_GROUPS=$SG
+DYNAMODB_TABLES=notes,arn:aws:dynamodb:eu-west-1:123456789012:table/other
+BEDROCK_MODELS=anthropic.claude-3-haiku-20240307-v1:0,us.anthropic.claude-sonnet-4-20250514-v1:0
+EXTRA_POLICY=@extra.json
+TASKS_TABLE=create
+EOF
 run deploy --zip v1.zip --front REST_API --sigv4 --tracing Active
 check "rest/iam deploy: exits 0, smoke test signed for execute-api" "$(why_rc)" \
     eval 'rc_is 0 && in_err "server/discover ok" && [ "$(grep -c -- "--aws-sigv4 aws:amz:us-east-1:execute-api" "$WORK/curl.log")" = 2 ]'
@@ -248,6 +274,25 @@ check "rest/iam deploy: stage live: 50/s burst 100, access logs, tracing" "$got"
 got=$(q lambda get-function-configuration --function-name demo --query TracingConfig.Mode)
 check "rest/iam deploy: the function's tracing Active" "$got" is "$got" Active
 check "rest/iam deploy: endpoints under the stage" "$(grep POST "$WORK/out")" in_out "POST https://$API.execute-api.us-east-1.amazonaws.com/live/mcp"
+got=$(q apigateway get-domain-name --domain-name api.example.com --query '[regionalCertificateArn, join(`,`, endpointConfiguration.types), securityPolicy, tags."mcp-deploy", regionalDomainName]' | tr '\t' ' ')
+TARGET=${got##* }
+check "rest/iam deploy: custom domain api.example.com, REGIONAL, TLS_1_2, the certificate, tagged" "$got" is "$got" "$CERT REGIONAL TLS_1_2 demo $TARGET"
+got=$(q apigateway get-base-path-mappings --domain-name api.example.com --query 'items[].[basePath, restApiId, stage]' | tr '\t' ' ')
+check "rest/iam deploy: base path v1 -> the REST API's stage live" "$got" is "$got" "v1 $API live"
+check "rest/iam deploy: prints https://api.example.com/v1/mcp and the DNS target" "$(grep -A3 "Custom domain" "$WORK/out")" \
+    eval 'in_out "POST https://api.example.com/v1/mcp" && in_out "CNAME api.example.com -> $TARGET" && [[ $TARGET == *.execute-api.us-east-1.amazonaws.com ]]'
+got=$(q lambda get-function-configuration --function-name demo --query 'Environment.Variables.[MCP_BASE_PATH, MCP_TASKS_TABLE]' | tr '\t' ' ')
+check "rest/iam deploy: the function's MCP_BASE_PATH=/v1 and MCP_TASKS_TABLE=demo-tasks" "$got" is "$got" "/v1 demo-tasks"
+got=$(q lambda get-function-configuration --function-name demo --query '[join(`,`, VpcConfig.SubnetIds), join(`,`, VpcConfig.SecurityGroupIds)]' | tr '\t' ' ')
+check "rest/iam deploy: the function in the VPC's subnet with its security group" "$got" is "$got" "$SUBNET $SG"
+got=$(AWS_LOG_OFF=1 aws iam get-role-policy --role-name demo-role --policy-name mcp-deploy --query 'PolicyDocument.Statement[7:]' --output json | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin), separators=(",", ":")))')
+check "rest/iam deploy: role statements after X-Ray's and S3's, exactly: VPC ENIs, DynamoDB, Bedrock, the tasks table and self-invoke, the free one" "$got" \
+    is "$got" '[{"Sid":"VpcNetworkInterfaces","Effect":"Allow","Action":["ec2:CreateNetworkInterface","ec2:DescribeNetworkInterfaces","ec2:DescribeSubnets","ec2:DeleteNetworkInterface","ec2:AssignPrivateIpAddresses","ec2:UnassignPrivateIpAddresses"],"Resource":"*"},{"Sid":"DynamoDbTables","Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:PutItem","dynamodb:UpdateItem","dynamodb:DeleteItem","dynamodb:Query","dynamodb:Scan","dynamodb:BatchGetItem","dynamodb:BatchWriteItem","dynamodb:ConditionCheckItem"],"Resource":["arn:aws:dynamodb:us-east-1:123456789012:table/notes","arn:aws:dynamodb:eu-west-1:123456789012:table/other","arn:aws:dynamodb:us-east-1:123456789012:table/notes/index/*","arn:aws:dynamodb:eu-west-1:123456789012:table/other/index/*"]},{"Sid":"BedrockModels","Effect":"Allow","Action":["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream"],"Resource":["arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0","arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0","arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0"]},{"Sid":"TasksTable","Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:PutItem","dynamodb:UpdateItem","dynamodb:DeleteItem","dynamodb:Query"],"Resource":["arn:aws:dynamodb:us-east-1:123456789012:table/demo-tasks","arn:aws:dynamodb:us-east-1:123456789012:table/demo-tasks/index/*"]},{"Sid":"TasksSelfInvoke","Effect":"Allow","Action":"lambda:InvokeFunction","Resource":["arn:aws:lambda:us-east-1:123456789012:function:demo","arn:aws:lambda:us-east-1:123456789012:function:demo:*"]},{"Sid":"Queue","Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:123456789012:jobs"}]'
+got=$(q dynamodb describe-table --table-name demo-tasks --query 'Table.[BillingModeSummary.BillingMode, join(`,`, KeySchema[].[AttributeName, KeyType][]), GlobalSecondaryIndexes[0].IndexName, join(`,`, GlobalSecondaryIndexes[0].KeySchema[].[AttributeName, KeyType][]), GlobalSecondaryIndexes[0].Projection.ProjectionType]' | tr '\t' ' ')
+check "rest/iam deploy: table demo-tasks on demand, key taskId, index owner-createdAt (owner, createdAt), projection ALL" "$got" \
+    is "$got" "PAY_PER_REQUEST taskId,HASH owner-createdAt owner,HASH,createdAt,RANGE ALL"
+got=$(q dynamodb describe-time-to-live --table-name demo-tasks --query 'TimeToLiveDescription.[TimeToLiveStatus, AttributeName]' | tr '\t' ' ')
+check "rest/iam deploy: TTL on expiresAt" "$got" is "$got" "ENABLED expiresAt"
 run deploy --zip v1.zip --front REST_API --tracing Active
 check "rest/iam unchanged redeploy: no change but publish-version" "$(why_rc); $(mutations)" \
     eval 'rc_is 0 && is "$(mutations)" "lambda publish-version;"'
@@ -255,9 +300,10 @@ run deploy --zip v2.zip --front REST_API --tracing Active
 run rollback --front REST_API
 got=$(q lambda get-alias --function-name demo --name live --query FunctionVersion)
 check "rest/iam code change then rollback: live back at 1" "$(why_rc); $got" eval 'rc_is 0 && is "$got" 1'
-run destroy --yes
-got="$(q apigateway get-rest-apis --query 'items[].name')|$(q lambda list-functions --query 'Functions[].FunctionName')"
-check "rest/iam destroy: REST API and function gone" "$(why_rc); $got" eval 'rc_is 0 && is "$got" "|"'
+run destroy --yes --front REST_API
+got="$(q apigateway get-rest-apis --query 'items[].name')|$(q lambda list-functions --query 'Functions[].FunctionName')|$(q apigateway get-domain-names --query 'items[].domainName')|$(q dynamodb list-tables --query 'TableNames[]')"
+check "rest/iam destroy: REST API, function, custom domain and tasks table gone" "$(why_rc); $got" eval 'rc_is 0 && is "$got" "|||"'
+sed -i '/^CUSTOM_DOMAIN=/d; /^CERTIFICATE_ARN=/d; /^BASE_PATH=/d; /^VPC_/d; /^DYNAMODB_TABLES=/d; /^BEDROCK_MODELS=/d; /^EXTRA_POLICY=/d; /^TASKS_TABLE=/d' "$PROJ/mcp-deploy.conf"
 
 if [ "$QUICK" = 0 ]; then # (--quick: not in test/run.sh, which keeps the cycle of each front door)
 # --- 5. REST API with an API key and usage plan ---------------------------------------------------------

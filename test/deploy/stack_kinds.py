@@ -30,6 +30,10 @@ KIND = {
     "aws_api_gateway_method_settings": None, "aws_api_gateway_usage_plan": ["AWS::ApiGateway::UsagePlan"],
     "aws_api_gateway_api_key": ["AWS::ApiGateway::ApiKey"], "aws_api_gateway_usage_plan_key": ["AWS::ApiGateway::UsagePlanKey"],
     "aws_cloudwatch_event_rule": ["AWS::Events::Rule"], "aws_cloudwatch_event_target": None,
+    "aws_lambda_provisioned_concurrency_config": None,  # the alias's ProvisionedConcurrencyConfig
+    "aws_dynamodb_table": ["AWS::DynamoDB::Table"],
+    "aws_apigatewayv2_domain_name": ["AWS::ApiGatewayV2::DomainName"], "aws_apigatewayv2_api_mapping": ["AWS::ApiGatewayV2::ApiMapping"],
+    "aws_api_gateway_domain_name": ["AWS::ApiGateway::DomainName"], "aws_api_gateway_base_path_mapping": ["AWS::ApiGateway::BasePathMapping"],
 }
 
 

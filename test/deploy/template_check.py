@@ -134,7 +134,7 @@ fn = of_type("AWS::Lambda::Function")[0][1]["Properties"]
 lg = of_type("AWS::Logs::LogGroup")[0][1]["Properties"]
 result("put-role-policy, put-retention-policy and put-function-concurrency are properties (inline policy mcp-deploy, "
        "RetentionInDays, ReservedConcurrentExecutions)",
-       [p["PolicyName"] for p in role.get("Policies", [])] == [opt(ops("iam", "put-role-policy")[0], "--policy-name")]
+       [p["PolicyName"] for p in role.get("Policies", []) if "PolicyName" in p] == [opt(ops("iam", "put-role-policy")[0], "--policy-name")]
        and lg.get("RetentionInDays") == {"Ref": "LogRetentionDays"} and "ReservedConcurrentExecutions" in fn)
 
 # --- parameters: deploy/settings.tsv names each setting's parameter; same defaults and choices ------
@@ -157,6 +157,15 @@ result("parameter choices within settings.tsv's", not wrong, "; ".join(wrong))
 narrower = ["%s (%s of %s)" % (p, "|".join(str(x) for x in params[p]["AllowedValues"]), v) for k, d, p, v in listed
             if p in params and v != "*" and "AllowedValues" in params[p]
             and set(str(x) for x in params[p]["AllowedValues"]) != set(v.split("|"))]
+tfvars = {}
+for k, line in ((k, l) for l in open(os.path.join(os.path.dirname(DEPLOY_SH), "settings.tsv"))
+                if l.strip() and not l.startswith("#") for k in [l.split("\t")[0]]):
+    tfvars[k] = line.rstrip("\n").split("\t")[3]
+with open(os.path.join(os.path.dirname(DEPLOY_SH), "terraform", "variables.tf")) as f:
+    declared = set(re.findall(r'^variable "([a-z0-9_]+)"', f.read(), re.M))
+missing = sorted(k for k, v in tfvars.items() if v != "-" and v not in declared)
+result("a Terraform variable for each setting settings.tsv gives one (%d)" % sum(v != "-" for v in tfvars.values()),
+       not missing, "missing for %s" % missing)
 untaken = [k for k, _, p, _ in rows if p == "-"]
 print("# template: settings it does not take: %s" % ", ".join(untaken))
 if narrower:
@@ -269,11 +278,14 @@ for s in doc["Statement"]:
         problems.append("%s actions: template %s, script %s" % (s["Sid"], t["Action"], s["Action"]))
     elif ("Condition" in s) and ("Condition" not in t):
         problems.append("%s has no condition" % s["Sid"])
-extra = sorted(set(tstmts) - {s["Sid"] for s in doc["Statement"]} - {"S3Objects3", "S3List3", "XRay"})
+OTHER_SIDS = {"S3Objects3", "S3List3", "XRay", "VpcNetworkInterfaces", "DynamoDbTables", "BedrockModels", "TasksTable",
+              "TasksSelfInvoke"}  # statements of settings the first deploy does not use (checked below)
+extra = sorted(set(tstmts) - {s["Sid"] for s in doc["Statement"]} - OTHER_SIDS)
 result("role policy statements like the script's: %s" % ", ".join(s["Sid"] for s in doc["Statement"]),
        not problems and not extra, "; ".join(problems + ["extra %s" % e for e in extra]))
-result("no wildcard actions or resources but kms keys (scoped by kms:ViaService) and X-Ray's (which take no ARN)",
-       not [s for s in tstmts.values() if "*" in str(s["Action"]) or (s.get("Resource") == "*" and s["Sid"] != "XRay")]
+result("no wildcard actions or resources but kms keys (scoped by kms:ViaService), X-Ray's and the VPC's ENIs (which take no ARN)",
+       not [s for s in tstmts.values() if "*" in str(s["Action"])
+            or (s.get("Resource") == "*" and s["Sid"] not in ("XRay", "VpcNetworkInterfaces"))]
        and "kms:ViaService" in json.dumps(tstmts["KmsDecryptViaService"]["Condition"]))
 
 # --- outputs -------------------------------------------------------------------------------
@@ -285,5 +297,66 @@ base = {"Fn::If": ["IsUrl", {"Fn::GetAtt": ["Url", "FunctionUrl"]},
 wrong = [k for k, p in want.items() if outs.get(k, {}).get("Value") != {"Fn::Sub": ["${Base}" + p, {"Base": base}]}]
 result("outputs: the endpoints /mcp /rpc /health /metrics /tools/{name} under the function URL, the HTTP API's "
        "endpoint, or the REST API's stage", not wrong, "wrong: %s" % wrong)
+
+# --- the settings of issue 16: the same actions, names and shapes as deploy/lib/extras.sh -----------
+with open(os.path.join(os.path.dirname(DEPLOY_SH), "lib", "extras.sh")) as f:
+    extras = f.read()
+shell = lambda name: re.search(r"^%s='?([^'\n]*)'?$" % name, extras, re.M).group(1)
+wrong = ["%s: template %s, deploy.sh %s" % (sid, tstmts[sid]["Action"], json.loads(shell(var)))
+         for sid, var in (("VpcNetworkInterfaces", "VPC_ACTIONS"), ("DynamoDbTables", "DYNAMODB_ACTIONS"),
+                          ("TasksTable", "TASKS_ACTIONS"), ("BedrockModels", "BEDROCK_ACTIONS"))
+         if as_set(tstmts[sid]["Action"]) != sorted(json.loads(shell(var)))]
+sids = [s["Sid"] for s in unwrap_statements(role["Policies"][0]["PolicyDocument"]["Statement"])]
+order = ["VpcNetworkInterfaces", "DynamoDbTables", "BedrockModels", "TasksTable", "TasksSelfInvoke"]
+result("VPC, DynamoDB, Bedrock and tasks statements: deploy.sh's actions, in its order, after the S3 ones",
+       not wrong and sids[-len(order):] == order and tstmts["TasksSelfInvoke"]["Action"] == "lambda:InvokeFunction",
+       "; ".join(wrong) + " order %s" % sids)
+extra_policy = [p for p in role["Policies"] if "Fn::If" in p]
+result("EXTRA_POLICY: the inline policy mcp-deploy-extra only when ExtraPolicy is set",
+       len(extra_policy) == 1 and extra_policy[0]["Fn::If"][0] == "HasExtraPolicy"
+       and extra_policy[0]["Fn::If"][1]["PolicyName"] == "mcp-deploy-extra")
+
+
+def made_by(**values):
+    return sorted(res[n]["Type"] for n in evaluate(values) if n not in evaluate({}))
+
+
+result("custom domain: HTTP API -> v2 domain name and API mapping; REST API -> domain name and base path mapping; none on a URL",
+       made_by(Front="HTTP_API", CustomDomain="mcp.example.com") == sorted(
+           made_by(Front="HTTP_API") + ["AWS::ApiGatewayV2::DomainName", "AWS::ApiGatewayV2::ApiMapping"])
+       and made_by(Front="REST_API", CustomDomain="mcp.example.com") == sorted(
+           made_by(Front="REST_API") + ["AWS::ApiGateway::DomainName", "AWS::ApiGateway::BasePathMapping"])
+       and made_by(CustomDomain="mcp.example.com") == []
+       and tpl["Rules"]["DomainNeedsApi"]["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "Front"}, "URL"]}]})
+dom = res["RestDomainName"]["Properties"]
+v2 = res["HttpDomainName"]["Properties"]["DomainNameConfigurations"][0]
+with open(os.path.join(os.path.dirname(DEPLOY_SH), "lib", "front.sh")) as f:
+    front = f.read()
+result("custom domain: REGIONAL, TLS_1_2, the certificate, BasePath as the mapping key, as deploy.sh makes it",
+       dom["EndpointConfiguration"] == {"Types": ["REGIONAL"]} and dom["SecurityPolicy"] == "TLS_1_2"
+       and v2 == {"CertificateArn": {"Ref": "CertificateArn"}, "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}
+       and "CertificateArn=$CERTIFICATE_ARN,EndpointType=REGIONAL,SecurityPolicy=TLS_1_2" in front
+       and "--endpoint-configuration types=REGIONAL --security-policy TLS_1_2" in front
+       and res["HttpApiMapping"]["Properties"]["ApiMappingKey"] == {"Fn::If": ["HasBasePath", {"Ref": "BasePath"}, {"Ref": "AWS::NoValue"}]}
+       and res["RestBasePathMapping"]["Properties"]["BasePath"] == {"Fn::If": ["HasBasePath", {"Ref": "BasePath"}, {"Ref": "AWS::NoValue"}]})
+result("environment: MCP_BASE_PATH=/BasePath, MCP_TASKS_TABLE the tasks table",
+       env.get("MCP_BASE_PATH") == {"Fn::If": ["HasBasePath", {"Fn::Sub": "/${BasePath}"}, {"Ref": "AWS::NoValue"}]}
+       and env.get("MCP_TASKS_TABLE", {}).get("Fn::If", [None])[0] == "HasTasks")
+result("provisioned concurrency on the alias live, none when empty or 0; VPC subnets and security groups on the function",
+       alias["Properties"].get("ProvisionedConcurrencyConfig") == {"Fn::If": ["HasProvisioned", {"ProvisionedConcurrentExecutions": {"Ref": "ProvisionedConcurrency"}}, {"Ref": "AWS::NoValue"}]}
+       and fn.get("VpcConfig", {}).get("Fn::If", [None])[0] == "HasVpc"
+       and made_by(ProvisionedConcurrency="0") == [] and "VpcBothOrNeither" in tpl["Rules"])
+table = res["TasksDynamoTable"]
+tp = table["Properties"]
+result("tasks table (create): FunctionName-tasks, on demand, key %s, index %s (owner, createdAt, ALL), TTL on %s, deleted with the stack"
+       % (shell("TASKS_HASH_KEY"), shell("TASKS_INDEX"), shell("TASKS_TTL")),
+       table.get("Condition") == "CreateTasks" and table.get("DeletionPolicy") == "Delete"
+       and tp["TableName"] == {"Fn::Sub": "${FunctionName}-tasks"} and tp["BillingMode"] == "PAY_PER_REQUEST"
+       and tp["KeySchema"] == [{"AttributeName": shell("TASKS_HASH_KEY"), "KeyType": "HASH"}]
+       and tp["GlobalSecondaryIndexes"] == [{"IndexName": shell("TASKS_INDEX"), "KeySchema": [
+           {"AttributeName": "owner", "KeyType": "HASH"}, {"AttributeName": "createdAt", "KeyType": "RANGE"}],
+           "Projection": {"ProjectionType": "ALL"}}]
+       and tp["TimeToLiveSpecification"] == {"AttributeName": shell("TASKS_TTL"), "Enabled": True}
+       and made_by(TasksTable="create") == ["AWS::DynamoDB::Table"] and made_by(TasksTable="existing-table") == [])
 
 sys.exit(1 if failed else 0)

@@ -72,6 +72,7 @@ provider "aws" {
     apigatewayv2 = "$MOTO_URL"
     cloudwatch   = "$MOTO_URL"
     cognitoidp   = "$MOTO_URL"
+    dynamodb     = "$MOTO_URL"
     events       = "$MOTO_URL"
     iam          = "$MOTO_URL"
     lambda       = "$MOTO_URL"
@@ -105,6 +106,10 @@ module "mcp" {
   reserved_concurrency = 5
   cors_origins         = ["https://app.example.com"]
   s3_prefixes          = ["demo-bucket/data"]
+  dynamodb_tables      = ["notes", "arn:aws:dynamodb:eu-west-1:123456789012:table/other"]
+  bedrock_models       = ["anthropic.claude-3-haiku-20240307-v1:0", "us.anthropic.claude-sonnet-4-20250514-v1:0"]
+  extra_policy         = jsonencode([{ Sid = "Queue", Effect = "Allow", Action = "sqs:SendMessage", Resource = "arn:aws:sqs:us-east-1:123456789012:jobs" }])
+  tasks_table          = "create"
 }
 
 output "mcp_endpoint" { value = module.mcp.mcp_endpoint }
@@ -116,7 +121,7 @@ check "terraform init from the local mirror, offline" "$(tail -n 5 "$WORK/tf.log
 tf validate
 check "terraform validate deploy/terraform" "$(tail -n 5 "$WORK/tf.log")" grep -q "The configuration is valid" "$WORK/tf.log"
 tf plan -out="$WORK/plan"
-check "terraform plan against moto" "$(grep -i error "$WORK/tf.log" | head -n 5)" grep -q "Plan: 9 to add" "$WORK/tf.log"
+check "terraform plan against moto" "$(grep -i error "$WORK/tf.log" | head -n 5)" grep -q "Plan: 10 to add" "$WORK/tf.log"
 
 sorted_json() { "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))' 2>&1; }
 
@@ -136,10 +141,13 @@ snapshot() {
     q logs describe-log-groups --log-group-name-prefix /aws/lambda/demo --query 'logGroups[].[logGroupName, retentionInDays]'
     q cloudwatch describe-alarms --alarm-name-prefix demo- \
         --query 'MetricAlarms[].[AlarmName, AlarmDescription, MetricName, Statistic || ExtendedStatistic, Threshold, Period, ComparisonOperator, TreatMissingData]' | sort
+    q dynamodb describe-table --table-name demo-tasks --query 'Table.[TableName, BillingModeSummary.BillingMode, KeySchema[0].AttributeName, GlobalSecondaryIndexes[0].IndexName, join(`,`, GlobalSecondaryIndexes[0].KeySchema[].AttributeName), GlobalSecondaryIndexes[0].Projection.ProjectionType]'
+    q dynamodb describe-time-to-live --table-name demo-tasks --query 'TimeToLiveDescription.[TimeToLiveStatus, AttributeName]'
+    q lambda get-function-configuration --function-name demo --query Environment.Variables.MCP_TASKS_TABLE
 }
 
 tf apply -auto-approve "$WORK/plan"
-check "terraform apply against moto" "$(grep -iA3 error "$WORK/tf.log" | head -n 8)" grep -q "Apply complete! Resources: 9 added" "$WORK/tf.log"
+check "terraform apply against moto" "$(grep -iA3 error "$WORK/tf.log" | head -n 8)" grep -q "Apply complete! Resources: 10 added" "$WORK/tf.log"
 snapshot >"$WORK/tf-state.txt"
 tf plan
 # moto keeps no logging configuration, so the function's logging_config (and so a new version
@@ -152,9 +160,9 @@ replan_ok() {
 check "terraform plan after apply: nothing to change (but the logging configuration moto does not keep)" \
     "$(grep -E '^ +[~+-] ' "$WORK/tf.log" | head -n 12)" replan_ok
 tf destroy -auto-approve
-check "terraform destroy against moto" "$(grep -iA3 error "$WORK/tf.log" | head -n 8)" grep -q "Destroy complete! Resources: 9 destroyed" "$WORK/tf.log"
-got="$(q lambda list-functions --query 'Functions[].FunctionName')|$(q iam list-roles --query 'Roles[].RoleName')|$(q cloudwatch describe-alarms --query 'MetricAlarms[].AlarmName')"
-check "terraform destroy: no function, role or alarm left" "$got" test "$got" = "||"
+check "terraform destroy against moto" "$(grep -iA3 error "$WORK/tf.log" | head -n 8)" grep -q "Destroy complete! Resources: 10 destroyed" "$WORK/tf.log"
+got="$(q lambda list-functions --query 'Functions[].FunctionName')|$(q iam list-roles --query 'Roles[].RoleName')|$(q cloudwatch describe-alarms --query 'MetricAlarms[].AlarmName')|$(q dynamodb list-tables --query 'TableNames[]')"
+check "terraform destroy: no function, role, alarm or tasks table left" "$got" test "$got" = "|||"
 
 # each front door and auth mode: a module instance each in one root module, one plan of them
 # all; each instance's plan makes the resource kinds the template declares for the same
@@ -168,6 +176,8 @@ VARIANTS=(
     'rest_iam|front="REST_API" auth="AWS_IAM" tracing="Active"|Front=REST_API AuthType=AWS_IAM Tracing=Active'
     'rest_api_key|front="REST_API" auth="API_KEY"|Front=REST_API AuthType=API_KEY'
     'rest_none|front="REST_API" auth="NONE"|Front=REST_API AuthType=NONE'
+    'http_knobs|front="HTTP_API" custom_domain="mcp.example.com" certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc" base_path="v1" provisioned_concurrency=2 vpc_subnets=["subnet-0aaaaaaaaaaaaaaaa"] vpc_security_groups=["sg-0cccccccccccccccc"] dynamodb_tables=["notes"] bedrock_models=["anthropic.claude-3-haiku-20240307-v1:0"] extra_policy="[{\"Effect\":\"Allow\",\"Action\":\"sqs:SendMessage\",\"Resource\":\"*\"}]" tasks_table="create"|Front=HTTP_API CustomDomain=mcp.example.com CertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/abc BasePath=v1 ProvisionedConcurrency=2 VpcSubnets=subnet-0aaaaaaaaaaaaaaaa VpcSecurityGroups=sg-0cccccccccccccccc DynamoDbTableArns=arn:aws:dynamodb:us-east-1:123456789012:table/notes ExtraPolicy=[] TasksTable=create'
+    'rest_domain|front="REST_API" custom_domain="mcp.example.com" certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc" tasks_table="existing-table"|Front=REST_API CustomDomain=mcp.example.com CertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/abc TasksTable=existing-table'
 )
 for v in "${VARIANTS[@]}"; do
     IFS='|' read -r vname vargs _ <<<"$v"
@@ -185,16 +195,20 @@ if tfv init -input=false && tfv plan -refresh=false -out="$WORK/plan-v"; then
         case $line in "ok - "*) ok "${line#ok - }" ;; "not ok - "*) line=${line#not ok - }; not_ok "${line%%: *}" "${line#*: }" ;; *) not_ok "stack_kinds.py $vparams" "$line" ;; esac
     done
 else
-    not_ok "terraform plan of the seven FRONT x AUTH variants" "$(grep -iA3 error "$WORK/tfv.log" | head -n 8)"
+    not_ok "terraform plan of the FRONT x AUTH variants and the issue 16 settings" "$(grep -iA3 error "$WORK/tfv.log" | head -n 8)"
 fi
 
 # deploy.sh with the same settings: the same resources, the same settings
 mkdir -p "$WORK/proj"
 (cd "$WORK/proj" && "$ROOT/deploy/deploy.sh" deploy --name demo --region us-east-1 --zip "$WORK/v1.zip" \
-    --reserved-concurrency 5 --cors-origins https://app.example.com --s3-prefixes demo-bucket/data </dev/null >"$WORK/out" 2>"$WORK/err")
+    --reserved-concurrency 5 --cors-origins https://app.example.com --s3-prefixes demo-bucket/data \
+    --dynamodb-tables notes,arn:aws:dynamodb:eu-west-1:123456789012:table/other \
+    --bedrock-models anthropic.claude-3-haiku-20240307-v1:0,us.anthropic.claude-sonnet-4-20250514-v1:0 --tasks-table create \
+    --extra-policy '[{"Sid":"Queue","Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:123456789012:jobs"}]' \
+    </dev/null >"$WORK/out" 2>"$WORK/err")
 check "deploy.sh deploy with the same settings" "$(tail -n 3 "$WORK/err")" test $? -eq 0
 snapshot >"$WORK/sh-state.txt"
-check "terraform and deploy.sh make the same stack (function, concurrency, alias, URL, role and policy, log group, alarms)" \
+check "terraform and deploy.sh make the same stack (function, concurrency, alias, URL, role and policy with the grants, log group, alarms, tasks table)" \
     "$(diff "$WORK/sh-state.txt" "$WORK/tf-state.txt" | head -n 20)" cmp -s "$WORK/sh-state.txt" "$WORK/tf-state.txt"
 (cd "$WORK/proj" && "$ROOT/deploy/deploy.sh" destroy --name demo --region us-east-1 --yes </dev/null >/dev/null 2>&1)
 

@@ -446,6 +446,54 @@ check "other settings: the next deploy changes nothing" "$(why_rc); $(mutations 
     eval 'rc_is 0 && [ "$(mutations | tr "\n" ";")" = "lambda publish-version;" ]'
 run destroy --config other.conf --yes
 
+# --- 12c. provisioned concurrency (moto has none), VPC, grants, free statements ------------------------
+seed_state
+write_conf
+printf '[{"Sid":"Queue","Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:123456789012:jobs"}]\n' >"$PROJ/extra.json"
+cat >>"$PROJ/mcp-deploy.conf" <<'EOF2'
+PROVISIONED_CONCURRENCY=2
+VPC_SUBNETS=subnet-0bbbbbbbbbbbbbbbb, subnet-0aaaaaaaaaaaaaaaa
+VPC_SECURITY_GROUPS=sg-0cccccccccccccccc
+DYNAMODB_TABLES=notes,arn:aws:dynamodb:eu-west-1:123456789012:table/other
+BEDROCK_MODELS=anthropic.claude-3-haiku-20240307-v1:0,us.anthropic.claude-sonnet-4-20250514-v1:0
+EXTRA_POLICY=@extra.json
+EOF2
+run deploy --zip v1.zip
+check "knobs deploy: exits 0; provisioned concurrency 2 put on live after the alias" "$(why_rc); $(mutations | tr '\n' ';')" \
+    eval 'rc_is 0 && [[ "$(mutations | tr "\n" ";")" == *"lambda create-alias;lambda put-provisioned-concurrency-config;"* ]] && grep -q "put-provisioned-concurrency-config --function-name demo --qualifier live --provisioned-concurrent-executions 2 " "$WORK/aws.log"'
+check "knobs deploy: the function in the two subnets (sorted) with the security group" "$(state "s['functions']['demo']['Configuration'].get('VpcConfig')")" \
+    test "$(state "s['functions']['demo']['Configuration']['VpcConfig']['SubnetIds'], s['functions']['demo']['Configuration']['VpcConfig']['SecurityGroupIds']")" = \
+    "(['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'], ['sg-0cccccccccccccccc'])"
+check "knobs deploy: role statements VPC, DynamoDB (the tables, then their indexes), Bedrock (model, inference profile and its models), then the free one" "$(state "s['roles']['demo-role']['Policies']['mcp-deploy']")" \
+    test "$(state "[(x['Sid'], x['Resource']) for x in json.loads(s['roles']['demo-role']['Policies']['mcp-deploy'])['Statement'][8:]]")" = \
+    "[('VpcNetworkInterfaces', '*'), ('DynamoDbTables', ['arn:aws:dynamodb:us-east-1:123456789012:table/notes', 'arn:aws:dynamodb:eu-west-1:123456789012:table/other', 'arn:aws:dynamodb:us-east-1:123456789012:table/notes/index/*', 'arn:aws:dynamodb:eu-west-1:123456789012:table/other/index/*']), ('BedrockModels', ['arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0', 'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0', 'arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0']), ('Queue', 'arn:aws:sqs:us-east-1:123456789012:jobs')]"
+run deploy --zip v1.zip
+check "knobs unchanged redeploy: no change but publish-version" "$(why_rc); $(mutations | tr '\n' ';')" \
+    eval 'rc_is 0 && [ "$(mutations | tr "\n" ";")" = "lambda publish-version;" ]'
+run deploy --zip v1.zip --provisioned-concurrency 3
+check "knobs: PROVISIONED_CONCURRENCY 2 -> 3 puts it again, nothing else" "$(why_rc); $(mutations | tr '\n' ';')" \
+    eval 'rc_is 0 && [ "$(mutations | tr "\n" ";")" = "lambda publish-version;lambda put-provisioned-concurrency-config;" ]'
+write_conf
+run deploy --zip v1.zip
+check "knobs removed: provisioned concurrency deleted, VPC detached, statements gone" "$(why_rc); $(mutations | tr '\n' ';')" \
+    eval 'rc_is 0 && [ "$(mutations | tr "\n" ";")" = "iam put-role-policy;lambda update-function-configuration;lambda publish-version;lambda update-alias;lambda delete-provisioned-concurrency-config;" ] && grep -qF -- "--vpc-config '"'"'{\"SubnetIds\":[],\"SecurityGroupIds\":[]}'"'"'" "$WORK/aws.log"'
+check "knobs removed: no provisioned concurrency, no VPC, the policy of the first deploy" "$(state "s['functions']['demo'].get('Provisioned')")" \
+    test "$(state "(s['functions']['demo']['Provisioned'], s['functions']['demo']['Configuration']['VpcConfig']['SubnetIds'], len(json.loads(s['roles']['demo-role']['Policies']['mcp-deploy'])['Statement']))")" = "({}, [], 8)"
+run destroy --yes
+check "settings: VPC_SUBNETS without VPC_SECURITY_GROUPS" "$(why_rc)" settings_fails "VPC_SUBNETS and VPC_SECURITY_GROUPS go together" deploy --zip v1.zip --vpc-subnets subnet-0aaaaaaaaaaaaaaaa
+check "settings: CUSTOM_DOMAIN with a function URL says to use an API or CloudFront" "$(why_rc)" \
+    settings_fails "a function URL takes no custom domain (put CloudFront in front of it yourself, or use an API)" deploy --zip v1.zip --custom-domain mcp.example.com --certificate-arn arn:aws:acm:us-east-1:123456789012:certificate/abc
+check "settings: CUSTOM_DOMAIN needs CERTIFICATE_ARN" "$(why_rc)" \
+    settings_fails "CUSTOM_DOMAIN needs CERTIFICATE_ARN" deploy --zip v1.zip --front HTTP_API --custom-domain mcp.example.com
+check "settings: EXTRA_POLICY must be JSON statements, checked before any call" "$(why_rc)" \
+    settings_fails "EXTRA_POLICY: expected a JSON array of IAM statements" deploy --zip v1.zip --extra-policy '[{"Action":"s3:*"}]'
+check "settings: EXTRA_POLICY that is not JSON" "$(why_rc)" settings_fails "EXTRA_POLICY: not JSON" deploy --zip v1.zip --extra-policy '[{'
+check "settings: PROVISIONED_CONCURRENCY above RESERVED_CONCURRENCY" "$(why_rc)" \
+    settings_fails "PROVISIONED_CONCURRENCY (9) cannot exceed RESERVED_CONCURRENCY (5)" deploy --zip v1.zip --provisioned-concurrency 9
+run deploy --zip v1.zip --tasks-table their-table
+check "pre-flight: TASKS_TABLE naming a table that does not exist exits 3, nothing changed" "$(why_rc)" \
+    eval 'rc_is 3 && in_err "TASKS_TABLE: table their-table does not exist in us-east-1" && no_mutations'
+
 # --- 13. the real build path (./build.sh), with MCP_DEPLOY_TEST_BUILD=1 ------------------------------
 # Off by default: build.sh installs its toolchain with apt-get and rewrites build/; the other
 # checks deploy prebuilt zips.

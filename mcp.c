@@ -10794,6 +10794,7 @@ typedef struct {
     invocation inv;       /* the event being served */
     req r;                /* its request context */
     buf out;              /* the response being built */
+    buf rq;               /* a Runtime API request's head, kept between calls */
     int streaming;        /* MCP_LAMBDA_STREAMING: function URL in RESPONSE_STREAM mode */
     int stream_failed;
     watchdog *wd;
@@ -10876,23 +10877,26 @@ static int rt_connect(lrt *L) {
  * was closed) and read the answer. Returns the status, or -1 when the API cannot be reached. */
 static int rt_call(lrt *L, const char *method, const char *path, const char *headers,
                    const char *body, size_t blen, http_msg *m, char **rbody, size_t *rlen) {
-    buf req = {0}; /* built without printf: this runs three times per invocation */
-    buf_puts(&req, method);
-    buf_puts(&req, " /2018-06-01/runtime/");
-    buf_puts(&req, path);
-    buf_puts(&req, " HTTP/1.1\r\nHost: ");
-    buf_puts(&req, L->api);
-    buf_puts(&req, "\r\n");
-    if (headers) buf_puts(&req, headers);
-    if (body) { buf_puts(&req, "Content-Length: "); buf_u64(&req, blen); buf_puts(&req, "\r\n"); }
-    buf_puts(&req, "\r\n");
+    buf *rq = &L->rq; /* built without printf, in a buffer kept between calls: this runs twice per invocation */
+#define LIT(s) buf_put(rq, s, sizeof s - 1)
+    rq->len = 0;
+    buf_puts(rq, method);
+    LIT(" /2018-06-01/runtime/");
+    buf_puts(rq, path);
+    LIT(" HTTP/1.1\r\nHost: ");
+    buf_puts(rq, L->api);
+    LIT("\r\n");
+    if (headers) buf_puts(rq, headers);
+    if (body) { LIT("Content-Length: "); buf_u64(rq, blen); LIT("\r\n"); }
+    LIT("\r\n");
+#undef LIT
+    buf req = *rq;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (L->c.fd < 0 && rt_connect(L)) break;
         if (!write_all(L->c.fd, req.p, req.len) && (!body || !write_all(L->c.fd, body, blen))) {
             int r = conn_read_msg(&L->c, m, 1, RUNTIME_MAX_MESSAGE, rbody, rlen);
             if (r == 1) {
                 if (m->close) { close(L->c.fd); L->c.fd = -1; } /* read already; reconnect next time */
-                buf_free(&req);
                 return m->status;
             }
             /* sent but unanswered: the API may have taken it, so it is never sent twice */
@@ -10903,7 +10907,6 @@ static int rt_call(lrt *L, const char *method, const char *path, const char *hea
         close(L->c.fd); /* a kept-alive connection the API closed: once more on a new one */
         L->c.fd = -1;
     }
-    buf_free(&req);
     return -1;
 }
 

@@ -5138,6 +5138,22 @@ static int validate_quiet(vctx *x, const mcp_json *sch, const mcp_json *v) {
     return ok;
 }
 
+/* The keywords validate() applies, each found by one pass over the schema's members (the
+ * first of a repeated one, as mcp_json_get would), rather than one lookup each. */
+enum { VK_REF, VK_TYPE, VK_CONST, VK_ENUM, VK_MIN, VK_MAX, VK_XMIN, VK_XMAX, VK_MINLEN, VK_MAXLEN, VK_FORMAT, VK_PATTERN, VK_MINITEMS, VK_MAXITEMS, VK_ITEMS, VK_PROPS, VK_REQ, VK_ADDL, VK_ALLOF, VK_ANYOF, VK_ONEOF, VK_NOT, VK_N };
+static const char *const vk_names[VK_N] = {"$ref", "type", "const", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "format", "pattern", "minItems", "maxItems", "items", "properties", "required", "additionalProperties", "allOf", "anyOf", "oneOf", "not"};
+static void vkw_gather(const mcp_json *sch, const mcp_json *kw[VK_N]) {
+    memset(kw, 0, VK_N * sizeof *kw);
+    mcp_json_iter it = mcp_json_iterate(sch);
+    const mcp_json *k, *v;
+    while ((v = mcp_json_iter_next(&it, &k)))
+        for (int i = 0; i < VK_N; i++)
+            if (k->s[0] == vk_names[i][0] && k->len == strlen(vk_names[i]) && !memcmp(k->s, vk_names[i], k->len)) {
+                if (!kw[i]) kw[i] = v;
+                break;
+            }
+}
+
 static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
     /* what a handler could not read as given: a C string cut at a NUL, a number as inf */
     if (MCP_JSON_TYPE(v) == MCP_JSON_STRING && strlen(v->s) != v->len) return vfail(x, "string contains a NUL character");
@@ -5146,14 +5162,16 @@ static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
     if (MCP_JSON_TYPE(sch) == MCP_JSON_FALSE) return vfail(x, "no value is allowed here");
     if (MCP_JSON_TYPE(sch) != MCP_JSON_OBJECT) return 1;
     if (++x->depth > 64) { x->depth--; return vfail(x, "schema nests too deeply"); }
+    const mcp_json *kw[VK_N];
+    vkw_gather(sch, kw);
     int ok = 0;
     const mcp_json *k;
-    if ((k = mcp_json_get(sch, "$ref")) && mcp_json_str(k)) {
+    if ((k = kw[VK_REF]) && mcp_json_str(k)) {
         const mcp_json *t = schema_ref(x, k->s);
         if (!t) { vfail(x, "schema reference %s not found", k->s); goto out; }
         if (!validate(x, t, v)) goto out;
     }
-    if ((k = mcp_json_get(sch, "type"))) {
+    if ((k = kw[VK_TYPE])) {
         int match = 0;
         if (MCP_JSON_TYPE(k) == MCP_JSON_STRING) match = type_matches(v, k->s, k->len);
         else {
@@ -5170,13 +5188,13 @@ static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
             goto out;
         }
     }
-    if ((k = mcp_json_get(sch, "const")) && !json_equal(k, v)) {
+    if ((k = kw[VK_CONST]) && !json_equal(k, v)) {
         char *w = mcp_json_write(k, NULL);
         vfail(x, "must be %s", w ? w : "the constant");
         free(w);
         goto out;
     }
-    if ((k = mcp_json_get(sch, "enum"))) {
+    if ((k = kw[VK_ENUM])) {
         mcp_json_iter it = mcp_json_iterate(k);
         const mcp_json *e;
         int found = 0;
@@ -5191,34 +5209,34 @@ static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
     switch (MCP_JSON_TYPE(v)) {
     case MCP_JSON_NUMBER: {
         double d = v->u.d;
-        if ((k = mcp_json_get(sch, "minimum")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d < k->u.d) {
+        if ((k = kw[VK_MIN]) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d < k->u.d) {
             vfail(x, "must be >= %.*s", (int)k->len, k->s); goto out;
         }
-        if ((k = mcp_json_get(sch, "maximum")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d > k->u.d) {
+        if ((k = kw[VK_MAX]) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d > k->u.d) {
             vfail(x, "must be <= %.*s", (int)k->len, k->s); goto out;
         }
-        if ((k = mcp_json_get(sch, "exclusiveMinimum")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d <= k->u.d) {
+        if ((k = kw[VK_XMIN]) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d <= k->u.d) {
             vfail(x, "must be > %.*s", (int)k->len, k->s); goto out;
         }
-        if ((k = mcp_json_get(sch, "exclusiveMaximum")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d >= k->u.d) {
+        if ((k = kw[VK_XMAX]) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && d >= k->u.d) {
             vfail(x, "must be < %.*s", (int)k->len, k->s); goto out;
         }
         break;
     }
     case MCP_JSON_STRING: {
         size_t n = 0;
-        int lim_min = (k = mcp_json_get(sch, "minLength")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER;
+        int lim_min = (k = kw[VK_MINLEN]) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER;
         double mn = lim_min ? k->u.d : 0;
-        int lim_max = (k = mcp_json_get(sch, "maxLength")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER;
+        int lim_max = (k = kw[VK_MAXLEN]) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER;
         double mx = lim_max ? k->u.d : 0;
         if (lim_min || lim_max) n = utf8_count(v->s, v->len);
         if (lim_min && (double)n < mn) { vfail(x, "must be at least %g characters long", mn); goto out; }
         if (lim_max && (double)n > mx) { vfail(x, "must be at most %g characters long", mx); goto out; }
-        if ((k = mcp_json_get(sch, "format")) && mcp_json_str(k) && !fmt_check(k->s, v->s, v->len)) {
+        if ((k = kw[VK_FORMAT]) && mcp_json_str(k) && !fmt_check(k->s, v->s, v->len)) {
             vfail(x, "is not a valid %s", k->s);
             goto out;
         }
-        if ((k = mcp_json_get(sch, "pattern")) && mcp_json_str(k)) {
+        if ((k = kw[VK_PATTERN]) && mcp_json_str(k)) {
             arena a = {0};
             rx_node re;
             size_t at;
@@ -5234,13 +5252,13 @@ static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
         break;
     }
     case MCP_JSON_ARRAY: {
-        if ((k = mcp_json_get(sch, "minItems")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && v->len < k->u.d) {
+        if ((k = kw[VK_MINITEMS]) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && v->len < k->u.d) {
             vfail(x, "must have at least %g items", k->u.d); goto out;
         }
-        if ((k = mcp_json_get(sch, "maxItems")) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && v->len > k->u.d) {
+        if ((k = kw[VK_MAXITEMS]) && MCP_JSON_TYPE(k) == MCP_JSON_NUMBER && v->len > k->u.d) {
             vfail(x, "must have at most %g items", k->u.d); goto out;
         }
-        if ((k = mcp_json_get(sch, "items"))) {
+        if ((k = kw[VK_ITEMS])) {
             mcp_json_iter it = mcp_json_iterate(v);
             const mcp_json *e;
             size_t plen = strlen(x->path), i = 0;
@@ -5254,8 +5272,8 @@ static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
         break;
     }
     case MCP_JSON_OBJECT: {
-        const mcp_json *props = mcp_json_get(sch, "properties");
-        if ((k = mcp_json_get(sch, "required"))) {
+        const mcp_json *props = kw[VK_PROPS];
+        if ((k = kw[VK_REQ])) {
             mcp_json_iter it = mcp_json_iterate(k);
             const mcp_json *r;
             while ((r = mcp_json_iter_next(&it, NULL)))
@@ -5267,7 +5285,7 @@ static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
                     goto out;
                 }
         }
-        const mcp_json *addl = mcp_json_get(sch, "additionalProperties");
+        const mcp_json *addl = kw[VK_ADDL];
         mcp_json_iter it = mcp_json_iterate(v);
         const mcp_json *name, *val;
         size_t plen = strlen(x->path);
@@ -5285,26 +5303,26 @@ static int validate(vctx *x, const mcp_json *sch, const mcp_json *v) {
     }
     default: break;
     }
-    if ((k = mcp_json_get(sch, "allOf"))) {
+    if ((k = kw[VK_ALLOF])) {
         mcp_json_iter it = mcp_json_iterate(k);
         const mcp_json *s;
         while ((s = mcp_json_iter_next(&it, NULL))) if (!validate(x, s, v)) goto out;
     }
-    if ((k = mcp_json_get(sch, "anyOf"))) {
+    if ((k = kw[VK_ANYOF])) {
         mcp_json_iter it = mcp_json_iterate(k);
         const mcp_json *s;
         int any = 0;
         while ((s = mcp_json_iter_next(&it, NULL))) if (validate_quiet(x, s, v)) { any = 1; break; }
         if (!any) { vfail(x, "matches none of the anyOf schemas"); goto out; }
     }
-    if ((k = mcp_json_get(sch, "oneOf"))) {
+    if ((k = kw[VK_ONEOF])) {
         mcp_json_iter it = mcp_json_iterate(k);
         const mcp_json *s;
         int n = 0;
         while ((s = mcp_json_iter_next(&it, NULL))) n += validate_quiet(x, s, v);
         if (n != 1) { vfail(x, n ? "matches more than one of the oneOf schemas" : "matches none of the oneOf schemas"); goto out; }
     }
-    if ((k = mcp_json_get(sch, "not")) && validate_quiet(x, k, v)) {
+    if ((k = kw[VK_NOT]) && validate_quiet(x, k, v)) {
         vfail(x, "must not match the schema under \"not\"");
         goto out;
     }

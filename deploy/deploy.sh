@@ -366,6 +366,8 @@ resolve_settings() {
         case $key in
         MCP_JWT_ISSUER | MCP_JWT_AUDIENCE | MCP_OAUTH_AUTHORIZATION_SERVERS | MCP_OAUTH_SCOPES | MCP_OAUTH_RESOURCE)
             if [ "$AUTH" = JWT ] || [ "$AUTH" = COGNITO ]; then die 2 "ENV_$key is set from AUTH=$AUTH; drop it"; fi ;;
+        MCP_OAUTH_CLIENT_ID | MCP_OAUTH_AUTHORIZATION_ENDPOINT | MCP_OAUTH_TOKEN_ENDPOINT | MCP_OAUTH_REDIRECT_URIS)
+            [ "$AUTH" != COGNITO ] || die 2 "ENV_$key is set from AUTH=$AUTH; drop it" ;;
         esac
     done
     [ "$INVOKE_MODE" = RESPONSE_STREAM ] && FENV[MCP_LAMBDA_STREAMING]=1
@@ -379,7 +381,12 @@ resolve_settings() {
     COGNITO)
         FENV[MCP_JWT_ISSUER]=pending
         FENV[MCP_OAUTH_AUTHORIZATION_SERVERS]=pending
-        FENV[MCP_OAUTH_SCOPES]=$NAME/tools ;;
+        FENV[MCP_OAUTH_SCOPES]=$NAME/tools
+        # the pool's app client, handed out by the server's POST /register (no dynamic registration)
+        FENV[MCP_OAUTH_CLIENT_ID]=pending
+        FENV[MCP_OAUTH_AUTHORIZATION_ENDPOINT]=pending
+        FENV[MCP_OAUTH_TOKEN_ENDPOINT]=pending
+        FENV[MCP_OAUTH_REDIRECT_URIS]=pending ;;
     esac
     if [ "$FRONT" = REST_API ] && { [ "$AUTH" = JWT ] || [ "$AUTH" = COGNITO ]; }; then FENV[MCP_OAUTH_RESOURCE]=pending; fi
     [ -z "$CORS_ORIGINS" ] || FENV[MCP_CORS_ORIGINS]=$CORS_ORIGINS
@@ -1109,7 +1116,8 @@ MCP clients find it through ${url}.well-known/oauth-protected-resource.
 EOF
         [ "$AUTH" != COGNITO ] || cat <<EOF
 Cognito: user pool ${POOL_ID:-} ($POOL_NAME), app client ${CLIENT_ID:-} ($CLIENT_NAME, public, code + PKCE),
-sign-in https://${POOL_DOMAIN:-DOMAIN}.auth.$REGION.amazoncognito.com, callback URLs $COGNITO_CALLBACK_URLS
+sign-in https://${POOL_DOMAIN:-DOMAIN}.auth.$REGION.amazoncognito.com, callback URLs $COGNITO_CALLBACK_URLS;
+clients that register (POST ${url}register) get this app client: their redirect URI must be a callback URL.
 EOF
         cat <<EOF
 {

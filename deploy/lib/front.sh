@@ -91,6 +91,7 @@ ensure_app_client() {
     local -a callbacks=() args
     mapfile -t callbacks < <(split_csv "$COGNITO_CALLBACK_URLS")
     [ ${#callbacks[@]} -gt 0 ] || die 2 "COGNITO_CALLBACK_URLS: at least one URL"
+    REDIRECT_URIS=$(IFS=,; printf '%s' "${callbacks[*]}")
     # the URLs as a JSON list: the CLI v1 would fetch an http:// value given as it is
     args=(--allowed-o-auth-flows code --allowed-o-auth-scopes openid "$NAME/tools" --allowed-o-auth-flows-user-pool-client
           --callback-urls "$(json_list "${callbacks[@]}")" --supported-identity-providers COGNITO)
@@ -100,7 +101,7 @@ ensure_app_client() {
     if [ -n "$CLIENT_ID" ]; then
         awsm cognito-idp describe-user-pool-client --user-pool-id "$POOL_ID" --client-id "$CLIENT_ID" \
             --query "UserPoolClient.[join(',', CallbackURLs || \`[]\`), join(',', AllowedOAuthScopes || \`[]\`)]" --output text
-        if [ "$AWS_OUT" = "$(IFS=,; printf '%s' "${callbacks[*]}")"$'\t'"openid,$NAME/tools" ]; then
+        if [ "$AWS_OUT" = "$REDIRECT_URIS"$'\t'"openid,$NAME/tools" ]; then
             say "app client $CLIENT_NAME: up to date"
             return
         fi
@@ -143,6 +144,12 @@ front_env() {
     if [ "$AUTH" = COGNITO ]; then
         FENV[MCP_JWT_ISSUER]=$ISSUER
         FENV[MCP_OAUTH_AUTHORIZATION_SERVERS]=$ISSUER
+        # the server's own RFC 8414 metadata names the hosted domain's endpoints and hands the
+        # public app client to clients that register (POST /register)
+        FENV[MCP_OAUTH_CLIENT_ID]=$CLIENT_ID
+        FENV[MCP_OAUTH_AUTHORIZATION_ENDPOINT]=https://$POOL_DOMAIN.auth.$REGION.amazoncognito.com/oauth2/authorize
+        FENV[MCP_OAUTH_TOKEN_ENDPOINT]=https://$POOL_DOMAIN.auth.$REGION.amazoncognito.com/oauth2/token
+        FENV[MCP_OAUTH_REDIRECT_URIS]=$REDIRECT_URIS
     fi
     [ -z "${FENV[MCP_OAUTH_RESOURCE]+x}" ] || FENV[MCP_OAUTH_RESOURCE]=${ENDPOINT}mcp
 }
@@ -235,7 +242,8 @@ ensure_http_authorizer() {
     say "JWT authorizer: created ($iss)"
 }
 
-# Routes: $default behind AUTH; with tokens, GET /health and the OAuth metadata stay public.
+# Routes: $default behind AUTH; with tokens, GET /health and the OAuth metadata stay public, and
+# with COGNITO POST /register (the server hands out the app client).
 ensure_http_routes() {
     local auth=NONE scopes=- # "-" for none: empty fields between tabs would run together in read
     case $AUTH in AWS_IAM) auth=AWS_IAM ;; JWT | COGNITO) auth=JWT ;; esac
@@ -244,6 +252,7 @@ ensure_http_routes() {
     if [ "$auth" = JWT ]; then
         want+=("GET /health"$'\t'NONE$'\t'-$'\t'- "GET /.well-known/{proxy+}"$'\t'NONE$'\t'-$'\t'-)
     fi
+    [ "$AUTH" != COGNITO ] || want+=("POST /register"$'\t'NONE$'\t'-$'\t'-)
     awsm apigatewayv2 get-routes --api-id "$API_ID" \
         --query "Items[].[RouteId, RouteKey, AuthorizationType, AuthorizerId || '-', join(',', AuthorizationScopes || \`[\"-\"]\`), Target]" --output text
     local have=$AWS_OUT line id key type authz sc target w n=0 found
@@ -354,15 +363,15 @@ rest_uri() {
     fi
 }
 
-# Methods: ANY / and ANY /{proxy+} behind AUTH; with COGNITO, GET /health and GET
-# /.well-known/{proxy+} public. Each a Lambda proxy integration (payload 1.0) of the alias.
+# Methods: ANY / and ANY /{proxy+} behind AUTH; with COGNITO, GET /health, GET
+# /.well-known/{proxy+} and POST /register public. Each a Lambda proxy integration (payload 1.0) of the alias.
 ensure_rest_methods() {
     local auth=NONE key=false scopes=""
     case $AUTH in AWS_IAM) auth=AWS_IAM ;; COGNITO) auth=COGNITO_USER_POOLS scopes=$NAME/tools ;; API_KEY) key=true ;; esac
     local -a want=("/ ANY $auth $key" "/{proxy+} ANY $auth $key")
-    [ "$AUTH" != COGNITO ] || want+=("/health GET NONE false" "/.well-known/{proxy+} GET NONE false")
+    [ "$AUTH" != COGNITO ] || want+=("/health GET NONE false" "/.well-known/{proxy+} GET NONE false" "/register POST NONE false")
     awsm apigateway get-resources --rest-api-id "$API_ID" --embed methods --limit 500 \
-        --query "items[].[path, id, resourceMethods.ANY.authorizationType || resourceMethods.GET.authorizationType || '-', to_string(resourceMethods.ANY.apiKeyRequired || resourceMethods.GET.apiKeyRequired || \`false\`), resourceMethods.ANY.methodIntegration.uri || resourceMethods.GET.methodIntegration.uri || '-']" --output text
+        --query "items[].[path, id, resourceMethods.ANY.authorizationType || resourceMethods.GET.authorizationType || resourceMethods.POST.authorizationType || '-', to_string(resourceMethods.ANY.apiKeyRequired || resourceMethods.GET.apiKeyRequired || resourceMethods.POST.apiKeyRequired || \`false\`), resourceMethods.ANY.methodIntegration.uri || resourceMethods.GET.methodIntegration.uri || resourceMethods.POST.methodIntegration.uri || '-']" --output text
     local have=$AWS_OUT w path method wauth wkey line id hauth hkey huri n=0
     for w in "${want[@]}"; do
         read -r path method wauth wkey <<<"$w"

@@ -17,11 +17,18 @@ locals {
   # the same line as deploy.sh's ACCESS_LOG_FORMAT (jsonencode would sort the keys)
   access_log_format = "{\"requestId\":\"$context.requestId\",\"ip\":\"$context.identity.sourceIp\",\"requestTime\":\"$context.requestTime\",\"httpMethod\":\"$context.httpMethod\",\"path\":\"$context.path\",\"status\":\"$context.status\",\"responseLength\":\"$context.responseLength\",\"integrationError\":\"$context.integrationErrorMessage\"}"
   rest_auth         = var.auth == "AWS_IAM" ? "AWS_IAM" : (local.cognito ? "COGNITO_USER_POOLS" : "NONE")
-  # ANY / and ANY /{proxy+}; with COGNITO, GET /health and GET /.well-known/{proxy+} public
+  # ANY / and ANY /{proxy+}; with COGNITO, GET /health, GET /.well-known/{proxy+} and POST /register public
   rest_methods = merge(
     { root = { path = "/", method = "ANY", public = false }, proxy = { path = "/{proxy+}", method = "ANY", public = false } },
-    local.cognito ? { health = { path = "/health", method = "GET", public = true }, well_known = { path = "/.well-known/{proxy+}", method = "GET", public = true } } : {},
+    local.cognito ? {
+      health     = { path = "/health", method = "GET", public = true },
+      well_known = { path = "/.well-known/{proxy+}", method = "GET", public = true },
+      register   = { path = "/register", method = "POST", public = true },
+    } : {},
   )
+  # COGNITO: the server's own RFC 8414 metadata names the hosted domain's endpoints, and its
+  # POST /register hands out the public app client (Cognito has no dynamic registration)
+  cognito_oauth = local.cognito ? "https://${aws_cognito_user_pool_domain.domain[0].domain}.auth.${local.region}.amazoncognito.com/oauth2" : null
 }
 
 # --- Cognito: user pool, resource server and scope, public app client, domain ----------------------
@@ -133,8 +140,9 @@ resource "aws_apigatewayv2_route" "default" {
   authorization_scopes = local.cognito ? [local.scope] : null
 }
 
+# with tokens, GET /health and the OAuth metadata public; with COGNITO, POST /register too
 resource "aws_apigatewayv2_route" "public" {
-  for_each           = local.http_jwt ? toset(["GET /health", "GET /.well-known/{proxy+}"]) : toset([])
+  for_each           = local.http_jwt ? setunion(["GET /health", "GET /.well-known/{proxy+}"], local.cognito ? ["POST /register"] : []) : toset([])
   api_id             = aws_apigatewayv2_api.http[0].id
   route_key          = each.value
   target             = "integrations/${aws_apigatewayv2_integration.http[0].id}"
@@ -201,6 +209,13 @@ resource "aws_api_gateway_resource" "well_known_proxy" {
   path_part   = "{proxy+}"
 }
 
+resource "aws_api_gateway_resource" "register" {
+  count       = local.rest && local.cognito ? 1 : 0
+  rest_api_id = aws_api_gateway_rest_api.rest[0].id
+  parent_id   = aws_api_gateway_rest_api.rest[0].root_resource_id
+  path_part   = "register"
+}
+
 resource "aws_api_gateway_authorizer" "cognito" {
   count           = local.rest && local.cognito ? 1 : 0
   rest_api_id     = aws_api_gateway_rest_api.rest[0].id
@@ -213,7 +228,11 @@ resource "aws_api_gateway_authorizer" "cognito" {
 locals {
   rest_resource_ids = local.rest ? merge(
     { "/" = aws_api_gateway_rest_api.rest[0].root_resource_id, "/{proxy+}" = aws_api_gateway_resource.proxy[0].id },
-    local.cognito ? { "/health" = aws_api_gateway_resource.health[0].id, "/.well-known/{proxy+}" = aws_api_gateway_resource.well_known_proxy[0].id } : {},
+    local.cognito ? {
+      "/health"               = aws_api_gateway_resource.health[0].id,
+      "/.well-known/{proxy+}" = aws_api_gateway_resource.well_known_proxy[0].id,
+      "/register"             = aws_api_gateway_resource.register[0].id,
+    } : {},
   ) : {}
 }
 

@@ -23,7 +23,13 @@ locals {
     # AUTH=JWT and COGNITO: the server checks the tokens too and publishes its OAuth metadata
     local.tokens ? { MCP_JWT_ISSUER = local.issuer, MCP_OAUTH_AUTHORIZATION_SERVERS = local.issuer } : {},
     var.auth == "JWT" && var.jwt_audience != null ? { MCP_JWT_AUDIENCE = var.jwt_audience } : {},
-    local.cognito ? { MCP_OAUTH_SCOPES = local.scope } : {},
+    local.cognito ? {
+      MCP_OAUTH_SCOPES                 = local.scope
+      MCP_OAUTH_CLIENT_ID              = aws_cognito_user_pool_client.client[0].id
+      MCP_OAUTH_AUTHORIZATION_ENDPOINT = "${local.cognito_oauth}/authorize"
+      MCP_OAUTH_TOKEN_ENDPOINT         = "${local.cognito_oauth}/token"
+      MCP_OAUTH_REDIRECT_URIS          = join(",", var.cognito_callback_urls)
+    } : {},
     local.rest && local.tokens ? { MCP_OAUTH_RESOURCE = "https://${aws_api_gateway_rest_api.rest[0].id}.execute-api.${local.region}.amazonaws.com/${var.stage}/mcp" } : {},
     var.base_path != null ? { MCP_BASE_PATH = "/${trim(var.base_path, "/")}" } : {},
     local.tasks != null ? { MCP_TASKS_TABLE = var.tasks_table == "create" ? aws_dynamodb_table.tasks[0].name : local.tasks } : {},

@@ -197,6 +197,8 @@ fi
 # --- 3. HTTP API with Cognito: user pool, resource server, client, domain, JWT authorizer ---------------
 sed -i 's/^AUTH=NONE$/AUTH=COGNITO/' "$PROJ/mcp-deploy.conf"
 printf 'CUSTOM_DOMAIN=mcp.example.com\nCERTIFICATE_ARN=%s\n' "$CERT" >>"$PROJ/mcp-deploy.conf"
+CALLBACKS=http://localhost:8080/callback,http://localhost:33418/callback
+printf 'COGNITO_CALLBACK_URLS=%s\n' "$CALLBACKS" >>"$PROJ/mcp-deploy.conf"
 run deploy --zip v1.zip --front HTTP_API
 check "http/cognito deploy: exits 0" "$(why_rc)" rc_is 0
 API=$(q apigatewayv2 get-apis --query "Items[?Name=='demo'].ApiId | [0]")
@@ -207,8 +209,10 @@ got=$(q cognito-idp describe-resource-server --user-pool-id "$POOL" --identifier
 check "http/cognito deploy: user pool demo-users with resource server demo, scope tools" "$POOL $got" is "$got" tools
 got=$(q cognito-idp describe-user-pool-client --user-pool-id "$POOL" --client-id "$CLIENT" \
     --query 'UserPoolClient.[join(`,`, AllowedOAuthFlows), join(`,`, AllowedOAuthScopes), join(`,`, CallbackURLs)]' | tr '\t' ' ')
-check "http/cognito deploy: public app client, code flow, openid + demo/tools, callback" "$got" \
-    is "$got" "code openid,demo/tools http://localhost:8080/callback"
+check "http/cognito deploy: public app client, code flow, openid + demo/tools, the callback URLs" "$got" \
+    is "$got" "code openid,demo/tools $CALLBACKS"
+got=$(q cognito-idp describe-user-pool-client --user-pool-id "$POOL" --client-id "$CLIENT" --query 'UserPoolClient.[to_string(ClientSecret), to_string(AllowedOAuthFlowsUserPoolClient)]' | tr '\t' ' ')
+check "http/cognito deploy: the app client has no secret, OAuth flows on" "$got" is "$got" "null true"
 got=$(q cognito-idp describe-user-pool --user-pool-id "$POOL" --query UserPool.Domain)
 check "http/cognito deploy: domain demo-123456789012" "$got" is "$got" demo-123456789012
 authorizer() { q apigatewayv2 get-authorizer --api-id "$API" --authorizer-id "$(q apigatewayv2 get-routes --api-id "$API" --query "Items[?RouteKey=='\$default'].AuthorizerId | [0]")" "$@"; }
@@ -216,8 +220,11 @@ got=$(authorizer --query '[AuthorizerType, JwtConfiguration.Issuer, join(`,`, Jw
 check "http/cognito deploy: JWT authorizer: the pool's issuer, the client as audience" "$got" \
     is "$got" "JWT $ISS $CLIENT \$request.header.Authorization"
 got=$(q apigatewayv2 get-routes --api-id "$API" --query 'Items[].[RouteKey, AuthorizationType, join(`,`, AuthorizationScopes || `[]`)]' | sort | tr '\t\n' ' ')
-check "http/cognito deploy: routes: \$default behind the authorizer (scope demo/tools), /health and OAuth metadata public" "$got" \
-    is "$got" "\$default JWT demo/tools GET /.well-known/{proxy+} NONE  GET /health NONE  "
+check "http/cognito deploy: routes: \$default behind the authorizer (scope demo/tools), /health, OAuth metadata and POST /register public" "$got" \
+    is "$got" "\$default JWT demo/tools GET /.well-known/{proxy+} NONE  GET /health NONE  POST /register NONE  "
+got=$(q apigatewayv2 get-routes --api-id "$API" --query "Items[?RouteKey=='POST /register'].[AuthorizationType, AuthorizerId || '-', Target]" | tr '\t' ' ')
+check "http/cognito deploy: POST /register reaches the integration without an authorizer" "$got" \
+    eval '[[ $got =~ ^NONE\ -\ integrations/[a-z0-9]+$ ]]'
 got=$(q apigatewayv2 get-integrations --api-id "$API" --query 'Items[].[IntegrationType, IntegrationUri, PayloadFormatVersion]' | tr '\t' ' ')
 check "http/cognito deploy: one AWS_PROXY integration of the alias, payload 2.0" "$got" \
     is "$got" "AWS_PROXY arn:aws:lambda:us-east-1:123456789012:function:demo:live 2.0"
@@ -227,6 +234,21 @@ check "http/cognito deploy: \$default stage, auto-deploy, 50/s burst 100, access
 got=$(q lambda get-function-configuration --function-name demo --query 'Environment.Variables.[MCP_JWT_ISSUER, MCP_OAUTH_AUTHORIZATION_SERVERS, MCP_OAUTH_SCOPES]' | tr '\t' ' ')
 check "http/cognito deploy: the function's MCP_JWT_ISSUER, MCP_OAUTH_AUTHORIZATION_SERVERS, MCP_OAUTH_SCOPES" "$got" \
     is "$got" "$ISS $ISS demo/tools"
+OAUTH=https://demo-123456789012.auth.us-east-1.amazoncognito.com/oauth2
+got=$(q lambda get-function-configuration --function-name demo --query 'Environment.Variables.[MCP_OAUTH_CLIENT_ID, MCP_OAUTH_AUTHORIZATION_ENDPOINT, MCP_OAUTH_TOKEN_ENDPOINT, MCP_OAUTH_REDIRECT_URIS]' | tr '\t' ' ')
+check "http/cognito deploy: the function's MCP_OAUTH_CLIENT_ID (the app client), authorization and token endpoints of the domain, redirect URIs" "$got" \
+    is "$got" "$CLIENT $OAUTH/authorize $OAUTH/token $CALLBACKS"
+# the server with that environment: its POST /register hands out the app client
+REG_PORT=$(free_port)
+env MCP_OAUTH_CLIENT_ID="$CLIENT" MCP_OAUTH_AUTHORIZATION_ENDPOINT="$OAUTH/authorize" MCP_OAUTH_TOKEN_ENDPOINT="$OAUTH/token" \
+    MCP_OAUTH_REDIRECT_URIS="$CALLBACKS" "$WORK/datatools" serve --listen "127.0.0.1:$REG_PORT" >"$WORK/server-reg.log" 2>&1 &
+REG_PID=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do "$REAL_CURL" -s -o /dev/null "http://127.0.0.1:$REG_PORT/health" && break; sleep 0.2; done
+got=$("$REAL_CURL" -s -w ' %{http_code}' -X POST -H 'Content-Type: application/json' \
+    -d '{"redirect_uris":["http://localhost:33418/callback"],"token_endpoint_auth_method":"none"}' "http://127.0.0.1:$REG_PORT/register")
+kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null
+check "http/cognito deploy: the server with the function's environment answers POST /register 201 with the app client" "$got" \
+    eval '[[ $got == *"\"client_id\":\"$CLIENT\""*" 201" ]]'
 got=$(q lambda get-policy --function-name demo --qualifier live --query Policy | "$PY" -c \
     'import json,sys; print(" ".join(sorted(s["Sid"] for s in json.load(sys.stdin)["Statement"])))')
 check "http/cognito deploy: API Gateway may invoke the alias; no public URL statement" "$got" is "$got" "mcp-deploy-api-$API"
@@ -247,7 +269,7 @@ check "http/cognito unchanged redeploy: no change but publish-version" "$(why_rc
 run destroy --yes --front HTTP_API
 got="$(q apigatewayv2 get-apis --query 'Items[].Name')|$(q cognito-idp list-user-pools --max-results 10 --query 'UserPools[].Name')|$(q logs describe-log-groups --query 'logGroups[].logGroupName')|$(q lambda list-functions --query 'Functions[].FunctionName')|$(q apigatewayv2 get-domain-names --query 'Items[].DomainName')"
 check "http/cognito destroy: API, user pool, log groups, function, custom domain gone" "$(why_rc); $got" eval 'rc_is 0 && is "$got" "||||"'
-sed -i '/^CUSTOM_DOMAIN=/d; /^CERTIFICATE_ARN=/d' "$PROJ/mcp-deploy.conf"
+sed -i '/^CUSTOM_DOMAIN=/d; /^CERTIFICATE_ARN=/d; /^COGNITO_CALLBACK_URLS=/d' "$PROJ/mcp-deploy.conf"
 
 # --- 4. REST API with IAM: methods, deployment, stage; signed smoke test; rollback ---------------------
 sed -i 's/^AUTH=COGNITO$/AUTH=AWS_IAM/' "$PROJ/mcp-deploy.conf"

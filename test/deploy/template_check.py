@@ -359,4 +359,32 @@ result("tasks table (create): FunctionName-tasks, on demand, key %s, index %s (o
        and tp["TimeToLiveSpecification"] == {"AttributeName": shell("TASKS_TTL"), "Enabled": True}
        and made_by(TasksTable="create") == ["AWS::DynamoDB::Table"] and made_by(TasksTable="existing-table") == [])
 
+# --- COGNITO: the provisioned client stands in for dynamic registration ----------------------------
+no = {"Ref": "AWS::NoValue"}
+oauth = "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com/oauth2/"
+route = res["HttpRegisterRoute"]
+method = res["RestRegisterMethod"]
+result("COGNITO: MCP_OAUTH_CLIENT_ID the app client, MCP_OAUTH_AUTHORIZATION_ENDPOINT and MCP_OAUTH_TOKEN_ENDPOINT "
+       "of the hosted domain, MCP_OAUTH_REDIRECT_URIS the callback URLs, as deploy.sh sets them",
+       env.get("MCP_OAUTH_CLIENT_ID") == {"Fn::If": ["IsCognito", {"Ref": "AppClient"}, no]}
+       and env.get("MCP_OAUTH_AUTHORIZATION_ENDPOINT") == {"Fn::If": ["IsCognito", {"Fn::Sub": oauth + "authorize"}, no]}
+       and env.get("MCP_OAUTH_TOKEN_ENDPOINT") == {"Fn::If": ["IsCognito", {"Fn::Sub": oauth + "token"}, no]}
+       and env.get("MCP_OAUTH_REDIRECT_URIS") == {"Fn::If": ["IsCognito", {"Fn::Join": [",", {"Ref": "CognitoCallbackUrls"}]}, no]}
+       and "https://$POOL_DOMAIN.auth.$REGION.amazoncognito.com/oauth2/authorize" in front
+       and "https://$POOL_DOMAIN.auth.$REGION.amazoncognito.com/oauth2/token" in front
+       and "FENV[MCP_OAUTH_CLIENT_ID]=$CLIENT_ID" in front and "FENV[MCP_OAUTH_REDIRECT_URIS]=$REDIRECT_URIS" in front)
+client = res["AppClient"]["Properties"]
+result("COGNITO: POST /register public (HTTP route, REST resource and method), the app client public with code + PKCE and the callback URLs",
+       route["Condition"] == "HttpCognito" and route["Properties"]["RouteKey"] == "POST /register"
+       and route["Properties"]["AuthorizationType"] == "NONE" and "AuthorizerId" not in route["Properties"]
+       and method["Condition"] == "RestCognito" and method["Properties"]["HttpMethod"] == "POST"
+       and method["Properties"]["AuthorizationType"] == "NONE"
+       and res["RestRegisterResource"]["Properties"]["PathPart"] == "register"
+       and '"POST /register"$\'\\t\'NONE' in front and '"/register POST NONE false"' in front
+       and client["GenerateSecret"] is False and client["AllowedOAuthFlows"] == ["code"]
+       and client["CallbackURLs"] == {"Ref": "CognitoCallbackUrls"}
+       and "HttpRegisterRoute" in evaluate({"Front": "HTTP_API", "AuthType": "COGNITO"})
+       and "HttpRegisterRoute" not in evaluate({"Front": "HTTP_API", "AuthType": "JWT", "JwtIssuer": "https://issuer.example.com"})
+       and "RestRegisterMethod" in evaluate({"Front": "REST_API", "AuthType": "COGNITO"}))
+
 sys.exit(1 if failed else 0)

@@ -3768,6 +3768,19 @@ static char *json_config_text(const mcp_json *v) {
     }
 }
 
+/* One key of a JSON secret (id names it in errors): the key's value as json_config_text
+ * gives it, or NULL with err set. Takes v, and wipes it. */
+static char *secret_json_key(char *v, const char *id, const char *key, char *err, size_t errn) {
+    mcp_json_err je;
+    mcp_json_doc *d = mcp_json_parse(v, strlen(v), 0, &je);
+    char *inner = json_config_text(mcp_json_get(mcp_json_root(d), key));
+    mcp_json_free(d);
+    memset(v, 0, strlen(v));
+    free(v);
+    if (!inner && err) snprintf(err, errn, "secretsmanager: secret %.200s has no key %.100s (or it is null)", id, key);
+    return inner;
+}
+
 /* "ID[?versionStage=STAGE|?versionId=ID][#json-key]": ID a name or an ARN. */
 char *mcp_secret_get(const char *spec, char *err, size_t errn) {
     char id[1024];
@@ -3797,16 +3810,7 @@ char *mcp_secret_get(const char *spec, char *err, size_t errn) {
     if (!v && err) snprintf(err, errn, "%s", r ? rs.error : "secretsmanager: the secret has no SecretString");
     if (rs.body) memset(rs.body, 0, rs.len);
     mcp_http_free(&rs);
-    if (v && hash) { /* one key of a JSON secret */
-        mcp_json_err je;
-        mcp_json_doc *d = mcp_json_parse(v, strlen(v), 0, &je);
-        char *inner = json_config_text(mcp_json_get(mcp_json_root(d), hash));
-        mcp_json_free(d);
-        memset(v, 0, strlen(v));
-        free(v);
-        v = inner;
-        if (!v && err) snprintf(err, errn, "secretsmanager: secret %.200s has no key %.100s (or it is null)", id, hash);
-    }
+    if (v && hash) v = secret_json_key(v, id, hash, err, errn);
     return v;
 }
 
@@ -4458,80 +4462,148 @@ static int aws_creds_get(aws_creds *c, char *err, size_t errn) {
 }
 
 /* Configuration values that name a secret, resolved once at start and cached in the
- * environment for the process's life: VAR=ssm:NAME (SSM Parameter Store, decrypted, fetched
- * ten at a time; NAME may carry a version or label selector, "/app/key:3", "/app/key:prod",
- * or be the parameter's ARN) or VAR=secretsmanager:ID[?versionStage=S|?versionId=V][#key]
- * (ID a name or an ARN; a key's number or boolean value as its JSON text). Each call is
- * retried as every AWS call is. Values are never logged.
- * Returns 0, or -1 with err naming the variable that could not be resolved. */
+ * environment for the process's life: VAR=ssm:NAME (SSM Parameter Store, decrypted; NAME may
+ * carry a version or label selector, "/app/key:3", "/app/key:prod", or be the parameter's
+ * ARN) or VAR=secretsmanager:ID[?versionStage=S|?versionId=V][#key] (ID a name or an ARN; a
+ * key's number or boolean value as its JSON text). Values are never logged.
+ *
+ * A cold start pays for every round trip, so the references go out together: each ssm: name,
+ * and each secret given by its name alone, in one GetParameters of up to ten names (then the
+ * next ten), secrets as Parameter Store's /aws/reference/secretsmanager/NAME, which Parameter
+ * Store serves from Secrets Manager (WithDecryption is required, and set). Five parameters
+ * and a secret are one request over one connection. A secret named by its ARN, or with
+ * versionStage or versionId, goes to Secrets Manager's GetSecretValue: an ARN has colons,
+ * which Parameter Store reads as a version selector, and the AWS documentation gives no
+ * reference syntax for a secret's stage or version id. When Parameter Store refuses a batch
+ * that holds secrets (a 4xx other than throttling: no ssm:GetParameters permission on the
+ * reference, a secret it cannot find), or answers without one of them, those secrets go to
+ * GetSecretValue instead, so permissions that name only the secret keep working and every
+ * error names the variable and reference that failed.
+ * Each call is retried as every AWS call is. Returns 0, or -1 with err naming the variable
+ * that could not be resolved. */
 extern char **environ;
 
+#define SECRET_REF "/aws/reference/secretsmanager/"
+enum { CFG_SSM, CFG_SECRET_SSM, CFG_SECRET };
+typedef struct {
+    char *var, *spec; /* "NAME", "ssm:..." or "secretsmanager:..." */
+    char *name;       /* what GetParameters is asked for (CFG_SSM, CFG_SECRET_SSM) */
+    const char *key;  /* the JSON key of a secret, or NULL */
+    int kind, done;
+} cfg_ref;
+
+/* The reference's Parameter in a GetParameters answer, or NULL. A secret's comes back with
+ * SourceResult (its Secrets Manager description), named as asked or (moto) by the secret's
+ * own name; a parameter's never has one, so neither is taken for the other. */
+static const mcp_json *cfg_find(const cfg_ref *c, const mcp_json *params) {
+    mcp_json_iter it = mcp_json_iterate(params);
+    const mcp_json *p, *hit = NULL;
+    while ((p = mcp_json_iter_next(&it, NULL))) {
+        int secret = mcp_json_get(p, "SourceResult") != NULL;
+        const char *pn = mcp_json_str(mcp_json_get(p, "Name"));
+        if (c->kind == CFG_SSM ? !secret && ssm_ref_match(c->name, p)
+                               : secret && pn && (!strcmp(pn, c->name) || !strcmp(pn, c->name + strlen(SECRET_REF))))
+            hit = p;
+    }
+    return hit;
+}
+
+/* One GetParameters for up to ten of the references not yet done. Returns 0 (values set,
+ * or secrets handed on to GetSecretValue), 1 when there was nothing to ask, or -1 with err. */
+static int cfg_batch(cfg_ref *refs, int n, char *err, size_t errn) {
+    int idx[10], k = 0, secrets = 0, rc = 0;
+    buf b = {0};
+    jw w = {&b, 0};
+    jw_obj(&w);
+    jw_key(&w, "Names"); jw_arr(&w);
+    for (int j = 0; j < n && k < 10; j++)
+        if (!refs[j].done && refs[j].kind != CFG_SECRET) {
+            idx[k++] = j;
+            secrets += refs[j].kind == CFG_SECRET_SSM;
+            jw_str(&w, refs[j].name);
+        }
+    jw_end_arr(&w);
+    jw_key(&w, "WithDecryption"); jw_bool(&w, 1);
+    jw_end_obj(&w);
+    if (!k) { buf_free(&b); return 1; }
+    mcp_http_response rs;
+    if (mcp_aws_json("ssm", "AmazonSSM.GetParameters", b.p, &rs)) {
+        char code[96], msg[8];
+        aws_error_parts(&rs, code, sizeof code, msg, sizeof msg);
+        if (secrets && rs.status >= 400 && rs.status < 500 && !aws_code_retryable(code)) {
+            for (int j = 0; j < n; j++) if (refs[j].kind == CFG_SECRET_SSM) refs[j].kind = CFG_SECRET;
+        } else {
+            snprintf(err, errn, "%.100s=%.200s: %.512s", refs[idx[0]].var, refs[idx[0]].spec, rs.error);
+            rc = -1;
+        }
+    } else {
+        mcp_json_err je;
+        mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &je);
+        const mcp_json *params = mcp_json_get(mcp_json_root(d), "Parameters");
+        for (int t = 0; t < k && !rc; t++) {
+            cfg_ref *c = &refs[idx[t]];
+            const char *val = mcp_json_str(mcp_json_get(cfg_find(c, params), "Value"));
+            if (!val && c->kind == CFG_SECRET_SSM) { c->kind = CFG_SECRET; continue; }
+            c->done = 1;
+            if (!val) {
+                snprintf(err, errn, "%s=%s: ssm: ParameterNotFound: the parameter does not exist or is not readable", c->var, c->spec);
+                rc = -1;
+            } else if (c->key) {
+                char e[256];
+                char *v = secret_json_key(xstrdup(val), c->name + strlen(SECRET_REF), c->key, e, sizeof e);
+                if (!v) { snprintf(err, errn, "%s=%s: %s", c->var, c->spec, e); rc = -1; }
+                else { setenv(c->var, v, 1); memset(v, 0, strlen(v)); free(v); }
+            } else setenv(c->var, val, 1);
+        }
+        mcp_json_free(d);
+    }
+    if (rs.body) memset(rs.body, 0, rs.len);
+    mcp_http_free(&rs);
+    buf_free(&b);
+    return rc;
+}
+
 static int config_resolve(char *err, size_t errn) {
-    char **names = NULL, **paths = NULL;
+    cfg_ref *refs = NULL;
     int n = 0, rc = 0;
     for (char **e = environ; e && *e; e++) {
         const char *eq = strchr(*e, '=');
-        if (!eq) continue;
-        if (!strncmp(eq + 1, "ssm:", 4) || !strncmp(eq + 1, "secretsmanager:", 15)) {
-            GROW(names, n);
-            GROW(paths, n);
-            names[n] = memcpy(xmalloc((size_t)(eq - *e) + 1), *e, (size_t)(eq - *e));
-            names[n][eq - *e] = 0;
-            paths[n] = xstrdup(eq + 1);
-            n++;
+        if (!eq || (strncmp(eq + 1, "ssm:", 4) && strncmp(eq + 1, "secretsmanager:", 15))) continue;
+        GROW(refs, n);
+        cfg_ref *c = memset(&refs[n++], 0, sizeof *refs);
+        c->var = memcpy(xmalloc((size_t)(eq - *e) + 1), *e, (size_t)(eq - *e));
+        c->var[eq - *e] = 0;
+        c->spec = xstrdup(eq + 1);
+        if (!strncmp(c->spec, "ssm:", 4)) {
+            c->kind = CFG_SSM;
+            c->name = xstrdup(c->spec + 4);
+            continue;
+        }
+        const char *id = c->spec + 15, *hash = strchr(id, '#');
+        size_t idn = hash ? (size_t)(hash - id) : strlen(id);
+        c->kind = CFG_SECRET;
+        if (idn && !memchr(id, '?', idn) && strncmp(id, "arn:", 4)) {
+            c->kind = CFG_SECRET_SSM;
+            c->name = xmalloc(sizeof SECRET_REF + idn);
+            memcpy(c->name, SECRET_REF, sizeof SECRET_REF - 1);
+            memcpy(c->name + sizeof SECRET_REF - 1, id, idn);
+            c->name[sizeof SECRET_REF - 1 + idn] = 0;
+            c->key = hash ? hash + 1 : NULL;
         }
     }
+    while (!rc && !(rc = cfg_batch(refs, n, err, errn))) {}
+    if (rc == 1) rc = 0;
     for (int i = 0; i < n && !rc; i++) {
-        if (strncmp(paths[i], "ssm:", 4)) continue;
-        /* a batch of up to ten SSM names in one GetParameters */
-        int idx[10], k = 0;
-        buf b = {0};
-        jw w = {&b, 0};
-        jw_obj(&w);
-        jw_key(&w, "Names"); jw_arr(&w);
-        for (int j = i; j < n && k < 10; j++)
-            if (!strncmp(paths[j], "ssm:", 4) && paths[j][0] != 0) { idx[k++] = j; jw_str(&w, paths[j] + 4); }
-        jw_end_arr(&w);
-        jw_key(&w, "WithDecryption"); jw_bool(&w, 1);
-        jw_end_obj(&w);
-        mcp_http_response rs;
-        if (mcp_aws_json("ssm", "AmazonSSM.GetParameters", b.p, &rs)) {
-            snprintf(err, errn, "%.100s=%.200s: %.512s", names[idx[0]], paths[idx[0]], rs.error);
-            rc = -1;
-        } else {
-            mcp_json_err je;
-            mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &je);
-            for (int t = 0; t < k && !rc; t++) {
-                const char *want = paths[idx[t]] + 4, *val = NULL;
-                mcp_json_iter it = mcp_json_iterate(mcp_json_get(mcp_json_root(d), "Parameters"));
-                const mcp_json *p;
-                while ((p = mcp_json_iter_next(&it, NULL)))
-                    if (ssm_ref_match(want, p)) val = mcp_json_str(mcp_json_get(p, "Value"));
-                if (!val) {
-                    snprintf(err, errn, "%s=%s: ssm: ParameterNotFound: the parameter does not exist or is not readable",
-                             names[idx[t]], paths[idx[t]]);
-                    rc = -1;
-                } else setenv(names[idx[t]], val, 1);
-                paths[idx[t]][0] = 0; /* done */
-            }
-            mcp_json_free(d);
-        }
-        if (rs.body) memset(rs.body, 0, rs.len);
-        mcp_http_free(&rs);
-        buf_free(&b);
-    }
-    for (int i = 0; i < n && !rc; i++) {
-        if (strncmp(paths[i], "secretsmanager:", 15)) continue;
+        if (refs[i].done || refs[i].kind != CFG_SECRET) continue;
         char e[256];
-        char *v = mcp_secret_get(paths[i] + 15, e, sizeof e);
-        if (!v) { snprintf(err, errn, "%s=%s: %s", names[i], paths[i], e); rc = -1; break; }
-        setenv(names[i], v, 1);
+        char *v = mcp_secret_get(refs[i].spec + 15, e, sizeof e);
+        if (!v) { snprintf(err, errn, "%s=%s: %s", refs[i].var, refs[i].spec, e); rc = -1; break; }
+        setenv(refs[i].var, v, 1);
         memset(v, 0, strlen(v));
         free(v);
     }
-    for (int i = 0; i < n; i++) { free(names[i]); free(paths[i]); }
-    free(names);
-    free(paths);
+    for (int i = 0; i < n; i++) { free(refs[i].var); free(refs[i].spec); free(refs[i].name); }
+    free(refs);
     return rc;
 }
 

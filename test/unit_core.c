@@ -1827,6 +1827,10 @@ static int resolve_with(aws_script *o, char *err, size_t errn) {
  * batches through GetSecretValue. */
 static void test_config_resolve(void) {
     char err[700];
+    T_OK("iso8601_epoch: 2026-12-03T13:00:00Z", iso8601_epoch("2026-12-03T13:00:00Z") == 1796302800);
+    T_OK("iso8601_epoch: fractional seconds and an offset after them are ignored", iso8601_epoch("1970-01-02T00:00:01.5+00:00") == 86401);
+    T_OK("iso8601_epoch: a date alone, a space for T, NULL: 0",
+         !iso8601_epoch("2026-12-03") && !iso8601_epoch("2026-12-03 13:00:00Z") && !iso8601_epoch(NULL));
     setenv("AWS_REGION", "us-east-1", 1);
     setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);

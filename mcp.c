@@ -166,8 +166,8 @@
 #ifndef MCP_ENABLE_AUTH
 #define MCP_ENABLE_AUTH 1
 #endif
-/* HTTPS for outbound calls (BearSSL). Off saves about 100 KB (hello, x86_64) and the BearSSL
- * dependency. */
+/* HTTPS for outbound calls (BearSSL). Off saves about 90 KB (x86_64, datatools and hello)
+ * and the BearSSL dependency. */
 #ifndef MCP_ENABLE_TLS
 #define MCP_ENABLE_TLS 1
 #endif
@@ -2763,42 +2763,29 @@ static const br_x509_class x509_wrap_vtable = {
 /* The implementations, named one by one (br_ssl_engine_set_default_* and the *_get_default
  * functions link a fallback for every case). RSA: the 62-bit code wherever the compiler
  * has 128-bit integers (x86_64, arm64), BearSSL's fastest; the 31-bit one would add 3 KB.
- * EC: the 31-bit code for P-256, X25519 and P-384/P-521 (Debian's 0.6 has no m62/m64).
+ * EC (tls_ec): X25519's own code, the generic i31 code for the NIST curves; br_ec_all_m31's
+ * P-256 made for speed would add 9 KB (tls_hello_x25519_first makes X25519 the usual pick).
  * Poly1305: the 64x64->128 multiplication (BearSSL has it wherever the compiler does). */
 #if defined(__SIZEOF_INT128__)
 #define TLS_RSA_VRFY br_rsa_i62_pkcs1_vrfy
 #else
 #define TLS_RSA_VRFY br_rsa_i31_pkcs1_vrfy
 #endif
-/* Elliptic curves: X25519 with its own code, the NIST curves (P-256 and P-384 for ECDHE and
- * ECDSA, P-521) with BearSSL's generic i31 code. br_ec_all_m31 adds a P-256 specialised for
- * speed, 9 KB of code for about 1 M fewer instructions per P-256 operation; the servers
- * mcp.c talks to (AWS, most APIs) agree on X25519, so the size is saved. */
-static const br_ec_impl *tls_ec_for(int curve) { return curve == BR_EC_curve25519 ? &br_ec_c25519_m31 : &br_ec_prime_i31; }
-static const unsigned char *tls_ec_generator(int curve, size_t *len) { return tls_ec_for(curve)->generator(curve, len); }
-static const unsigned char *tls_ec_order(int curve, size_t *len) { return tls_ec_for(curve)->order(curve, len); }
-static size_t tls_ec_xoff(int curve, size_t *len) { return tls_ec_for(curve)->xoff(curve, len); }
-static uint32_t tls_ec_mul(unsigned char *g, size_t glen, const unsigned char *x, size_t xlen, int curve) {
-    return tls_ec_for(curve)->mul(g, glen, x, xlen, curve);
-}
-static size_t tls_ec_mulgen(unsigned char *r, const unsigned char *x, size_t xlen, int curve) {
-    return tls_ec_for(curve)->mulgen(r, x, xlen, curve);
-}
-static uint32_t tls_ec_muladd(unsigned char *a, const unsigned char *b, size_t len, const unsigned char *x, size_t xlen,
-                              const unsigned char *y, size_t ylen, int curve) {
-    return tls_ec_for(curve)->muladd(a, b, len, x, xlen, y, ylen, curve); /* NIST curves only, as BearSSL's */
-}
-static const br_ec_impl tls_ec = {
-    (uint32_t)1 << BR_EC_secp256r1 | (uint32_t)1 << BR_EC_secp384r1 | (uint32_t)1 << BR_EC_secp521r1 | (uint32_t)1 << BR_EC_curve25519,
-    tls_ec_generator, tls_ec_order, tls_ec_xoff, tls_ec_mul, tls_ec_mulgen, tls_ec_muladd,
-};
-
+#define TLS_EC(c) ((c) == BR_EC_curve25519 ? &br_ec_c25519_m31 : &br_ec_prime_i31)
+static const unsigned char *tls_ec_gen(int c, size_t *n) { return TLS_EC(c)->generator(c, n); }
+static const unsigned char *tls_ec_order(int c, size_t *n) { return TLS_EC(c)->order(c, n); }
+static size_t tls_ec_xoff(int c, size_t *n) { return TLS_EC(c)->xoff(c, n); }
+static uint32_t tls_ec_mul(unsigned char *g, size_t gn, const unsigned char *x, size_t xn, int c) { return TLS_EC(c)->mul(g, gn, x, xn, c); }
+static size_t tls_ec_mulgen(unsigned char *r, const unsigned char *x, size_t xn, int c) { return TLS_EC(c)->mulgen(r, x, xn, c); }
+static uint32_t tls_ec_muladd(unsigned char *a, const unsigned char *b, size_t n, const unsigned char *x, size_t xn,
+                              const unsigned char *y, size_t yn, int c) { return TLS_EC(c)->muladd(a, b, n, x, xn, y, yn, c); }
+static const br_ec_impl tls_ec = {1u << BR_EC_secp256r1 | 1u << BR_EC_secp384r1 | 1u << BR_EC_secp521r1 | 1u << BR_EC_curve25519,
+                                  tls_ec_gen, tls_ec_order, tls_ec_xoff, tls_ec_mul, tls_ec_mulgen, tls_ec_muladd};
 static void tls_set_ciphers(br_ssl_engine_context *eng) {
     br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
     br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
-    const br_block_ctr_class *ctr = NULL;
-    br_ghash gh = 0;
-    br_chacha20_run cc = 0;
+    const br_block_ctr_class *ctr = NULL; /* what the CPU offers, else the portable code */
+    br_ghash gh = 0; br_chacha20_run cc = 0;
 #if defined(__x86_64__) /* AES-NI, PCLMULQDQ and SSE2 when the CPU has them (every Lambda host does) */
     ctr = br_aes_x86ni_ctr_get_vtable();
     gh = br_ghash_pclmul_get();

@@ -69,7 +69,7 @@ esac
 
 CFLAGS="-std=c11 -Os -DNDEBUG -Wall -Wextra -Wpedantic -ffunction-sections -fdata-sections
         -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-stack-protector -fno-plt"
-LDFLAGS="-static -s -Wl,--gc-sections -Wl,--build-id=none"
+LDFLAGS="-static -s -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code"
 # arm64 linkers align segments to 64 KB pages by default; Lambda's arm64 kernels use 4 KB
 [ "$ARCH" = arm64 ] && LDFLAGS="$LDFLAGS -Wl,-z,max-page-size=4096"
 

@@ -176,8 +176,16 @@
 #ifndef MCP_ENABLE_PROXY
 #define MCP_ENABLE_PROXY 1
 #endif
-/* HTTPS for outbound calls (BearSSL). Off saves about 100 KB (hello, x86_64) and the BearSSL
- * dependency. */
+/* Authentication by API keys and JWTs (section 20: MCP_API_KEYS, MCP_JWT_*, the JWKS fetch,
+ * RS256/ES256/HS256). Off saves 5 KB of code with TLS, 3 KB without (x86_64, datatools and
+ * hello; the files shrink by 4 KB);
+ * a server built so refuses every request (403) when MCP_API_KEYS or MCP_JWT_* is set.
+ * MCP_IAM_ALLOW and the claims of API Gateway authorizers work either way. */
+#ifndef MCP_ENABLE_AUTH
+#define MCP_ENABLE_AUTH 1
+#endif
+/* HTTPS for outbound calls (BearSSL). Off saves about 90 KB (x86_64, datatools and hello)
+ * and the BearSSL dependency. */
 #ifndef MCP_ENABLE_TLS
 #define MCP_ENABLE_TLS 1
 #endif
@@ -2829,19 +2837,29 @@ static const br_x509_class x509_wrap_vtable = {
 /* The implementations, named one by one (br_ssl_engine_set_default_* and the *_get_default
  * functions link a fallback for every case). RSA: the 62-bit code wherever the compiler
  * has 128-bit integers (x86_64, arm64), BearSSL's fastest; the 31-bit one would add 3 KB.
- * EC: the 31-bit code for P-256, X25519 and P-384/P-521 (Debian's 0.6 has no m62/m64).
+ * EC (tls_ec): X25519's own code, the generic i31 code for the NIST curves; br_ec_all_m31's
+ * P-256 made for speed would add 9 KB (tls_hello_x25519_first makes X25519 the usual pick).
  * Poly1305: the 64x64->128 multiplication (BearSSL has it wherever the compiler does). */
 #if defined(__SIZEOF_INT128__)
 #define TLS_RSA_VRFY br_rsa_i62_pkcs1_vrfy
 #else
 #define TLS_RSA_VRFY br_rsa_i31_pkcs1_vrfy
 #endif
+#define TLS_EC(c) ((c) == BR_EC_curve25519 ? &br_ec_c25519_m31 : &br_ec_prime_i31)
+static const unsigned char *tls_ec_gen(int c, size_t *n) { return TLS_EC(c)->generator(c, n); }
+static const unsigned char *tls_ec_order(int c, size_t *n) { return TLS_EC(c)->order(c, n); }
+static size_t tls_ec_xoff(int c, size_t *n) { return TLS_EC(c)->xoff(c, n); }
+static uint32_t tls_ec_mul(unsigned char *g, size_t gn, const unsigned char *x, size_t xn, int c) { return TLS_EC(c)->mul(g, gn, x, xn, c); }
+static size_t tls_ec_mulgen(unsigned char *r, const unsigned char *x, size_t xn, int c) { return TLS_EC(c)->mulgen(r, x, xn, c); }
+static uint32_t tls_ec_muladd(unsigned char *a, const unsigned char *b, size_t n, const unsigned char *x, size_t xn,
+                              const unsigned char *y, size_t yn, int c) { return TLS_EC(c)->muladd(a, b, n, x, xn, y, yn, c); }
+static const br_ec_impl tls_ec = {1u << BR_EC_secp256r1 | 1u << BR_EC_secp384r1 | 1u << BR_EC_secp521r1 | 1u << BR_EC_curve25519,
+                                  tls_ec_gen, tls_ec_order, tls_ec_xoff, tls_ec_mul, tls_ec_mulgen, tls_ec_muladd};
 static void tls_set_ciphers(br_ssl_engine_context *eng) {
     br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
     br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
-    const br_block_ctr_class *ctr = NULL;
-    br_ghash gh = 0;
-    br_chacha20_run cc = 0;
+    const br_block_ctr_class *ctr = NULL; /* what the CPU offers, else the portable code */
+    br_ghash gh = 0; br_chacha20_run cc = 0;
 #if defined(__x86_64__) /* AES-NI, PCLMULQDQ and SSE2 when the CPU has them (every Lambda host does) */
     ctr = br_aes_x86ni_ctr_get_vtable();
     gh = br_ghash_pclmul_get();
@@ -2877,7 +2895,7 @@ static void tls_client_init(outc *o) {
     br_x509_minimal_set_hash(xc, br_sha384_ID, &br_sha384_vtable);
     br_x509_minimal_set_hash(xc, br_sha512_ID, &br_sha512_vtable);
     br_x509_minimal_set_rsa(xc, TLS_RSA_VRFY);
-    br_x509_minimal_set_ecdsa(xc, &br_ec_all_m31, &br_ecdsa_i31_vrfy_asn1);
+    br_x509_minimal_set_ecdsa(xc, &tls_ec, &br_ecdsa_i31_vrfy_asn1);
     o->ipn = inet_pton(AF_INET, o->host, o->ip) == 1 ? 4 : inet_pton(AF_INET6, o->host, o->ip) == 1 ? 16 : 0;
     o->wv = &x509_wrap_vtable;
     br_ssl_engine_set_x509(&cc->eng, o->ipn || x509_lazy(o) ? &o->wv : &xc->vtable);
@@ -2886,7 +2904,7 @@ static void tls_client_init(outc *o) {
     br_ssl_engine_set_prf_sha256(&cc->eng, &br_tls12_sha256_prf);
     br_ssl_engine_set_prf_sha384(&cc->eng, &br_tls12_sha384_prf);
     tls_set_ciphers(&cc->eng);
-    br_ssl_engine_set_ec(&cc->eng, &br_ec_all_m31);
+    br_ssl_engine_set_ec(&cc->eng, &tls_ec);
     br_ssl_engine_set_rsavrfy(&cc->eng, TLS_RSA_VRFY);
     br_ssl_engine_set_ecdsa(&cc->eng, &br_ecdsa_i31_vrfy_asn1);
     br_ssl_engine_set_buffer(&cc->eng, o->iobuf, sizeof o->iobuf, 1);
@@ -3842,6 +3860,19 @@ static char *json_config_text(const mcp_json *v) {
     }
 }
 
+/* One key of a JSON secret (id names it in errors): the key's value as json_config_text
+ * gives it, or NULL with err set. Takes v, and wipes it. */
+static char *secret_json_key(char *v, const char *id, const char *key, char *err, size_t errn) {
+    mcp_json_err je;
+    mcp_json_doc *d = mcp_json_parse(v, strlen(v), 0, &je);
+    char *inner = json_config_text(mcp_json_get(mcp_json_root(d), key));
+    mcp_json_free(d);
+    memset(v, 0, strlen(v));
+    free(v);
+    if (!inner && err) snprintf(err, errn, "secretsmanager: secret %.200s has no key %.100s (or it is null)", id, key);
+    return inner;
+}
+
 /* "ID[?versionStage=STAGE|?versionId=ID][#json-key]": ID a name or an ARN. */
 char *mcp_secret_get(const char *spec, char *err, size_t errn) {
     char id[1024];
@@ -3871,16 +3902,7 @@ char *mcp_secret_get(const char *spec, char *err, size_t errn) {
     if (!v && err) snprintf(err, errn, "%s", r ? rs.error : "secretsmanager: the secret has no SecretString");
     if (rs.body) memset(rs.body, 0, rs.len);
     mcp_http_free(&rs);
-    if (v && hash) { /* one key of a JSON secret */
-        mcp_json_err je;
-        mcp_json_doc *d = mcp_json_parse(v, strlen(v), 0, &je);
-        char *inner = json_config_text(mcp_json_get(mcp_json_root(d), hash));
-        mcp_json_free(d);
-        memset(v, 0, strlen(v));
-        free(v);
-        v = inner;
-        if (!v && err) snprintf(err, errn, "secretsmanager: secret %.200s has no key %.100s (or it is null)", id, hash);
-    }
+    if (v && hash) v = secret_json_key(v, id, hash, err, errn);
     return v;
 }
 
@@ -4184,8 +4206,15 @@ static void profile_region_read(void) {
 
 /* "2026-12-03T13:00:00Z" (or with fractional seconds / +00:00) as Unix seconds; 0 if not. */
 static int64_t iso8601_epoch(const char *s) {
-    int y, mo, d, h, mi, se;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6) return 0;
+    /* by hand, not sscanf: the scanf family would be the only user of 12 KB of musl */
+    static const struct { unsigned char width; char sep; } f[6] = {{4, '-'}, {2, '-'}, {2, 'T'}, {2, ':'}, {2, ':'}, {2, 0}};
+    int v[6];
+    for (int i = 0; i < 6; i++) {
+        int k = 0;
+        for (v[i] = 0; s && k < f[i].width && *s >= '0' && *s <= '9'; k++) v[i] = v[i] * 10 + *s++ - '0';
+        if (!k || (f[i].sep && *s++ != f[i].sep)) return 0;
+    }
+    int y = v[0], mo = v[1], d = v[2], h = v[3], mi = v[4], se = v[5];
     y -= mo <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
     unsigned yoe = (unsigned)(y - era * 400), doy = (unsigned)((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
@@ -4532,80 +4561,148 @@ static int aws_creds_get(aws_creds *c, char *err, size_t errn) {
 }
 
 /* Configuration values that name a secret, resolved once at start and cached in the
- * environment for the process's life: VAR=ssm:NAME (SSM Parameter Store, decrypted, fetched
- * ten at a time; NAME may carry a version or label selector, "/app/key:3", "/app/key:prod",
- * or be the parameter's ARN) or VAR=secretsmanager:ID[?versionStage=S|?versionId=V][#key]
- * (ID a name or an ARN; a key's number or boolean value as its JSON text). Each call is
- * retried as every AWS call is. Values are never logged.
- * Returns 0, or -1 with err naming the variable that could not be resolved. */
+ * environment for the process's life: VAR=ssm:NAME (SSM Parameter Store, decrypted; NAME may
+ * carry a version or label selector, "/app/key:3", "/app/key:prod", or be the parameter's
+ * ARN) or VAR=secretsmanager:ID[?versionStage=S|?versionId=V][#key] (ID a name or an ARN; a
+ * key's number or boolean value as its JSON text). Values are never logged.
+ *
+ * A cold start pays for every round trip, so the references go out together: each ssm: name,
+ * and each secret given by its name alone, in one GetParameters of up to ten names (then the
+ * next ten), secrets as Parameter Store's /aws/reference/secretsmanager/NAME, which Parameter
+ * Store serves from Secrets Manager (WithDecryption is required, and set). Five parameters
+ * and a secret are one request over one connection. A secret named by its ARN, or with
+ * versionStage or versionId, goes to Secrets Manager's GetSecretValue: an ARN has colons,
+ * which Parameter Store reads as a version selector, and the AWS documentation gives no
+ * reference syntax for a secret's stage or version id. When Parameter Store refuses a batch
+ * that holds secrets (a 4xx other than throttling: no ssm:GetParameters permission on the
+ * reference, a secret it cannot find), or answers without one of them, those secrets go to
+ * GetSecretValue instead, so permissions that name only the secret keep working and every
+ * error names the variable and reference that failed.
+ * Each call is retried as every AWS call is. Returns 0, or -1 with err naming the variable
+ * that could not be resolved. */
 extern char **environ;
 
+#define SECRET_REF "/aws/reference/secretsmanager/"
+enum { CFG_SSM, CFG_SECRET_SSM, CFG_SECRET };
+typedef struct {
+    char *var, *spec; /* "NAME", "ssm:..." or "secretsmanager:..." */
+    char *name;       /* what GetParameters is asked for (CFG_SSM, CFG_SECRET_SSM) */
+    const char *key;  /* the JSON key of a secret, or NULL */
+    int kind, done;
+} cfg_ref;
+
+/* The reference's Parameter in a GetParameters answer, or NULL. A secret's comes back with
+ * SourceResult (its Secrets Manager description), named as asked or (moto) by the secret's
+ * own name; a parameter's never has one, so neither is taken for the other. */
+static const mcp_json *cfg_find(const cfg_ref *c, const mcp_json *params) {
+    mcp_json_iter it = mcp_json_iterate(params);
+    const mcp_json *p, *hit = NULL;
+    while ((p = mcp_json_iter_next(&it, NULL))) {
+        int secret = mcp_json_get(p, "SourceResult") != NULL;
+        const char *pn = mcp_json_str(mcp_json_get(p, "Name"));
+        if (c->kind == CFG_SSM ? !secret && ssm_ref_match(c->name, p)
+                               : secret && pn && (!strcmp(pn, c->name) || !strcmp(pn, c->name + strlen(SECRET_REF))))
+            hit = p;
+    }
+    return hit;
+}
+
+/* One GetParameters for up to ten of the references not yet done. Returns 0 (values set,
+ * or secrets handed on to GetSecretValue), 1 when there was nothing to ask, or -1 with err. */
+static int cfg_batch(cfg_ref *refs, int n, char *err, size_t errn) {
+    int idx[10], k = 0, secrets = 0, rc = 0;
+    buf b = {0};
+    jw w = {&b, 0};
+    jw_obj(&w);
+    jw_key(&w, "Names"); jw_arr(&w);
+    for (int j = 0; j < n && k < 10; j++)
+        if (!refs[j].done && refs[j].kind != CFG_SECRET) {
+            idx[k++] = j;
+            secrets += refs[j].kind == CFG_SECRET_SSM;
+            jw_str(&w, refs[j].name);
+        }
+    jw_end_arr(&w);
+    jw_key(&w, "WithDecryption"); jw_bool(&w, 1);
+    jw_end_obj(&w);
+    if (!k) { buf_free(&b); return 1; }
+    mcp_http_response rs;
+    if (mcp_aws_json("ssm", "AmazonSSM.GetParameters", b.p, &rs)) {
+        char code[96], msg[8];
+        aws_error_parts(&rs, code, sizeof code, msg, sizeof msg);
+        if (secrets && rs.status >= 400 && rs.status < 500 && !aws_code_retryable(code)) {
+            for (int j = 0; j < n; j++) if (refs[j].kind == CFG_SECRET_SSM) refs[j].kind = CFG_SECRET;
+        } else {
+            snprintf(err, errn, "%.100s=%.200s: %.512s", refs[idx[0]].var, refs[idx[0]].spec, rs.error);
+            rc = -1;
+        }
+    } else {
+        mcp_json_err je;
+        mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &je);
+        const mcp_json *params = mcp_json_get(mcp_json_root(d), "Parameters");
+        for (int t = 0; t < k && !rc; t++) {
+            cfg_ref *c = &refs[idx[t]];
+            const char *val = mcp_json_str(mcp_json_get(cfg_find(c, params), "Value"));
+            if (!val && c->kind == CFG_SECRET_SSM) { c->kind = CFG_SECRET; continue; }
+            c->done = 1;
+            if (!val) {
+                snprintf(err, errn, "%s=%s: ssm: ParameterNotFound: the parameter does not exist or is not readable", c->var, c->spec);
+                rc = -1;
+            } else if (c->key) {
+                char e[256];
+                char *v = secret_json_key(xstrdup(val), c->name + strlen(SECRET_REF), c->key, e, sizeof e);
+                if (!v) { snprintf(err, errn, "%s=%s: %s", c->var, c->spec, e); rc = -1; }
+                else { setenv(c->var, v, 1); memset(v, 0, strlen(v)); free(v); }
+            } else setenv(c->var, val, 1);
+        }
+        mcp_json_free(d);
+    }
+    if (rs.body) memset(rs.body, 0, rs.len);
+    mcp_http_free(&rs);
+    buf_free(&b);
+    return rc;
+}
+
 static int config_resolve(char *err, size_t errn) {
-    char **names = NULL, **paths = NULL;
+    cfg_ref *refs = NULL;
     int n = 0, rc = 0;
     for (char **e = environ; e && *e; e++) {
         const char *eq = strchr(*e, '=');
-        if (!eq) continue;
-        if (!strncmp(eq + 1, "ssm:", 4) || !strncmp(eq + 1, "secretsmanager:", 15)) {
-            GROW(names, n);
-            GROW(paths, n);
-            names[n] = memcpy(xmalloc((size_t)(eq - *e) + 1), *e, (size_t)(eq - *e));
-            names[n][eq - *e] = 0;
-            paths[n] = xstrdup(eq + 1);
-            n++;
+        if (!eq || (strncmp(eq + 1, "ssm:", 4) && strncmp(eq + 1, "secretsmanager:", 15))) continue;
+        GROW(refs, n);
+        cfg_ref *c = memset(&refs[n++], 0, sizeof *refs);
+        c->var = memcpy(xmalloc((size_t)(eq - *e) + 1), *e, (size_t)(eq - *e));
+        c->var[eq - *e] = 0;
+        c->spec = xstrdup(eq + 1);
+        if (!strncmp(c->spec, "ssm:", 4)) {
+            c->kind = CFG_SSM;
+            c->name = xstrdup(c->spec + 4);
+            continue;
+        }
+        const char *id = c->spec + 15, *hash = strchr(id, '#');
+        size_t idn = hash ? (size_t)(hash - id) : strlen(id);
+        c->kind = CFG_SECRET;
+        if (idn && !memchr(id, '?', idn) && strncmp(id, "arn:", 4)) {
+            c->kind = CFG_SECRET_SSM;
+            c->name = xmalloc(sizeof SECRET_REF + idn);
+            memcpy(c->name, SECRET_REF, sizeof SECRET_REF - 1);
+            memcpy(c->name + sizeof SECRET_REF - 1, id, idn);
+            c->name[sizeof SECRET_REF - 1 + idn] = 0;
+            c->key = hash ? hash + 1 : NULL;
         }
     }
+    while (!rc && !(rc = cfg_batch(refs, n, err, errn))) {}
+    if (rc == 1) rc = 0;
     for (int i = 0; i < n && !rc; i++) {
-        if (strncmp(paths[i], "ssm:", 4)) continue;
-        /* a batch of up to ten SSM names in one GetParameters */
-        int idx[10], k = 0;
-        buf b = {0};
-        jw w = {&b, 0};
-        jw_obj(&w);
-        jw_key(&w, "Names"); jw_arr(&w);
-        for (int j = i; j < n && k < 10; j++)
-            if (!strncmp(paths[j], "ssm:", 4) && paths[j][0] != 0) { idx[k++] = j; jw_str(&w, paths[j] + 4); }
-        jw_end_arr(&w);
-        jw_key(&w, "WithDecryption"); jw_bool(&w, 1);
-        jw_end_obj(&w);
-        mcp_http_response rs;
-        if (mcp_aws_json("ssm", "AmazonSSM.GetParameters", b.p, &rs)) {
-            snprintf(err, errn, "%.100s=%.200s: %.512s", names[idx[0]], paths[idx[0]], rs.error);
-            rc = -1;
-        } else {
-            mcp_json_err je;
-            mcp_json_doc *d = mcp_json_parse(rs.body, rs.len, 0, &je);
-            for (int t = 0; t < k && !rc; t++) {
-                const char *want = paths[idx[t]] + 4, *val = NULL;
-                mcp_json_iter it = mcp_json_iterate(mcp_json_get(mcp_json_root(d), "Parameters"));
-                const mcp_json *p;
-                while ((p = mcp_json_iter_next(&it, NULL)))
-                    if (ssm_ref_match(want, p)) val = mcp_json_str(mcp_json_get(p, "Value"));
-                if (!val) {
-                    snprintf(err, errn, "%s=%s: ssm: ParameterNotFound: the parameter does not exist or is not readable",
-                             names[idx[t]], paths[idx[t]]);
-                    rc = -1;
-                } else setenv(names[idx[t]], val, 1);
-                paths[idx[t]][0] = 0; /* done */
-            }
-            mcp_json_free(d);
-        }
-        if (rs.body) memset(rs.body, 0, rs.len);
-        mcp_http_free(&rs);
-        buf_free(&b);
-    }
-    for (int i = 0; i < n && !rc; i++) {
-        if (strncmp(paths[i], "secretsmanager:", 15)) continue;
+        if (refs[i].done || refs[i].kind != CFG_SECRET) continue;
         char e[256];
-        char *v = mcp_secret_get(paths[i] + 15, e, sizeof e);
-        if (!v) { snprintf(err, errn, "%s=%s: %s", names[i], paths[i], e); rc = -1; break; }
-        setenv(names[i], v, 1);
+        char *v = mcp_secret_get(refs[i].spec + 15, e, sizeof e);
+        if (!v) { snprintf(err, errn, "%s=%s: %s", refs[i].var, refs[i].spec, e); rc = -1; break; }
+        setenv(refs[i].var, v, 1);
         memset(v, 0, strlen(v));
         free(v);
     }
-    for (int i = 0; i < n; i++) { free(names[i]); free(paths[i]); }
-    free(names);
-    free(paths);
+    for (int i = 0; i < n; i++) { free(refs[i].var); free(refs[i].spec); free(refs[i].name); }
+    free(refs);
     return rc;
 }
 
@@ -8811,6 +8908,7 @@ static void auth_setup(void) {
     authc.configured = authc.nkeys || authc.niam || authc.iss || authc.hs || authc.aud || authc.jwks_url;
 }
 
+#if MCP_ENABLE_AUTH
 /* Constant time in the length of the secret: both sides are hashed first. */
 static int secret_eq(const char *a, size_t an, const char *b, size_t bn) {
     unsigned char x[32], y[32];
@@ -8820,6 +8918,8 @@ static int secret_eq(const char *a, size_t an, const char *b, size_t bn) {
     for (int i = 0; i < 32; i++) d |= (unsigned)(x[i] ^ y[i]);
     return !d;
 }
+
+#endif
 
 static int glob_match(const char *pat, const char *s) {
     if (!*pat) return !*s;
@@ -8832,6 +8932,7 @@ static int glob_match(const char *pat, const char *s) {
     return *s && *pat == *s && glob_match(pat + 1, s + 1);
 }
 
+#if MCP_ENABLE_AUTH
 /* base64url (padding optional) into a malloc'ed buffer. */
 static unsigned char *b64url_dup(const char *s, size_t n, size_t *out, int padding) {
     unsigned char *o = xmalloc(n * 3 / 4 + 4);
@@ -9002,7 +9103,7 @@ static int jwt_verify(const char *tok, size_t n, auth_ctx *a, char *why, size_t 
             ok = br_rsa_pkcs1_vrfy_get_default()(sig, sl, BR_HASH_OID_SHA256, 32, &pk, dig) && !memcmp(dig, hash, 32);
         } else {
             br_ec_public_key pk = {BR_EC_secp256r1, k.q, 65};
-            ok = sl == 64 && br_ecdsa_vrfy_raw_get_default()(br_ec_get_default(), hash, 32, &pk, sig, 64);
+            ok = sl == 64 && br_ecdsa_i31_vrfy_raw(&br_ec_prime_i31, hash, 32, &pk, sig, 64);
         }
         free(k.n);
         free(k.e);
@@ -9055,6 +9156,8 @@ out:
     mcp_json_free(pd);
     return rc;
 }
+
+#endif
 
 static int has_scope(const char *granted, const char *want, size_t wn) {
     for (const char *p = granted; *p;) {
@@ -9110,6 +9213,10 @@ static int auth_check(const hreq *rq, auth_ctx *a, char *why, size_t whyn, int *
         if (iam_arn) { a->kind = "iam"; snprintf(a->principal, sizeof a->principal, "%s", iam_arn); a->all_scopes = 1; strcpy(a->scopes, "*"); }
         return 0;
     }
+#if !MCP_ENABLE_AUTH
+    snprintf(why, whyn, "MCP_API_KEYS or MCP_JWT_* is set, but this server was built with MCP_ENABLE_AUTH=0");
+    return 403;
+#else
     slice h = req_header(rq, "authorization"), tok = {NULL, 0};
     if (h.p && h.n > 7 && !strncasecmp(h.p, "Bearer ", 7)) { tok.p = h.p + 7; tok.n = h.n - 7; tok = sl_trim(tok); }
     slice xk = req_header(rq, "x-api-key");
@@ -9132,6 +9239,7 @@ static int auth_check(const hreq *rq, auth_ctx *a, char *why, size_t whyn, int *
     }
     snprintf(why, whyn, "the API key is not valid");
     return 401;
+#endif
 }
 
 const char *mcp_auth(mcp_call *c, const char *name) {

@@ -1761,6 +1761,155 @@ static void test_aws_calls(void) {
     unsetenv("AWS_SECRET_ACCESS_KEY");
 }
 
+/* A listener that serves scripted answers on kept-alive connections, keeping each request's
+ * X-Amz-Target and body: what start-up sends to resolve ssm: and secretsmanager: values. */
+typedef struct { int fd, n, conns; const char *answers[4]; char target[4][64], body[4][2048]; } aws_script;
+static void *aws_script_run(void *arg) {
+    aws_script *o = arg;
+    while (o->n < 4 && o->answers[o->n]) {
+        int c = accept(o->fd, NULL, NULL);
+        if (c < 0) return NULL;
+        o->conns++;
+        char rq[8192];
+        size_t n = 0;
+        ssize_t r = 1;
+        while (o->n < 4 && o->answers[o->n] && r > 0) {
+            const char *e = n ? strstr(rq, "\r\n\r\n") : NULL, *cl = n ? strstr(rq, "Content-Length: ") : NULL;
+            size_t len = e ? (size_t)(e + 4 - rq) + (cl ? strtoul(cl + 16, NULL, 10) : 0) : 0;
+            if (e && len <= n) { /* one whole request */
+                const char *t = strstr(rq, "X-Amz-Target: ");
+                snprintf(o->target[o->n], sizeof o->target[0], "%.*s", t ? (int)strcspn(t + 14, "\r") : 0, t ? t + 14 : "");
+                snprintf(o->body[o->n], sizeof o->body[0], "%.*s", (int)(len - (size_t)(e + 4 - rq)), e + 4);
+                const char *a = o->answers[o->n++];
+                char head[160];
+                int hn = snprintf(head, sizeof head, "HTTP/1.1 %.3s OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: %zu\r\n\r\n",
+                                  a, strlen(a + 4));
+                if (write(c, head, (size_t)hn) < 0 || write(c, a + 4, strlen(a + 4)) < 0) break;
+                memmove(rq, rq + len, n - len);
+                n -= len;
+                rq[n] = 0;
+                continue;
+            }
+            r = read(c, rq + n, sizeof rq - 1 - n);
+            if (r > 0) { n += (size_t)r; rq[n] = 0; }
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+/* config_resolve against aws_script: the answers ("STATUS BODY"), the variables set before,
+ * err afterwards; returns config_resolve's result. */
+static int resolve_with(aws_script *o, char *err, size_t errn) {
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    o->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (o->fd < 0 || bind(o->fd, (struct sockaddr *)&sa, sizeof sa) || listen(o->fd, 4) || getsockname(o->fd, (struct sockaddr *)&sa, &sl))
+        return -2;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    setenv("AWS_ENDPOINT_URL", url, 1);
+    pthread_t th;
+    pthread_create(&th, NULL, aws_script_run, o);
+    err[0] = 0;
+    int rc = config_resolve(err, errn);
+    shutdown(o->fd, SHUT_RDWR);
+    close(o->fd);
+    pthread_join(th, NULL);
+    unsetenv("AWS_ENDPOINT_URL");
+    return rc;
+}
+
+/* Start-up references: parameters and secrets by name in one GetParameters (secrets as
+ * /aws/reference/secretsmanager/NAME), ten names a call, the other secret forms and refused
+ * batches through GetSecretValue. */
+static void test_config_resolve(void) {
+    char err[700];
+    T_OK("iso8601_epoch: 2026-12-03T13:00:00Z", iso8601_epoch("2026-12-03T13:00:00Z") == 1796302800);
+    T_OK("iso8601_epoch: fractional seconds and an offset after them are ignored", iso8601_epoch("1970-01-02T00:00:01.5+00:00") == 86401);
+    T_OK("iso8601_epoch: a date alone, a space for T, NULL: 0",
+         !iso8601_epoch("2026-12-03") && !iso8601_epoch("2026-12-03 13:00:00Z") && !iso8601_epoch(NULL));
+    setenv("AWS_REGION", "us-east-1", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    setenv("AWS_MAX_ATTEMPTS", "1", 1);
+    unsetenv("AWS_ENDPOINT_URL_SSM");
+    unsetenv("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+    setenv("T_A", "ssm:/app/a", 1);
+    setenv("T_B", "ssm:/app/b:3", 1);
+    setenv("T_C", "secretsmanager:app/db#port", 1);
+    aws_script o = {.answers = {"200 {\"Parameters\":[{\"Name\":\"/app/a\",\"Value\":\"va\",\"Version\":1},"
+                                "{\"Name\":\"/app/b\",\"Selector\":\":3\",\"Value\":\"vb3\",\"Version\":3},"
+                                "{\"Name\":\"/aws/reference/secretsmanager/app/db\",\"Value\":\"{\\\"port\\\":5432}\",\"SourceResult\":\"{}\"}],"
+                                "\"InvalidParameters\":[]}"}};
+    T_EQ_INT("two parameters and a secret's key resolve", resolve_with(&o, err, sizeof err), 0);
+    T_EQ_STR("... T_A", getenv("T_A"), "va");
+    T_EQ_STR("... T_B (a version selector)", getenv("T_B"), "vb3");
+    T_EQ_STR("... T_C (the key port of the secret)", getenv("T_C"), "5432");
+    T_EQ_INT("... in one request on one connection", o.n * 10 + o.conns, 11);
+    T_EQ_STR("... a GetParameters", o.target[0], "AmazonSSM.GetParameters");
+    char *names = strstr(o.body[0], "\"Names\":");
+    T_OK("... asking for the secret as a Parameter Store reference, decrypted",
+         names && strstr(names, "\"/aws/reference/secretsmanager/app/db\"") && strstr(o.body[0], "\"WithDecryption\":true") &&
+         strstr(names, "\"/app/a\"") && strstr(names, "\"/app/b:3\""));
+    unsetenv("T_A"); unsetenv("T_B"); unsetenv("T_C");
+
+    char var[8], val[16];
+    for (int i = 0; i < 11; i++) { snprintf(var, sizeof var, "T_%02d", i); snprintf(val, sizeof val, "ssm:/p/%d", i); setenv(var, val, 1); }
+    aws_script o2 = {.answers = {"200 {\"Parameters\":[{\"Name\":\"/p/0\",\"Value\":\"0\"},{\"Name\":\"/p/1\",\"Value\":\"1\"},"
+                                 "{\"Name\":\"/p/2\",\"Value\":\"2\"},{\"Name\":\"/p/3\",\"Value\":\"3\"},{\"Name\":\"/p/4\",\"Value\":\"4\"},"
+                                 "{\"Name\":\"/p/5\",\"Value\":\"5\"},{\"Name\":\"/p/6\",\"Value\":\"6\"},{\"Name\":\"/p/7\",\"Value\":\"7\"},"
+                                 "{\"Name\":\"/p/8\",\"Value\":\"8\"},{\"Name\":\"/p/9\",\"Value\":\"9\"},{\"Name\":\"/p/10\",\"Value\":\"10\"}]}",
+                                 "200 {\"Parameters\":[{\"Name\":\"/p/0\",\"Value\":\"0\"},{\"Name\":\"/p/1\",\"Value\":\"1\"},"
+                                 "{\"Name\":\"/p/2\",\"Value\":\"2\"},{\"Name\":\"/p/3\",\"Value\":\"3\"},{\"Name\":\"/p/4\",\"Value\":\"4\"},"
+                                 "{\"Name\":\"/p/5\",\"Value\":\"5\"},{\"Name\":\"/p/6\",\"Value\":\"6\"},{\"Name\":\"/p/7\",\"Value\":\"7\"},"
+                                 "{\"Name\":\"/p/8\",\"Value\":\"8\"},{\"Name\":\"/p/9\",\"Value\":\"9\"},{\"Name\":\"/p/10\",\"Value\":\"10\"}]}"}};
+    T_EQ_INT("eleven parameters resolve", resolve_with(&o2, err, sizeof err), 0);
+    int names0 = 0, names1 = 0;
+    for (const char *p = o2.body[0]; (p = strstr(p, "\"/p/")); p++) names0++;
+    for (const char *p = o2.body[1]; (p = strstr(p, "\"/p/")); p++) names1++;
+    T_EQ_INT("... in two GetParameters of ten and one, on one connection", names0 * 100 + names1 * 10 + o2.conns, 1011);
+    T_EQ_STR("... T_10", getenv("T_10"), "10");
+    for (int i = 0; i < 11; i++) { snprintf(var, sizeof var, "T_%02d", i); unsetenv(var); }
+
+    setenv("T_A", "ssm:/app/a", 1);
+    setenv("T_C", "secretsmanager:app/db#port", 1);
+    setenv("T_D", "secretsmanager:app/db?versionStage=AWSPREVIOUS", 1);
+    aws_script o3 = {.answers = {"400 {\"__type\":\"AccessDeniedException\",\"message\":\"no ssm:GetParameters on /aws/reference\"}",
+                                 "200 {\"Parameters\":[{\"Name\":\"/app/a\",\"Value\":\"va\"}]}",
+                                 "200 {\"SecretString\":\"{\\\"port\\\":1}\"}",
+                                 "200 {\"SecretString\":\"old\"}"}};
+    T_EQ_INT("Parameter Store refuses the reference: the secrets come from GetSecretValue", resolve_with(&o3, err, sizeof err), 0);
+    T_EQ_STR("... T_A", getenv("T_A"), "va");
+    T_EQ_STR("... T_C", getenv("T_C"), "1");
+    T_EQ_STR("... T_D (versionStage, never through Parameter Store)", getenv("T_D"), "old");
+    T_OK("... GetParameters with the secret, then without it, then GetSecretValue twice",
+         !strcmp(o3.target[0], "AmazonSSM.GetParameters") && strstr(o3.body[0], "/aws/reference/secretsmanager/app/db") &&
+         !strcmp(o3.target[1], "AmazonSSM.GetParameters") && !strstr(o3.body[1], "/aws/reference/") &&
+         !strcmp(o3.target[2], "secretsmanager.GetSecretValue") && !strcmp(o3.target[3], "secretsmanager.GetSecretValue"));
+    T_OK("... the versionStage asked of Secrets Manager",
+         strstr(o3.body[2], "\"VersionStage\":\"AWSPREVIOUS\"") || strstr(o3.body[3], "\"VersionStage\":\"AWSPREVIOUS\""));
+    unsetenv("T_A"); unsetenv("T_C"); unsetenv("T_D");
+
+    setenv("T_C", "secretsmanager:app/db#user", 1);
+    aws_script o4 = {.answers = {"200 {\"Parameters\":[{\"Name\":\"/aws/reference/secretsmanager/app/db\",\"Value\":\"{\\\"port\\\":1}\",\"SourceResult\":\"{}\"}]}"}};
+    T_EQ_INT("a key the secret lacks stops start-up", resolve_with(&o4, err, sizeof err), -1);
+    T_EQ_STR("... naming the variable and reference", err,
+             "T_C=secretsmanager:app/db#user: secretsmanager: secret app/db has no key user (or it is null)");
+    setenv("T_A", "ssm:/app/a", 1);
+    setenv("T_C", "secretsmanager:app/db", 1);
+    aws_script o5 = {.answers = {"200 {\"Parameters\":[{\"Name\":\"/app/db\",\"Value\":\"not-the-secret\"}],\"InvalidParameters\":[\"/app/a\"]}"}};
+    T_EQ_INT("a parameter named like the secret is not taken for it, and a missing one stops start-up", resolve_with(&o5, err, sizeof err), -1);
+    T_EQ_STR("... naming it", err, "T_A=ssm:/app/a: ssm: ParameterNotFound: the parameter does not exist or is not readable");
+    unsetenv("T_A"); unsetenv("T_C");
+    unsetenv("AWS_MAX_ATTEMPTS");
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
 /* ---- extra routes ---- */
 
 static void test_routes(void) {
@@ -1844,6 +1993,7 @@ int main(void) {
     test_http_framing();
     test_b64_and_buckets();
     test_aws_calls();
+    test_config_resolve();
     q_free();
     return t_done();
 }

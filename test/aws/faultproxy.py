@@ -23,7 +23,7 @@ answered 403 with a body that says which. Every request is logged as one JSON li
   {"t": seconds since the epoch, "port", "service", "op", "method", "path", "target",
    "conn": connection number, "seq": request number on that connection,
    "sig": "ok" or why not, "fault": the fault applied or null, "status": what was answered
-   (null when the connection was reset)}
+   (null when the connection was reset), and for GetParameters "names": the names asked for}
 
 Credentials: the control port also serves IAM Identity Center role credentials (GET
 /federation/credentials, header x-amz-sso_bearer_token "sso-access-token"), container credentials (GET /container-credentials,
@@ -286,6 +286,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             q = urllib.parse.parse_qs(split.query or (body.decode("utf-8", "replace") if b"Action=" in body else ""))
             op = q.get("Action", ["%s %s" % (self.command, split.path)])[0]
         entry.update(service=service, op=op, sig=sig, key=(parse_auth(self.headers.get("Authorization")) or {}).get("key"))
+        if op == "GetParameters":
+            try:
+                entry["names"] = json.loads(body or b"{}").get("Names")
+            except ValueError:
+                entry["names"] = None
         xml = service == "s3"
         if sig != "ok":
             code = "SignatureDoesNotMatch" if sig.startswith("signature mismatch") else "InvalidSignatureException"

@@ -323,7 +323,52 @@ basic_all_signed() {
     # the one refusal is the wrong-key check's
     check "every other request mcp.c sent so far ($n in all) carries the signature botocore computes" "$bad" 1
 }
-GROUP_BASIC=(basic_startup_ssm basic_startup_selectors basic_startup_secrets basic_datatools basic_helpers
+# The AOMA-shaped start: five parameters and a secret in one GetParameters (the secret as
+# /aws/reference/secretsmanager/NAME, which moto serves from its Secrets Manager); more than
+# ten references in batches of ten; the forms Parameter Store cannot take go to Secrets
+# Manager; a batch Parameter Store refuses falls back, and errors still name the reference.
+basic_startup_batched() {
+    local arn
+    arn=$(aws --endpoint-url "$MOTO_URL" secretsmanager describe-secret --secret-id mcp/test/db --query ARN --output text 2>&1)
+    mark
+    K1=ssm:/mcp/test/plain K2=ssm:/mcp/test/apikey K3=ssm:/mcp/test/versioned K4=ssm:/mcp/test/versioned:1 \
+        K5=ssm:/mcp/test/versioned:prod K6='secretsmanager:mcp/test/db#user' call "$SRV" env '{"name":"K1,K2,K3,K4,K5,K6"}'
+    check "five ssm: parameters and a secretsmanager: key resolve at start-up" "$RC $(text)" "0 plain-value sk-test-0123456789 v2-value v1-value v1-value u"
+    check "  ... in exactly one request: one GetParameters on the SSM port, no GetSecretValue" \
+        "$(since | wc -l) $(arrivals GetParameters) $(field GetParameters port) $(arrivals GetSecretValue)" "1 1 ssm 0"
+    check "  ... asking for the secret as /aws/reference/secretsmanager/mcp/test/db, decrypted" \
+        "$(field GetParameters names | tr -d "[]'," | tr ' ' '\n' | sort | tr '\n' ' ')" \
+        "/aws/reference/secretsmanager/mcp/test/db /mcp/test/apikey /mcp/test/plain /mcp/test/versioned /mcp/test/versioned:1 /mcp/test/versioned:prod "
+    K1='secretsmanager:mcp/test/db' call "$SRV" env '{"name":"K1"}'
+    check "secretsmanager:mcp/test/db through Parameter Store gives the whole secret" "$RC $(text)" '0 {"user":"u","port":5432,"tls":true}'
+    mark
+    local envs=() names=""
+    for i in $(seq 1 12); do envs+=("V$i=ssm:/mcp/test/plain"); names="$names${names:+,}V$i"; done
+    env "${envs[@]}" V13='secretsmanager:mcp/test/db#port' "$SRV" call env "{\"name\":\"$names,V13\"}" >/dev/null 2>&1
+    check "13 references: GetParameters of 10 and of 3, no GetSecretValue" "$(arrivals GetParameters) $(arrivals GetSecretValue)" "2 0"
+    mark
+    K1=ssm:/mcp/test/plain K2='secretsmanager:mcp/test/db?versionStage=AWSCURRENT#user' K3="secretsmanager:$arn#port" \
+        call "$SRV" env '{"name":"K1,K2,K3"}'
+    check "a secret with versionStage, and one by its ARN, go to GetSecretValue; the parameter to GetParameters" \
+        "$RC $(text) $(arrivals GetParameters) $(arrivals GetSecretValue)" "0 plain-value u 5432 1 2"
+    mark
+    K1=ssm:/mcp/test/plain K2='secretsmanager:mcp/test/nope#user' call "$SRV" env '{"name":"K1,K2"}'
+    check "a secret that does not exist: start-up stops naming it, with Secrets Manager's error (moto answers 404)" "$RC $ERRP" \
+        "2 mcp: cannot start: K2=secretsmanager:mcp/test/nope#user: secretsmanager GetSecretValue: ResourceNotFoundException: Secrets Manager can't find the specified secret. (HTTP 404, 1 attempt)"
+    check "  ... after moto refused the batch (ParameterNotFound), the parameter alone, then GetSecretValue" \
+        "$(field GetParameters status) $(arrivals GetSecretValue)" "400 200 1"
+    mark
+    K2='secretsmanager:mcp/test/db#nokey' call "$SRV" env '{"name":"K2"}'
+    check "a JSON key the secret lacks: start-up stops naming it, after one GetParameters" "$RC $ERRP $(since | wc -l)" \
+        "2 mcp: cannot start: K2=secretsmanager:mcp/test/db#nokey: secretsmanager: secret mcp/test/db has no key nokey (or it is null) 1"
+    mark
+    fault '{"op":"GetParameters","kind":"error","status":400,"code":"AccessDeniedException","message":"not authorized to perform: ssm:GetParameters on parameter/aws/reference/secretsmanager/mcp/test/db","count":1}'
+    K1=ssm:/mcp/test/plain K2='secretsmanager:mcp/test/db#port' call "$SRV" env '{"name":"K1,K2"}'
+    check "Parameter Store refusing the reference (AccessDeniedException): the secret comes from GetSecretValue" \
+        "$RC $(text) $(field GetParameters status) $(arrivals GetSecretValue)" "0 plain-value 5432 400 200 1"
+    clear_faults
+}
+GROUP_BASIC=(basic_startup_ssm basic_startup_selectors basic_startup_secrets basic_startup_batched basic_datatools basic_helpers
     basic_endpoint_variables basic_sigv4_refusals basic_all_signed)
 
 # ============================ retry (issue 11) ============================
@@ -344,8 +389,8 @@ GROUP_BASIC=(basic_startup_ssm basic_startup_selectors basic_startup_secrets bas
 retry_startup_two_throttles() {
     mark
     fault '[{"op":"GetParameters","kind":"throttle","count":2},{"op":"GetSecretValue","kind":"throttle","count":2}]'
-    K1=ssm:/mcp/test/versioned:prod K2='secretsmanager:mcp/test/db#port' call "$SRV" env '{"name":"K1,K2"}'
-    check "start-up survives two throttled GetParameters and two throttled GetSecretValue: exit 0, K1 (a label) and K2 (a numeric key) resolved" "$RC $(text)" "0 v1-value 5432"
+    K1=ssm:/mcp/test/versioned:prod K2='secretsmanager:mcp/test/db?versionStage=AWSCURRENT#port' call "$SRV" env '{"name":"K1,K2"}'
+    check "start-up survives two throttled GetParameters and two throttled GetSecretValue (a versionStage goes to Secrets Manager): exit 0, K1 (a label) and K2 (a numeric key) resolved" "$RC $(text)" "0 v1-value 5432"
     check "  ... GetParameters answered 400, 400, 200" "$(field GetParameters status)" "400 400 200"
     check "  ... GetSecretValue answered 400, 400, 200" "$(field GetSecretValue status)" "400 400 200"
     check "  ... each retry logged with its attempt" "$(grep -c 'ssm GetParameters: ThrottlingException: Rate exceeded (attempt [12] of 3); retrying in' <<<"$ERRP")" 2
@@ -497,7 +542,7 @@ creds_env() { # creds_env VAR=VALUE...: run K1=ssm:/mcp/test/plain env K1 with o
     fault '[{"op":"GetParameters","kind":"throttle","count":2},{"op":"GetSecretValue","kind":"throttle","count":2}]'
     OUTP=$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
         AWS_CONFIG_FILE="$WORK/creds/none" AWS_SHARED_CREDENTIALS_FILE="$WORK/creds/none" AWS_EC2_METADATA_DISABLED=true \
-        "$@" K1=ssm:/mcp/test/plain K2=ssm:/mcp/test/versioned:prod K3='secretsmanager:mcp/test/db#port' \
+        "$@" K1=ssm:/mcp/test/plain K2=ssm:/mcp/test/versioned:prod K3='secretsmanager:mcp/test/db?versionStage=AWSCURRENT#port' \
         timeout 60 "$SRV" call env '{"name":"K1,K2,K3"}' 2>"$WORK/stderr")
     RC=$?
     ERRP=$(cat "$WORK/stderr")

@@ -255,7 +255,11 @@ function startAws() {
     if (target === 'AmazonSSM.GetParameters') {
       if (q.WithDecryption !== true) return sendJson(res, 400, { __type: 'ValidationException', message: 'WithDecryption must be true here' }, type);
       const names = q.Names || [];
-      return sendJson(res, 200, { Parameters: names.filter((n) => n in aws.params).map(param), InvalidParameters: names.filter((n) => !(n in aws.params)) }, type);
+      // a secret by name through Parameter Store, as AWS serves /aws/reference/secretsmanager/NAME
+      const ref = (n) => n.startsWith('/aws/reference/secretsmanager/') && n.slice(30) in aws.secrets;
+      const secret = (n) => ({ Name: n, Type: 'SecureString', Value: aws.secrets[n.slice(30)], Version: 0, SourceResult: '{}', ARN: `arn:aws:ssm:${AWS_KEY.region}:123456789012:parameter${n}`, DataType: 'text' });
+      return sendJson(res, 200, { Parameters: [...names.filter((n) => n in aws.params).map(param), ...names.filter(ref).map(secret)],
+                                  InvalidParameters: names.filter((n) => !(n in aws.params) && !ref(n)) }, type);
     }
     if (target === 'AmazonSSM.GetParameter') {
       if (!(q.Name in aws.params)) return sendJson(res, 400, { __type: 'ParameterNotFound', message: '' }, type);
@@ -781,14 +785,23 @@ async function main() {
       assert.equal(aws.requests.length, 1);
     } finally { await srv.stop(); }
   });
-  await test('secretsmanager: OPENAI_API_KEY=secretsmanager:name#key is resolved (signed GetSecretValue)', async () => {
+  await test('secretsmanager: OPENAI_API_KEY=secretsmanager:name#key is resolved through Parameter Store (one signed GetParameters)', async () => {
     llm.requests.length = 0;
     aws.requests.length = 0;
     await callOk('ask_llm', { prompt: 'from secrets' }, { ...ssmEnv, OPENAI_API_KEY: 'secretsmanager:prod/openai#api_key' });
     assert.equal(llm.requests[0].auth, 'Bearer sk-from-secret-789');
-    assert.equal(aws.requests[0].target, 'secretsmanager.GetSecretValue');
+    assert.deepEqual(aws.requests.map((r) => r.target), ['AmazonSSM.GetParameters']);
     assert.equal(aws.requests[0].problem, null, `SigV4: ${aws.requests[0].problem}`);
-    assert.deepEqual(JSON.parse(aws.requests[0].body), { SecretId: 'prod/openai' });
+    assert.deepEqual(JSON.parse(aws.requests[0].body), { Names: ['/aws/reference/secretsmanager/prod/openai'], WithDecryption: true });
+  });
+  await test('secretsmanager: OPENAI_API_KEY=secretsmanager:name?versionStage=S#key is resolved (signed GetSecretValue)', async () => {
+    llm.requests.length = 0;
+    aws.requests.length = 0;
+    await callOk('ask_llm', { prompt: 'from secrets' }, { ...ssmEnv, OPENAI_API_KEY: 'secretsmanager:prod/openai?versionStage=AWSCURRENT#api_key' });
+    assert.equal(llm.requests[0].auth, 'Bearer sk-from-secret-789');
+    assert.deepEqual(aws.requests.map((r) => r.target), ['secretsmanager.GetSecretValue']);
+    assert.equal(aws.requests[0].problem, null, `SigV4: ${aws.requests[0].problem}`);
+    assert.deepEqual(JSON.parse(aws.requests[0].body), { SecretId: 'prod/openai', VersionStage: 'AWSCURRENT' });
   });
   const startFails = async (env, want) => {
     const r = await run(BIN, ['call', 'ask_llm', '{"prompt":"x"}'], { env: { ...baseEnv(), ...ssmEnv, ...env }, timeout: 30000 });

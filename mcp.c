@@ -22,22 +22,23 @@
  *  15. Handler API                   mcp_call: arguments in, content and results out
  *  16. Client requests and state     elicitation, sampling, roots; requestState
  *  17. MCP methods                   one function per JSON-RPC method
- *  18. Tasks                         work that outlives its request: the store, tasks/ methods
- *  19. Dispatch                      method table, era of a message, the one batch loop
- *  20. Streamable HTTP               POST /mcp: sessions, SSE, the 2026-07-28 checks
- *  21. Authentication                API keys, JWTs, IAM, OAuth metadata
- *  22. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
- *  23. Transports                    `serve` (HTTP/1.1 server) and `stdio`
- *  24. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
- *  25. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
- *  26. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
- *  27. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
- *  28. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
+ *  18. Task store                    task records: in memory or in DynamoDB, compare and swap
+ *  19. Tasks                         work that outlives its request: tasks/ methods, runners
+ *  20. Dispatch                      method table, era of a message, the one batch loop
+ *  21. Streamable HTTP               POST /mcp: sessions, SSE, the 2026-07-28 checks
+ *  22. Authentication                API keys, JWTs, IAM, OAuth metadata
+ *  23. HTTP endpoints                /health, /metrics, /tools/NAME, CORS, routing
+ *  24. Transports                    `serve` (HTTP/1.1 server) and `stdio`
+ *  25. Event adapters                function URL / HTTP API 2.0, REST 1.0, ALB, direct
+ *  26. Event sources                 EventBridge, SQS, SNS, S3, streams; AgentCore Gateway
+ *  27. Lambda Runtime API            the custom-runtime loop (2018-06-01 API)
+ *  28. stdio proxy                   `proxy URL`: stdio to a remote server, SigV4
+ *  29. Command line                  mcp_main: Lambda, serve, stdio, call, proxy
  *
  * One request, walked: a transport reads it (serve_thread, stdio_main, lambda_loop) into
- * a req (section 5); HTTP requests go through http_route (22) to http_mcp (20), Lambda
- * events through event_decode (24) first, the others through event_other (25) to their
- * handlers, or to direct_dispatch (24) for JSON-RPC; every path ends in rpc_serve (19),
+ * a req (section 5); HTTP requests go through http_route (23) to http_mcp (21), Lambda
+ * events through event_decode (25) first, the others through event_other (26) to their
+ * handlers, or to direct_dispatch (25) for JSON-RPC; every path ends in rpc_serve (20),
  * which resolves each message's era (era_resolve) and calls rpc_dispatch, which finds the
  * method in the method table and calls it (17); a tool's handler gets an mcp_call (15).
  * The answer goes back the same way.
@@ -99,7 +100,7 @@
 #ifndef MCP_MAX_HEADERS
 #define MCP_MAX_HEADERS 64
 #endif
-/* Tasks (section 18): how long a task is kept after it starts, at most (a 2025-11-25 client
+/* Tasks (section 19): how long a task is kept after it starts, at most (a 2025-11-25 client
  * may ask for less), and how often a client is told to poll. */
 #ifndef MCP_TASK_TTL_MS
 #define MCP_TASK_TTL_MS 3600000
@@ -171,12 +172,12 @@
 #ifndef MCP_S3_PART_SIZE
 #define MCP_S3_PART_SIZE ((size_t)8 << 20)
 #endif
-/* The `proxy URL` command: stdio to a remote MCP server, SigV4-signed (section 27). Off
+/* The `proxy URL` command: stdio to a remote MCP server, SigV4-signed (section 28). Off
  * saves 6 KB of code (x86_64: datatools and hello, with or without TLS; bench/tls.sh). */
 #ifndef MCP_ENABLE_PROXY
 #define MCP_ENABLE_PROXY 1
 #endif
-/* Authentication by API keys and JWTs (section 20: MCP_API_KEYS, MCP_JWT_*, the JWKS fetch,
+/* Authentication by API keys and JWTs (section 22: MCP_API_KEYS, MCP_JWT_*, the JWKS fetch,
  * RS256/ES256/HS256). Off saves 5 KB of code with TLS, 3 KB without (x86_64, datatools and
  * hello; the files shrink by 4 KB);
  * a server built so refuses every request (403) when MCP_API_KEYS or MCP_JWT_* is set.
@@ -5647,7 +5648,7 @@ struct mcp_tool_def {
     mcp_json_doc *in_doc, *out_doc; /* parsed on first use */
     mcp_handler fn;
     void *data;
-    int task_mode;                /* MCP_TASK_* (section 18) */
+    int task_mode;                /* MCP_TASK_* (section 19) */
 };
 
 struct mcp_resource_def {
@@ -6083,7 +6084,7 @@ struct rpc {
     int typed;                /* resultType written */
     mcp_tool_def *tool;           /* tools/call: the tool, and whether its result was an error */
     int tool_error;
-    struct task *task;            /* the task this call runs as (section 18), or NULL */
+    struct task *task;            /* the task this call runs as (section 19), or NULL */
 };
 
 enum { CALL_TOOL, CALL_RESOURCE, CALL_PROMPT, CALL_COMPLETE };
@@ -6790,7 +6791,7 @@ static void fail_uri(rpc_fail *f, const char *uri) {
 /* Take a failed call's error over. */
 static void fail_from_call(rpc_fail *f, mcp_call *c);
 
-/* Tasks (section 18): where tools/call goes when a task is wanted. */
+/* Tasks (section 19): where tools/call goes when a task is wanted. */
 typedef struct task task;
 static int task_decide(rpc *x, mcp_tool_def *t, rpc_fail *f);
 static void task_created(rpc *x, jw *w, const task *t);
@@ -7146,29 +7147,14 @@ static void m_resources_list_fixed(rpc *x, jw *w, rpc_fail *f) { (void)f; m_reso
 static void m_resources_templates(rpc *x, jw *w, rpc_fail *f) { (void)f; m_resources_list(x, w, 1); }
 static void m_prompts_list_all(rpc *x, jw *w, rpc_fail *f) { (void)f; m_prompts_list(x, w); }
 
-/*=== MARK: - 18. Tasks (Public: mcp_tool_task, mcp_task, mcp_task_cancelled) ===*/
+/*=== MARK: - 18. Task store (Private) ===*/
 /*
- * Work that outlives the request that started it. A tool registered with mcp_tool_task
- * answers tools/call with a task, its handler runs apart from the request, and the client
- * polls tasks/get (and, as 2025-11-25 defines tasks, waits with tasks/result or lists with
- * tasks/list). Two wire forms, one store:
- *   2025-11-25   the client asks with params.task {ttl}; capabilities.tasks; CreateTaskResult
- *                {task:{...}}; tasks/get, tasks/result, tasks/list, tasks/cancel.
- *   2026-07-28   the io.modelcontextprotocol/tasks extension (SEP-2663): the server decides
- *                for a client that declared the extension; a flat CreateTaskResult
- *                (resultType "task", ttlMs, pollIntervalMs); tasks/get inlines the result or
- *                error; a handler's questions park the task in input_required until
- *                tasks/update has answered them all, then it runs again from the start with
- *                the answers, as a multi-round-trip call does.
  * A task is one JSON record with a version, saved only over the version it was read at
  * (compare and swap), so a cancel, an answer and the handler's end never overwrite each
- * other. The store is this process's memory (serve, stdio), or a DynamoDB table named by
- * MCP_TASKS_TABLE: key taskId (S), index owner-createdAt (owner S, createdAt S), TTL on
- * expiresAt. On Lambda only the table serves, and the handler runs in an asynchronous
- * invocation of the same function and alias ({"mcpTaskId": ID}), so a task may run for
- * Lambda's 15 minutes while any sandbox answers the polls. A handler that polls
- * mcp_task_cancelled is told to stop shortly before the function's timeout, and its task
- * ends failed, saying so.
+ * other. The store is this process's memory (serve, stdio; at most MCP_MAX_TASKS records),
+ * or a DynamoDB table named by MCP_TASKS_TABLE: key taskId (S), index owner-createdAt
+ * (owner S, createdAt S), TTL on expiresAt; each item holds the record (doc), its version
+ * (ver) and the keys. What the records mean is section 19's.
  */
 
 #define TASKS_EXT "io.modelcontextprotocol/tasks"
@@ -7467,6 +7453,27 @@ static int store_list(const char *owner, int64_t from, char (*out)[40], int max,
     mcp_http_free(&rs);
     return n;
 }
+
+/*=== MARK: - 19. Tasks (Public: mcp_tool_task, mcp_task, mcp_task_cancelled) ===*/
+/*
+ * Work that outlives the request that started it. A tool registered with mcp_tool_task
+ * answers tools/call with a task, its handler runs apart from the request, and the client
+ * polls tasks/get (and, as 2025-11-25 defines tasks, waits with tasks/result or lists with
+ * tasks/list). Two wire forms, one store (section 18):
+ *   2025-11-25   the client asks with params.task {ttl}; capabilities.tasks; CreateTaskResult
+ *                {task:{...}}; tasks/get, tasks/result, tasks/list, tasks/cancel.
+ *   2026-07-28   the io.modelcontextprotocol/tasks extension (SEP-2663): the server decides
+ *                for a client that declared the extension; a flat CreateTaskResult
+ *                (resultType "task", ttlMs, pollIntervalMs); tasks/get inlines the result or
+ *                error; a handler's questions park the task in input_required until
+ *                tasks/update has answered them all, then it runs again from the start with
+ *                the answers, as a multi-round-trip call does.
+ * In serve and stdio the handler runs on a thread (at most MCP_MAX_TASK_THREADS at once).
+ * On Lambda only the table serves, and the handler runs in an asynchronous invocation of
+ * the same function and alias ({"mcpTaskId": ID}), so a task may run for Lambda's 15
+ * minutes while any sandbox answers the polls. A handler that polls mcp_task_cancelled is
+ * told to stop shortly before the function's timeout, and its task ends failed, saying so.
+ */
 
 /* Tasks are offered where they can be kept: anywhere but Lambda, and on Lambda with a table. */
 static int tasks_available(mcp_server *s) {
@@ -7973,7 +7980,7 @@ static void m_tasks_list(rpc *x, jw *w, rpc_fail *f) {
     if (more) { char nc[24]; snprintf(nc, sizeof nc, "%lld", (long long)(from + n)); jw_key(w, "nextCursor"); jw_str(w, nc); }
 }
 
-/*=== MARK: - 19. Dispatch (Private) ===*/
+/*=== MARK: - 20. Dispatch (Private) ===*/
 /*
  * From a parsed message to its answer, the same for every transport: the method table,
  * the era of each message, and the one loop over a message or a batch.
@@ -8193,7 +8200,7 @@ static const char *batch_refused(const mcp_json *root, int era) {
     return NULL;
 }
 
-/*=== MARK: - 20. Streamable HTTP (Private) ===*/
+/*=== MARK: - 21. Streamable HTTP (Private) ===*/
 /*
  * The HTTP face of the core, the same for `serve` and for Lambda events: POST carries
  * JSON-RPC; a request is answered with JSON, or with an SSE stream once the call sends a
@@ -8823,7 +8830,7 @@ static void http_mcp(req *r, const hreq *rq, hres *rs) {
     mcp_json_free(d);
 }
 
-/*=== MARK: - 21. Authentication (Private; mcp_auth is public) ===*/
+/*=== MARK: - 22. Authentication (Private; mcp_auth is public) ===*/
 /*
  * Who may call, the same on Lambda and in serve, configured by environment (values may be
  * ssm:/secretsmanager: references, resolved at start):
@@ -9429,7 +9436,7 @@ out:
     mcp_json_free(d);
 }
 
-/*=== MARK: - 22. HTTP endpoints (Private) ===*/
+/*=== MARK: - 23. HTTP endpoints (Private) ===*/
 /*
  * Everything a request path can reach besides MCP itself: GET /health, GET /metrics,
  * POST /tools/NAME, CORS preflights, and the router that picks among them and checks the
@@ -9713,7 +9720,7 @@ out:
     pthread_mutex_unlock(&s->mlock);
 }
 
-/*=== MARK: - 23. Transports (Private) ===*/
+/*=== MARK: - 24. Transports (Private) ===*/
 
 /* --- serve: HTTP/1.1 server, one thread per connection --- */
 
@@ -10218,7 +10225,7 @@ static int stdio_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 24. Event adapters (Private) ===*/
+/*=== MARK: - 25. Event adapters (Private) ===*/
 /*
  * Lambda events in, the matching shape out (AWS Lambda developer guide, "Invoking Lambda
  * with HTTP"): function URLs and API Gateway HTTP APIs send payload 2.0, REST APIs payload
@@ -10476,7 +10483,7 @@ static void direct_dispatch(req *r, const mcp_json *root, buf *out) {
     else { out->len = at; buf_puts(out, "null"); }
 }
 
-/*=== MARK: - 25. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
+/*=== MARK: - 26. Event sources (Public: mcp_on_event, mcp_event_*) ===*/
 /*
  * Lambda events that are neither HTTP requests nor JSON-RPC messages. EventBridge
  * (schedules and other events), SQS, SNS, S3, DynamoDB Streams and Kinesis events go to the
@@ -10904,7 +10911,7 @@ static int event_other(req *r, const mcp_json *ev, const char *client_context, w
     return -1;
 }
 
-/*=== MARK: - 26. Lambda Runtime API (Private) ===*/
+/*=== MARK: - 27. Lambda Runtime API (Private) ===*/
 /*
  * The custom-runtime loop (Lambda Runtime API 2018-06-01): GET /next with no timeout,
  * answer with POST /response (buffered, or streamed for function URLs in RESPONSE_STREAM
@@ -11521,7 +11528,7 @@ static int lambda_main(mcp_server *s) {
     return 0;
 }
 
-/*=== MARK: - 27. stdio proxy (Private) ===*/
+/*=== MARK: - 28. stdio proxy (Private) ===*/
 /*
  * `proxy URL`: MCP over stdio on one side, Streamable HTTP to a remote server (an mcp.c
  * function URL or API Gateway API) on the other, for clients that only launch commands.
@@ -11861,7 +11868,7 @@ static int proxy_main(int argc, char **argv) {
 
 #endif /* MCP_ENABLE_PROXY */
 
-/*=== MARK: - 28. Command line (Public: mcp_main) ===*/
+/*=== MARK: - 29. Command line (Public: mcp_main) ===*/
 
 static int call_main(mcp_server *s, const char *tool, const char *args) {
     buf msg = {0};

@@ -511,8 +511,9 @@ check_cli_and_identity() {
 }
 
 # Pre-flight: every ssm: and secretsmanager: reference must resolve as the runtime resolves it.
-# Sets SSM_ARNS, SECRET_ARNS, SSM_SECURE (any SecureString) and SECRET_CMK (any secret under a
-# customer managed key). The runtime asks SSM GetParameters for up to ten names at a time and
+# Sets SSM_ARNS (with /aws/reference/secretsmanager/NAME for each secret named plainly, which
+# the runtime reads through SSM), SECRET_ARNS, SSM_SECURE (any SecureString) and SECRET_CMK
+# (any secret under a customer managed key). The runtime asks SSM GetParameters for up to ten names at a time and
 # takes a value only when the answer's Name equals the reference as written (so no ARN and no
 # :version or :label selector), and Secrets Manager for the name before the first #.
 check_references() {
@@ -539,6 +540,10 @@ check_references() {
                 arn=$(cut -f1 <<<"$AWS_OUT")
                 kms=$(cut -f2 <<<"$AWS_OUT")
                 SECRET_ARNS+=("$arn")
+                # a secret named plainly is read in the same SSM GetParameters as the ssm:
+                # references, through Parameter Store's reference to Secrets Manager
+                [[ $ref == arn:* || $ref == *'?'* ]] ||
+                    SSM_ARNS+=("arn:$PARTITION:ssm:$REGION:$ACCOUNT:parameter/aws/reference/secretsmanager/$ref")
                 [ "$kms" = None ] || [ -z "$kms" ] || [[ $kms == alias/aws/* ]] || SECRET_CMK=1
             elif not_found; then
                 missing+=("secret $ref (ENV_$key) does not exist in $REGION")

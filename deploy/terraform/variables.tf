@@ -173,7 +173,7 @@ variable "environment" {
 }
 
 variable "ssm_parameter_arns" {
-  description = "The ARNs of the ssm: references (deploy.sh looks them up)"
+  description = "The ARNs of the ssm: references (deploy.sh looks them up), and for each secretsmanager:NAME named plainly arn:aws:ssm:REGION:ACCOUNT:parameter/aws/reference/secretsmanager/NAME (the runtime reads such secrets in the same GetParameters)"
   type        = list(string)
   default     = []
 }

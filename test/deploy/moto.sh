@@ -133,8 +133,9 @@ check "url/none deploy: the two public statements on the alias" "$got" \
 got=$(q iam get-role-policy --role-name demo-role --policy-name mcp-deploy --query 'PolicyDocument.Statement[].Sid' | tr '\t' ' ')
 check "url/none deploy: role policy: logs, the parameter, the secret, kms via SSM, S3 prefix" "$got" \
     is "$got" "Logs SsmParameters Secrets KmsDecryptViaService S3Objects1 S3List1"
-got=$(q iam get-role-policy --role-name demo-role --policy-name mcp-deploy --query 'PolicyDocument.Statement[?Sid==`SsmParameters`].Resource[]')
-check "url/none deploy: the parameter's ARN from get-parameters" "$got" is "$got" "arn:aws:ssm:us-east-1:123456789012:parameter/demo/api-token"
+got=$(q iam get-role-policy --role-name demo-role --policy-name mcp-deploy --query 'PolicyDocument.Statement[?Sid==`SsmParameters`].Resource[]' | tr '\t' ' ')
+check "url/none deploy: the parameter's ARN from get-parameters, and the secret's Parameter Store reference (read in the same GetParameters)" "$got" \
+    is "$got" "arn:aws:ssm:us-east-1:123456789012:parameter/aws/reference/secretsmanager/demo/state-key arn:aws:ssm:us-east-1:123456789012:parameter/demo/api-token"
 got=$(q logs describe-log-groups --log-group-name-prefix /aws/lambda/demo --query 'logGroups[].[logGroupName, retentionInDays]' | tr '\t' ' ')
 check "url/none deploy: log group, 14 days" "$got" is "$got" "/aws/lambda/demo 14"
 got=$(q cloudwatch describe-alarms --alarm-name-prefix demo- --query 'MetricAlarms[].[AlarmName, Threshold]' | sort | tr '\t\n' ' ')

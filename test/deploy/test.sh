@@ -196,7 +196,7 @@ check "first deploy: log group with 14 days retention; three alarms (Errors, Dur
 POLICY=$(state "s['roles']['demo-role']['Policies']['mcp-deploy']")
 check "first deploy: role policy grants exactly the referenced SSM parameter and secret" "$POLICY" \
     test "$(state "[(x['Sid'], x['Resource']) for x in json.loads(s['roles']['demo-role']['Policies']['mcp-deploy'])['Statement'] if x['Sid'] in ('SsmParameters','Secrets')]")" = \
-    "[('SsmParameters', ['arn:aws:ssm:us-east-1:123456789012:parameter/demo/api-token']), ('Secrets', ['arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/state-key-XeOxeD'])]"
+    "[('SsmParameters', ['arn:aws:ssm:us-east-1:123456789012:parameter/aws/reference/secretsmanager/demo/state-key', 'arn:aws:ssm:us-east-1:123456789012:parameter/demo/api-token']), ('Secrets', ['arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/state-key-XeOxeD'])]"
 check "first deploy: kms:Decrypt only through SSM (a SecureString; the secret uses the AWS managed key)" "$POLICY" \
     test "$(state "[x['Condition'] for x in json.loads(s['roles']['demo-role']['Policies']['mcp-deploy'])['Statement'] if x['Action']=='kms:Decrypt']")" = \
     "[{'StringEquals': {'kms:ViaService': ['ssm.us-east-1.amazonaws.com']}}]"

@@ -4581,7 +4581,6 @@ static int aws_creds_get(aws_creds *c, char *err, size_t errn) {
  * error names the variable and reference that failed.
  * Each call is retried as every AWS call is. Returns 0, or -1 with err naming the variable
  * that could not be resolved. */
-extern char **environ;
 
 #define SECRET_REF "/aws/reference/secretsmanager/"
 enum { CFG_SSM, CFG_SECRET_SSM, CFG_SECRET };
@@ -7270,13 +7269,13 @@ static void mem_prune(int64_t now) {
     }
 }
 
-/* Build a DynamoDB request body; "%s" style pieces written by the caller. */
+/* One DynamoDB operation with the request body the caller built: 0, or -1 with rs->error
+ * (or err, when the body could not be built; rs is then empty, so freeing it is safe). */
 static int ddb_call(const char *op, buf *body, mcp_http_response *rs, char *err, size_t errn) {
     char target[64];
     snprintf(target, sizeof target, "DynamoDB_20120810.%s", op);
-    if (body->oom) { snprintf(err, errn, "out of memory"); return -1; }
-    if (mcp_aws_json("dynamodb", target, body->p, rs) == 0) return 0;
-    return -1;
+    if (body->oom) { memset(rs, 0, sizeof *rs); snprintf(err, errn, "out of memory"); return -1; }
+    return mcp_aws_json("dynamodb", target, body->p, rs) ? -1 : 0;
 }
 
 /* Load task id: 0 found (t filled), 1 no such task (or expired), -1 the store failed (err). */
@@ -7561,8 +7560,9 @@ int mcp_tool_task(mcp_tool_def *t, int mode) {
 
 /* Before tools/call runs tool t: -1 failed (f), 0 run it here, 1 make it a task now. */
 static int task_decide(rpc *x, mcp_tool_def *t, rpc_fail *f) {
-    int mode = t->task_mode, want = task_wanted(x);
-    if (!mode) return 0;
+    int mode = t->task_mode;
+    if (!mode) return 0; /* most tools: nothing more to look at */
+    int want = task_wanted(x);
     if (mode & MCP_TASK_REQUIRED && !want) {
         if (x->era >= ERA_2026_07_28) {
             f->code = MCP_E_MISSING_CAPABILITY;
@@ -8644,18 +8644,12 @@ static void http_stateless(req *r, const hreq *rq, hres *rs, const mcp_json *msg
     }
     slice hn = req_header(rq, "mcp-name");
     const char *name = NULL;
+    int required = 1; /* SEP-2243 names; SEP-2663's taskId is checked when sent */
     if (!strcmp(method, "tools/call") || !strcmp(method, "prompts/get")) name = mcp_json_str(mcp_json_get(params, "name"));
     else if (!strcmp(method, "resources/read")) name = mcp_json_str(mcp_json_get(params, "uri"));
-    else if (!strcmp(method, "tasks/get") || !strcmp(method, "tasks/update") || !strcmp(method, "tasks/cancel")) {
-        /* SEP-2663: Mcp-Name is the taskId; checked when sent */
-        const char *tid = mcp_json_str(mcp_json_get(params, "taskId"));
-        if (hn.p && (!tid || !sl_eq(hn, tid))) {
-            res_rpc_error(rs, 400, id, MCP_E_HEADER_MISMATCH, "Mcp-Name header does not match the request's taskId");
-            return;
-        }
-        hn.p = NULL;
-    }
-    if ((hn.p || name) && (!name || !hn.p || !sl_eq(hn, name))) {
+    else if (!strcmp(method, "tasks/get") || !strcmp(method, "tasks/update") || !strcmp(method, "tasks/cancel"))
+        name = mcp_json_str(mcp_json_get(params, "taskId")), required = 0;
+    if ((hn.p || (name && required)) && (!name || !hn.p || !sl_eq(hn, name))) {
         res_rpc_error(rs, 400, id, MCP_E_HEADER_MISMATCH, "Mcp-Name header does not match the request's name");
         return;
     }
@@ -9316,8 +9310,7 @@ static void http_resource_metadata(const hreq *rq, hres *rs) {
     jw_key(&w, "resource");
     if (res && *res) jw_str(&w, res);
     else { buf r = {0}; buf_printf(&r, "%s/mcp", base.p); jw_str(&w, r.p); buf_free(&r); }
-    const char *cid = getenv("MCP_OAUTH_CLIENT_ID");
-    if (cid && *cid) { jw_key(&w, "authorization_servers"); jw_arr(&w); jw_str(&w, base.p); jw_end_arr(&w); }
+    if (httpc.oauth_client) { jw_key(&w, "authorization_servers"); jw_arr(&w); jw_str(&w, base.p); jw_end_arr(&w); }
     else if (httpc.oauth_as.n || authc.iss) {
         jw_key(&w, "authorization_servers"); jw_arr(&w);
         if (!httpc.oauth_as.n) jw_str(&w, authc.iss);

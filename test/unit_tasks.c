@@ -1,6 +1,7 @@
 /* unit_tasks.c: the task limits, set small here so each can be crossed: past
  * MCP_MAX_TASK_THREADS a new task fails, past MCP_MAX_TASKS one is refused, each naming
- * its limit; the task that got a thread completes. */
+ * its limit; the task that got a thread completes. Then the refusals of the 2026-07-28
+ * methods, and a DynamoDB store that cannot be reached: the call fails, naming it. */
 #define MCP_MAX_TASKS 3
 #define MCP_MAX_TASK_THREADS 1
 #include "../mcp.c"
@@ -67,5 +68,39 @@ int main(void) {
     free(a);
     struct timespec ts = {0, 50 * 1000000L}; /* its thread lets go of its slot after the result is stored */
     nanosleep(&ts, NULL);
+
+    /* 2026-07-28: the extension declared per request */
+#define META26 "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"," \
+               "\"io.modelcontextprotocol/clientCapabilities\":{\"extensions\":{\"io.modelcontextprotocol/tasks\":{}}}}"
+    a = rpc1(s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tasks/update\",\"params\":{\"taskId\":\"x\",\"inputResponses\":[]," META26 "}}");
+    T_EQ_STR("tasks/update: inputResponses that is not an object is -32602", a,
+             "{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":-32602,\"message\":\"Invalid params: inputResponses must be an object\"}}");
+    free(a);
+    a = rpc1(s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tasks/update\",\"params\":{\"taskId\":\"nope\",\"inputResponses\":{}," META26 "}}");
+    T_EQ_STR("tasks/update of an unknown task is -32602", a,
+             "{\"jsonrpc\":\"2.0\",\"id\":5,\"error\":{\"code\":-32602,\"message\":\"Invalid params: no task nope\"}}");
+    free(a);
+    a = rpc1(s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tasks/list\",\"params\":{" META26 "}}");
+    T_EQ_STR("tasks/list does not exist in 2026-07-28 (-32601)", a,
+             "{\"jsonrpc\":\"2.0\",\"id\":6,\"error\":{\"code\":-32601,\"message\":\"Method not found: tasks/list (removed in protocol version 2026-07-28)\"}}");
+    free(a);
+
+    /* a table that cannot be reached: a closed port, one attempt */
+    setenv("MCP_TASKS_TABLE", "tasks", 1);
+    setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    setenv("AWS_MAX_ATTEMPTS", "1", 1);
+    a = rpc1(s, call);
+    T_OK("an unreachable task table: the call fails -32603, naming the store and DynamoDB's PutItem",
+         a && strstr(a, "\"code\":-32603,\"message\":\"the task could not be recorded: dynamodb PutItem") != NULL);
+    if (a && !strstr(a, "dynamodb PutItem")) printf("# got %s\n", a);
+    free(a);
+    a = rpc1(s, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tasks/get\",\"params\":{\"taskId\":\"abc\"}}");
+    T_OK("... and tasks/get says the store failed (-32603)",
+         a && strstr(a, "\"code\":-32603,\"message\":\"the task store failed: dynamodb GetItem") != NULL);
+    if (a && !strstr(a, "dynamodb GetItem")) printf("# got %s\n", a);
+    free(a);
     return t_done();
 }

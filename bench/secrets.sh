@@ -37,14 +37,7 @@ fi
 
 # the PKI: an RSA-2048 CA and leaf (localhost and 127.0.0.1), as AWS endpoints present RSA
 P=$OUT/pki
-mkdir -p "$P"
-(cd "$P" &&
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 -subj "/CN=bench secrets CA" \
-        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
-    openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj "/CN=localhost" &&
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >leaf.ext &&
-    openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 30 -sha256 -extfile leaf.ext) >"$OUT/pki.log" 2>&1 ||
-    die "could not make the test PKI"
+bash "$B/pki.sh" "$P" "bench secrets" || die "could not make the test PKI ($P/pki.log)"
 
 # the stand-ins
 AK=AKIDBENCHSECRETS SK=bench-secret-key REGION=us-east-1

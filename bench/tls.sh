@@ -29,17 +29,10 @@ for t in valgrind openssl musl-gcc gcc; do command -v $t >/dev/null || die "$t i
 BUNDLE=/etc/ssl/certs/ca-certificates.crt
 [ -f $BUNDLE ] || die "no $BUNDLE (apt-get install ca-certificates)"
 
-# the test PKI
+# the test PKI, and the system bundle with its CA
 P=$OUT/pki
 if [ ! -f "$P/leaf.pem" ]; then
-    mkdir -p "$P"
-    (cd "$P" &&
-        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -subj "/CN=bench test CA" \
-            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
-        openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj "/CN=localhost" &&
-        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >leaf.ext &&
-        openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 3650 -sha256 -extfile leaf.ext) >/dev/null 2>&1 ||
-        die "could not make the test PKI"
+    bash "$B/pki.sh" "$P" "bench test" || die "could not make the test PKI ($P/pki.log)"
     cat $BUNDLE "$P/ca.pem" >"$P/bundle.pem"
 fi
 

@@ -8,20 +8,14 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { checks } from './checks.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const BINARY = path.resolve(process.argv[2] || 'build/apps');
-let passed = 0, failed = 0;
-const eq = (name, got, want) => {
-  if (isDeepStrictEqual(got, want)) { passed++; console.log(`ok - ${name}`); }
-  else { failed++; console.log(`not ok - ${name}: got ${JSON.stringify(got)} want ${JSON.stringify(want)}`); }
-};
-const within = (p, ms, what) => Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(`${what}: nothing within ${ms} ms`)), ms))]);
-setTimeout(() => { console.log('not ok - the run finishes within 60 s'); console.log(`# ${passed} passed, ${failed + 1} failed`); process.exit(1); }, 60000).unref();
+const { eq, within, sleep, done } = checks(60);
 
 const VIEW = 'ui://weather/view.html';
 const TOOL_ICON = { src: 'data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=', mimeType: 'image/svg+xml', sizes: ['any'] };
@@ -86,5 +80,4 @@ async function common(client, how) {
     await client.close();
   } finally { srv.kill('SIGKILL'); }
 }
-console.log(`# ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+done();

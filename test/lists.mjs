@@ -6,19 +6,13 @@
 //
 //   . test/node.sh && "$NODE22" test/lists.mjs build/conformance
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { checks } from './checks.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ToolListChangedNotificationSchema, ResourceListChangedNotificationSchema, PromptListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const BINARY = path.resolve(process.argv[2] || 'build/conformance');
-let passed = 0, failed = 0;
-const eq = (name, got, want) => {
-  if (isDeepStrictEqual(got, want)) { passed++; console.log(`ok - ${name}`); }
-  else { failed++; console.log(`not ok - ${name}: got ${JSON.stringify(got)} want ${JSON.stringify(want)}`); }
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-setTimeout(() => { console.log('not ok - the run finishes within 30 s'); console.log(`# ${passed} passed, ${failed + 1} failed`); process.exit(1); }, 30000).unref();
+const { eq, within, sleep, done } = checks(30);
 
 const client = new Client({ name: 'lists-test', version: '1.0.0' });
 const seen = [];
@@ -50,5 +44,4 @@ const gone = await client.callTool({ name: 'dynamic_echo', arguments: { text: 'h
 eq('the removed tool is unknown (-32602)', gone, { code: -32602 });
 eq('removing again: a tool error', (await client.callTool({ name: 'test_remove_entries', arguments: {} })).isError, true);
 await client.close();
-console.log(`# ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+done();

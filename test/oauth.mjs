@@ -9,17 +9,11 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { checks } from './checks.mjs';
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
 
 const BINARY = path.resolve(process.argv[2] || 'build/hello');
-let passed = 0, failed = 0;
-const eq = (name, got, want) => {
-  if (isDeepStrictEqual(got, want)) { passed++; console.log(`ok - ${name}`); }
-  else { failed++; console.log(`not ok - ${name}: got ${JSON.stringify(got)} want ${JSON.stringify(want)}`); }
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-setTimeout(() => { console.log('not ok - the run finishes within 30 s'); console.log(`# ${passed} passed, ${failed + 1} failed`); process.exit(1); }, 30000).unref();
+const { eq, within, sleep, done } = checks(30);
 
 const COGNITO = 'https://mcp-demo.auth.us-east-1.amazoncognito.com';
 const REDIRECT = 'http://localhost:8080/callback';
@@ -91,5 +85,4 @@ try {
 } finally {
   srv.kill('SIGTERM');
 }
-console.log(`# ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+done();

@@ -8,22 +8,15 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { checks } from './checks.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const BINARY = path.resolve(process.argv[2] || 'build/conformance');
-let passed = 0, failed = 0;
-const eq = (name, got, want) => {
-  if (isDeepStrictEqual(got, want)) { passed++; console.log(`ok - ${name}`); }
-  else { failed++; console.log(`not ok - ${name}: got ${JSON.stringify(got)} want ${JSON.stringify(want)}`); }
-};
-const within = (p, ms, what) => Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(`${what}: nothing within ${ms} ms`)), ms))]);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { eq, within, sleep, done } = checks(90);
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-setTimeout(() => { console.log('not ok - the run finishes within 90 s'); console.log(`# ${passed} passed, ${failed + 1} failed`); process.exit(1); }, 90000).unref();
 
 async function errorOf(p) {
   try { await p; return null; } catch (e) { return { code: e.code, message: String(e.message).replace(/^MCP error -?\d+: /, '') }; }
@@ -119,5 +112,4 @@ async function freePort() {
   await client.close();
   srv.kill('SIGTERM');
 }
-console.log(`# ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+done();

@@ -3795,7 +3795,9 @@ int mcp_aws_json(const char *service, const char *target, const char *json, mcp_
     return r;
 }
 
-int mcp_aws_rest(const char *service, const char *method, const char *path, const char *json, mcp_http_response *rs) {
+/* mcp_aws_rest with extra header lines (each "Name: value\r\n"), named op in errors. */
+static int aws_rest(const char *service, const char *op_name, const char *method, const char *path,
+                    const char *headers, const char *json, mcp_http_response *rs) {
     aws_service sv = aws_service_find(service);
     buf url = {0}, h = {0};
     int custom;
@@ -3808,14 +3810,19 @@ int mcp_aws_rest(const char *service, const char *method, const char *path, cons
     }
     buf_puts(&url, path);
     if (json) buf_puts(&h, "Content-Type: application/json\r\n");
+    if (headers) buf_puts(&h, headers);
     const char *m = method ? method : json ? "POST" : "GET";
     char op[64];
-    snprintf(op, sizeof op, "%s", m);
+    snprintf(op, sizeof op, "%s", op_name ? op_name : m);
     int idem = strcmp(m, "POST") && strcmp(m, "PATCH");
     int r = aws_send(&sv, op, idem, m, url.p, h.len ? h.p : NULL, json, json ? strlen(json) : 0, 0, NULL, rs);
     buf_free(&url);
     buf_free(&h);
     return r;
+}
+
+int mcp_aws_rest(const char *service, const char *method, const char *path, const char *json, mcp_http_response *rs) {
+    return aws_rest(service, NULL, method, path, NULL, json, rs);
 }
 
 /* A string member of a JSON answer, malloc'ed. */
@@ -7736,22 +7743,19 @@ static void task_launch(mcp_server *s, const task *t, rpc *x) {
     if (s->stateless) {
         const invocation *inv = x->r->inv;
         const char *fn = inv && inv->arn[0] ? inv->arn : getenv("AWS_LAMBDA_FUNCTION_NAME");
-        aws_service sv = aws_service_find("lambda");
-        buf url = {0}, body = {0};
-        int custom;
-        aws_endpoint(&sv, &url, &custom);
-        buf_puts(&url, "/2015-03-31/functions/");
-        for (const char *p = fn ? fn : ""; *p; p++) {
-            if (*p == ':') buf_puts(&url, "%3A"); else buf_putc(&url, *p);
+        buf path = {0}, body = {0};
+        buf_puts(&path, "/2015-03-31/functions/");
+        for (const char *p = fn ? fn : ""; *p; p++) { /* the ARN's colons, as the SDKs send them */
+            if (*p == ':') buf_puts(&path, "%3A"); else buf_putc(&path, *p);
         }
-        buf_puts(&url, "/invocations");
+        buf_puts(&path, "/invocations");
         buf_printf(&body, "{\"mcpTaskId\":\"%s\"}", t->id);
         mcp_http_response rs;
-        int r = !fn ? -1 : aws_send(&sv, "Invoke", 0, "POST", url.p, "Content-Type: application/json\r\nX-Amz-Invocation-Type: Event\r\n",
-                                    body.p, body.len, 0, NULL, &rs);
-        if (r) snprintf(err, sizeof err, "%s", fn ? rs.error : "AWS_LAMBDA_FUNCTION_NAME is not set");
-        if (fn) mcp_http_free(&rs);
-        buf_free(&url);
+        int r = !fn || path.oom || body.oom ? -1
+                : aws_rest("lambda", "Invoke", "POST", path.p, "X-Amz-Invocation-Type: Event\r\n", body.p, &rs);
+        if (r) snprintf(err, sizeof err, "%s", fn && !path.oom && !body.oom ? rs.error : fn ? "out of memory" : "AWS_LAMBDA_FUNCTION_NAME is not set");
+        if (fn && !path.oom && !body.oom) mcp_http_free(&rs);
+        buf_free(&path);
         buf_free(&body);
     } else {
         pthread_mutex_lock(&task_mem.mu);

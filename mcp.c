@@ -440,10 +440,21 @@ static char *env_get(const char *name) {
 /* A string slice: no NUL, no ownership. */
 typedef struct { const char *p; size_t n; } slice;
 
-static int sl_eq(slice a, const char *b) {
-    size_t n = strlen(b);
-    return a.n == n && memcmp(a.p, b, n) == 0;
+/* Whether a[0..n) and b[0..n) are the same bytes: eight at a time (musl's memcmp goes a
+ * byte at a time; keys and header names are compared on every request). */
+HOT int mem_eq(const void *a, const void *b, size_t n) {
+    const unsigned char *x = a, *y = b;
+    uint64_t u, v;
+    for (; n >= 8; n -= 8, x += 8, y += 8) {
+        memcpy(&u, x, 8); memcpy(&v, y, 8);
+        if (u != v) return 0;
+    }
+    while (n--) if (*x++ != *y++) return 0;
+    return 1;
 }
+static int sl_eqn(slice a, const char *b, size_t n) { return a.n == n && mem_eq(a.p, b, n); }
+/* b is mostly a literal, whose length is known when compiling */
+#define sl_eq(a, b) sl_eqn((a), (b), strlen(b))
 /* ASCII lower case of a byte value (evaluated twice: no side effects in the argument). */
 #define lower(c) ((int)(c) + ((unsigned)(c) - 'A' < 26u ? 32 : 0))
 /* a, b and c joined into d (n bytes, cut short if need be) without printf: the paths and
@@ -451,32 +462,50 @@ static int sl_eq(slice a, const char *b) {
 static void cat3(char *d, size_t n, const char *a, const char *b, const char *c) {
     size_t k = 0;
     const char *parts[3] = {a, b, c};
-    for (int i = 0; i < 3; i++)
-        for (const char *p = parts[i]; *p && k + 1 < n; p++) d[k++] = *p;
+    for (int i = 0; i < 3; i++) {
+        size_t l = strlen(parts[i]);
+        if (l > n - 1 - k) l = n - 1 - k;
+        memcpy(d + k, parts[i], l);
+        k += l;
+    }
     d[k] = 0;
 }
 
 /* Case-insensitive equality with b of n bytes (header names: looked up on every request). */
+/* Eight bytes with A-Z made a-z, the others as they were. */
+HOT uint64_t lower8(uint64_t x) {
+    const uint64_t h = 0x8080808080808080ull, low7 = 0x7f7f7f7f7f7f7f7full;
+    uint64_t y = x & low7;
+    uint64_t ge_a = y + 0x3f3f3f3f3f3f3f3full;  /* high bit set where the 7 low bits >= 'A' */
+    uint64_t gt_z = y + 0x2525252525252525ull;  /* high bit set where they are > 'Z' */
+    uint64_t up = ge_a & ~gt_z & ~x & h;        /* and the byte is ASCII */
+    return x | (up >> 2);
+}
 HOT int sl_ieqn(slice a, const char *b, size_t n) {
     if (a.n != n) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)a.p[i]) != lower((unsigned char)b[i])) return 0;
+    const char *x = a.p;
+    uint64_t u, v;
+    for (; n >= 8; n -= 8, x += 8, b += 8) {
+        memcpy(&u, x, 8); memcpy(&v, b, 8);
+        if (lower8(u) != lower8(v)) return 0;
+    }
+    for (; n; n--, x++, b++)
+        if (lower((unsigned char)*x) != lower((unsigned char)*b)) return 0;
     return 1;
 }
-static int sl_ieq(slice a, const char *b) {
-    if (!a.n || lower((unsigned char)a.p[0]) != lower((unsigned char)b[0])) return !a.n && !*b;
-    return sl_ieqn(a, b, strlen(b));
-}
+#define sl_ieq(a, b) sl_ieqn((a), (b), strlen(b))
 /* Case-insensitive search for token b in a (for header values like Accept). */
-static int sl_icontains(slice a, const char *b) {
-    size_t n = strlen(b);
-    for (size_t i = 0; i + n <= a.n; i++) {
-        size_t j = 0;
-        while (j < n && lower((unsigned char)a.p[i + j]) == lower((unsigned char)b[j])) j++;
-        if (j == n) return 1;
-    }
+static int sl_icontains_n(slice a, const char *b, size_t n) {
+    if (!n) return 1;
+    int c0 = lower((unsigned char)b[0]);
+    for (size_t i = 0; i + n <= a.n; i++)
+        if (lower((unsigned char)a.p[i]) == c0) {
+            slice at = {a.p + i, n};
+            if (sl_ieqn(at, b, n)) return 1;
+        }
     return 0;
 }
+#define sl_icontains(a, b) sl_icontains_n((a), (b), strlen(b))
 static slice sl_trim(slice a) {
     while (a.n && (a.p[0] == ' ' || a.p[0] == '\t')) a.p++, a.n--;
     while (a.n && (a.p[a.n - 1] == ' ' || a.p[a.n - 1] == '\t' || a.p[a.n - 1] == '\r')) a.n--;
@@ -544,6 +573,62 @@ static char *arena_strndup(arena *a, const char *s, size_t n) {
     return p;
 }
 
+/* Blocks of up to BLK_CACHE_MAX bytes that buffers and parsed documents give back are
+ * kept, a few per thread, for the next one to take: the dozen short-lived buffers and the
+ * documents of a warm request then cost no malloc and no free. Bounded, so memory stays
+ * flat; a thread empties its cache (blk_cache_drop) before it ends. Off under
+ * AddressSanitizer, which then sees every buffer's use after free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BLK_CACHE_N 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BLK_CACHE_N 0
+#endif
+#endif
+#ifndef BLK_CACHE_N
+#define BLK_CACHE_N 8
+#endif
+#define BLK_CACHE_MAX 16384
+#if BLK_CACHE_N
+static _Thread_local struct { void *p[BLK_CACHE_N]; size_t cap[BLK_CACHE_N]; int n; } blk_cache;
+#endif
+
+/* A cached block of at least want bytes (its size in *cap), or NULL. */
+static void *blk_take(size_t want, size_t *cap) {
+#if BLK_CACHE_N
+    for (int i = blk_cache.n - 1; i >= 0; i--)
+        if (blk_cache.cap[i] >= want) {
+            void *p = blk_cache.p[i];
+            *cap = blk_cache.cap[i];
+            blk_cache.n--;
+            blk_cache.p[i] = blk_cache.p[blk_cache.n];
+            blk_cache.cap[i] = blk_cache.cap[blk_cache.n];
+            return p;
+        }
+#else
+    (void)want; (void)cap;
+#endif
+    return NULL;
+}
+/* Give back a malloc'ed block of cap bytes: kept when small and there is room, else freed. */
+static void blk_give(void *p, size_t cap) {
+#if BLK_CACHE_N
+    if (p && cap && cap <= BLK_CACHE_MAX && blk_cache.n < BLK_CACHE_N) {
+        blk_cache.p[blk_cache.n] = p;
+        blk_cache.cap[blk_cache.n++] = cap;
+        return;
+    }
+#else
+    (void)cap;
+#endif
+    free(p);
+}
+static void blk_cache_drop(void) {
+#if BLK_CACHE_N
+    while (blk_cache.n) free(blk_cache.p[--blk_cache.n]);
+#endif
+}
+
 /* Growable byte buffer. A failed allocation sets oom and later appends are dropped, so
  * callers check once at the end. */
 typedef struct { char *p; size_t len, cap; int oom; } buf;
@@ -551,11 +636,14 @@ typedef struct { char *p; size_t len, cap; int oom; } buf;
 static int buf_grow(buf *b, size_t extra) {
     if (b->oom) return 0;
     if (b->len + extra + 1 <= b->cap) return 1;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1) {
-        if (cap > SIZE_MAX / 2) { b->oom = 1; return 0; }
-        cap *= 2;
+    if (extra > SIZE_MAX / 4 - b->len) { b->oom = 1; return 0; }
+    if (!b->p) { /* a new buffer starts in a cached block when one is large enough */
+        size_t got;
+        char *p = blk_take(b->len + extra + 1, &got);
+        if (p) { b->p = p; b->cap = got; return 1; }
     }
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1) cap *= 2;
     char *p = realloc(b->p, cap);
     if (!p) { b->oom = 1; return 0; }
     b->p = p;
@@ -563,14 +651,14 @@ static int buf_grow(buf *b, size_t extra) {
     return 1;
 }
 static void buf_put(buf *b, const void *s, size_t n) {
-    if (!n || !buf_grow(b, n)) return;
+    if (!n || (!(b->len + n + 1 <= b->cap && !b->oom) && !buf_grow(b, n))) return;
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = 0;
 }
 static void buf_puts(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
 static void buf_putc(buf *b, char c) {
-    if (!buf_grow(b, 1)) return;
+    if (!(b->len + 2 <= b->cap && !b->oom) && !buf_grow(b, 1)) return;
     b->p[b->len++] = c;
     b->p[b->len] = 0;
 }
@@ -602,7 +690,7 @@ static void buf_reset(buf *b) {
     if (b->cap > BUF_KEEP) { free(b->p); b->p = NULL; b->cap = 0; }
     else if (b->p) b->p[0] = 0;
 }
-static void buf_free(buf *b) { free(b->p); memset(b, 0, sizeof *b); }
+static void buf_free(buf *b) { blk_give(b->p, b->cap); memset(b, 0, sizeof *b); }
 
 /* A comma-separated list, each item trimmed, empty ones dropped; malloc'ed. */
 static char **split_list(const char *s, int *n) {
@@ -910,6 +998,7 @@ struct mcp_json_doc {
     char *text;     /* the input, strings decoded in place: the block's copy or the caller's */
     int own_text;   /* text is a separate allocation that goes with the document */
     int own_v;      /* v grew out of the block into an allocation of its own */
+    size_t blk;     /* the block's size when it may go back to the cache (blk_give), else 0 */
 };
 
 /* Large blocks (documents, written JSON) go on transparent huge pages where the kernel
@@ -1049,15 +1138,23 @@ static mcp_json *jpush(jparser *P) {
 
 /* Whether eight bytes of string text hold a byte below 0x20, a quote, a backslash or a
  * non-ASCII byte (borrows may mark more: the byte loops after it sort those out). */
-HOT int jstop8(const unsigned char *p, uint64_t *word) {
+HOT uint64_t jstop8m(const unsigned char *p, uint64_t *word) {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     uint64_t x, q, b;
     memcpy(&x, p, 8);
     q = x ^ (ones * '"');
     b = x ^ (ones * '\\');
     *word = x;
-    return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs) != 0;
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs;
 }
+#define jstop8(p, word) (jstop8m((p), (word)) != 0)
+/* The first byte jstop8m marked: the lowest mark is always a real one (borrows only mark
+ * bytes above it), so a scan can jump to it. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define JSTOP_SKIP(m) ((size_t)__builtin_ctzll(m) >> 3)
+#else
+#define JSTOP_SKIP(m) ((size_t)0)
+#endif
 
 /* Parse the string whose opening quote is at *pp; decode in place. */
 static int jstring(jparser *P, char **pp, mcp_json *v) {
@@ -1065,7 +1162,9 @@ static int jstring(jparser *P, char **pp, mcp_json *v) {
     unsigned char *s = p;
     uint64_t x;
     for (;;) { /* fast scan: no escapes yet, nothing to move; eight plain bytes at a time */
-        while (end - p >= 8 && !jstop8(p, &x)) p += 8;
+        uint64_t m = 0;
+        while (end - p >= 8 && !(m = jstop8m(p, &x))) p += 8;
+        if (m) p += JSTOP_SKIP(m);
         while (!json_sclass[*p]) p++;
         if (*p == '"') {
             if ((size_t)(p - s) > MCP_MAX_STRING) return jfail(P, (char *)s - 1, MCP_JSON_E_STRING, "string longer than the limit (MCP_MAX_STRING)");
@@ -1262,11 +1361,6 @@ static int jparse(jparser *P, int max_depth) {
     uint32_t count_buf[64], *count = count_buf;
     int depth = 0, ok = 0;
     if (max_depth <= 0) max_depth = MCP_MAX_DEPTH;
-    if (max_depth > 64) {
-        stack = malloc((size_t)max_depth * sizeof *stack);
-        count = malloc((size_t)max_depth * sizeof *count);
-        if (!stack || !count) { jfail(P, p, MCP_JSON_E_MEMORY, "out of memory"); goto out; }
-    }
     mcp_json *v;
 value:
     JWS(p);
@@ -1294,6 +1388,15 @@ value:
     case '[':
     case '{':
         if (depth >= max_depth) { jfail(P, p, MCP_JSON_E_DEPTH, "nesting too deep"); goto out; }
+        if (depth == 64 && stack == stack_buf) { /* deeper than the stack's own room: allocated only now */
+            size_t *s2 = malloc((size_t)max_depth * sizeof *stack);
+            uint32_t *c2 = malloc((size_t)max_depth * sizeof *count);
+            if (!s2 || !c2) { free(s2); free(c2); jfail(P, p, MCP_JSON_E_MEMORY, "out of memory"); goto out; }
+            memcpy(s2, stack_buf, sizeof stack_buf);
+            memcpy(c2, count_buf, sizeof count_buf);
+            stack = s2;
+            count = c2;
+        }
         v->type = *p == '[' ? MCP_JSON_ARRAY : MCP_JSON_OBJECT;
         v->s = NULL;
         stack[depth] = P->d->n - 1;
@@ -1366,8 +1469,12 @@ static mcp_json_doc *json_doc_new(size_t len, size_t copylen) {
     size_t cap = len / 8 + 16;
     if (len > SIZE_MAX / 32) return NULL; /* no block could hold it */
     if (head + tlen + cap * sizeof(mcp_json) < json_huge_min) cap = len / 16 + 16;
-    mcp_json_doc *d = json_big_alloc(head + tlen + cap * sizeof(mcp_json));
-    if (!d) return NULL;
+    size_t size = head + tlen + cap * sizeof(mcp_json), blk = 0;
+    mcp_json_doc *d = size <= BLK_CACHE_MAX ? blk_take(size, &blk) : NULL;
+    if (d) cap = (blk - head - tlen) / sizeof(mcp_json); /* all of a larger block */
+    else if (!(d = json_big_alloc(size))) return NULL;
+    else if (size <= BLK_CACHE_MAX) blk = size;
+    d->blk = blk;
     d->text = copylen ? (char *)d + head : NULL;
     d->v = (mcp_json *)((char *)d + head + tlen);
     d->n = 0;
@@ -1379,7 +1486,8 @@ static mcp_json_doc *json_doc_new(size_t len, size_t copylen) {
 
 static void json_doc_free(mcp_json_doc *d) {
     if (d->own_v) free(d->v);
-    free(d);
+    if (d->blk) blk_give(d, d->blk);
+    else free(d);
 }
 
 static mcp_json_doc *json_parse_doc(mcp_json_doc *d, char *text, size_t len, int max_depth, mcp_json_err *err) {
@@ -1446,7 +1554,7 @@ static const mcp_json *json_get_n(const mcp_json *o, const char *key, size_t kn)
     const mcp_json *k = o + 1;
     for (uint32_t i = 0; i < o->len; i++) {
         const mcp_json *val = k + 1;
-        if (k->len == kn && memcmp(k->s, key, kn) == 0) return val;
+        if (k->len == kn && mem_eq(k->s, key, kn)) return val;
         k = val + jsize(val);
     }
     return NULL;
@@ -1606,6 +1714,8 @@ static void json_escape_lossy(buf *b, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s, *e = p + n;
     int clean = 1;
     for (const unsigned char *q = p; q < e;) {
+        uint64_t x;
+        if (e - q >= 8 && (memcpy(&x, q, 8), !(x & 0x8080808080808080ull))) { q += 8; continue; }
         if (*q < 0x80) { q++; continue; }
         int k = utf8_seq(q, e);
         if (!k) { clean = 0; break; }
@@ -1631,12 +1741,30 @@ static void jw_obj(jw *w) { jw_sep(w); buf_putc(w->b, '{'); w->comma = 0; }
 static void jw_arr(jw *w) { jw_sep(w); buf_putc(w->b, '['); w->comma = 0; }
 static void jw_end_obj(jw *w) { buf_putc(w->b, '}'); w->comma = 1; }
 static void jw_end_arr(jw *w) { buf_putc(w->b, ']'); w->comma = 1; }
-static void jw_key(jw *w, const char *k) {
-    if (w->comma) buf_putc(w->b, ',');
-    json_escape(w->b, k, strlen(k));
-    buf_putc(w->b, ':');
+static void jw_keyn(jw *w, const char *k, size_t n) {
+    buf *b = w->b;
+    if (!buf_grow(b, n + 4)) return;
+    char *o = b->p + b->len;
+    size_t i = 0;
+    if (w->comma) *o++ = ',';
     w->comma = 0;
+    while (i < n && !json_eclass[(unsigned char)k[i]]) i++;
+    if (i < n) { /* a key to escape */
+        b->len = (size_t)(o - b->p);
+        json_escape(b, k, n);
+        buf_putc(b, ':');
+        return;
+    }
+    *o++ = '"';
+    memcpy(o, k, n);
+    o += n;
+    *o++ = '"';
+    *o++ = ':';
+    *o = 0;
+    b->len = (size_t)(o - b->p);
 }
+/* keys are mostly literals: their length is known when compiling */
+#define jw_key(w, k) jw_keyn((w), (k), strlen(k))
 static void jw_strn(jw *w, const char *s, size_t n) { jw_sep(w); json_escape_lossy(w->b, s, n); }
 static void jw_str(jw *w, const char *s) {
     if (!s) { jw_sep(w); buf_puts(w->b, "null"); return; }
@@ -7733,6 +7861,7 @@ static void *task_thread(void *arg) {
     pthread_mutex_lock(&task_mem.mu);
     task_mem.running--;
     pthread_mutex_unlock(&task_mem.mu);
+    blk_cache_drop();
     return NULL;
 }
 
@@ -9935,6 +10064,7 @@ static void *serve_thread(void *arg) {
     conn_leave(sc);
     close(sc->fd);
     free(sc);
+    blk_cache_drop();
     return NULL;
 }
 
@@ -10256,8 +10386,8 @@ static slice js(const mcp_json *v) {
 
 /* Member name of o when its type is one of mask; NULL when absent or null. A member of any
  * other type makes *bad name it (the first one found), so the event can be refused. */
-static const mcp_json *ev_get(const mcp_json *o, const char *path, const char *name, unsigned mask, char *bad, size_t badn) {
-    const mcp_json *v = mcp_json_get(o, name);
+static const mcp_json *ev_get_n(const mcp_json *o, const char *path, const char *name, size_t kn, unsigned mask, char *bad, size_t badn) {
+    const mcp_json *v = json_get_n(o, name, kn);
     if (!v || MCP_JSON_TYPE(v) == MCP_JSON_NULL) return NULL;
     if (T_BIT(MCP_JSON_TYPE(v)) & mask) return v;
     if (!bad[0]) {
@@ -10267,6 +10397,7 @@ static const mcp_json *ev_get(const mcp_json *o, const char *path, const char *n
     }
     return NULL;
 }
+#define ev_get(o, path, name, mask, bad, badn) ev_get_n((o), (path), (name), strlen(name), (mask), (bad), (badn))
 
 /* MCP_BASE_PATH: the base path of a custom domain's mapping ("/v1"), removed from every
  * request's path before routing. Read once, before the first event. */
@@ -11779,6 +11910,7 @@ done:
     pthread_mutex_lock(&px->state_lock);
     if (!--px->active) pthread_cond_signal(&px->idle);
     pthread_mutex_unlock(&px->state_lock);
+    blk_cache_drop();
     return NULL;
 }
 

@@ -4801,8 +4801,9 @@ static int config_resolve(char *err, size_t errn) {
     cfg_ref *refs = NULL;
     int n = 0, rc = 0;
     for (char **e = environ; e && *e; e++) {
-        const char *eq = strchr(*e, '=');
-        if (!eq || (strncmp(eq + 1, "ssm:", 4) && strncmp(eq + 1, "secretsmanager:", 15))) continue;
+        const char *eq = *e;
+        while (*eq && *eq != '=') eq++;
+        if (*eq != '=' || eq[1] != 's' || (strncmp(eq + 1, "ssm:", 4) && strncmp(eq + 1, "secretsmanager:", 15))) continue;
         GROW(refs, n);
         cfg_ref *c = memset(&refs[n++], 0, sizeof *refs);
         c->var = memcpy(xmalloc((size_t)(eq - *e) + 1), *e, (size_t)(eq - *e));
@@ -4825,7 +4826,7 @@ static int config_resolve(char *err, size_t errn) {
             c->key = hash ? hash + 1 : NULL;
         }
     }
-    while (!rc && !(rc = cfg_batch(refs, n, err, errn))) {}
+    while (n && !rc && !(rc = cfg_batch(refs, n, err, errn))) {}
     if (rc == 1) rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         if (refs[i].done || refs[i].kind != CFG_SECRET) continue;
@@ -5866,11 +5867,46 @@ static int level_find(const char *s) {
     return -1;
 }
 
+/* Registration records live as long as the process (mcp_*_remove unlists one; a handler
+ * may still be running), so a record and copies of its strings share one allocation:
+ * rec_new(size, n, strings...) gives size zeroed bytes followed by room for the n strings
+ * (NULL ones take none), and rec_str copies each in turn. */
+#define REC_POOL 8192 /* the first records' room: the typical server's registrations, no malloc */
+static void *rec_new(size_t size, int n, ...) {
+    va_list ap;
+    va_start(ap, n);
+    size_t total = size;
+    for (int i = 0; i < n; i++) {
+        const char *x = va_arg(ap, const char *);
+        if (x) total += strlen(x) + 1;
+    }
+    va_end(ap);
+    total = (total + 15) & ~(size_t)15;
+    static _Alignas(16) char pool[REC_POOL]; /* zero, and no page of it touched before use */
+    static size_t used;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    void *r = NULL;
+    pthread_mutex_lock(&mu);
+    if (total <= REC_POOL - used) { r = pool + used; used += total; }
+    pthread_mutex_unlock(&mu);
+    if (!r && !(r = calloc(1, total))) die("out of memory");
+    return r;
+}
+static char *rec_str(char **at, const char *x) {
+    if (!x) return NULL;
+    size_t n = strlen(x) + 1;
+    char *p = memcpy(*at, x, n);
+    *at += n;
+    return p;
+}
+
 mcp_server *mcp_server_new(const char *name, const char *version) {
-    mcp_server *s = calloc(1, sizeof *s);
-    if (!s) die("out of memory");
-    s->name = xstrdup(name ? name : "mcp-server");
-    s->version = xstrdup(version ? version : "0.0.0");
+    if (!name) name = "mcp-server";
+    if (!version) version = "0.0.0";
+    mcp_server *s = rec_new(sizeof *s, 2, name, version);
+    char *at = (char *)(s + 1);
+    s->name = rec_str(&at, name);
+    s->version = rec_str(&at, version);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->mlock, NULL);
     s->started_us = mono_us();
@@ -5916,11 +5952,12 @@ mcp_tool_def *mcp_tool_add(mcp_server *s, const char *name, const char *desc, co
     if (!name || !*name || !fn) die("mcp_tool_def: a tool needs a name and a handler");
     for (int i = 0; i < s->ntools; i++)
         if (!strcmp(s->tools[i]->name, name)) die("mcp_tool_def: tool %s is registered twice", name);
-    mcp_tool_def *t = calloc(1, sizeof *t);
-    if (!t) die("out of memory");
-    t->name = xstrdup(name);
-    t->desc = xstrdup(desc);
-    t->schema_src = xstrdup(schema ? schema : "");
+    if (!schema) schema = "";
+    mcp_tool_def *t = rec_new(sizeof *t, 3, name, desc, schema);
+    char *at = (char *)(t + 1);
+    t->name = rec_str(&at, name);
+    t->desc = rec_str(&at, desc);
+    t->schema_src = rec_str(&at, schema);
     t->fn = fn;
     pthread_mutex_lock(&s->lock);
     GROW(s->tools, s->ntools);
@@ -5938,12 +5975,13 @@ void mcp_tool_scopes(mcp_tool_def *t, const char *scopes) { free(t->scopes); t->
 static mcp_resource_def *resource_new(mcp_server *s, const char *uri, const char *name,
                                   const char *desc, const char *mime, mcp_handler fn, int tmpl) {
     if (!uri || !*uri || !fn) die("mcp_resource_def: a resource needs a URI and a reader");
-    mcp_resource_def *r = calloc(1, sizeof *r);
-    if (!r) die("out of memory");
-    r->uri = xstrdup(uri);
-    r->name = xstrdup(name ? name : uri);
-    r->desc = xstrdup(desc);
-    r->mime = xstrdup(mime);
+    if (!name) name = uri;
+    mcp_resource_def *r = rec_new(sizeof *r, 4, uri, name, desc, mime);
+    char *at = (char *)(r + 1);
+    r->uri = rec_str(&at, uri);
+    r->name = rec_str(&at, name);
+    r->desc = rec_str(&at, desc);
+    r->mime = rec_str(&at, mime);
     r->fn = fn;
     r->is_template = tmpl;
     pthread_mutex_lock(&s->lock);
@@ -5967,10 +6005,10 @@ void mcp_resource_data(mcp_resource_def *r, void *d) { r->data = d; }
 mcp_prompt_def *mcp_prompt_add(mcp_server *s, const char *name, const char *desc,
                            const char *args, mcp_handler fn) {
     if (!name || !*name || !fn) die("mcp_prompt_def: a prompt needs a name and a handler");
-    mcp_prompt_def *p = calloc(1, sizeof *p);
-    if (!p) die("out of memory");
-    p->name = xstrdup(name);
-    p->desc = xstrdup(desc);
+    mcp_prompt_def *p = rec_new(sizeof *p, 2, name, desc);
+    char *at = (char *)(p + 1);
+    p->name = rec_str(&at, name);
+    p->desc = rec_str(&at, desc);
     p->fn = fn;
     for (const char *a = args ? args : ""; *a;) {
         while (*a == ' ' || *a == ',') a++;
@@ -11125,7 +11163,7 @@ static void rt_init(lrt *L) {
     size_t hl = colon ? (size_t)(colon - L->api) : strlen(L->api);
     if (hl >= sizeof L->host) hl = sizeof L->host - 1;
     memcpy(L->host, L->api, hl);
-    snprintf(L->port, sizeof L->port, "%s", colon ? colon + 1 : "80");
+    cat3(L->port, sizeof L->port, colon ? colon + 1 : "80", "", "");
 }
 
 static int rt_connect(lrt *L) {

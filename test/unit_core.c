@@ -1912,6 +1912,67 @@ static void test_config_resolve(void) {
 
 /* ---- extra routes ---- */
 
+/* The helpers the warm path leans on: case-folded and plain comparisons a word at a time,
+ * cat3's truncation, and the per-thread block cache buffers and documents share. */
+static void test_fast_helpers(void) {
+    slice a = {"Content-Length", 14};
+    T_OK("sl_ieq: any case", sl_ieq(a, "content-length") && sl_ieq(a, "CONTENT-LENGTH"));
+    T_OK("sl_ieq: one byte differs after the first word", !sl_ieq(a, "content-lengtx"));
+    T_OK("sl_ieq: lengths differ", !sl_ieq(a, "content-len"));
+    slice odd = {"\r@[`{", 5}; /* bytes next to the letters fold to themselves only */
+    T_OK("sl_ieq: @[`{ are not letters", sl_ieq(odd, "\r@[`{") && !sl_ieq(odd, "\r`{@[") && !sl_ieq(odd, "\r@{`["));
+    slice hi = {"\xc1" "BCDEFGHIJ", 10};
+    T_OK("sl_ieq: a byte with the high bit is not folded", !sl_ieq(hi, "\xe1" "bcdefghij") && sl_ieq(hi, "\xc1" "bcdefghij"));
+    slice acc = {"text/html, Application/JSON;q=0.9, text/event-stream", 52};
+    T_OK("sl_icontains: found in any case", sl_icontains(acc, "application/json") && sl_icontains(acc, "TEXT/EVENT-STREAM"));
+    T_OK("sl_icontains: absent", !sl_icontains(acc, "application/xml") && !sl_icontains(acc, "text/event-streams"));
+    T_OK("sl_eq", sl_eq(a, "Content-Length") && !sl_eq(a, "content-length"));
+    T_OK("mem_eq: every length up to 17", mem_eq("abcdefghijklmnopq", "abcdefghijklmnopq", 17) && !mem_eq("abcdefghijklmnopq", "abcdefghijklmnopX", 17)
+         && !mem_eq("abcdefghX", "abcdefghY", 9) && mem_eq("", "x", 0));
+    char d[8];
+    cat3(d, sizeof d, "ab", "cdef", "ghij");
+    T_EQ_STR("cat3: cut to the room", d, "abcdefg");
+    cat3(d, sizeof d, "", "x", "");
+    T_EQ_STR("cat3: short", d, "x");
+#if BLK_CACHE_N
+    blk_cache_drop();
+    buf b1 = {0};
+    buf_puts(&b1, "hello");
+    char *p1 = b1.p;
+    size_t cap1 = b1.cap;
+    buf_free(&b1);
+    T_EQ_INT("blk: a freed buffer's block is kept", blk_cache.n, 1);
+    buf b2 = {0};
+    buf_putc(&b2, 'x');
+    T_OK("blk: the next buffer takes it, whole", b2.p == p1 && b2.cap == cap1 && !strcmp(b2.p, "x"));
+    T_EQ_INT("blk: taken", blk_cache.n, 0);
+    buf_free(&b2);
+    buf big = {0};
+    char *junk = malloc(BLK_CACHE_MAX * 2);
+    memset(junk, 'j', BLK_CACHE_MAX * 2);
+    buf_put(&big, junk, BLK_CACHE_MAX * 2);
+    free(junk);
+    buf_free(&big);
+    T_EQ_INT("blk: a large block is freed, not kept", blk_cache.n, 1);
+    buf many[BLK_CACHE_N + 2];
+    memset(many, 0, sizeof many);
+    char fill[600];
+    memset(fill, 'y', sizeof fill);
+    for (int i = 0; i < BLK_CACHE_N + 2; i++) buf_put(&many[i], fill, sizeof fill); /* 1024-byte blocks */
+    for (int i = 0; i < BLK_CACHE_N + 2; i++) buf_free(&many[i]);
+    T_EQ_INT("blk: at most BLK_CACHE_N kept", blk_cache.n, BLK_CACHE_N);
+    mcp_json_err e;
+    char txt[] = "{\"a\":[1,2,{\"b\":\"c\"}]}";
+    mcp_json_doc *doc = json_parse_inplace(txt, strlen(txt), 0, &e);
+    T_EQ_INT("blk: a document takes a cached block", blk_cache.n, BLK_CACHE_N - 1);
+    T_EQ_STR("blk: and parses in it", mcp_json_str(mcp_json_get(mcp_json_at(mcp_json_get(mcp_json_root(doc), "a"), 2), "b")), "c");
+    mcp_json_free(doc);
+    T_EQ_INT("blk: and gives it back", blk_cache.n, BLK_CACHE_N);
+    blk_cache_drop();
+    T_EQ_INT("blk: dropped", blk_cache.n, 0);
+#endif
+}
+
 static void test_routes(void) {
     check("POST /tools/add: the result as JSON", route_req(g_srv, "POST", "/tools/add", "Content-Type: application/json\n", Q("{'a':2,'b':5}"), 0),
           200, JSON, Q("{'content':[{'type':'text','text':'7'}]}"));
@@ -1965,6 +2026,7 @@ int main(void) {
     test_patterns();
     test_schema_expand();
     test_template();
+    test_fast_helpers();
     test_stdio(); /* first: the child starts from a fresh server either way */
     g_srv = make_server();
     g_big = mcp_server_new("big", "1");

@@ -72,6 +72,13 @@ CFLAGS="-std=c11 -Os -DNDEBUG -Wall -Wextra -Wpedantic -ffunction-sections -fdat
 LDFLAGS="-static -s -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code"
 # arm64 linkers align segments to 64 KB pages by default; Lambda's arm64 kernels use 4 KB
 [ "$ARCH" = arm64 ] && LDFLAGS="$LDFLAGS -Wl,-z,max-page-size=4096"
+# Unwind tables (.eh_frame) come in with the C library and BearSSL, which Debian builds
+# with them; a static C program never unwinds (no exceptions, musl cancels threads without
+# unwinding), so they are discarded: 8 KB less on x86_64.
+NOEH=$(mktemp)
+trap 'rm -f "$NOEH"' EXIT
+echo 'SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;' >"$NOEH"
+LDFLAGS="$LDFLAGS -Wl,-T,$NOEH"
 
 # BearSSL: musl's include path leaves out /usr/include, so BearSSL's own header folder is
 # named; Debian builds libbearssl.a with _FORTIFY_SOURCE, whose three checked copies musl

@@ -11098,6 +11098,8 @@ struct watchdog {
     int kind, multi;        /* the event's shape, once decoded (-1 before) */
     char id[128];           /* the invocation's request id */
     char rpc_id[128];       /* the JSON-RPC id being served, as JSON text */
+    int idle;               /* the watchdog waits for an invocation to watch */
+    uint64_t until;         /* or until this time (Unix ms; 0: it is not waiting) */
 };
 
 typedef struct {
@@ -11361,15 +11363,25 @@ static void *lambda_watchdog(void *arg) {
     W.api = L0->api;
     memcpy(W.host, L0->host, sizeof W.host);
     memcpy(W.port, L0->port, sizeof W.port);
+    /* It is woken only when it must look sooner than it would anyway: when it waits for an
+     * invocation, or when one arrives with a deadline before the time it waits for. Waking
+     * at a later invocation's deadline, or after an answer, it looks again and waits on. */
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->armed) pthread_cond_wait(&w->cv, &w->mu);
-        uint64_t target = w->deadline > MCP_DEADLINE_MARGIN_MS ? w->deadline - MCP_DEADLINE_MARGIN_MS : 0;
-        while (w->armed && !w->answered && now_ms() < target) {
-            struct timespec ts = {(time_t)(target / 1000), (long)(target % 1000) * 1000000L};
-            pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+        while (!w->armed || w->answered) {
+            w->idle = 1;
+            pthread_cond_wait(&w->cv, &w->mu);
         }
-        if (w->armed && !w->answered) {
+        w->idle = 0;
+        uint64_t target = w->deadline > MCP_DEADLINE_MARGIN_MS ? w->deadline - MCP_DEADLINE_MARGIN_MS : 0;
+        if (now_ms() < target) {
+            struct timespec ts = {(time_t)(target / 1000), (long)(target % 1000) * 1000000L};
+            w->until = target;
+            pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+            w->until = 0;
+            continue;
+        }
+        {
             w->answered = 1;
             int kind = w->kind, multi = w->multi;
             char rid[128], id[128];
@@ -11382,7 +11394,6 @@ static void *lambda_watchdog(void *arg) {
                 snprintf(path, sizeof path, "invocation/%s/error", id);
                 rt_post_error(&W, path, "Runtime.Timeout", "the handler did not finish before the Lambda function's timeout");
                 pthread_mutex_lock(&w->mu);
-                while (w->armed) pthread_cond_wait(&w->cv, &w->mu);
                 continue;
             }
             buf out = {0};
@@ -11397,7 +11408,6 @@ static void *lambda_watchdog(void *arg) {
             buf_free(&out);
             pthread_mutex_lock(&w->mu);
         }
-        while (w->armed) pthread_cond_wait(&w->cv, &w->mu);
     }
     return NULL;
 }
@@ -11435,7 +11445,8 @@ static void lambda_event(lrt *L, char *event, size_t elen) {
         L->wd->rpc_id[0] = 0;
         L->wd->deadline = r->deadline_ms;
         cat3(L->wd->id, sizeof L->wd->id, L->inv.id, "", "");
-        pthread_cond_signal(&L->wd->cv);
+        uint64_t target = r->deadline_ms > MCP_DEADLINE_MARGIN_MS ? r->deadline_ms - MCP_DEADLINE_MARGIN_MS : 0;
+        if (L->wd->idle || (L->wd->until && target < L->wd->until)) pthread_cond_signal(&L->wd->cv);
         pthread_mutex_unlock(&L->wd->mu);
     }
     uint64_t t0 = mono_us();
@@ -11443,8 +11454,7 @@ static void lambda_event(lrt *L, char *event, size_t elen) {
     uint64_t us = mono_us() - t0;
     if (L->wd) {
         pthread_mutex_lock(&L->wd->mu);
-        L->wd->armed = 0;
-        pthread_cond_signal(&L->wd->cv);
+        L->wd->armed = 0; /* the watchdog sees it when it next wakes */
         pthread_mutex_unlock(&L->wd->mu);
     }
     rt_log(L, LOG_DEBUG, "%d request(s), %d error(s), %.3f ms", r->requests, r->errors, (double)us / 1000.0);

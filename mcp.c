@@ -6005,21 +6005,21 @@ void mcp_resource_data(mcp_resource_def *r, void *d) { r->data = d; }
 mcp_prompt_def *mcp_prompt_add(mcp_server *s, const char *name, const char *desc,
                            const char *args, mcp_handler fn) {
     if (!name || !*name || !fn) die("mcp_prompt_def: a prompt needs a name and a handler");
-    mcp_prompt_def *p = rec_new(sizeof *p, 2, name, desc);
+    if (!args) args = "";
+    mcp_prompt_def *p = rec_new(sizeof *p, 3, name, desc, args);
     char *at = (char *)(p + 1);
     p->name = rec_str(&at, name);
     p->desc = rec_str(&at, desc);
     p->fn = fn;
-    for (const char *a = args ? args : ""; *a;) {
+    for (char *a = rec_str(&at, args); *a;) { /* the names are cut out of the record's copy */
         while (*a == ' ' || *a == ',') a++;
         if (!*a) break;
-        const char *b = a;
+        char *b = a;
         while (*a && *a != ' ' && *a != ',' && *a != '?') a++;
         GROW(p->args, p->nargs);
-        p->args[p->nargs].name = memcpy(xmalloc((size_t)(a - b) + 1), b, (size_t)(a - b));
-        p->args[p->nargs].name[a - b] = 0;
+        p->args[p->nargs].name = b;
         p->args[p->nargs].required = *a != '?';
-        if (*a == '?') a++;
+        if (*a) *a++ = 0;
         p->nargs++;
     }
     pthread_mutex_lock(&s->lock);

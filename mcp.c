@@ -7685,7 +7685,11 @@ static int task_decide(rpc *x, mcp_tool_def *t, rpc_fail *f) {
     if (!tasks_available(x->s)) {
         if (!(mode & MCP_TASK_REQUIRED)) return 0;
         f->code = RPC_INTERNAL;
+#if MCP_ENABLE_AWS
         buf_printf(&f->msg, "tool %s runs only as a task, and tasks need MCP_TASKS_TABLE on Lambda", t->name);
+#else
+        buf_printf(&f->msg, "tool %s runs only as a task, and tasks on Lambda need MCP_TASKS_TABLE: " AWS_OFF, t->name);
+#endif
         return -1;
     }
     return mode & MCP_TASK_DEFERRED ? 0 : 1;

@@ -7256,7 +7256,8 @@ static void m_prompts_list_all(rpc *x, jw *w, rpc_fail *f) { (void)f; m_prompts_
  * other. The store is this process's memory (serve, stdio; at most MCP_MAX_TASKS records),
  * or a DynamoDB table named by MCP_TASKS_TABLE: key taskId (S), index owner-createdAt
  * (owner S, createdAt S), TTL on expiresAt; each item holds the record (doc), its version
- * (ver) and the keys. What the records mean is section 19's.
+ * (ver) and the keys. A build with MCP_ENABLE_AWS=0 has memory only. What the records
+ * mean is section 19's.
  */
 
 #define TASKS_EXT "io.modelcontextprotocol/tasks"
@@ -11642,7 +11643,8 @@ static int lambda_main(mcp_server *s) {
  * (the environment, or AWS_PROFILE in ~/.aws/credentials and ~/.aws/config), or always
  * with --sigv4; the service is "lambda" for a function URL, "execute-api" for an API
  * Gateway address (either one names its region), or --service. Throttling and network failures are retried with backoff; a remote
- * failure becomes a JSON-RPC error the client can show.
+ * failure becomes a JSON-RPC error the client can show. A build with MCP_ENABLE_AWS=0 signs
+ * nothing: it refuses --sigv4, and calls a function URL unsigned with a note on stderr.
  */
 
 #if MCP_ENABLE_PROXY

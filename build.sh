@@ -16,7 +16,7 @@
 #
 # Installs what it lacks from Debian (musl-tools, zip, libbearssl-dev; for arm64 the cross
 # compiler, musl and BearSSL for arm64). MCP_ENABLE_TLS=0 builds without HTTPS and BearSSL.
-# CC overrides the compiler; CFLAGS_EXTRA adds flags.
+# CC overrides the compiler; CFLAGS_EXTRA adds flags (such as -DMCP_ENABLE_AWS=0: mcp.c, section 1).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd) # mcp.c's folder
 

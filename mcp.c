@@ -172,6 +172,17 @@
 #ifndef MCP_S3_PART_SIZE
 #define MCP_S3_PART_SIZE ((size_t)8 << 20)
 #endif
+/* AWS service calls: SigV4, SSM, Secrets Manager, S3, mcp_aws_json and mcp_aws_rest, the
+ * credentials chain, ssm: and secretsmanager: values (sections 9-11), the DynamoDB task store
+ * and the Lambda invocations of tasks (18, 19), the proxy's SigV4 (28). Off saves 36-39 KB
+ * of code with TLS, 32-35 KB without (x86_64, hello and datatools; the files shrink by 32-40
+ * KB). A server built so answers those calls with an error that names this switch, and
+ * refuses to start with an ssm: or secretsmanager: value or MCP_TASKS_TABLE set; tasks are
+ * kept in memory only, so none are offered on Lambda. Lambda events, MCP_IAM_ALLOW and the
+ * claims of API Gateway authorizers work either way. */
+#ifndef MCP_ENABLE_AWS
+#define MCP_ENABLE_AWS 1
+#endif
 /* The `proxy URL` command: stdio to a remote MCP server, SigV4-signed (section 28). Off
  * saves 6 KB of code (x86_64: datatools and hello, with or without TLS; bench/tls.sh). */
 #ifndef MCP_ENABLE_PROXY
@@ -3378,8 +3389,22 @@ int mcp_http_do(const mcp_http_request *rq, mcp_http_response *rs) {
  * canonical request, string to sign, derived key, Authorization header or presigned query.
  * Credentials come from the standard variables Lambda sets; endpoints from the region, or
  * AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL, so tests can point at local servers.
+ * A build with MCP_ENABLE_AWS=0 keeps only uri_decode here; mcp_sigv4_* return NULL.
  */
 
+/* Decode %XX in place; returns the new length. URI templates use it too (section 15). */
+static size_t uri_decode(char *s, size_t n) {
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 && hexval((unsigned char)s[i + 2]) >= 0) {
+            s[w++] = (char)(hexval((unsigned char)s[i + 1]) << 4 | hexval((unsigned char)s[i + 2]));
+            i += 2;
+        } else s[w++] = s[i];
+    }
+    return w;
+}
+
+#if MCP_ENABLE_AWS
 static void hex_put(buf *b, const unsigned char *p, size_t n) {
     if (!buf_grow(b, 2 * n)) return;
     for (size_t i = 0; i < n; i++) { b->p[b->len++] = hexdig[p[i] >> 4]; b->p[b->len++] = hexdig[p[i] & 15]; }
@@ -3406,18 +3431,6 @@ static void uri_encode(buf *b, const char *s, size_t n, int keep_slash) {
             buf_putc(b, (char)c);
         else { char e[3] = {'%', up[c >> 4], up[c & 15]}; buf_put(b, e, 3); }
     }
-}
-
-/* Decode %XX in place; returns the new length. */
-static size_t uri_decode(char *s, size_t n) {
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 && hexval((unsigned char)s[i + 2]) >= 0) {
-            s[w++] = (char)(hexval((unsigned char)s[i + 1]) << 4 | hexval((unsigned char)s[i + 2]));
-            i += 2;
-        } else s[w++] = s[i];
-    }
-    return w;
 }
 
 typedef struct { char *k, *v; } kv;
@@ -3666,14 +3679,31 @@ char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url,
     if (full.oom) { buf_free(&full); return NULL; }
     return full.p;
 }
+#else
+/* What the AWS calls of a build without them answer (MCP_ENABLE_AWS=0, section 1). */
+#define AWS_OFF "AWS calls are not available: this build has MCP_ENABLE_AWS=0"
+
+char *mcp_sigv4_sign(const mcp_sigv4 *k, const char *method, const char *url, const char *headers,
+                     const void *body, size_t body_len) {
+    (void)k, (void)method, (void)url, (void)headers, (void)body, (void)body_len;
+    return NULL;
+}
+
+char *mcp_sigv4_presign(const mcp_sigv4 *k, const char *method, const char *url, int expires) {
+    (void)k, (void)method, (void)url, (void)expires;
+    return NULL;
+}
+#endif
 
 /*=== MARK: - 10. AWS calls (Public: mcp_aws_*, mcp_ssm_get, mcp_secret_get, mcp_s3_*) ===*/
 /*
  * AWS services called the way the SDKs call them: the endpoint each SDK would pick, the
  * protocol the service speaks, the standard retry mode, errors that name the service, the
  * operation and AWS's code; then the services a server reads at start and from its tools.
+ * With MCP_ENABLE_AWS=0 each public call fails at once with AWS_OFF as its error.
  */
 
+#if MCP_ENABLE_AWS
 /* The AWS services mcp.c knows, from the SDKs' service models: the name callers use (the
  * endpoint prefix, <name>.<region>.amazonaws.com), the service ID as the SDKs spell it in
  * AWS_ENDPOINT_URL_<ID> (spaces as '_', upper-cased), the SigV4 signing name, and the
@@ -4265,6 +4295,54 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
     buf_free(&token);
     return count;
 }
+#else
+static unsigned long aws_retry_count(void) { return 0; }
+
+/* The failure of a call that answers in rs. */
+static int aws_off(mcp_http_response *rs) {
+    memset(rs, 0, sizeof *rs);
+    snprintf(rs->error, sizeof rs->error, "%s", AWS_OFF);
+    return -1;
+}
+
+int mcp_aws_json(const char *service, const char *target, const char *json, mcp_http_response *rs) {
+    (void)service, (void)target, (void)json;
+    return aws_off(rs);
+}
+
+int mcp_aws_rest(const char *service, const char *method, const char *path, const char *json, mcp_http_response *rs) {
+    (void)service, (void)method, (void)path, (void)json;
+    return aws_off(rs);
+}
+
+char *mcp_ssm_get(const char *name, char *err, size_t errn) {
+    (void)name;
+    if (err) snprintf(err, errn, "%s", AWS_OFF);
+    return NULL;
+}
+
+char *mcp_secret_get(const char *spec, char *err, size_t errn) { return mcp_ssm_get(spec, err, errn); }
+
+int mcp_s3_get(const char *bucket, const char *key, const char *range,
+               int (*on_data)(void *ud, const char *p, size_t n), void *ud, mcp_http_response *rs) {
+    (void)bucket, (void)key, (void)range, (void)on_data, (void)ud;
+    return aws_off(rs);
+}
+
+int mcp_s3_put(const char *bucket, const char *key, const char *content_type, const void *body, size_t n,
+               mcp_http_response *rs) {
+    (void)bucket, (void)key, (void)content_type, (void)body, (void)n;
+    return aws_off(rs);
+}
+
+int mcp_s3_list(const char *bucket, const char *prefix, int max,
+                int (*on_object)(void *ud, const char *key, long long size, const char *last_modified), void *ud,
+                char *err, size_t errn) {
+    (void)bucket, (void)prefix, (void)max, (void)on_object, (void)ud;
+    if (err) snprintf(err, errn, "%s", AWS_OFF);
+    return -1;
+}
+#endif
 
 /*=== MARK: - 11. AWS credentials and configuration (Private) ===*/
 /*
@@ -4273,6 +4351,7 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
  * parameter or a secret, resolved once at start.
  */
 
+#if MCP_ENABLE_AWS
 /* One value of an INI file section ([name] or [profile name]). */
 static int ini_get(const char *path, const char *section, const char *key, char *out, size_t outn) {
     FILE *f = fopen(path, "r");
@@ -4841,6 +4920,23 @@ static int config_resolve(char *err, size_t errn) {
     free(refs);
     return rc;
 }
+#else
+/* A build without AWS calls resolves nothing: a value that names an SSM parameter or a
+ * secret, and a DynamoDB task table (MCP_TASKS_TABLE, section 18), stop the start with an
+ * error that names the variable, rather than be taken as they are. */
+static int config_resolve(char *err, size_t errn) {
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (eq && (!strncmp(eq + 1, "ssm:", 4) || !strncmp(eq + 1, "secretsmanager:", 15))) {
+            snprintf(err, errn, "%.300s: %s", *e, AWS_OFF);
+            return -1;
+        }
+    }
+    const char *t = getenv("MCP_TASKS_TABLE");
+    if (t && *t) { snprintf(err, errn, "MCP_TASKS_TABLE=%.200s: %s", t, AWS_OFF); return -1; }
+    return 0;
+}
+#endif
 
 /*=== MARK: - 12. Regular expressions (Private) ===*/
 /*
@@ -7326,7 +7422,8 @@ static void m_prompts_list_all(rpc *x, jw *w, rpc_fail *f) { (void)f; m_prompts_
  * other. The store is this process's memory (serve, stdio; at most MCP_MAX_TASKS records),
  * or a DynamoDB table named by MCP_TASKS_TABLE: key taskId (S), index owner-createdAt
  * (owner S, createdAt S), TTL on expiresAt; each item holds the record (doc), its version
- * (ver) and the keys. What the records mean is section 19's.
+ * (ver) and the keys. A build with MCP_ENABLE_AWS=0 has memory only. What the records
+ * mean is section 19's.
  */
 
 #define TASKS_EXT "io.modelcontextprotocol/tasks"
@@ -7430,8 +7527,12 @@ typedef struct mem_task { struct mem_task *next; char id[40], owner[256], create
 static struct { pthread_mutex_t mu; mem_task *head; int n, running; } task_mem = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
 
 static const char *task_table(void) {
+#if MCP_ENABLE_AWS
     const char *t = getenv("MCP_TASKS_TABLE");
     return t && *t ? t : NULL;
+#else
+    return NULL; /* memory only: config_resolve refuses MCP_TASKS_TABLE, and the DynamoDB code is dead */
+#endif
 }
 
 static void mem_prune(int64_t now) {
@@ -7751,7 +7852,11 @@ static int task_decide(rpc *x, mcp_tool_def *t, rpc_fail *f) {
     if (!tasks_available(x->s)) {
         if (!(mode & MCP_TASK_REQUIRED)) return 0;
         f->code = RPC_INTERNAL;
+#if MCP_ENABLE_AWS
         buf_printf(&f->msg, "tool %s runs only as a task, and tasks need MCP_TASKS_TABLE on Lambda", t->name);
+#else
+        buf_printf(&f->msg, "tool %s runs only as a task, and tasks on Lambda need MCP_TASKS_TABLE: " AWS_OFF, t->name);
+#endif
         return -1;
     }
     return mode & MCP_TASK_DEFERRED ? 0 : 1;
@@ -7908,6 +8013,7 @@ static void *task_thread(void *arg) {
 static void task_launch(mcp_server *s, const task *t, rpc *x) {
     char err[600] = "";
     if (s->stateless) {
+#if MCP_ENABLE_AWS
         const invocation *inv = x->r->inv;
         const char *fn = inv && inv->arn[0] ? inv->arn : getenv("AWS_LAMBDA_FUNCTION_NAME");
         buf path = {0}, body = {0};
@@ -7924,6 +8030,10 @@ static void task_launch(mcp_server *s, const task *t, rpc *x) {
         if (fn && !path.oom && !body.oom) mcp_http_free(&rs);
         buf_free(&path);
         buf_free(&body);
+#else
+        (void)x; /* not reached: on Lambda tasks need a table */
+        snprintf(err, sizeof err, "%s", AWS_OFF);
+#endif
     } else {
         pthread_mutex_lock(&task_mem.mu);
         int room = task_mem.running < MCP_MAX_TASK_THREADS;
@@ -11712,7 +11822,8 @@ static int lambda_main(mcp_server *s) {
  * (the environment, or AWS_PROFILE in ~/.aws/credentials and ~/.aws/config), or always
  * with --sigv4; the service is "lambda" for a function URL, "execute-api" for an API
  * Gateway address (either one names its region), or --service. Throttling and network failures are retried with backoff; a remote
- * failure becomes a JSON-RPC error the client can show.
+ * failure becomes a JSON-RPC error the client can show. A build with MCP_ENABLE_AWS=0 signs
+ * nothing: it refuses --sigv4, and calls a function URL unsigned with a note on stderr.
  */
 
 #if MCP_ENABLE_PROXY
@@ -11737,6 +11848,7 @@ static void proxy_line(proxy *px, const char *p, size_t n) {
     pthread_mutex_unlock(&px->out_lock);
 }
 
+#if MCP_ENABLE_AWS
 /* The signing keys, by the provider chain (environment, profile with roles, processes and
  * IAM Identity Center, container, instance), and the profile's region. 0 when found. */
 static int proxy_credentials(proxy *px, char *why, size_t whyn) {
@@ -11749,6 +11861,7 @@ static int proxy_credentials(proxy *px, char *why, size_t whyn) {
     }
     return r;
 }
+#endif
 
 /* SSE from the remote, parsed as it arrives: each event's data is one message. */
 typedef struct {
@@ -11868,6 +11981,7 @@ static void *proxy_send(void *arg) {
     for (int attempt = 0;; attempt++) {
         buf hs = {0};
         buf_put(&hs, h.p, h.len);
+#if MCP_ENABLE_AWS
         if (px->sign) {
             mcp_sigv4 k;
             memset(&k, 0, sizeof k);
@@ -11876,6 +11990,7 @@ static void *proxy_send(void *arg) {
             char *sig = mcp_sigv4_sign(&k, "POST", px->url, h.p, job->msg, strlen(job->msg));
             if (sig) { buf_puts(&hs, sig); free(sig); }
         }
+#endif
         proxy_rx rx;
         memset(&rx, 0, sizeof rx);
         rx.px = px;
@@ -11990,6 +12105,7 @@ static int proxy_main(int argc, char **argv) {
     if (!px.service[0]) snprintf(px.service, sizeof px.service, "%s", xa ? "execute-api" : "lambda");
     if (!px.region[0] && (getenv("AWS_REGION") || getenv("AWS_DEFAULT_REGION")))
         snprintf(px.region, sizeof px.region, "%s", getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION"));
+#if MCP_ENABLE_AWS
     char why[512] = "";
     int have = force != 0 && !proxy_credentials(&px, why, sizeof why);
     px.sign = force == 1 || (force == -1 && lu && have);
@@ -11997,6 +12113,12 @@ static int proxy_main(int argc, char **argv) {
         log_error("proxy: --sigv4: %s", why);
         return 2;
     }
+#else
+    if (force == 1) { log_error("proxy: --sigv4: SigV4 signing is not available: this build has MCP_ENABLE_AWS=0"); return 2; }
+    if (force == -1 && lu) /* what would have been signed goes unsigned: say so */
+        log_at(LOG_WARN, NULL, "proxy: the function URL is called unsigned: SigV4 signing is not available: this build has "
+                               "MCP_ENABLE_AWS=0 (--no-sigv4 leaves out this note)");
+#endif
     signal(SIGPIPE, SIG_IGN);
     stdio_tx t;
     memset(&t, 0, sizeof t);

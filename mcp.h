@@ -374,6 +374,12 @@ void mcp_http_free(mcp_http_response *rs);
 
 /*=== AWS ===*/
 
+/* In a runtime built with -DMCP_ENABLE_AWS=0 every call of this part still links but does
+ * nothing and fails: mcp_sigv4_sign and mcp_sigv4_presign return NULL; mcp_aws_json,
+ * mcp_aws_rest, mcp_s3_get and mcp_s3_put return -1 with rs->error, and mcp_ssm_get,
+ * mcp_secret_get and mcp_s3_list NULL or -1 with err, set to
+ * "AWS calls are not available: this build has MCP_ENABLE_AWS=0". */
+
 /* Signature Version 4. NULL credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
  * and AWS_SESSION_TOKEN; a NULL region from AWS_REGION. */
 typedef struct {

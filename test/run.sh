@@ -144,6 +144,33 @@ int main() { return 0; }'; then echo "ok - mcp.h compiles as C++"; else echo "no
         if [ "$got" = '{"content":[{"type":"text","text":"5"}]}' ]; then echo "ok - gcc -Werror -DMCP_ENABLE_TLS=0 mcp.c examples/hello.c links without BearSSL; call add prints $got"
         else echo "not ok - the -DMCP_ENABLE_TLS=0 build's call add printed: $got"; fi
     else echo "not ok - gcc -Werror -DMCP_ENABLE_TLS=0 mcp.c examples/hello.c (no -lbearssl) does not build"; fi
+    # without AWS calls, alone and with every switch off: warning-free, the tools work, and
+    # configuration that needs AWS stops the start, saying so
+    local flags bin off="AWS calls are not available: this build has MCP_ENABLE_AWS=0"
+    mkdir -p build/noaws
+    for flags in "-DMCP_ENABLE_AWS=0" "-DMCP_ENABLE_AWS=0 -DMCP_ENABLE_TLS=0 -DMCP_ENABLE_AUTH=0 -DMCP_ENABLE_PROXY=0"; do
+        bin=build/noaws/hello$([ "$flags" = -DMCP_ENABLE_AWS=0 ] || echo -alloff)
+        # shellcheck disable=SC2046,SC2086
+        if ! gcc $WARN $flags -o "$bin" mcp.c examples/hello.c $([ "$flags" = -DMCP_ENABLE_AWS=0 ] && echo -lbearssl) -lm -lpthread; then
+            echo "not ok - gcc -Werror $flags mcp.c examples/hello.c does not build"
+            continue
+        fi
+        got=$("$bin" call add '{"a":2,"b":3}')
+        if [ "$got" = '{"content":[{"type":"text","text":"5"}]}' ]; then echo "ok - gcc -Werror $flags mcp.c examples/hello.c builds; call add prints $got"
+        else echo "not ok - the $flags build's call add printed: $got"; fi
+        got=$(env -i K1=ssm:/x "$bin" call add '{"a":2,"b":3}' 2>&1; echo "exit $?")
+        if [ "$got" = "mcp: cannot start: K1=ssm:/x: $off
+exit 2" ]; then echo "ok - $flags: K1=ssm:/x stops the start (exit 2), saying the build has no AWS calls"
+        else echo "not ok - $flags: K1=ssm:/x gave: $got"; fi
+        got=$(env -i MCP_TASKS_TABLE=tasks "$bin" serve 2>&1; echo "exit $?")
+        if [ "$got" = "mcp: cannot start: MCP_TASKS_TABLE=tasks: $off
+exit 2" ]; then echo "ok - $flags: MCP_TASKS_TABLE stops serve's start (exit 2), saying the build has no AWS calls"
+        else echo "not ok - $flags: MCP_TASKS_TABLE gave: $got"; fi
+    done
+    got=$(build/noaws/hello proxy https://abc.lambda-url.us-east-1.on.aws/mcp --sigv4 </dev/null 2>&1; echo "exit $?")
+    if [ "$got" = "mcp: proxy: --sigv4: SigV4 signing is not available: this build has MCP_ENABLE_AWS=0
+exit 2" ]; then echo "ok - -DMCP_ENABLE_AWS=0: proxy --sigv4 exits 2, saying the build cannot sign"
+    else echo "not ok - -DMCP_ENABLE_AWS=0: proxy --sigv4 gave: $got"; fi
 }
 run build-matrix build_matrix
 run map bash test/map.sh

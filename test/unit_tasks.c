@@ -6,24 +6,12 @@
 #define MCP_MAX_TASK_THREADS 1
 #include "../mcp.c"
 #include "t.h"
+#include "rpc1.h"
 
 static int h_wait(mcp_call *c) {
     struct timespec ts = {0, 300 * 1000000L};
     nanosleep(&ts, NULL);
     return mcp_text(c, "waited");
-}
-
-/* One JSON-RPC message through the plain loop (2025-11-25); the answer, malloc'ed. */
-static char *rpc1(mcp_server *s, const char *msg) {
-    mcp_json_err e;
-    mcp_json_doc *d = mcp_json_parse(msg, strlen(msg), 0, &e);
-    req r;
-    req_init(&r, s);
-    buf out = {0};
-    rpc_serve_plain(&r, mcp_json_root(d), &out);
-    req_free(&r);
-    mcp_json_free(d);
-    return out.p;
 }
 
 /* result.task.taskId of an answer, or "". */

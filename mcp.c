@@ -492,7 +492,7 @@ HOT uint64_t lower8(uint64_t x) {
     uint64_t up = ge_a & ~gt_z & ~x & h;        /* and the byte is ASCII */
     return x | (up >> 2);
 }
-HOT int sl_ieqn(slice a, const char *b, size_t n) {
+static int sl_ieqn(slice a, const char *b, size_t n) {
     if (a.n != n) return 0;
     const char *x = a.p;
     uint64_t u, v;

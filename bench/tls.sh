@@ -11,8 +11,8 @@
 #                            the leaf names too; OpenSSL: OGET_NORESUME)
 #   fresh GET, system bundle the first GET with SSL_CERT_FILE = Debian's bundle (144
 #                            certificates in bookworm's) with the test CA appended at its end
-# and a table of sizes: hello and datatools as built, with MCP_ENABLE_TLS=0, with
-# MCP_ENABLE_PROXY=0, and linked with -z noseparate-code (a proposal for build.sh).
+# and a table of sizes: hello and datatools as built, and with each MCP_ENABLE_* switch off
+# (TLS, AUTH, PROXY, AWS; TLS and AWS together; all four).
 #
 #   bench/tls.sh [ROOT]      ROOT: the checkout whose mcp.c to measure (default: this one)
 # TLS_NO_SIZES=1 skips the sizes. Writes bench/out/tls/ (untracked). mcp.c is built as build.sh builds it (musl, -Os, static,
@@ -95,22 +95,21 @@ variant() { # variant NAME [VAR=VALUE...]: build.sh hello and datatools into $S/
 : >"$OUT/build.log"
 variant default
 variant notls MCP_ENABLE_TLS=0
-grep -q MCP_ENABLE_PROXY "$ROOT/mcp.c" && variant noproxy CFLAGS_EXTRA=-DMCP_ENABLE_PROXY=0 && variant notls-noproxy MCP_ENABLE_TLS=0 CFLAGS_EXTRA=-DMCP_ENABLE_PROXY=0
-# a proposal for build.sh: the linker's default -z separate-code pads the text to page
-# boundaries on both sides; a static binary gains nothing from it but the padding
-sed 's/^LDFLAGS="-static -s /LDFLAGS="-static -s -Wl,-z,noseparate-code /' "$ROOT/build.sh" >"$S/build-nosep.sh"
-chmod +x "$S/build-nosep.sh"
-mkdir -p "$S/nosep"
-(cd "$S/nosep" && ../build-nosep.sh ../examples/hello.c ../examples/datatools.c >>"$OUT/build.log" 2>&1) || die "build.sh with -z noseparate-code failed"
+variant noauth CFLAGS_EXTRA=-DMCP_ENABLE_AUTH=0
+variant noproxy CFLAGS_EXTRA=-DMCP_ENABLE_PROXY=0
+variant noaws CFLAGS_EXTRA=-DMCP_ENABLE_AWS=0
+variant notls-noaws MCP_ENABLE_TLS=0 CFLAGS_EXTRA=-DMCP_ENABLE_AWS=0
+variant alloff MCP_ENABLE_TLS=0 "CFLAGS_EXTRA=-DMCP_ENABLE_AWS=0 -DMCP_ENABLE_AUTH=0 -DMCP_ENABLE_PROXY=0"
 echo
 echo "| size (build.sh, x86_64, musl, -Os, static, stripped) | hello: file | code | datatools (bootstrap): file | code |"
 echo "|---|---|---|---|---|"
-for v in default notls noproxy notls-noproxy nosep; do
+for v in default notls noauth noproxy noaws notls-noaws alloff; do
     d=$S/$v/build
     [ -f "$d/hello" ] || continue
     case $v in
-    default) l="as built" ;; notls) l="MCP_ENABLE_TLS=0" ;; noproxy) l="MCP_ENABLE_PROXY=0" ;;
-    notls-noproxy) l="MCP_ENABLE_TLS=0 MCP_ENABLE_PROXY=0" ;; nosep) l="as built, linked with -z noseparate-code" ;;
+    default) l="as built" ;; notls) l="MCP_ENABLE_TLS=0" ;; noauth) l="MCP_ENABLE_AUTH=0" ;;
+    noproxy) l="MCP_ENABLE_PROXY=0" ;; noaws) l="MCP_ENABLE_AWS=0" ;; notls-noaws) l="MCP_ENABLE_TLS=0 MCP_ENABLE_AWS=0" ;;
+    alloff) l="all four off (TLS, AWS, AUTH, PROXY)" ;;
     esac
     printf '| %s | %s | %s | %s | %s |\n' "$l" "$(stat -c %s "$d/hello")" "$(size "$d/hello" | awk 'NR==2{print $1+$2}')" \
         "$(stat -c %s "$d/datatools")" "$(size "$d/datatools" | awk 'NR==2{print $1+$2}')"

@@ -174,9 +174,8 @@
 #endif
 /* AWS service calls: SigV4, SSM, Secrets Manager, S3, mcp_aws_json and mcp_aws_rest, the
  * credentials chain, ssm: and secretsmanager: values (sections 9-11), the DynamoDB task store
- * and the Lambda invocations of tasks (18, 19), the proxy's SigV4 (28). Off saves 36-39 KB
- * of code with TLS, 32-35 KB without (x86_64, hello and datatools; the files shrink by 32-40
- * KB). A server built so answers those calls with an error that names this switch, and
+ * and the Lambda invocations of tasks (18, 19), the proxy's SigV4 (28). Off saves 36-40 KB
+ * of code with TLS, 33-36 KB without (x86_64, hello and datatools; bench/tls.sh's table). A server built so answers those calls with an error that names this switch, and
  * refuses to start with an ssm: or secretsmanager: value or MCP_TASKS_TABLE set; tasks are
  * kept in memory only, so none are offered on Lambda. Lambda events, MCP_IAM_ALLOW and the
  * claims of API Gateway authorizers work either way. */
@@ -196,7 +195,7 @@
 #ifndef MCP_ENABLE_AUTH
 #define MCP_ENABLE_AUTH 1
 #endif
-/* HTTPS for outbound calls (BearSSL). Off saves about 90 KB (x86_64, datatools and hello)
+/* HTTPS for outbound calls (BearSSL). Off saves about 80 KB (x86_64, datatools and hello)
  * and the BearSSL dependency. */
 #ifndef MCP_ENABLE_TLS
 #define MCP_ENABLE_TLS 1

@@ -1918,8 +1918,7 @@ enum { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
 static const char *const log_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
 static struct { int level, lambda, json, emf; } logc = {LOG_INFO, 0, 0, 1};
 
-static void log_setup_lambda(void) {
-    const char *lv = getenv("AWS_LAMBDA_LOG_LEVEL"), *fmt = getenv("AWS_LAMBDA_LOG_FORMAT"), *emf = getenv("MCP_EMF");
+static void log_setup_lambda(const char *lv, const char *fmt, const char *emf) { /* AWS_LAMBDA_LOG_LEVEL, _FORMAT, MCP_EMF */
     for (int i = 0; lv && i < (int)COUNT(log_names); i++) if (!strcasecmp(lv, log_names[i])) logc.level = i;
     logc.lambda = 1;
     logc.json = fmt && !strcasecmp(fmt, "JSON");
@@ -4350,6 +4349,10 @@ int mcp_s3_list(const char *bucket, const char *prefix, int max,
  * parameter or a secret, resolved once at start.
  */
 
+/* Whether config_resolve set any variable (the runtime's own values, read once at start,
+ * are then read again). */
+static int config_changed;
+
 #if MCP_ENABLE_AWS
 /* One value of an INI file section ([name] or [profile name]). */
 static int ini_get(const char *path, const char *section, const char *key, char *out, size_t outn) {
@@ -4904,6 +4907,7 @@ static int config_resolve(char *err, size_t errn) {
             c->key = hash ? hash + 1 : NULL;
         }
     }
+    config_changed = n > 0;
     while (n && !rc && !(rc = cfg_batch(refs, n, err, errn))) {}
     if (rc == 1) rc = 0;
     for (int i = 0; i < n && !rc; i++) {
@@ -11264,12 +11268,52 @@ static void rt_emf_line(const req *st, uint64_t us) {
     buf_free(&b);
 }
 
+/* The runtime's own variables, read in one pass over the environment before the first
+ * GET /next (a getenv scans all of it each time: ~450 instructions apiece under Lambda's
+ * forty-odd variables); the first of a name counts, as for getenv. Written before the
+ * loops' threads start, read-only after. */
+static struct {
+    const char *api, *log_level, *log_format, *max_concurrency; /* AWS_LAMBDA_* */
+    const char *emf, *streaming, *base_path;                    /* MCP_* */
+} lenv;
+
+/* Whether s starts with the n bytes of p (a NUL in s ends the match). */
+static int starts(const char *s, const char *p, size_t n) {
+    while (n && *s == *p) s++, p++, n--;
+    return !n;
+}
+
+static void lenv_read(void) {
+    static const struct { const char *name; size_t n; const char **to; int mcp; } vars[] = {
+        {"RUNTIME_API=", sizeof "RUNTIME_API=" - 1, &lenv.api, 0}, /* after AWS_LAMBDA_ */
+        {"LOG_LEVEL=", sizeof "LOG_LEVEL=" - 1, &lenv.log_level, 0},
+        {"LOG_FORMAT=", sizeof "LOG_FORMAT=" - 1, &lenv.log_format, 0},
+        {"MAX_CONCURRENCY=", sizeof "MAX_CONCURRENCY=" - 1, &lenv.max_concurrency, 0},
+        {"EMF=", sizeof "EMF=" - 1, &lenv.emf, 1}, /* after MCP_ */
+        {"LAMBDA_STREAMING=", sizeof "LAMBDA_STREAMING=" - 1, &lenv.streaming, 1},
+        {"BASE_PATH=", sizeof "BASE_PATH=" - 1, &lenv.base_path, 1},
+    };
+    memset(&lenv, 0, sizeof lenv);
+    for (char **e = environ; e && *e; e++) {
+        const char *v = *e;
+        int mcp;
+        if (v[0] == 'A' && starts(v, "AWS_LAMBDA_", 11)) v += 11, mcp = 0;
+        else if (v[0] == 'M' && starts(v, "MCP_", 4)) v += 4, mcp = 1;
+        else continue;
+        for (size_t i = 0; i < COUNT(vars); i++)
+            if (vars[i].mcp == mcp && v[0] == vars[i].name[0] && !*vars[i].to && starts(v, vars[i].name, vars[i].n)) {
+                *vars[i].to = v + vars[i].n;
+                break;
+            }
+    }
+}
+
 /* An lrt for the API in AWS_LAMBDA_RUNTIME_API (host:port), not yet connected. */
 static void rt_init(lrt *L) {
     memset(L, 0, sizeof *L);
     L->c.fd = -1;
     L->c.timeout_ms = -1; /* /next blocks for as long as the sandbox is frozen */
-    L->api = getenv("AWS_LAMBDA_RUNTIME_API");
+    L->api = lenv.api ? lenv.api : getenv("AWS_LAMBDA_RUNTIME_API");
     const char *colon = strrchr(L->api, ':');
     size_t hl = colon ? (size_t)(colon - L->api) : strlen(L->api);
     if (hl >= sizeof L->host) hl = sizeof L->host - 1;
@@ -11692,7 +11736,7 @@ static void *lambda_loop(void *arg) {
     mcp_server *s = arg;
     lrt L;
     rt_init(&L);
-    const char *st = getenv("MCP_LAMBDA_STREAMING");
+    const char *st = lenv.streaming;
     L.streaming = st && *st && strcmp(st, "0");
     req_init(&L.r, s);
     cur_req = &L.r;
@@ -11783,10 +11827,11 @@ static void lambda_on_sigterm(int sig) {
 
 static int lambda_main(mcp_server *s) {
     s->stateless = 1; /* sandboxes share nothing: session ids describe themselves */
-    log_setup_lambda();
+    lenv_read();
+    log_setup_lambda(lenv.log_level, lenv.log_format, lenv.emf);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, lambda_on_sigterm);
-    const char *bp = getenv("MCP_BASE_PATH");
+    const char *bp = lenv.base_path;
     lambda_base_path = bp && *bp ? bp : NULL;
     char err[1024];
     if (config_resolve(err, sizeof err)) { /* Lambda shows this to the first invocation */
@@ -11795,7 +11840,8 @@ static int lambda_main(mcp_server *s) {
         rt_post_error(&L, "init/error", "Runtime.ConfigurationError", err);
         return 1;
     }
-    const char *mc = getenv("AWS_LAMBDA_MAX_CONCURRENCY");
+    if (config_changed) lenv_read(); /* a value given as ssm:... is now its parameter's */
+    const char *mc = lenv.max_concurrency;
     int n = mc ? atoi(mc) : 1;
     if (n > 1) { /* Lambda Managed Instances: that many loops in one process */
         if (n > 64) n = 64;

@@ -603,11 +603,14 @@ static char *arena_strndup(arena *a, const char *s, size_t n) {
 static _Thread_local struct { void *p[BLK_CACHE_N]; size_t cap[BLK_CACHE_N]; int n; } blk_cache;
 #endif
 
-/* A cached block of at least want bytes (its size in *cap), or NULL. */
+/* A cached block of at least want bytes (its size in *cap), or NULL. A block is not
+ * given to a request of less than a quarter of it (or 2 KB), since a buffer's memory may
+ * be kept long after (a task's record). */
 static void *blk_take(size_t want, size_t *cap) {
 #if BLK_CACHE_N
+    size_t most = want < 1024 ? 4096 : want * 4;
     for (int i = blk_cache.n - 1; i >= 0; i--)
-        if (blk_cache.cap[i] >= want) {
+        if (blk_cache.cap[i] >= want && blk_cache.cap[i] <= most) {
             void *p = blk_cache.p[i];
             *cap = blk_cache.cap[i];
             blk_cache.n--;
@@ -620,10 +623,26 @@ static void *blk_take(size_t want, size_t *cap) {
 #endif
     return NULL;
 }
+#if BLK_CACHE_N
+/* A thread that ends gives its cached blocks back (a key's destructor), whoever started
+ * it: a handler's own threads use buffers too. */
+static pthread_key_t blk_key;
+static pthread_once_t blk_once = PTHREAD_ONCE_INIT;
+static _Thread_local int blk_keyed;
+static void blk_cache_drop(void);
+static void blk_key_drop(void *unused) { (void)unused; blk_cache_drop(); }
+static void blk_key_init(void) { pthread_key_create(&blk_key, blk_key_drop); }
+#endif
+
 /* Give back a malloc'ed block of cap bytes: kept when small and there is room, else freed. */
 static void blk_give(void *p, size_t cap) {
 #if BLK_CACHE_N
     if (p && cap && cap <= BLK_CACHE_MAX && blk_cache.n < BLK_CACHE_N) {
+        if (!blk_keyed) {
+            pthread_once(&blk_once, blk_key_init);
+            pthread_setspecific(blk_key, &blk_cache);
+            blk_keyed = 1;
+        }
         blk_cache.p[blk_cache.n] = p;
         blk_cache.cap[blk_cache.n++] = cap;
         return;
@@ -645,7 +664,7 @@ typedef struct { char *p; size_t len, cap; int oom; } buf;
 
 static int buf_grow(buf *b, size_t extra) {
     if (b->oom) return 0;
-    if (b->len + extra + 1 <= b->cap) return 1;
+    if (b->len < b->cap && extra < b->cap - b->len) return 1; /* len + extra + 1 <= cap, without overflow */
     if (extra > SIZE_MAX / 4 - b->len) { b->oom = 1; return 0; }
     if (!b->p) { /* a new buffer starts in a cached block when one is large enough */
         size_t got;
@@ -661,14 +680,14 @@ static int buf_grow(buf *b, size_t extra) {
     return 1;
 }
 static void buf_put(buf *b, const void *s, size_t n) {
-    if (!n || (!(b->len + n + 1 <= b->cap && !b->oom) && !buf_grow(b, n))) return;
+    if (!n || (!(b->len < b->cap && n < b->cap - b->len && !b->oom) && !buf_grow(b, n))) return;
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = 0;
 }
 static void buf_puts(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
 static void buf_putc(buf *b, char c) {
-    if (!(b->len + 2 <= b->cap && !b->oom) && !buf_grow(b, 1)) return;
+    if (!(b->len + 1 < b->cap && !b->oom) && !buf_grow(b, 1)) return;
     b->p[b->len++] = c;
     b->p[b->len] = 0;
 }

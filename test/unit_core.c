@@ -1912,6 +1912,17 @@ static void test_config_resolve(void) {
 
 /* ---- extra routes ---- */
 
+#if BLK_CACHE_N
+/* A thread's cached block is tied to the key whose destructor gives it back at exit. */
+static void *blk_thread(void *arg) {
+    buf b = {0};
+    buf_puts(&b, "x");
+    buf_free(&b);
+    *(int *)arg = blk_cache.n == 1 && pthread_getspecific(blk_key) == (void *)&blk_cache;
+    return NULL;
+}
+#endif
+
 /* The helpers the warm path leans on: case-folded and plain comparisons a word at a time,
  * cat3's truncation, and the per-thread block cache buffers and documents share. */
 static void test_fast_helpers(void) {
@@ -1970,6 +1981,22 @@ static void test_fast_helpers(void) {
     T_EQ_INT("blk: and gives it back", blk_cache.n, BLK_CACHE_N);
     blk_cache_drop();
     T_EQ_INT("blk: dropped", blk_cache.n, 0);
+    buf large = {0};
+    buf_put(&large, fill, sizeof fill);
+    buf_put(&large, fill, sizeof fill);
+    buf_put(&large, fill, sizeof fill);
+    buf_put(&large, fill, sizeof fill); /* 2,400 bytes: a 4 KB block */
+    buf_free(&large);
+    buf tiny = {0};
+    buf_putc(&tiny, 'z');
+    T_OK("blk: a 4 KB block is not given to a 2-byte buffer", tiny.cap == 256 && blk_cache.n == 1);
+    buf_free(&tiny);
+    blk_cache_drop();
+    int keyed = 0;
+    pthread_t th;
+    pthread_create(&th, NULL, blk_thread, &keyed);
+    pthread_join(th, NULL);
+    T_OK("blk: a thread's cache is tied to the key that empties it at exit", keyed);
 #endif
 }
 

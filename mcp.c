@@ -11297,7 +11297,7 @@ static struct {
 } lenv;
 
 /* Whether s starts with the n bytes of p (a NUL in s ends the match). */
-static int starts(const char *s, const char *p, size_t n) {
+static int env_prefix(const char *s, const char *p, size_t n) {
     while (n && *s == *p) s++, p++, n--;
     return !n;
 }
@@ -11316,11 +11316,11 @@ static void lenv_read(void) {
     for (char **e = environ; e && *e; e++) {
         const char *v = *e;
         int mcp;
-        if (v[0] == 'A' && starts(v, "AWS_LAMBDA_", 11)) v += 11, mcp = 0;
-        else if (v[0] == 'M' && starts(v, "MCP_", 4)) v += 4, mcp = 1;
+        if (v[0] == 'A' && env_prefix(v, "AWS_LAMBDA_", 11)) v += 11, mcp = 0;
+        else if (v[0] == 'M' && env_prefix(v, "MCP_", 4)) v += 4, mcp = 1;
         else continue;
         for (size_t i = 0; i < COUNT(vars); i++)
-            if (vars[i].mcp == mcp && v[0] == vars[i].name[0] && !*vars[i].to && starts(v, vars[i].name, vars[i].n)) {
+            if (vars[i].mcp == mcp && v[0] == vars[i].name[0] && !*vars[i].to && env_prefix(v, vars[i].name, vars[i].n)) {
                 *vars[i].to = v + vars[i].n;
                 break;
             }
